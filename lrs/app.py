@@ -1,0 +1,71 @@
+"""The app factory: routes, middlewares, and the backend opened and closed with the app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from lrs.auth import Authenticator
+from lrs.http.about import about_resource
+from lrs.http.statements import PATH as STATEMENTS_PATH
+from lrs.http.statements import statements_resource
+from lrs.keys import authenticator_key, backend_key, settings_key, statement_service_key
+from lrs.middlewares import error_middleware, json_response, xapi_headers_middleware
+from lrs.services.statements import StatementService
+from lrs.settings import Settings
+from lrs.store.base import Backend
+from lrs.store.factory import open_backend
+
+log = logging.getLogger(__name__)
+
+
+def public_base_url(settings: Settings) -> str:
+    """The URL clients reach this LRS at (configured, or the bound address)."""
+    return (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+def _wire_services(app: web.Application, backend: Backend) -> None:
+    settings = app[settings_key]
+    app[backend_key] = backend
+    home_page = settings.authority_home_page or public_base_url(settings)
+    app[authenticator_key] = Authenticator(backend.credentials, authority_home_page=home_page)
+    app[statement_service_key] = StatementService(
+        backend.statements,
+        backend.attachments,
+        page_size=settings.statement_page_size,
+        max_page_size=settings.max_statement_page_size,
+        max_batch=settings.max_batch_size,
+        max_attachment_bytes=settings.max_attachment_bytes,
+    )
+
+
+def _backend_ctx(backend: Backend | None):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        opened = backend if backend is not None else await open_backend(app[settings_key])
+        _wire_services(app, opened)
+        yield
+        if backend is None:  # a backend handed in belongs to the caller
+            await opened.close()
+
+    return ctx
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    """Liveness: the process answers."""
+    return json_response({"status": "ok"})
+
+
+def create_app(settings: Settings, *, backend: Backend | None = None) -> web.Application:
+    """The LRS as an aiohttp application; `backend` lets tests hand in an opened store."""
+    app = web.Application(
+        middlewares=[xapi_headers_middleware, error_middleware],
+        client_max_size=settings.max_request_bytes,
+    )
+    app[settings_key] = settings
+    app.cleanup_ctx.append(_backend_ctx(backend))
+    app.router.add_route("*", STATEMENTS_PATH, statements_resource)
+    app.router.add_route("*", "/xapi/about", about_resource)
+    app.router.add_get("/health", health)
+    return app

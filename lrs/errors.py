@@ -1,0 +1,120 @@
+"""The LRS error tree: every error a client can see, each carrying its HTTP status.
+
+    LRSError (500)
+    ├── BadRequest (400)
+    │   └── ValidationError (400, names the offending path)
+    ├── Unauthorized (401)
+    ├── Forbidden (403)
+    ├── NotFound (404)
+    ├── MethodNotAllowed (405)
+    ├── StatementConflict (409, carries the statement id)
+    ├── Conflict (409)
+    ├── PreconditionFailed (412)
+    ├── PayloadTooLarge (413)
+    ├── UnsupportedMediaType (415)
+    ├── TooManyRequests (429)
+    └── StoreUnavailable (503)
+
+Driver errors are translated into these inside the store modules; the middleware turns them into
+JSON responses in one place. Nothing else reaches a client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LRSError(Exception):
+    """Base of every error the LRS reports to a client."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON body the client receives."""
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        body.update(self.details)
+        return body
+
+
+class BadRequest(LRSError):
+    status = 400
+    code = "bad_request"
+
+
+class ValidationError(BadRequest):
+    """A statement or parameter breaks a rule of the xAPI specification."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, path: str = "", **details: Any) -> None:
+        super().__init__(message, path=path, **details)
+        self.path = path
+
+
+class Unauthorized(LRSError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(LRSError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(LRSError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(LRSError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class Conflict(LRSError):
+    status = 409
+    code = "conflict"
+
+
+class StatementConflict(Conflict):
+    """A statement id is already stored with different content."""
+
+    code = "statement_conflict"
+
+    def __init__(self, statement_id: str) -> None:
+        super().__init__(
+            f"statement {statement_id} already exists with different content",
+            statement_id=statement_id,
+        )
+        self.statement_id = statement_id
+
+
+class PreconditionFailed(LRSError):
+    status = 412
+    code = "precondition_failed"
+
+
+class PayloadTooLarge(LRSError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(LRSError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class TooManyRequests(LRSError):
+    status = 429
+    code = "too_many_requests"
+
+
+class StoreUnavailable(LRSError):
+    status = 503
+    code = "store_unavailable"

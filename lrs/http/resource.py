@@ -1,0 +1,43 @@
+"""One aiohttp handler per xAPI resource, dispatching on the effective method.
+
+It parses the request once (alternate syntax included), authenticates, negotiates the
+version, and calls the method's handler with the XAPIRequest. HEAD is answered as GET;
+aiohttp leaves the body out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
+
+from lrs.errors import MethodNotAllowed
+from lrs.http.xapi_request import XAPIRequest, parse_xapi_request
+from lrs.keys import authenticator_key, version_out_key
+from lrs.xapi.versions import HEADER, V1, negotiate
+
+MethodHandler = Callable[[web.Request, XAPIRequest], Awaitable[web.StreamResponse]]
+
+
+def xapi_resource(
+    handlers: Mapping[str, MethodHandler], *, authenticate: bool = True, versioned: bool = True
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """An aiohttp handler serving `handlers` (method name → handler) for one resource."""
+    allowed = set(handlers) | ({"HEAD"} if "GET" in handlers else set())
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        xreq = await parse_xapi_request(request)
+        if xreq.alternate:
+            request[version_out_key] = V1
+        if authenticate:
+            authenticator = request.app[authenticator_key]
+            xreq.principal = await authenticator.authenticate(xreq.headers.get("Authorization"))
+        if versioned:
+            xreq.version = negotiate(xreq.headers.get(HEADER))
+            request[version_out_key] = xreq.version
+        method = "GET" if xreq.method == "HEAD" else xreq.method
+        if xreq.method not in allowed:
+            raise MethodNotAllowed(f"{xreq.method} is not allowed here", allowed=sorted(allowed))
+        return await handlers[method](request, xreq)
+
+    return handle

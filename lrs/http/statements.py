@@ -1,0 +1,116 @@
+"""The Statement resource, /xapi/statements (1.0.3 Part 3 §2.1): parse, call, shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from lrs.auth import STATEMENTS_READ, STATEMENTS_WRITE, read_mine_only, require
+from lrs.errors import BadRequest
+from lrs.http.multipart import (
+    AttachmentPart,
+    ReceivedPart,
+    multipart_response,
+    parse_multipart,
+)
+from lrs.http.resource import xapi_resource
+from lrs.http.xapi_request import XAPIRequest
+from lrs.keys import statement_service_key
+from lrs.services.statements import StatementService
+from lrs.xapi.formats import language_picker
+from lrs.xapi.query import MORE, SingleStatementRequest, parse_statement_params
+from lrs.xapi.timestamps import http_date
+
+PATH = "/xapi/statements"
+
+
+def _service(request: web.Request) -> StatementService:
+    return request.app[statement_service_key]
+
+
+def _statement_payload(xreq: XAPIRequest) -> tuple[Any, list[ReceivedPart] | None]:
+    """The statement JSON and, for multipart/mixed, the attachment parts (Part 3 §1.5)."""
+    if xreq.content_type == "multipart/mixed":
+        json_bytes, parts = parse_multipart(xreq.body, xreq.headers.get("Content-Type", ""))
+        return _json(json_bytes), parts
+    if xreq.content_type in ("application/json", ""):
+        return _json(xreq.body), None
+    raise BadRequest(
+        f"statements are sent as application/json or multipart/mixed, not {xreq.content_type}"
+    )
+
+
+def _json(body: bytes) -> Any:
+    if not body:
+        raise BadRequest("the request has no statement")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+async def post_statements(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
+    """POST: store one statement or a batch; 200 with their ids."""
+    assert xreq.principal is not None
+    require(xreq.principal, STATEMENTS_WRITE)
+    service = _service(request)
+    body, parts = _statement_payload(xreq)
+    ids = await service.store_statements(
+        body, authority=xreq.principal.authority, version=xreq.version, parts=parts
+    )
+    response = web.Response(body=orjson.dumps(ids), content_type="application/json")
+    return response
+
+
+async def put_statement(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
+    """PUT: store the statement named by statementId; 204."""
+    assert xreq.principal is not None
+    require(xreq.principal, STATEMENTS_WRITE)
+    statement_id = xreq.params.get("statementId")
+    if not statement_id:
+        raise BadRequest("PUT /statements requires the statementId parameter")
+    if set(xreq.params) != {"statementId"}:
+        raise BadRequest("PUT /statements takes only the statementId parameter")
+    service = _service(request)
+    body, parts = _statement_payload(xreq)
+    await service.put_statement(
+        statement_id, body, authority=xreq.principal.authority, version=xreq.version, parts=parts
+    )
+    return web.Response(status=204)
+
+
+async def get_statements(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
+    """GET: one statement by id, or a StatementResult page with a `more` link."""
+    assert xreq.principal is not None
+    require(xreq.principal, STATEMENTS_READ)
+    service = _service(request)
+    parsed = parse_statement_params(xreq.params)
+    mine = read_mine_only(xreq.principal)
+    picker = language_picker(xreq.headers.get("Accept-Language"))
+    if isinstance(parsed, SingleStatementRequest):
+        view = await service.get_statement(parsed, authority_filter=mine, pick_language=picker)
+        response = await _statement_body(service, view.raw, [view.raw], parsed.attachments)
+        response.headers["Last-Modified"] = http_date(view.stored_us)
+        return response
+    result = await service.query_statements(parsed, authority_filter=mine, pick_language=picker)
+    more = f"{PATH}?{MORE}={result.more.to_token()}" if result.more else ""
+    body = b'{"statements":[' + b",".join(result.statements) + b'],"more":' + orjson.dumps(more)
+    return await _statement_body(service, body + b"}", result.statements, parsed.attachments)
+
+
+async def _statement_body(
+    service: StatementService, body: bytes, statements: list[bytes], attachments: bool
+) -> web.Response:
+    # Part 3 §2.1.3: attachments=true means a multipart response with every attachment.
+    if not attachments:
+        return web.Response(body=body, content_type="application/json")
+    stored = await service.attachments_for(statements)
+    parts = [AttachmentPart(a.content_type, a.sha2, a.content) for a in stored]
+    return multipart_response(body, parts)
+
+
+statements_resource = xapi_resource(
+    {"GET": get_statements, "PUT": put_statement, "POST": post_statements}
+)

@@ -1,0 +1,18 @@
+"""Every aiohttp AppKey and request key of the LRS, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from lrs.auth import Authenticator
+from lrs.services.statements import StatementService
+from lrs.settings import Settings
+from lrs.store.base import Backend
+
+settings_key = web.AppKey("settings", Settings)
+backend_key = web.AppKey("backend", Backend)
+authenticator_key = web.AppKey("authenticator", Authenticator)
+statement_service_key = web.AppKey("statement_service", StatementService)
+
+# request-scoped: the xAPI version a response announces, once negotiated
+version_out_key = web.RequestKey("xapi_version_out", str)

@@ -1,0 +1,89 @@
+"""Errors → HTTP in ONE place, the xAPI version header on every response, and CORS."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from lrs.auth import REALM
+from lrs.errors import LRSError, Unauthorized
+from lrs.keys import settings_key, statement_service_key, version_out_key
+from lrs.xapi.timestamps import format_us
+from lrs.xapi.versions import HEADER
+
+log = logging.getLogger(__name__)
+
+CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
+EXPOSED = (
+    "ETag, Last-Modified, Content-Type, X-Experience-API-Version, "
+    "X-Experience-API-Consistent-Through, Location"
+)
+ALLOWED_HEADERS = (
+    "Authorization, Content-Type, X-Experience-API-Version, If-Match, If-None-Match, "
+    "Accept-Language, X-Requested-With, Idempotency-Key"
+)
+
+
+def json_response(body: object, status: int = 200) -> web.Response:
+    """A JSON response serialised with orjson."""
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def error_response(error: LRSError) -> web.Response:
+    """The JSON body and status for an LRS error."""
+    response = json_response(error.to_json(), status=error.status)
+    if isinstance(error, Unauthorized):
+        response.headers["WWW-Authenticate"] = REALM
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a JSON error; nothing else (no stack trace) reaches a client."""
+    try:
+        return await handler(request)
+    except LRSError as error:
+        return error_response(error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "_")
+        response = json_response({"error": code, "message": exc.reason}, status=exc.status)
+        if exc.status == 405 and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception:
+        incident = uuid.uuid4().hex
+        log.exception("unhandled error %s on %s %s", incident, request.method, request.path)
+        return json_response(
+            {"error": "internal_error", "message": "internal error", "incident": incident},
+            status=500,
+        )
+
+
+@web.middleware
+async def xapi_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """CORS for browser content, preflights answered without authentication, version header."""
+    settings = request.app[settings_key]
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        response: web.StreamResponse = web.Response(status=204)
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, PUT, POST, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        response.headers["Access-Control-Max-Age"] = "86400"
+    else:
+        response = await handler(request)
+    response.headers["Access-Control-Allow-Origin"] = settings.cors_origins
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED
+    if request.path.startswith("/xapi"):
+        # xAPI 1.0.3 Part 3 §3.3: the version header on every response.
+        response.headers[HEADER] = request.get(version_out_key, settings.default_xapi_version)
+    if request.path.rstrip("/") == "/xapi/statements":
+        # Part 3 §2.1.3: on every Statement resource response. Writes are readable once
+        # acknowledged, so the consistent-through point is now.
+        now = request.app[statement_service_key].now_us()
+        response.headers[CONSISTENT_THROUGH] = format_us(now)
+    return response

@@ -1,0 +1,1 @@
+"""Services: the LRS's operations, between thin HTTP handlers and the stores."""

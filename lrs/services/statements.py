@@ -1,0 +1,303 @@
+"""The statement service: the ONE write path for statements, and their reads.
+
+Every statement, whether from the xAPI API, the SCORM adapter, the LTI adapter or an import,
+passes through `store_statements`: validated, given `id`, `stored`, `authority`, `version` and
+`timestamp` where the LRS assigns them, checked for conflicts and voiding rules, indexed, stored.
+
+Outcomes of a write: every statement stored (their ids returned); some already stored with
+equivalent content (accepted, not stored twice); one already stored with different content
+(StatementConflict, nothing stored); one invalid (ValidationError, nothing stored).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from lrs.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, StatementConflict
+from lrs.store.base import (
+    Attachment,
+    AttachmentStore,
+    StatementFilter,
+    StatementIndex,
+    StatementRecord,
+    StatementStore,
+    StoredStatement,
+)
+from lrs.xapi.agents import ifi_key
+from lrs.xapi.attachments import Part, match_parts, referenced_hashes, require_file_urls
+from lrs.xapi.comparison import statements_equivalent
+from lrs.xapi.formats import LanguagePicker, canonical_format, ids_format
+from lrs.xapi.indexing import index_statement, statement_ref_target, voided_target
+from lrs.xapi.query import SingleStatementRequest, StatementQuery
+from lrs.xapi.signatures import check_signatures
+from lrs.xapi.timestamps import StoredClock, format_us
+from lrs.xapi.validation import validate_statements
+from lrs.xapi.versions import V2
+
+_MAX_INSERT_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class StatementView:
+    """One statement as a client gets it: JSON bytes, and its stored time for Last-Modified."""
+
+    raw: bytes
+    stored_us: int
+
+
+@dataclass(frozen=True)
+class StatementResult:
+    """A page of statements as JSON bytes, and the query for the next page if there is one."""
+
+    statements: list[bytes]
+    more: StatementQuery | None
+
+
+class StatementService:
+    """Stores and reads statements; see the module docstring for the outcomes."""
+
+    def __init__(
+        self,
+        store: StatementStore,
+        attachments: AttachmentStore,
+        *,
+        clock: StoredClock | None = None,
+        page_size: int = 100,
+        max_page_size: int = 1000,
+        max_batch: int = 5000,
+        max_attachment_bytes: int = 10 * 1024 * 1024,
+    ) -> None:
+        self._store = store
+        self._attachments = attachments
+        self._max_batch = max_batch
+        self._max_attachment_bytes = max_attachment_bytes
+        self._clock = clock or StoredClock()
+        self._page_size = page_size
+        self._max_page_size = max_page_size
+
+    async def store_statements(
+        self,
+        body: Any,
+        *,
+        authority: dict[str, Any],
+        version: str,
+        parts: Sequence[Part] | None = None,
+        keep_authority: bool = False,
+    ) -> list[str]:
+        """Validate and store one statement or a batch, all or nothing; return their ids.
+
+        `parts` are the attachment parts of a multipart/mixed request; without them every
+        attachment must have a fileUrl.
+        """
+        statements = validate_statements(body, version)
+        if len(statements) > self._max_batch:
+            raise PayloadTooLarge(f"a batch holds at most {self._max_batch} statements")
+        received = self._received_attachments(statements, parts)
+        prepared = [_prepare(s, authority, version, keep_authority) for s in statements]
+        known = await self._related_stored(prepared)
+        _check_voiding(prepared, known)
+        ids = [s["id"].lower() for s in prepared]
+        pending = dict(zip(ids, prepared, strict=True))
+        if received:
+            # Content-addressed, so storing it before the statements leaves nothing visible
+            # half-written if the statements are then refused.
+            await self._attachments.put_attachments(list(received.values()))
+        for _attempt in range(_MAX_INSERT_ATTEMPTS):
+            if not pending:
+                return ids
+            records = self._records(pending, known)
+            outcome = await self._store.insert_statements(records)
+            if outcome.stored:
+                return ids
+            for sid, existing in outcome.existing.items():
+                if not statements_equivalent(orjson.loads(existing.raw), pending[sid]):
+                    raise StatementConflict(pending[sid]["id"])
+                del pending[sid]  # 1.0.3 Part 3 §2.1.1: same statement again changes nothing
+        raise BadRequest("the statements could not be stored; retry the request")
+
+    async def put_statement(
+        self,
+        statement_id: str,
+        body: Any,
+        *,
+        authority: dict[str, Any],
+        version: str,
+        parts: Sequence[Part] | None = None,
+    ) -> None:
+        """PUT /statements: the body's id, if any, must match the statementId parameter."""
+        if not isinstance(body, dict):
+            raise BadRequest("PUT takes a single statement object")
+        if "id" in body and str(body["id"]).lower() != statement_id.lower():
+            raise BadRequest("the statement id does not match the statementId parameter")
+        await self.store_statements(
+            {**body, "id": body.get("id", statement_id)},
+            authority=authority,
+            version=version,
+            parts=parts,
+        )
+
+    def _received_attachments(
+        self, statements: Sequence[dict[str, Any]], parts: Sequence[Part] | None
+    ) -> dict[str, Attachment]:
+        if parts is None:
+            require_file_urls(statements)
+            received: dict[str, Attachment] = {}
+        else:
+            received = match_parts(statements, parts, max_bytes=self._max_attachment_bytes)
+        for statement in statements:
+            check_signatures(statement, received)
+        return received
+
+    async def attachments_for(self, raws: Sequence[bytes]) -> list[Attachment]:
+        """The stored attachment content the statements reference (each hash once)."""
+        hashes = [h for raw in raws for h in referenced_hashes(orjson.loads(raw))]
+        if not hashes:
+            return []
+        found = await self._attachments.get_attachments(hashes)
+        return [found[h] for h in dict.fromkeys(hashes) if h in found]
+
+    def _records(
+        self, pending: dict[str, dict[str, Any]], known: dict[str, StoredStatement]
+    ) -> list[StatementRecord]:
+        # No await between minting `stored` and handing the records to the store: the SQLite
+        # writer then commits rows in the order of their stored times.
+        stored_us = self._clock.now_us()
+        stored = format_us(stored_us)
+        in_batch: dict[str, StatementIndex] = {}
+        records = []
+        for sid, original in pending.items():
+            statement = {**original, "stored": stored}
+            # xAPI 1.0.3 Part 2 §2.4.7: timestamp defaults to stored when not provided.
+            statement.setdefault("timestamp", stored)
+            index = index_statement(statement, ifi_key(statement.get("authority")))
+            target = statement_ref_target(statement)
+            if target is not None:
+                target_index = in_batch.get(target) or (
+                    known[target].index if target in known else None
+                )
+                if target_index is not None:
+                    index = index.merged(target_index)
+            in_batch[sid] = index
+            records.append(
+                StatementRecord(
+                    id=sid,
+                    raw=orjson.dumps(statement),
+                    stored_us=stored_us,
+                    index=index,
+                    voids=voided_target(statement),
+                    ref=target,
+                )
+            )
+        return records
+
+    async def _related_stored(self, statements: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        targets = {t for s in statements if (t := statement_ref_target(s)) is not None}
+        return await self._store.get_statements(sorted(targets)) if targets else {}
+
+    async def get_statement(
+        self,
+        request: SingleStatementRequest,
+        *,
+        authority_filter: str | None = None,
+        pick_language: LanguagePicker | None = None,
+    ) -> StatementView:
+        """GET by statementId (not voided) or voidedStatementId (voided only)."""
+        found = (await self._store.get_statements([request.statement_id])).get(request.statement_id)
+        # 1.0.3 Part 3 §2.1.4: a voided statement is returned only by voidedStatementId.
+        if found is None or found.voided != request.voided:
+            raise NotFound(f"no statement {request.statement_id}")
+        if authority_filter is not None and authority_filter not in found.index.authorities:
+            raise Forbidden("this credential may read only the statements it stored")
+        return StatementView(
+            raw=_formatted(found.raw, request.format, pick_language), stored_us=found.stored_us
+        )
+
+    async def query_statements(
+        self,
+        query: StatementQuery,
+        *,
+        authority_filter: str | None = None,
+        pick_language: LanguagePicker | None = None,
+    ) -> StatementResult:
+        """One page of statements matching the query, newest first unless ascending."""
+        limit = query.limit or self._page_size
+        page = await self._store.query_statements(
+            StatementFilter(
+                agent=query.agent,
+                related_agents=query.related_agents,
+                verb=query.verb,
+                activity=query.activity,
+                related_activities=query.related_activities,
+                registration=query.registration,
+                authority=authority_filter,
+                since_us=query.since_us,
+                until_us=query.until_us,
+                ascending=query.ascending,
+                limit=min(limit, self._max_page_size),
+                after=query.after,
+            )
+        )
+        raws = [_formatted(raw, query.format, pick_language) for raw in page.statements]
+        more = query.next_page(page.next_position) if page.next_position else None
+        return StatementResult(statements=raws, more=more)
+
+    def now_us(self) -> int:
+        """The LRS's current stored-clock time (for Consistent-Through)."""
+        return self._clock.now_us()
+
+
+def _prepare(
+    statement: dict[str, Any], authority: dict[str, Any], version: str, keep_authority: bool
+) -> dict[str, Any]:
+    """A copy with the properties the LRS assigns (1.0.3 Part 2 §2.4)."""
+    prepared = with_context_activity_arrays(statement)
+    prepared.setdefault("id", str(uuid.uuid4()))
+    if not (keep_authority and "authority" in prepared):
+        prepared["authority"] = authority
+    # 1.0.3 Part 2 §2.4.10: the LRS sets version when the statement has none.
+    prepared.setdefault("version", "2.0.0" if version == V2 else "1.0.0")
+    return prepared
+
+
+def with_context_activity_arrays(statement: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose context activities are arrays (1.0.3 Part 2 §2.4.6.2: the LRS MUST return
+    a single context activity as an array), in the statement and its SubStatement."""
+    copy = dict(statement)
+    context = copy.get("context")
+    if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
+        groups = context["contextActivities"]
+        copy["context"] = {
+            **context,
+            "contextActivities": {
+                name: acts if isinstance(acts, list) else [acts] for name, acts in groups.items()
+            },
+        }
+    obj = copy.get("object")
+    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+        copy["object"] = with_context_activity_arrays(obj)
+    return copy
+
+
+def _check_voiding(statements: Sequence[dict[str, Any]], known: dict[str, StoredStatement]) -> None:
+    """1.0.3 Part 2 §2.3.2: a voiding statement cannot itself be voided."""
+    voiding_in_batch = {s["id"].lower() for s in statements if voided_target(s) is not None}
+    for statement in statements:
+        target = voided_target(statement)
+        if target is None:
+            continue
+        stored = known.get(target)
+        if target in voiding_in_batch or (stored is not None and stored.voids is not None):
+            raise BadRequest(f"statement {target} is a voiding statement and cannot be voided")
+
+
+def _formatted(raw: bytes, fmt: str, pick_language: LanguagePicker | None) -> bytes:
+    if fmt == "ids":
+        return orjson.dumps(ids_format(orjson.loads(raw)))
+    if fmt == "canonical" and pick_language is not None:
+        return orjson.dumps(canonical_format(orjson.loads(raw), pick_language))
+    return raw

@@ -1,0 +1,230 @@
+"""The storage seam of the xAPI core, in domain words.
+
+Two backends implement every Protocol here: SQLite (`sqlite.py`, the embedded default) and
+MongoDB (`mongo.py`, production). The contract tests in `tests/contract/` run the same
+assertions against both; nothing above this package knows which one it talks to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class StatementIndex:
+    """The keys a statement answers to in queries, derived once when it is stored.
+
+    Agent keys are IFI keys (see `lrs.xapi.agents.ifi_key`). A statement whose object is a
+    StatementRef also carries the keys of the statement it targets (xAPI 1.0.3 Part 3 §2.1.3,
+    "Filter Conditions for StatementRefs"), so the store answers those filters with plain lookups.
+    """
+
+    agents: tuple[str, ...] = ()
+    related_agents: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ()
+    activities: tuple[str, ...] = ()
+    related_activities: tuple[str, ...] = ()
+    registrations: tuple[str, ...] = ()
+    authorities: tuple[str, ...] = ()
+
+    def merged(self, other: StatementIndex) -> StatementIndex:
+        """This index with another's keys added (for a StatementRef's target)."""
+
+        def join(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(a + b))
+
+        return StatementIndex(
+            agents=join(self.agents, other.agents),
+            related_agents=join(self.related_agents, other.related_agents),
+            verbs=join(self.verbs, other.verbs),
+            activities=join(self.activities, other.activities),
+            related_activities=join(self.related_activities, other.related_activities),
+            registrations=join(self.registrations, other.registrations),
+            # the authority filter (statements/read/mine) is about who stored *this* statement
+            authorities=self.authorities,
+        )
+
+    def items(self) -> list[tuple[str, str]]:
+        """(kind, key) pairs, the shape side tables and multikey arrays store."""
+        pairs: list[tuple[str, str]] = []
+        for kind in INDEX_KINDS:
+            pairs.extend((kind, key) for key in getattr(self, kind))
+        return pairs
+
+    @classmethod
+    def from_items(cls, pairs: Sequence[tuple[str, str]]) -> StatementIndex:
+        """Rebuild an index from its (kind, key) pairs."""
+        grouped: dict[str, list[str]] = {kind: [] for kind in INDEX_KINDS}
+        for kind, key in pairs:
+            grouped[kind].append(key)
+        return cls(**{kind: tuple(keys) for kind, keys in grouped.items()})
+
+
+INDEX_KINDS = (
+    "agents",
+    "related_agents",
+    "verbs",
+    "activities",
+    "related_activities",
+    "registrations",
+    "authorities",
+)
+
+
+@dataclass(frozen=True)
+class StatementRecord:
+    """A statement ready to store, with what the store needs beside its JSON.
+
+    `raw` is the statement exactly as clients will get it back (format=exact), serialised
+    once by the service; stores keep it as an opaque string so extension keys full of dots
+    and `$` survive untouched.
+    """
+
+    id: str
+    raw: bytes
+    stored_us: int
+    index: StatementIndex
+    voids: str | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredStatement:
+    """A statement as the store holds it."""
+
+    id: str
+    raw: bytes
+    stored_us: int
+    voided: bool
+    index: StatementIndex
+    voids: str | None = None
+
+
+@dataclass(frozen=True)
+class InsertOutcome:
+    """The answer to `insert_statements`: either all stored, or none and the ids already taken."""
+
+    stored: bool
+    existing: dict[str, StoredStatement] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatementFilter:
+    """A statement query in store terms: keys to match, a time window and a page."""
+
+    agent: str | None = None
+    related_agents: bool = False
+    verb: str | None = None
+    activity: str | None = None
+    related_activities: bool = False
+    registration: str | None = None
+    authority: str | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    ascending: bool = False
+    limit: int = 100
+    after: str | None = None  # the store's own opaque position from the previous page
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    """One page of query results, oldest or newest first as asked, and where the next starts."""
+
+    statements: list[bytes]
+    next_position: str | None
+
+
+@runtime_checkable
+class StatementStore(Protocol):
+    """Where statements live. Statements are immutable: there is no update and no delete."""
+
+    async def insert_statements(self, records: Sequence[StatementRecord]) -> InsertOutcome:
+        """Store every record or none.
+
+        When any id is already stored, nothing is written and the stored statements for those
+        ids are returned, so the caller can apply the statement comparison rules and retry
+        with what is new. A record with `voids` set marks its target voided; a record whose id
+        an earlier voiding statement targets is stored voided.
+        """
+        ...
+
+    async def get_statements(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        """The stored statements among `ids`, voided or not."""
+        ...
+
+    async def query_statements(self, query: StatementFilter) -> StatementPage:
+        """Non-voided statements matching every given key, in stored order, one page."""
+        ...
+
+    async def last_stored_us(self) -> int | None:
+        """The stored time of the newest statement, or None when there is none."""
+        ...
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An API credential for HTTP Basic: the secret itself is never stored, only its hash."""
+
+    key: str
+    name: str
+    scopes: tuple[str, ...]
+    secret_hash: str
+    created_at: str
+    revoked: bool = False
+
+
+@runtime_checkable
+class CredentialStore(Protocol):
+    """Where API credentials live."""
+
+    async def add_credential(self, credential: Credential) -> None:
+        """Store a new credential; its key must be new."""
+        ...
+
+    async def get_credential(self, key: str) -> Credential | None:
+        """The credential with this key, revoked or not."""
+        ...
+
+    async def list_credentials(self) -> list[Credential]:
+        """Every credential, oldest first."""
+        ...
+
+    async def revoke_credential(self, key: str) -> bool:
+        """Mark a credential revoked; False when there is no such key."""
+        ...
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An attachment's raw content, stored once per SHA-2 hash whatever statements use it."""
+
+    sha2: str
+    content_type: str
+    content: bytes
+
+
+@runtime_checkable
+class AttachmentStore(Protocol):
+    """Where attachment content lives, outside the statement documents."""
+
+    async def put_attachments(self, attachments: Sequence[Attachment]) -> None:
+        """Store each attachment unless one with its hash is stored already."""
+        ...
+
+    async def get_attachments(self, hashes: Sequence[str]) -> dict[str, Attachment]:
+        """The stored attachments among `hashes`."""
+        ...
+
+
+class Backend(Protocol):
+    """One opened database: the stores on it, and how to close it."""
+
+    statements: StatementStore
+    credentials: CredentialStore
+    attachments: AttachmentStore
+
+    async def close(self) -> None:
+        """Release connections and threads."""
+        ...

@@ -1,0 +1,582 @@
+"""MongoDB implementations of the xAPI core stores: statements, credentials, attachments.
+
+Only this module imports motor and pymongo. It uses no multi-document transactions and no
+change streams, so the same code runs on a single node, a replica set, a sharded cluster and
+mongomock-motor in the tests. Writes use majority write concern; every read sorts explicitly.
+
+Statement documents (`statements` collection, see `StatementDoc`)
+    `_id` is the statement id. `raw` is the statement exactly as clients get it back, kept as
+    opaque BSON binary: a statement's extensions are objects keyed by IRIs, full of `.` and
+    sometimes starting with `$`, which MongoDB field names cannot hold faithfully and which
+    would make the JSON hostage to BSON's key order and number types. Stored as bytes, they come
+    back byte for byte. Queries never look inside `raw`: the keys a statement answers to are
+    copied beside it as arrays of values under `idx.<kind>` (agents, verbs, activities...), so
+    IRIs are values, never field names. Beside them: `stored_us`, `voided`, `voids` and `ref`
+    (the last two only when set) and `pending` while the statement's batch is being written.
+
+Indexes (created at open; each query shape has one)
+    `stored`       (stored_us, _id)                unfiltered pages, `last_stored_us`
+    `idx_<kind>`   (idx.<kind>, stored_us, _id)    one per filter kind, multikey; the equality
+                                                   picks the key and the index gives the order
+    `voids`        (voids) sparse                  voiding lookups at insert
+    `pending`      (pending) sparse                unfinished batches (crash recovery)
+    credentials: `created` (created_at, _id)       listing oldest first
+
+All or nothing without transactions (`statement_batches` collection, see `BatchDoc`)
+    A call to `insert_statements` is one batch with a random token:
+    1. read the ids (the cheap pre-check: taken ids end the call with `stored=False`);
+    2. insert the batch document, state `pending`, with the ids and the voiding targets;
+    3. insert every statement with `pending: <token>`; queries and `get_statements` ignore
+       pending statements. A duplicate key here (a concurrent request won the race) deletes
+       this batch's statements and batch document, then goes back to 1;
+    4. commit: one single-document compare-and-set of the batch from `pending` to
+       `committed`. This is the commit point, atomic on every deployment;
+    5. roll forward: mark the voiding targets voided, mark this batch's statements that a
+       committed voiding statement targets, clear `pending` (one `update_many`), delete the
+       batch document. Every step is idempotent, so anyone may repeat it.
+    After a crash (or a lost connection) the outcome depends only on the batch document:
+    - before 4, or a batch still `pending` after `pending_timeout_s`: it is dead. Whoever
+      meets it (a retry of the same ids, `get_statements`, or the sweep at open) aborts it
+      with a compare-and-set from `pending` to `aborted` and deletes its statements. A retry of
+      the same ids is therefore never blocked by a crashed attempt for longer than the timeout;
+      meanwhile it waits up to `wait_s` and then answers `StoreUnavailable` (503).
+      A writer slower than the timeout finds its own commit refused and reports
+      `StoreUnavailable`; the compare-and-set makes commit and abort exclusive.
+    - after 4: the batch is stored. Whoever meets it rolls it forward (the sweep at open, a
+      retry with the same ids, which then gets `stored=False` and the now stored statements,
+      or `get_statements`). The client saw an error and its retry is answered as a repeat.
+    Statements whose batch document is gone while they are still pending are leftovers of an
+    aborted batch and are deleted the same way. While step 5 runs, readers may briefly see part
+    of a committed batch; what is stored is never partial.
+
+Order and pages
+    Pages are sorted by (stored_us, _id), a total order, and the position is that pair of the
+    last statement returned, so a page starts exactly after it whatever is inserted meanwhile.
+    Unlike SQLite's single writer, several processes assign `stored` before their write lands,
+    so an ascending pager already past a stored time can miss a statement committed later with
+    an earlier one; the statements visible when paging began are never missed or repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, NotRequired, TypedDict
+
+from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
+from pymongo import ASCENDING, DESCENDING, IndexModel, WriteConcern
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+
+from lrs.errors import BadRequest, Conflict, StoreUnavailable
+from lrs.store.base import (
+    INDEX_KINDS,
+    Attachment,
+    Credential,
+    InsertOutcome,
+    StatementFilter,
+    StatementIndex,
+    StatementPage,
+    StatementRecord,
+    StoredStatement,
+)
+
+log = logging.getLogger(__name__)
+
+PENDING, COMMITTED, ABORTED = "pending", "committed", "aborted"
+_DUPLICATE_KEY = 11000
+
+
+class StatementDoc(TypedDict):
+    """One statement in the `statements` collection."""
+
+    _id: str
+    raw: bytes
+    stored_us: int
+    voided: bool
+    idx: dict[str, list[str]]
+    voids: NotRequired[str]
+    ref: NotRequired[str]
+    pending: NotRequired[str]  # the token of the batch still writing it
+
+
+class BatchDoc(TypedDict):
+    """One insert_statements call being written, in `statement_batches`."""
+
+    _id: str  # the token
+    state: str  # pending | committed | aborted
+    at_us: int  # when the writer started, by its clock
+    ids: list[str]
+    targets: list[str]  # ids the batch's voiding statements target
+
+
+class CredentialDoc(TypedDict):
+    """One API credential in `credentials`."""
+
+    _id: str
+    name: str
+    scopes: list[str]
+    secret_hash: str
+    created_at: str
+    revoked: bool
+
+
+@contextmanager
+def _translate(action: str) -> Iterator[None]:
+    """Turn driver errors into StoreUnavailable, the one error the LRS reports for them."""
+    try:
+        yield
+    except PyMongoError as exc:
+        log.warning("mongodb could not %s: %s", action, exc)
+        raise StoreUnavailable(f"the store could not {action}") from exc
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _only_duplicates(exc: PyMongoError) -> bool:
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    if not isinstance(exc, BulkWriteError):
+        return False
+    details = exc.details or {}
+    errors = details.get("writeErrors") or []
+    return (
+        bool(errors)
+        and not details.get("writeConcernErrors")
+        and all(e.get("code") == _DUPLICATE_KEY for e in errors)
+    )
+
+
+def _document(record: StatementRecord, token: str) -> StatementDoc:
+    idx = {
+        kind: list(dict.fromkeys(keys))
+        for kind in INDEX_KINDS
+        if (keys := getattr(record.index, kind))
+    }
+    doc: StatementDoc = {
+        "_id": record.id,
+        "raw": bytes(record.raw),
+        "stored_us": record.stored_us,
+        "voided": False,
+        "idx": idx,
+        "pending": token,
+    }
+    if record.voids is not None:
+        doc["voids"] = record.voids
+    if record.ref is not None:
+        doc["ref"] = record.ref
+    return doc
+
+
+def _stored(doc: dict[str, Any]) -> StoredStatement:
+    idx = doc.get("idx") or {}
+    return StoredStatement(
+        id=doc["_id"],
+        raw=bytes(doc["raw"]),
+        stored_us=doc["stored_us"],
+        voided=bool(doc["voided"]),
+        index=StatementIndex(**{kind: tuple(idx.get(kind, ())) for kind in INDEX_KINDS}),
+        voids=doc.get("voids"),
+    )
+
+
+def _position(doc: dict[str, Any]) -> str:
+    return f"{doc['stored_us']}:{doc['_id']}"
+
+
+def _parse_position(position: str) -> tuple[int, str]:
+    stored, _sep, sid = position.partition(":")
+    try:
+        return int(stored), sid
+    except ValueError:
+        raise BadRequest("the paging position is not one this LRS gave out") from None
+
+
+def _query_filter(query: StatementFilter) -> dict[str, Any]:
+    clauses: list[dict[str, Any]] = [{"voided": False}, {"pending": {"$exists": False}}]
+    keyed = (
+        ("related_agents" if query.related_agents else "agents", query.agent),
+        ("verbs", query.verb),
+        ("related_activities" if query.related_activities else "activities", query.activity),
+        ("registrations", query.registration),
+        ("authorities", query.authority),
+    )
+    clauses.extend({f"idx.{kind}": key} for kind, key in keyed if key is not None)
+    if query.since_us is not None:
+        clauses.append({"stored_us": {"$gt": query.since_us}})
+    if query.until_us is not None:
+        clauses.append({"stored_us": {"$lte": query.until_us}})
+    if query.after is not None:
+        stored_us, sid = _parse_position(query.after)
+        beyond, reach = ("$gt", "$gte") if query.ascending else ("$lt", "$lte")
+        clauses.append({"stored_us": {reach: stored_us}})
+        clauses.append({"$or": [{"stored_us": {beyond: stored_us}}, {"_id": {beyond: sid}}]})
+    return {"$and": clauses}
+
+
+class MongoStatementStore:
+    """Statements in MongoDB; see the module docstring for documents, indexes and batches."""
+
+    pending_timeout_s: float = 30.0  # a batch pending longer than this is dead
+    wait_s: float = 5.0  # how long an insert waits for a live batch holding its ids
+
+    def __init__(self, db: AsyncIOMotorDatabase) -> None:
+        self._docs = db["statements"]
+        self._batches = db["statement_batches"]
+
+    async def create_indexes(self) -> None:
+        """Create the index serving each query shape (idempotent)."""
+        order = [("stored_us", ASCENDING), ("_id", ASCENDING)]
+        models = [IndexModel(order, name="stored")]
+        models += [
+            IndexModel([(f"idx.{k}", ASCENDING), *order], name=f"idx_{k}") for k in INDEX_KINDS
+        ]
+        models.append(IndexModel([("voids", ASCENDING)], name="voids", sparse=True))
+        models.append(IndexModel([("pending", ASCENDING)], name="pending", sparse=True))
+        await self._docs.create_indexes(models)
+
+    async def recover(self) -> None:
+        """Roll committed batches forward and dead ones back (run at open; safe at any time)."""
+        tokens = {b["_id"] async for b in self._batches.find({}, {"_id": 1})}
+        tokens.update(await self._docs.distinct("pending"))
+        for token in tokens:
+            await self._resolve(token)
+
+    async def insert_statements(self, records: Sequence[StatementRecord]) -> InsertOutcome:
+        """Store every record or none (see the module docstring for how)."""
+        if not records:
+            return InsertOutcome(stored=True)
+        ids = [r.id for r in records]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a batch must not repeat a statement id")
+        with _translate("store the statements"):
+            deadline = time.monotonic() + self.wait_s
+            pause = 0.01
+            while True:
+                existing, in_flight = await self._settled(ids)
+                if existing:
+                    return InsertOutcome(stored=False, existing=existing)
+                if not in_flight and await self._write(records):
+                    return InsertOutcome(stored=True)
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable("another request is still writing these statements")
+                if in_flight:
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.25)
+
+    async def get_statements(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        """The stored statements among `ids`, voided or not."""
+        if not ids:
+            return {}
+        with _translate("read statements"):
+            existing, _in_flight = await self._settled(list(dict.fromkeys(ids)))
+        return existing
+
+    async def query_statements(self, query: StatementFilter) -> StatementPage:
+        """One page of non-voided statements matching the filter, sorted by (stored_us, _id)."""
+        if query.limit < 1:  # as on SQLite; and MongoDB would read limit(0) as "no limit"
+            return StatementPage(statements=[], next_position=None)
+        direction = ASCENDING if query.ascending else DESCENDING
+        with _translate("query statements"):
+            cursor = (
+                self._docs.find(_query_filter(query), {"raw": 1, "stored_us": 1})
+                .sort([("stored_us", direction), ("_id", direction)])
+                .limit(query.limit + 1)
+            )
+            docs = await cursor.to_list(length=query.limit + 1)
+        more = len(docs) > query.limit
+        docs = docs[: query.limit]
+        return StatementPage(
+            statements=[bytes(d["raw"]) for d in docs],
+            next_position=_position(docs[-1]) if more else None,
+        )
+
+    async def last_stored_us(self) -> int | None:
+        """Stored time of the newest statement (voided ones included, as on SQLite)."""
+        with _translate("read statements"):
+            doc = await self._docs.find_one(
+                {"pending": {"$exists": False}},
+                {"stored_us": 1},
+                sort=[("stored_us", DESCENDING), ("_id", DESCENDING)],
+            )
+        return None if doc is None else doc["stored_us"]
+
+    async def _settled(self, ids: list[str]) -> tuple[dict[str, StoredStatement], bool]:
+        """The stored statements among `ids`, and whether a live batch holds some of the others.
+
+        Pending statements met on the way are resolved: their batch is rolled forward when
+        committed, rolled back when dead, left alone (and reported) when still being written.
+        """
+        docs = await self._docs.find({"_id": {"$in": ids}}).to_list(length=None)
+        tokens = {d["pending"] for d in docs if "pending" in d}
+        in_flight = False
+        for token in tokens:
+            in_flight = await self._resolve(token) or in_flight
+        if tokens:
+            docs = await self._docs.find({"_id": {"$in": ids}}).to_list(length=None)
+        return {d["_id"]: _stored(d) for d in docs if "pending" not in d}, in_flight
+
+    async def _write(self, records: Sequence[StatementRecord]) -> bool:
+        """Steps 2-5 of a batch; False when an id was taken meanwhile (nothing is left behind)."""
+        token = uuid.uuid4().hex
+        batch: BatchDoc = {
+            "_id": token,
+            "state": PENDING,
+            "at_us": _now_us(),
+            "ids": [r.id for r in records],
+            "targets": list(dict.fromkeys(r.voids for r in records if r.voids is not None)),
+        }
+        await self._batches.insert_one(batch)
+        try:
+            await self._docs.insert_many([_document(r, token) for r in records], ordered=True)
+        except PyMongoError as exc:
+            with suppress(PyMongoError):
+                await self._abort(token)
+            if _only_duplicates(exc):
+                return False
+            raise
+        commit = await self._batches.update_one(
+            {"_id": token, "state": PENDING}, {"$set": {"state": COMMITTED}}
+        )
+        if commit.matched_count == 0:  # found dead by another request and aborted
+            await self._abort(token)
+            raise StoreUnavailable("the write took too long and was rolled back; retry it")
+        await self._roll_forward(batch)
+        return True
+
+    async def _resolve(self, token: str) -> bool:
+        """Finish or roll back another batch; True while it is live (pending, not yet dead)."""
+        for _attempt in range(2):
+            batch = await self._batches.find_one({"_id": token})
+            if batch is not None and batch["state"] == COMMITTED:
+                await self._roll_forward(batch)
+                return False
+            if batch is not None and batch["state"] == PENDING and not self._dead(batch):
+                return True
+            if await self._abort(token):
+                return False
+            # it committed between our read and the abort: roll it forward on the next turn
+        return False
+
+    def _dead(self, batch: dict[str, Any]) -> bool:
+        """A pending batch older than the timeout: its writer crashed or is past caring."""
+        return _now_us() - batch["at_us"] >= self.pending_timeout_s * 1_000_000
+
+    async def _abort(self, token: str) -> bool:
+        """Roll back a batch not committed; False when it turns out to be committed."""
+        result = await self._batches.update_one(
+            {"_id": token, "state": {"$ne": COMMITTED}}, {"$set": {"state": ABORTED}}
+        )
+        if result.matched_count == 0 and await self._batches.find_one({"_id": token}):
+            return False
+        await self._docs.delete_many({"pending": token})
+        await self._batches.delete_one({"_id": token})
+        return True
+
+    async def _roll_forward(self, batch: BatchDoc | dict[str, Any]) -> None:
+        """Step 5 for a committed batch: voiding, then visibility, then forget the batch."""
+        token = batch["_id"]
+        # xAPI 1.0.3 Part 2 §2.3.2: a voiding statement voids its target, unless the target is
+        # itself a voiding statement; a statement voided before it arrived is stored voided.
+        voided = set(batch["targets"]) | await self._targeted(batch["ids"], token)
+        if voided:
+            await self._docs.update_many(
+                {"_id": {"$in": sorted(voided)}, "voids": {"$exists": False}},
+                {"$set": {"voided": True}},
+            )
+        await self._docs.update_many({"pending": token}, {"$unset": {"pending": ""}})
+        await self._batches.delete_one({"_id": token})
+
+    async def _targeted(self, ids: list[str], token: str) -> set[str]:
+        """Those of `ids` that a committed voiding statement (or one of this batch) targets."""
+        voiders = await self._docs.find(
+            {"voids": {"$in": ids}}, {"voids": 1, "pending": 1}
+        ).to_list(length=None)
+        hit = {v["voids"] for v in voiders if v.get("pending") in (None, token)}
+        others = [v for v in voiders if v.get("pending") not in (None, token)]
+        if not others:
+            return hit
+        states = {
+            b["_id"]: b["state"]
+            async for b in self._batches.find(
+                {"_id": {"$in": list({v["pending"] for v in others})}}, {"state": 1}
+            )
+        }
+        hit.update(v["voids"] for v in others if states.get(v["pending"]) == COMMITTED)
+        # no batch document: rolled forward and forgotten since we looked, or an aborted leftover
+        gone = [v["_id"] for v in others if v["pending"] not in states]
+        if gone:
+            cursor = self._docs.find(
+                {"_id": {"$in": gone}, "pending": {"$exists": False}}, {"voids": 1}
+            )
+            hit.update([v["voids"] async for v in cursor])
+        return hit
+
+
+class MongoCredentialStore:
+    """API credentials in MongoDB, `_id` = key."""
+
+    def __init__(self, db: AsyncIOMotorDatabase) -> None:
+        self._docs = db["credentials"]
+
+    async def create_indexes(self) -> None:
+        """The index for listing oldest first."""
+        await self._docs.create_indexes(
+            [IndexModel([("created_at", ASCENDING), ("_id", ASCENDING)], name="created")]
+        )
+
+    async def add_credential(self, credential: Credential) -> None:
+        """Store a new credential; Conflict when the key is taken."""
+        doc: CredentialDoc = {
+            "_id": credential.key,
+            "name": credential.name,
+            "scopes": list(credential.scopes),
+            "secret_hash": credential.secret_hash,
+            "created_at": credential.created_at,
+            "revoked": credential.revoked,
+        }
+        with _translate("store the credential"):
+            try:
+                await self._docs.insert_one(doc)
+            except DuplicateKeyError:
+                raise Conflict(f"credential {credential.key} already exists") from None
+
+    async def get_credential(self, key: str) -> Credential | None:
+        """The credential with this key, revoked or not."""
+        with _translate("read the credential"):
+            doc = await self._docs.find_one({"_id": key})
+        return None if doc is None else _credential(doc)
+
+    async def list_credentials(self) -> list[Credential]:
+        """Every credential, oldest first (then by key)."""
+        with _translate("list credentials"):
+            cursor = self._docs.find({}).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            docs = await cursor.to_list(length=None)
+        return [_credential(d) for d in docs]
+
+    async def revoke_credential(self, key: str) -> bool:
+        """Mark a credential revoked; False when there is no such key."""
+        with _translate("revoke the credential"):
+            result = await self._docs.update_one({"_id": key}, {"$set": {"revoked": True}})
+        return result.matched_count > 0
+
+
+def _credential(doc: dict[str, Any]) -> Credential:
+    return Credential(
+        key=doc["_id"],
+        name=doc["name"],
+        scopes=tuple(doc["scopes"]),
+        secret_hash=doc["secret_hash"],
+        created_at=doc["created_at"],
+        revoked=bool(doc["revoked"]),
+    )
+
+
+class MongoAttachmentStore:
+    """Attachment content in MongoDB, one document per SHA-2 hash (`_id`).
+
+    A BSON document holds at most 16 MiB, less than a request may carry, so content larger
+    than `chunk_bytes` goes to `attachment_chunks` (`_id` = "<sha2>:<n>") and the head
+    document, written last, records how many chunks there are. Content is addressed by its
+    hash, so a write cut short leaves only chunks that a later write rewrites identically.
+    """
+
+    chunk_bytes: int = 8 * 1024 * 1024
+
+    def __init__(self, db: AsyncIOMotorDatabase) -> None:
+        self._heads = db["attachments"]
+        self._chunks = db["attachment_chunks"]
+
+    async def put_attachments(self, attachments: Sequence[Attachment]) -> None:
+        """Store each attachment unless one with its hash is stored already."""
+        fresh = {a.sha2: a for a in attachments}
+        if not fresh:
+            return
+        with _translate("store attachments"):
+            cursor = self._heads.find({"_id": {"$in": list(fresh)}}, {"_id": 1})
+            for head in await cursor.to_list(length=None):
+                del fresh[head["_id"]]
+            for attachment in fresh.values():
+                await self._put(attachment)
+
+    async def _put(self, attachment: Attachment) -> None:
+        content, size = attachment.content, self.chunk_bytes
+        head: dict[str, Any] = {"content_type": attachment.content_type, "length": len(content)}
+        if len(content) <= size:
+            head["content"] = bytes(content)
+        else:
+            pieces = [content[i : i + size] for i in range(0, len(content), size)]
+            for n, piece in enumerate(pieces):
+                await self._chunks.replace_one(
+                    {"_id": f"{attachment.sha2}:{n}"}, {"content": bytes(piece)}, upsert=True
+                )
+            head["chunks"] = len(pieces)
+        with suppress(DuplicateKeyError):  # a concurrent request stored it first
+            await self._heads.update_one(
+                {"_id": attachment.sha2}, {"$setOnInsert": head}, upsert=True
+            )
+
+    async def get_attachments(self, hashes: Sequence[str]) -> dict[str, Attachment]:
+        """The stored attachments among `hashes`."""
+        if not hashes:
+            return {}
+        with _translate("read attachments"):
+            heads = await self._heads.find({"_id": {"$in": list(set(hashes))}}).to_list(None)
+            found: dict[str, Attachment] = {}
+            for head in heads:
+                content = head.get("content")
+                if content is None:
+                    content = await self._assemble(head["_id"], head["chunks"])
+                found[head["_id"]] = Attachment(head["_id"], head["content_type"], bytes(content))
+        return found
+
+    async def _assemble(self, sha2: str, count: int) -> bytes:
+        ids = [f"{sha2}:{n}" for n in range(count)]
+        docs = await self._chunks.find({"_id": {"$in": ids}}).to_list(length=None)
+        by_id = {d["_id"]: bytes(d["content"]) for d in docs}
+        return b"".join(by_id[i] for i in ids)
+
+
+class MongoBackend:
+    """One MongoDB database holding every store; `db` is there for other packages' stores."""
+
+    def __init__(self, client: Any, db: AsyncIOMotorDatabase, *, owns_client: bool) -> None:
+        self.client = client
+        self.db = db
+        self._owns_client = owns_client
+        self.statements = MongoStatementStore(db)
+        self.credentials = MongoCredentialStore(db)
+        self.attachments = MongoAttachmentStore(db)
+
+    @classmethod
+    async def open(cls, uri: str, database: str, *, client: Any = None) -> MongoBackend:
+        """Connect (or use `client`, e.g. mongomock-motor's), create indexes, recover batches.
+
+        Writes use majority write concern whatever the URI says; timeouts and TLS come from it.
+        A client passed in stays open on `close()`: whoever made it closes it.
+        """
+        owns_client = client is None
+        if client is None:
+            client = AsyncIOMotorClient(uri)
+        db = client.get_database(database, write_concern=WriteConcern(w="majority"))
+        backend = cls(client, db, owns_client=owns_client)
+        try:
+            with _translate("open the database"):
+                await backend.statements.create_indexes()
+                await backend.credentials.create_indexes()
+                await backend.statements.recover()
+        except BaseException:
+            await backend.close()
+            raise
+        return backend
+
+    async def close(self) -> None:
+        """Close the client if this backend opened it (idempotent)."""
+        if self._owns_client and self.client is not None:
+            self.client.close()
+        self.client = None

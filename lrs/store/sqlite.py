@@ -1,0 +1,340 @@
+"""SQLite implementations of the xAPI core stores: statements and credentials.
+
+Statements are one row each (the JSON kept as the bytes clients get back) plus one row per
+filter key in `statement_index`, a WITHOUT ROWID table keyed (kind, key, seq): every filter of
+GET /statements is an index range on it, never a scan of the statements. `seq` is the insertion
+order (the projection worker's commit-order cursor). Queries order by (stored_us, seq): the
+same as `seq` for statements this process stores, and still right for imported statements that
+keep their original `stored`. Pages are keyset ranges on that pair.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from lrs.errors import BadRequest, Conflict
+from lrs.store.base import (
+    INDEX_KINDS,
+    Attachment,
+    Credential,
+    InsertOutcome,
+    StatementFilter,
+    StatementIndex,
+    StatementPage,
+    StatementRecord,
+    StoredStatement,
+)
+from lrs.store.sqlite_db import SQLiteDatabase
+
+STATEMENTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS statements (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    raw BLOB NOT NULL,
+    stored_us INTEGER NOT NULL,
+    voided INTEGER NOT NULL DEFAULT 0,
+    voids TEXT,
+    ref TEXT
+);
+CREATE INDEX IF NOT EXISTS statements_stored ON statements(stored_us, seq);
+CREATE INDEX IF NOT EXISTS statements_voids ON statements(voids) WHERE voids IS NOT NULL;
+CREATE TABLE IF NOT EXISTS statement_index (
+    kind INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (kind, key, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS statement_index_seq ON statement_index(seq);
+"""
+
+CREDENTIALS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS credentials (
+    key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+ATTACHMENTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS attachments (
+    sha2 TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    content BLOB NOT NULL
+);
+"""
+
+_KIND_NO = {kind: number for number, kind in enumerate(INDEX_KINDS)}
+_CHUNK = 500  # stays under SQLite's bound-parameter limit
+
+
+def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class SQLiteStatementStore:
+    """Statements in SQLite; see the module docstring for the layout."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self._db = db
+
+    async def insert_statements(self, records: Sequence[StatementRecord]) -> InsertOutcome:
+        """Store all records in one savepoint of the current group commit, or none."""
+        return await self._db.write(lambda conn: _insert(conn, records))
+
+    async def get_statements(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        """The stored statements among `ids`."""
+        return await self._db.read(lambda conn: _fetch(conn, ids))
+
+    async def query_statements(self, query: StatementFilter) -> StatementPage:
+        """One page of non-voided statements matching the filter."""
+        return await self._db.read(lambda conn: _query(conn, query))
+
+    async def last_stored_us(self) -> int | None:
+        """Stored time of the newest statement."""
+
+        def job(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute("SELECT max(stored_us) FROM statements").fetchone()
+            return row[0]
+
+        return await self._db.read(job)
+
+
+def _insert(conn: sqlite3.Connection, records: Sequence[StatementRecord]) -> InsertOutcome:
+    ids = [r.id for r in records]
+    existing = _fetch(conn, ids)
+    if existing:
+        return InsertOutcome(stored=False, existing=existing)
+    (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()
+    rows = []
+    index_rows = []
+    for offset, record in enumerate(records, start=1):
+        seq = top + offset
+        rows.append((seq, record.id, record.raw, record.stored_us, record.voids, record.ref))
+        index_rows.extend((_KIND_NO[kind], key, seq) for kind, key in record.index.items())
+    conn.executemany(
+        "INSERT INTO statements (seq, id, raw, stored_us, voids, ref) VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    conn.executemany("INSERT OR IGNORE INTO statement_index VALUES (?, ?, ?)", index_rows)
+    targets = [r.voids for r in records if r.voids]
+    for chunk in _chunks(targets):
+        conn.execute(
+            "UPDATE statements SET voided = 1 "
+            f"WHERE voids IS NULL AND id IN ({_marks(len(chunk))})",
+            chunk,
+        )
+    # xAPI 1.0.3 Part 2 §2.3.2: a statement voided before it arrived is stored voided.
+    for chunk in _chunks(ids):
+        conn.execute(
+            "UPDATE statements SET voided = 1 WHERE voids IS NULL AND id IN "
+            f"(SELECT voids FROM statements WHERE voids IN ({_marks(len(chunk))}))",
+            chunk,
+        )
+    return InsertOutcome(stored=True)
+
+
+def _fetch(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredStatement]:
+    rows = []
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        rows.extend(
+            conn.execute(
+                "SELECT seq, id, raw, stored_us, voided, voids FROM statements "
+                f"WHERE id IN ({_marks(len(chunk))})",
+                chunk,
+            ).fetchall()
+        )
+    if not rows:
+        return {}
+    pairs: dict[int, list[tuple[str, str]]] = {row[0]: [] for row in rows}
+    seqs = list(pairs)
+    for start in range(0, len(seqs), _CHUNK):
+        chunk = seqs[start : start + _CHUNK]
+        for kind, key, seq in conn.execute(
+            f"SELECT kind, key, seq FROM statement_index WHERE seq IN ({_marks(len(chunk))})",
+            chunk,
+        ):
+            pairs[seq].append((INDEX_KINDS[kind], key))
+    return {
+        sid: StoredStatement(
+            id=sid,
+            raw=bytes(raw),
+            stored_us=stored_us,
+            voided=bool(voided),
+            index=StatementIndex.from_items(pairs[seq]),
+            voids=voids,
+        )
+        for seq, sid, raw, stored_us, voided, voids in rows
+    }
+
+
+def _query(conn: sqlite3.Connection, query: StatementFilter) -> StatementPage:
+    where = ["s.voided = 0"]
+    params: list[object] = []
+    keyed = (
+        ("related_agents" if query.related_agents else "agents", query.agent),
+        ("verbs", query.verb),
+        ("related_activities" if query.related_activities else "activities", query.activity),
+        ("registrations", query.registration),
+        ("authorities", query.authority),
+    )
+    for kind, key in keyed:
+        if key is not None:
+            where.append("s.seq IN (SELECT seq FROM statement_index WHERE kind = ? AND key = ?)")
+            params.extend((_KIND_NO[kind], key))
+    if query.since_us is not None:
+        where.append("s.stored_us > ?")
+        params.append(query.since_us)
+    if query.until_us is not None:
+        where.append("s.stored_us <= ?")
+        params.append(query.until_us)
+    if query.after is not None:
+        where.append("(s.stored_us, s.seq) " + (">" if query.ascending else "<") + " (?, ?)")
+        params.extend(_position(query.after))
+    order = "ASC" if query.ascending else "DESC"
+    params.append(query.limit + 1)
+    rows = conn.execute(
+        f"SELECT s.stored_us, s.seq, s.raw FROM statements s WHERE {' AND '.join(where)} "
+        f"ORDER BY s.stored_us {order}, s.seq {order} LIMIT ?",
+        params,
+    ).fetchall()
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    last = rows[-1] if rows else None
+    return StatementPage(
+        statements=[bytes(raw) for _us, _seq, raw in rows],
+        next_position=f"{last[0]}:{last[1]}" if more and last else None,
+    )
+
+
+def _position(after: str) -> tuple[int, int]:
+    stored_us, _, seq = after.partition(":")
+    try:
+        return int(stored_us), int(seq)
+    except ValueError as exc:
+        raise BadRequest("the more link is not one this LRS issued") from exc
+
+
+class SQLiteCredentialStore:
+    """API credentials in SQLite."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self._db = db
+
+    async def add_credential(self, credential: Credential) -> None:
+        """Store a new credential."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            taken = conn.execute("SELECT 1 FROM credentials WHERE key = ?", (credential.key,))
+            if taken.fetchone():
+                raise Conflict(f"a credential with key {credential.key} exists")
+            conn.execute(
+                "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    credential.key,
+                    credential.name,
+                    " ".join(credential.scopes),
+                    credential.secret_hash,
+                    credential.created_at,
+                    int(credential.revoked),
+                ),
+            )
+
+        await self._db.write(job)
+
+    async def get_credential(self, key: str) -> Credential | None:
+        """The credential with this key."""
+
+        def job(conn: sqlite3.Connection) -> Credential | None:
+            row = conn.execute("SELECT * FROM credentials WHERE key = ?", (key,)).fetchone()
+            return _credential(row) if row else None
+
+        return await self._db.read(job)
+
+    async def list_credentials(self) -> list[Credential]:
+        """Every credential, oldest first."""
+
+        def job(conn: sqlite3.Connection) -> list[Credential]:
+            rows = conn.execute("SELECT * FROM credentials ORDER BY created_at, key").fetchall()
+            return [_credential(row) for row in rows]
+
+        return await self._db.read(job)
+
+    async def revoke_credential(self, key: str) -> bool:
+        """Mark the credential revoked."""
+
+        def job(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute("UPDATE credentials SET revoked = 1 WHERE key = ?", (key,))
+            return cur.rowcount > 0
+
+        return await self._db.write(job)
+
+
+def _credential(row: tuple) -> Credential:
+    key, name, scopes, secret_hash, created_at, revoked = row
+    return Credential(
+        key=key,
+        name=name,
+        scopes=tuple(scopes.split()),
+        secret_hash=secret_hash,
+        created_at=created_at,
+        revoked=bool(revoked),
+    )
+
+
+class SQLiteAttachmentStore:
+    """Attachment content in SQLite, one row per hash."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self._db = db
+
+    async def put_attachments(self, attachments: Sequence[Attachment]) -> None:
+        """Store the attachments whose hashes are new."""
+        rows = [(a.sha2, a.content_type, a.content) for a in attachments]
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany("INSERT OR IGNORE INTO attachments VALUES (?, ?, ?)", rows)
+
+        if rows:
+            await self._db.write(job)
+
+    async def get_attachments(self, hashes: Sequence[str]) -> dict[str, Attachment]:
+        """The stored attachments among `hashes`."""
+
+        def job(conn: sqlite3.Connection) -> dict[str, Attachment]:
+            found: dict[str, Attachment] = {}
+            for chunk in _chunks(list(dict.fromkeys(hashes))):
+                for sha2, content_type, content in conn.execute(
+                    f"SELECT sha2, content_type, content FROM attachments "
+                    f"WHERE sha2 IN ({_marks(len(chunk))})",
+                    chunk,
+                ):
+                    found[sha2] = Attachment(sha2, content_type, bytes(content))
+            return found
+
+        return await self._db.read(job) if hashes else {}
+
+
+class SQLiteBackend:
+    """The embedded default: one SQLite file in the data directory holding every store."""
+
+    SCHEMA: tuple[str, ...] = (STATEMENTS_SCHEMA, CREDENTIALS_SCHEMA, ATTACHMENTS_SCHEMA)
+
+    def __init__(self, data_dir: Path) -> None:
+        self.db = SQLiteDatabase(Path(data_dir) / "lrs.sqlite3")
+        self.db.open(self.SCHEMA)
+        self.statements = SQLiteStatementStore(self.db)
+        self.credentials = SQLiteCredentialStore(self.db)
+        self.attachments = SQLiteAttachmentStore(self.db)
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.db.close()

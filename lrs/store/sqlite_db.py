@@ -1,0 +1,173 @@
+"""The SQLite engine under every SQLite store: one writer thread with group commit, pooled readers.
+
+Why a single writer thread: SQLite allows one writer at a time, and a durable commit (WAL with
+`synchronous=FULL`) costs an fsync. The writer takes every job waiting in its queue, runs each
+inside its own SAVEPOINT of one transaction, commits once, and only then answers every job. A
+job that fails rolls back its own savepoint and nothing else, so each request stays all or
+nothing while concurrent requests share one fsync. Because jobs run in queue order and the
+event loop enqueues them in the order it assigns `stored`, row ids follow stored time.
+
+Readers use their own connections from a small thread pool; WAL lets them read while the
+writer writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lrs.errors import LRSError, StoreUnavailable
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+WriteJob = Callable[[sqlite3.Connection], Any]
+_STOP = object()
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    if readonly:
+        conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+class SQLiteDatabase:
+    """One SQLite file, its schema migrations, a group-committing writer and pooled readers."""
+
+    def __init__(self, path: Path, *, max_group: int = 256, readers: int = 4) -> None:
+        self.path = path
+        self._max_group = max_group
+        self._jobs: queue.Queue[Any] = queue.Queue()
+        self._writer_conn: sqlite3.Connection | None = None
+        self._writer: threading.Thread | None = None
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="sqlite-read")
+
+    def open(self, schema: Sequence[str]) -> None:
+        """Create the file and apply every schema statement (each must be idempotent)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(self.path, readonly=False)
+        for ddl in schema:
+            conn.executescript(ddl)
+        self._writer_conn = conn
+        self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
+        self._writer.start()
+
+    async def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `job` in the writer thread inside its own savepoint; return after the commit."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((job, loop, future))
+        return await future
+
+    async def read(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `job` on a reader connection in the pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._run_read, job)
+
+    def _run_read(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path, readonly=True)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._reader_conns.append(conn)
+        try:
+            return job(conn)
+        except sqlite3.Error as exc:
+            log.exception("sqlite read failed")
+            raise StoreUnavailable("the store could not answer") from exc
+
+    def _write_loop(self) -> None:
+        conn = self._writer_conn
+        assert conn is not None
+        while True:
+            first = self._jobs.get()
+            if first is _STOP:
+                return
+            group = [first]
+            while len(group) < self._max_group:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    self._jobs.put(_STOP)
+                    break
+                group.append(nxt)
+            self._run_group(conn, group)
+
+    def _run_group(self, conn: sqlite3.Connection, group: list[Any]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for index, (job, *_rest) in enumerate(group):
+                outcomes.append(self._run_in_savepoint(conn, job, index))
+            conn.execute("COMMIT")
+        except Exception as exc:  # the commit itself failed: nothing in the group is durable
+            log.exception("sqlite commit failed")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failure = StoreUnavailable("the store could not commit the write")
+            failure.__cause__ = exc
+            outcomes = [(False, failure)] * len(group)
+        for (_job, loop, future), (ok, value) in zip(group, outcomes, strict=True):
+            loop.call_soon_threadsafe(_settle, future, ok, value)
+
+    @staticmethod
+    def _run_in_savepoint(conn: sqlite3.Connection, job: WriteJob, index: int) -> tuple[bool, Any]:
+        name = f"job{index}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            result = job(conn)
+        except BaseException as exc:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+            if isinstance(exc, sqlite3.Error):
+                log.exception("sqlite write failed")
+                failure: BaseException = StoreUnavailable("the store could not write")
+                failure.__cause__ = exc
+                return False, failure
+            return False, exc
+        conn.execute(f"RELEASE {name}")
+        return True, result
+
+    async def close(self) -> None:
+        """Finish queued writes, stop the writer, close every connection."""
+        if self._writer is not None:
+            self._jobs.put(_STOP)
+            await asyncio.get_running_loop().run_in_executor(None, self._writer.join)
+            self._writer = None
+        self._pool.shutdown(wait=True)
+        if self._writer_conn is not None:
+            self._writer_conn.close()
+            self._writer_conn = None
+        with self._readers_lock:
+            for conn in self._reader_conns:
+                conn.close()
+            self._reader_conns.clear()
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    elif isinstance(value, LRSError | Exception):
+        future.set_exception(value)
+    else:  # pragma: no cover - BaseException such as KeyboardInterrupt in a job
+        future.set_exception(RuntimeError(repr(value)))

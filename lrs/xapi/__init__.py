@@ -1,0 +1,1 @@
+"""The rules of xAPI as plain functions: no HTTP, no database."""
