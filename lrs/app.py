@@ -9,6 +9,7 @@ from aiohttp import web
 
 from lrs.auth import Authenticator
 from lrs.http.about import about_resource
+from lrs.http.activities import activities_resource, agents_resource
 from lrs.http.statements import PATH as STATEMENTS_PATH
 from lrs.http.statements import statements_resource
 from lrs.keys import authenticator_key, backend_key, settings_key, statement_service_key
@@ -34,6 +35,7 @@ def _wire_services(app: web.Application, backend: Backend) -> None:
     app[statement_service_key] = StatementService(
         backend.statements,
         backend.attachments,
+        backend.activities,
         page_size=settings.statement_page_size,
         max_page_size=settings.max_statement_page_size,
         max_batch=settings.max_batch_size,
@@ -67,5 +69,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> web.App
     app.cleanup_ctx.append(_backend_ctx(backend))
     app.router.add_route("*", STATEMENTS_PATH, statements_resource)
     app.router.add_route("*", "/xapi/about", about_resource)
+    app.router.add_route("*", "/xapi/activities", activities_resource)
+    app.router.add_route("*", "/xapi/agents", agents_resource)
     app.router.add_get("/health", health)
     return app

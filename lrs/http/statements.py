@@ -58,7 +58,11 @@ async def post_statements(request: web.Request, xreq: XAPIRequest) -> web.Stream
     service = _service(request)
     body, parts = _statement_payload(xreq)
     ids = await service.store_statements(
-        body, authority=xreq.principal.authority, version=xreq.version, parts=parts
+        body,
+        authority=xreq.principal.authority,
+        version=xreq.version,
+        parts=parts,
+        may_define=xreq.principal.has_any("define", "all"),
     )
     response = web.Response(body=orjson.dumps(ids), content_type="application/json")
     return response
@@ -76,7 +80,12 @@ async def put_statement(request: web.Request, xreq: XAPIRequest) -> web.StreamRe
     service = _service(request)
     body, parts = _statement_payload(xreq)
     await service.put_statement(
-        statement_id, body, authority=xreq.principal.authority, version=xreq.version, parts=parts
+        statement_id,
+        body,
+        authority=xreq.principal.authority,
+        version=xreq.version,
+        parts=parts,
+        may_define=xreq.principal.has_any("define", "all"),
     )
     return web.Response(status=204)
 

@@ -20,6 +20,7 @@ import orjson
 
 from lrs.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, StatementConflict
 from lrs.store.base import (
+    ActivityStore,
     Attachment,
     AttachmentStore,
     StatementFilter,
@@ -28,6 +29,7 @@ from lrs.store.base import (
     StatementStore,
     StoredStatement,
 )
+from lrs.xapi.activities import activity_ids, definitions_in, merger, with_canonical
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.attachments import Part, match_parts, referenced_hashes, require_file_urls
 from lrs.xapi.comparison import statements_equivalent
@@ -65,6 +67,7 @@ class StatementService:
         self,
         store: StatementStore,
         attachments: AttachmentStore,
+        activities: ActivityStore,
         *,
         clock: StoredClock | None = None,
         page_size: int = 100,
@@ -74,6 +77,7 @@ class StatementService:
     ) -> None:
         self._store = store
         self._attachments = attachments
+        self._activities = activities
         self._max_batch = max_batch
         self._max_attachment_bytes = max_attachment_bytes
         self._clock = clock or StoredClock()
@@ -88,11 +92,13 @@ class StatementService:
         version: str,
         parts: Sequence[Part] | None = None,
         keep_authority: bool = False,
+        may_define: bool = True,
     ) -> list[str]:
         """Validate and store one statement or a batch, all or nothing; return their ids.
 
         `parts` are the attachment parts of a multipart/mixed request; without them every
-        attachment must have a fileUrl.
+        attachment must have a fileUrl. `may_define` says whether the caller may change
+        canonical activity definitions (see `lrs.xapi.activities`).
         """
         statements = validate_statements(body, version)
         if len(statements) > self._max_batch:
@@ -113,6 +119,9 @@ class StatementService:
             records = self._records(pending, known)
             outcome = await self._store.insert_statements(records)
             if outcome.stored:
+                # Derived data, rebuildable from the statements: written after them.
+                definitions = definitions_in(list(pending.values()))
+                await self._activities.merge_activities(definitions, merger(may_define))
                 return ids
             for sid, existing in outcome.existing.items():
                 if not statements_equivalent(orjson.loads(existing.raw), pending[sid]):
@@ -128,6 +137,7 @@ class StatementService:
         authority: dict[str, Any],
         version: str,
         parts: Sequence[Part] | None = None,
+        may_define: bool = True,
     ) -> None:
         """PUT /statements: the body's id, if any, must match the statementId parameter."""
         if not isinstance(body, dict):
@@ -139,6 +149,7 @@ class StatementService:
             authority=authority,
             version=version,
             parts=parts,
+            may_define=may_define,
         )
 
     def _received_attachments(
@@ -213,9 +224,8 @@ class StatementService:
             raise NotFound(f"no statement {request.statement_id}")
         if authority_filter is not None and authority_filter not in found.index.authorities:
             raise Forbidden("this credential may read only the statements it stored")
-        return StatementView(
-            raw=_formatted(found.raw, request.format, pick_language), stored_us=found.stored_us
-        )
+        [raw] = await self._formatted([found.raw], request.format, pick_language)
+        return StatementView(raw=raw, stored_us=found.stored_us)
 
     async def query_statements(
         self,
@@ -242,9 +252,28 @@ class StatementService:
                 after=query.after,
             )
         )
-        raws = [_formatted(raw, query.format, pick_language) for raw in page.statements]
+        raws = await self._formatted(page.statements, query.format, pick_language)
         more = query.next_page(page.next_position) if page.next_position else None
         return StatementResult(statements=raws, more=more)
+
+    async def _formatted(
+        self, raws: list[bytes], fmt: str, pick_language: LanguagePicker | None
+    ) -> list[bytes]:
+        """The statements in the requested format (1.0.3 Part 3 §2.1.3 `format`)."""
+        if fmt == "ids":
+            return [orjson.dumps(ids_format(orjson.loads(raw))) for raw in raws]
+        if fmt != "canonical":
+            return raws
+        statements = [orjson.loads(raw) for raw in raws]
+        ids = [i for statement in statements for i in activity_ids(statement)]
+        canonical = await self._activities.get_activities(ids)
+        out = []
+        for statement in statements:
+            with_canonical(statement, canonical)
+            if pick_language is not None:
+                statement = canonical_format(statement, pick_language)
+            out.append(orjson.dumps(statement))
+        return out
 
     def now_us(self) -> int:
         """The LRS's current stored-clock time (for Consistent-Through)."""
@@ -293,11 +322,3 @@ def _check_voiding(statements: Sequence[dict[str, Any]], known: dict[str, Stored
         stored = known.get(target)
         if target in voiding_in_batch or (stored is not None and stored.voids is not None):
             raise BadRequest(f"statement {target} is a voiding statement and cannot be voided")
-
-
-def _formatted(raw: bytes, fmt: str, pick_language: LanguagePicker | None) -> bytes:
-    if fmt == "ids":
-        return orjson.dumps(ids_format(orjson.loads(raw)))
-    if fmt == "canonical" and pick_language is not None:
-        return orjson.dumps(canonical_format(orjson.loads(raw), pick_language))
-    return raw

@@ -7,9 +7,9 @@ assertions against both; nothing above this package knows which one it talks to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -218,12 +218,32 @@ class AttachmentStore(Protocol):
         ...
 
 
+DefinitionMerge = Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, Any]]
+
+
+@runtime_checkable
+class ActivityStore(Protocol):
+    """Canonical Activity definitions, derived from statements (rebuildable from them)."""
+
+    async def merge_activities(
+        self, definitions: Mapping[str, dict[str, Any]], merge: DefinitionMerge
+    ) -> None:
+        """Replace each activity's definition by `merge(current or None, new)`, atomically
+        per activity, so concurrent merges lose nothing."""
+        ...
+
+    async def get_activities(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The canonical definitions known among `ids`."""
+        ...
+
+
 class Backend(Protocol):
     """One opened database: the stores on it, and how to close it."""
 
     statements: StatementStore
     credentials: CredentialStore
     attachments: AttachmentStore
+    activities: ActivityStore
 
     async def close(self) -> None:
         """Release connections and threads."""

@@ -83,6 +83,7 @@ from lrs.store.base import (
     StatementRecord,
     StoredStatement,
 )
+from lrs.store.mongo_activities import MongoActivityStore
 
 log = logging.getLogger(__name__)
 
@@ -552,6 +553,7 @@ class MongoBackend:
         self.statements = MongoStatementStore(db)
         self.credentials = MongoCredentialStore(db)
         self.attachments = MongoAttachmentStore(db)
+        self.activities = MongoActivityStore(db)
 
     @classmethod
     async def open(cls, uri: str, database: str, *, client: Any = None) -> MongoBackend:

@@ -11,14 +11,18 @@ keep their original `stored`. Pages are keyset ranges on that pair.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from lrs.errors import BadRequest, Conflict
 from lrs.store.base import (
     INDEX_KINDS,
     Attachment,
     Credential,
+    DefinitionMerge,
     InsertOutcome,
     StatementFilter,
     StatementIndex,
@@ -65,6 +69,13 @@ CREATE TABLE IF NOT EXISTS attachments (
     sha2 TEXT PRIMARY KEY,
     content_type TEXT NOT NULL,
     content BLOB NOT NULL
+);
+"""
+
+ACTIVITIES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS activities (
+    id TEXT PRIMARY KEY,
+    definition BLOB NOT NULL
 );
 """
 
@@ -323,10 +334,52 @@ class SQLiteAttachmentStore:
         return await self._db.read(job) if hashes else {}
 
 
+class SQLiteActivityStore:
+    """Canonical activity definitions in SQLite; merges run in the writer, so they serialise."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self._db = db
+
+    async def merge_activities(
+        self, definitions: Mapping[str, dict[str, Any]], merge: DefinitionMerge
+    ) -> None:
+        """Merge each new definition into the stored one."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            current = _activity_rows(conn, list(definitions))
+            rows = [
+                (activity_id, orjson.dumps(merge(current.get(activity_id), definition)))
+                for activity_id, definition in definitions.items()
+            ]
+            conn.executemany("INSERT OR REPLACE INTO activities VALUES (?, ?)", rows)
+
+        if definitions:
+            await self._db.write(job)
+
+    async def get_activities(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The canonical definitions among `ids`."""
+        return await self._db.read(lambda conn: _activity_rows(conn, ids)) if ids else {}
+
+
+def _activity_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        for activity_id, definition in conn.execute(
+            f"SELECT id, definition FROM activities WHERE id IN ({_marks(len(chunk))})", chunk
+        ):
+            found[activity_id] = orjson.loads(definition)
+    return found
+
+
 class SQLiteBackend:
     """The embedded default: one SQLite file in the data directory holding every store."""
 
-    SCHEMA: tuple[str, ...] = (STATEMENTS_SCHEMA, CREDENTIALS_SCHEMA, ATTACHMENTS_SCHEMA)
+    SCHEMA: tuple[str, ...] = (
+        STATEMENTS_SCHEMA,
+        CREDENTIALS_SCHEMA,
+        ATTACHMENTS_SCHEMA,
+        ACTIVITIES_SCHEMA,
+    )
 
     def __init__(self, data_dir: Path) -> None:
         self.db = SQLiteDatabase(Path(data_dir) / "lrs.sqlite3")
@@ -334,6 +387,7 @@ class SQLiteBackend:
         self.statements = SQLiteStatementStore(self.db)
         self.credentials = SQLiteCredentialStore(self.db)
         self.attachments = SQLiteAttachmentStore(self.db)
+        self.activities = SQLiteActivityStore(self.db)
 
     async def close(self) -> None:
         """Close the database."""

@@ -1,0 +1,51 @@
+"""The Activities (/xapi/activities) and Agents (/xapi/agents) resources, 1.0.3 Part 3 §2.4-2.5."""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from lrs.errors import BadRequest
+from lrs.http.resource import xapi_resource
+from lrs.http.xapi_request import XAPIRequest
+from lrs.keys import backend_key
+from lrs.middlewares import json_response
+from lrs.xapi.activities import person_of
+from lrs.xapi.agents import IFI_PROPERTIES
+
+
+def _only(xreq: XAPIRequest, name: str) -> str:
+    value = xreq.params.get(name)
+    if not value:
+        raise BadRequest(f"the {name} parameter is required", parameter=name)
+    if set(xreq.params) != {name}:
+        raise BadRequest(f"this resource takes only the {name} parameter")
+    return value
+
+
+async def get_activity(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
+    """The Activity with its canonical definition; an unknown id still gets an Activity."""
+    activity_id = _only(xreq, "activityId")
+    canonical = await request.app[backend_key].activities.get_activities([activity_id])
+    activity: dict[str, object] = {"objectType": "Activity", "id": activity_id}
+    if activity_id in canonical:
+        activity["definition"] = canonical[activity_id]
+    return json_response(activity)
+
+
+async def get_agent(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
+    """The Person object for an agent (Part 3 §2.4: the IFIs and names the LRS knows)."""
+    raw = _only(xreq, "agent")
+    try:
+        agent = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("agent must be a JSON Agent object", parameter="agent") from exc
+    if not isinstance(agent, dict) or sum(k in agent for k in IFI_PROPERTIES) != 1:
+        raise BadRequest("agent must be an Agent with exactly one IFI", parameter="agent")
+    if agent.get("objectType", "Agent") != "Agent":
+        raise BadRequest("agent must be an Agent, not a Group", parameter="agent")
+    return json_response(person_of(agent))
+
+
+activities_resource = xapi_resource({"GET": get_activity})
+agents_resource = xapi_resource({"GET": get_agent})
