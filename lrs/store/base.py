@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from lrs.store.documents import DocumentStore
+
 
 @dataclass(frozen=True)
 class StatementIndex:
@@ -238,12 +240,20 @@ class ActivityStore(Protocol):
 
 
 class Backend(Protocol):
-    """One opened database: the stores on it, and how to close it."""
+    """One opened database: the stores on it, and how to close it.
+
+    `kind` is "sqlite" or "mongodb"; `db` is the backend's database handle (a
+    `SQLiteDatabase` or a motor database), for the storage modules of other packages.
+    """
+
+    kind: str
+    db: Any
 
     statements: StatementStore
     credentials: CredentialStore
     attachments: AttachmentStore
     activities: ActivityStore
+    documents: DocumentStore
 
     async def close(self) -> None:
         """Release connections and threads."""

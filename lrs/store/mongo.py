@@ -546,6 +546,8 @@ class MongoAttachmentStore:
 class MongoBackend:
     """One MongoDB database holding every store; `db` is there for other packages' stores."""
 
+    kind = "mongodb"
+
     def __init__(self, client: Any, db: AsyncIOMotorDatabase, *, owns_client: bool) -> None:
         self.client = client
         self.db = db

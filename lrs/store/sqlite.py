@@ -31,6 +31,7 @@ from lrs.store.base import (
     StoredStatement,
 )
 from lrs.store.sqlite_db import SQLiteDatabase
+from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
 
 STATEMENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS statements (
@@ -372,13 +373,19 @@ def _activity_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, di
 
 
 class SQLiteBackend:
-    """The embedded default: one SQLite file in the data directory holding every store."""
+    """The embedded default: one SQLite file in the data directory holding every store.
+
+    Other packages build their own stores on `db` (see `SQLiteDatabase.ensure_schema`).
+    """
+
+    kind = "sqlite"
 
     SCHEMA: tuple[str, ...] = (
         STATEMENTS_SCHEMA,
         CREDENTIALS_SCHEMA,
         ATTACHMENTS_SCHEMA,
         ACTIVITIES_SCHEMA,
+        DOCUMENTS_SCHEMA,
     )
 
     def __init__(self, data_dir: Path) -> None:
@@ -388,6 +395,7 @@ class SQLiteBackend:
         self.credentials = SQLiteCredentialStore(self.db)
         self.attachments = SQLiteAttachmentStore(self.db)
         self.activities = SQLiteActivityStore(self.db)
+        self.documents = SQLiteDocumentStore(self.db)
 
     async def close(self) -> None:
         """Close the database."""

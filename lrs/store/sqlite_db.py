@@ -67,6 +67,18 @@ class SQLiteDatabase:
         self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
         self._writer.start()
 
+    def ensure_schema(self, ddl: str) -> None:
+        """Apply idempotent DDL for a store added by another package, on its own connection.
+
+        SQLite serialises it with the writer through the file lock, so it is safe while the
+        writer thread runs; call it when the store is built, before it is used.
+        """
+        conn = _connect(self.path, readonly=False)
+        try:
+            conn.executescript(ddl)
+        finally:
+            conn.close()
+
     async def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run `job` in the writer thread inside its own savepoint; return after the commit."""
         loop = asyncio.get_running_loop()
