@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from lrs.auth import Authenticator
+from lrs.http import documents
 from lrs.http.about import about_resource
 from lrs.http.activities import activities_resource, agents_resource
 from lrs.http.statements import PATH as STATEMENTS_PATH
 from lrs.http.statements import statements_resource
-from lrs.keys import authenticator_key, backend_key, settings_key, statement_service_key
+from lrs.keys import (
+    authenticator_key,
+    backend_key,
+    document_service_key,
+    settings_key,
+    statement_service_key,
+)
 from lrs.middlewares import error_middleware, json_response, xapi_headers_middleware
+from lrs.services.documents import DocumentService
 from lrs.services.statements import StatementService
 from lrs.settings import Settings
 from lrs.store.base import Backend
@@ -41,6 +50,7 @@ def _wire_services(app: web.Application, backend: Backend) -> None:
         max_batch=settings.max_batch_size,
         max_attachment_bytes=settings.max_attachment_bytes,
     )
+    app[document_service_key] = DocumentService(backend.documents)
 
 
 def _backend_ctx(backend: Backend | None):
@@ -59,6 +69,12 @@ async def health(request: web.Request) -> web.StreamResponse:
     return json_response({"status": "ok"})
 
 
+# Packages that add routes and services: each module has `setup(app)`, which adds its routes
+# and appends a cleanup_ctx building its services from `app[backend_key]` (opened by then,
+# since cleanup contexts run in order). One line per package.
+PACKAGE_SETUPS: tuple[str, ...] = ()
+
+
 def create_app(settings: Settings, *, backend: Backend | None = None) -> web.Application:
     """The LRS as an aiohttp application; `backend` lets tests hand in an opened store."""
     app = web.Application(
@@ -71,5 +87,10 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> web.App
     app.router.add_route("*", "/xapi/about", about_resource)
     app.router.add_route("*", "/xapi/activities", activities_resource)
     app.router.add_route("*", "/xapi/agents", agents_resource)
+    app.router.add_route("*", documents.STATE_PATH, documents.state_resource)
+    app.router.add_route("*", documents.ACTIVITY_PROFILE_PATH, documents.activity_profile_resource)
+    app.router.add_route("*", documents.AGENT_PROFILE_PATH, documents.agent_profile_resource)
     app.router.add_get("/health", health)
+    for module_name in PACKAGE_SETUPS:
+        importlib.import_module(module_name).setup(app)
     return app

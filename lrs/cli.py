@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import sys
@@ -52,10 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     revoke = cred_commands.add_parser("revoke", help="revoke a credential by key")
     revoke.add_argument("key", help="the credential's key")
     revoke.set_defaults(func=_credentials_revoke)
+    _register_packages(commands)
     return parser
 
 
-def _with_backend(settings: Settings, job: Callable[[Backend], Awaitable[int]]) -> int:
+def with_backend(settings: Settings, job: Callable[[Backend], Awaitable[int]]) -> int:
+    """Run `job` on the configured backend, opened for it and closed after; its exit code."""
+
     async def run() -> int:
         backend = await open_backend(settings)
         try:
@@ -64,6 +68,16 @@ def _with_backend(settings: Settings, job: Callable[[Backend], Awaitable[int]]) 
             await backend.close()
 
     return asyncio.run(run())
+
+
+# Subcommands of other packages: each module has `register(commands)`, adding parsers whose
+# `func(args, settings) -> int` runs the command. One line per package.
+PACKAGE_COMMANDS: tuple[str, ...] = ()
+
+
+def _register_packages(commands: Any) -> None:
+    for module_name in PACKAGE_COMMANDS:
+        importlib.import_module(module_name).register(commands)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -111,7 +125,7 @@ def _credentials_create(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
 
-    return _with_backend(settings, job)
+    return with_backend(settings, job)
 
 
 def _credentials_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -134,7 +148,7 @@ def _credentials_list(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{row['key']}  {state:8} {row['name']}  [{' '.join(row['scopes'])}]")
         return 0
 
-    return _with_backend(settings, job)
+    return with_backend(settings, job)
 
 
 def _credentials_revoke(args: argparse.Namespace, settings: Settings) -> int:
@@ -145,7 +159,7 @@ def _credentials_revoke(args: argparse.Namespace, settings: Settings) -> int:
         print(f"no credential {args.key}", file=sys.stderr)
         return 1
 
-    return _with_backend(settings, job)
+    return with_backend(settings, job)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
