@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import fastjsonschema
 import orjson
@@ -279,10 +279,9 @@ def check_interaction(definition: Mapping[str, Any], path: str) -> None:
     """Part 2 §2.4.4.1: component lists match interactionType and have distinct ids."""
     kind = definition.get("interactionType")
     if kind is None:
+        # Part 2 §2.4.4.1: Interaction Activities MUST have a valid interactionType.
         for key in INTERACTION_KEYS:
-            if (
-                key in definition
-            ):  # Part 2 §2.4.4.1: Interaction Activities MUST have interactionType
+            if key in definition:
                 raise _fail(_join(path, "interactionType"), f"is required when {key} is present")
         return
     allowed = ALLOWED_COMPONENTS.get(kind, frozenset())
@@ -392,10 +391,10 @@ def _validate(statement: object, rules: str, prefix: str) -> Statement:
         _validator(rules)(statement)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise _schema_error(exc, prefix) from None
-    assert isinstance(statement, dict)  # guaranteed by the schema's top-level "type": "object"
-    check_statement_rules(statement, prefix)
-    check_voiding(statement, prefix)
-    return statement
+    checked = cast(Statement, statement)  # the schema's top-level "type" is "object"
+    check_statement_rules(checked, prefix)
+    check_voiding(checked, prefix)
+    return checked
 
 
 def validate_statement(statement: object, version: str) -> None:

@@ -1240,7 +1240,7 @@ def test_bad_authorities(version: str, authority: Any, path: str) -> None:
         {"contentType": "text/plain"},
         {"contentType": 'multipart/mixed; boundary="abc def"'},
         {"contentType": "application/vnd.api+json;charset=utf-8"},
-        {"usageType": "http://adlnet.gov/expapi/attachments/signature", "length": 0},
+        {"usageType": "http://example.com/attachment-usage/other", "length": 0},
         {"sha2": SHA256.upper()},
         {"sha2": "a" * 128},
         {"sha2": "b" * 96},
@@ -1290,6 +1290,31 @@ def test_bad_attachments(version: str, changes: dict[str, Any], path: str) -> No
     attachment = {k: v for k, v in attachment.items() if v is not DELETE}
     statement = make_statement(attachments=[ATTACHMENT, attachment])
     assert_invalid(statement, version, f"attachments[1].{path}")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    ("content_type", "valid"),
+    [
+        ("application/octet-stream", True),
+        ("text/plain; charset=ascii", False),  # CTS XAPI-00115 "bad content type"
+        ("application/jose", False),
+        ("Application/Octet-Stream", False),
+    ],
+)
+def test_signature_attachment_content_type(version: str, content_type: str, valid: bool) -> None:
+    # Part 2 §2.6: the JWS travels as an Attachment with usageType .../signature and
+    # contentType application/octet-stream.
+    signature = {
+        **ATTACHMENT,
+        "usageType": "http://adlnet.gov/expapi/attachments/signature",
+        "contentType": content_type,
+    }
+    statement = make_statement(attachments=[ATTACHMENT, signature])
+    if valid:
+        validate_statement(statement, version)
+    else:
+        assert_invalid(statement, version, "attachments[1].contentType")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
