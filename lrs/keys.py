@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from lrs.auth import Authenticator
+from lrs.services.documents import DocumentService
 from lrs.services.statements import StatementService
 from lrs.settings import Settings
 from lrs.store.base import Backend
@@ -13,6 +14,7 @@ settings_key = web.AppKey("settings", Settings)
 backend_key = web.AppKey("backend", Backend)
 authenticator_key = web.AppKey("authenticator", Authenticator)
 statement_service_key = web.AppKey("statement_service", StatementService)
+document_service_key = web.AppKey("document_service", DocumentService)
 
 # request-scoped: the xAPI version a response announces, once negotiated
 version_out_key = web.RequestKey("xapi_version_out", str)

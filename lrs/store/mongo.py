@@ -84,6 +84,7 @@ from lrs.store.base import (
     StoredStatement,
 )
 from lrs.store.mongo_activities import MongoActivityStore
+from lrs.store.mongo_documents import MongoDocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -306,6 +307,33 @@ class MongoStatementStore:
                 sort=[("stored_us", DESCENDING), ("_id", DESCENDING)],
             )
         return None if doc is None else doc["stored_us"]
+
+    async def export_statements(
+        self,
+        after: str | None,
+        limit: int,
+        *,
+        since_us: int | None = None,
+        until_us: int | None = None,
+    ) -> StatementPage:
+        """Every statement, voided or not, sorted by (stored_us, _id), one page."""
+        if limit < 1:
+            return StatementPage(statements=[], next_position=None)
+        window = StatementFilter(since_us=since_us, until_us=until_us, ascending=True, after=after)
+        clauses = [c for c in _query_filter(window)["$and"] if c != {"voided": False}]
+        with _translate("export statements"):
+            cursor = (
+                self._docs.find({"$and": clauses}, {"raw": 1, "stored_us": 1})
+                .sort([("stored_us", ASCENDING), ("_id", ASCENDING)])
+                .limit(limit + 1)
+            )
+            docs = await cursor.to_list(length=limit + 1)
+        more = len(docs) > limit
+        docs = docs[:limit]
+        return StatementPage(
+            statements=[bytes(d["raw"]) for d in docs],
+            next_position=_position(docs[-1]) if more else None,
+        )
 
     async def _settled(self, ids: list[str]) -> tuple[dict[str, StoredStatement], bool]:
         """The stored statements among `ids`, and whether a live batch holds some of the others.
@@ -556,6 +584,7 @@ class MongoBackend:
         self.credentials = MongoCredentialStore(db)
         self.attachments = MongoAttachmentStore(db)
         self.activities = MongoActivityStore(db)
+        self.documents = MongoDocumentStore(db)
 
     @classmethod
     async def open(cls, uri: str, database: str, *, client: Any = None) -> MongoBackend:
@@ -573,6 +602,7 @@ class MongoBackend:
             with _translate("open the database"):
                 await backend.statements.create_indexes()
                 await backend.credentials.create_indexes()
+                await backend.documents.ensure_indexes()
                 await backend.statements.recover()
         except BaseException:
             await backend.close()

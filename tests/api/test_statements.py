@@ -220,15 +220,25 @@ async def test_filters(lrs: LRSClient) -> None:
     await post(lrs, [a, b])
     agent = json.dumps(ACTOR)
     assert await stored_ids(lrs, agent=agent) == [a["id"]]
-    assert await stored_ids(lrs, agent=agent, related_agents="true") == [b["id"], a["id"]]
+    both = sorted([a["id"], b["id"]])
+    assert sorted(await stored_ids(lrs, agent=agent, related_agents="true")) == both
     assert await stored_ids(lrs, verb="http://adlnet.gov/expapi/verbs/attempted") == [b["id"]]
     assert await stored_ids(lrs, activity="http://example.com/courses/101") == [a["id"]]
     related = await stored_ids(
         lrs, activity="http://example.com/courses/101", related_activities="true"
     )
-    assert related == [b["id"], a["id"]]
+    assert sorted(related) == both
     assert await stored_ids(lrs, registration=registration) == [a["id"]]
-    assert await stored_ids(lrs, ascending="true") == [a["id"], b["id"]]
+
+
+async def test_results_are_ordered_by_stored_time(lrs: LRSClient) -> None:
+    for _ in range(5):
+        await post(lrs, [statement(), statement()])
+    for ascending in ("false", "true"):
+        response = await get(lrs, ascending=ascending)
+        stored = [s["stored"] for s in (await response.json())["statements"]]
+        assert len(stored) == 10
+        assert stored == sorted(stored, reverse=ascending == "false")
 
 
 async def test_since_until_use_stored_time(lrs: LRSClient) -> None:
