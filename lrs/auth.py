@@ -9,6 +9,7 @@ another process's revocation takes effect within `cache_seconds`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -128,6 +129,7 @@ class Authenticator:
         self._cache_seconds = cache_seconds
         self._cache_key = secrets.token_bytes(32)
         self._verified: dict[str, tuple[bytes, float, Credential]] = {}
+        self._in_flight: dict[bytes, asyncio.Future[Credential]] = {}
 
     async def authenticate(self, header: str | None) -> Principal:
         """The caller behind an HTTP Basic header; 401 when missing, malformed or wrong."""
@@ -136,14 +138,25 @@ class Authenticator:
         cached = self._verified.get(key)
         if cached and cached[1] > time.monotonic() and hmac.compare_digest(cached[0], tag):
             return self._principal(cached[2])
+        # One scrypt run per (key, secret) at a time, off the event loop: concurrent requests
+        # with the same credential wait for it instead of each running their own.
+        running = self._in_flight.get(tag)
+        if running is None:
+            running = asyncio.ensure_future(self._verify(key, secret, tag))
+            self._in_flight[tag] = running
+            running.add_done_callback(lambda _done: self._in_flight.pop(tag, None))
+        return self._principal(await asyncio.shield(running))
+
+    async def _verify(self, key: str, secret: str, tag: bytes) -> Credential:
         credential = await self._store.get_credential(key)
         if credential is None or credential.revoked:
-            verify_secret(secret, _DUMMY_HASH)  # same cost whether or not the key exists
+            # the same cost whether or not the key exists
+            await asyncio.to_thread(verify_secret, secret, _DUMMY_HASH)
             raise Unauthorized("unknown or revoked credential")
-        if not verify_secret(secret, credential.secret_hash):
+        if not await asyncio.to_thread(verify_secret, secret, credential.secret_hash):
             raise Unauthorized("wrong secret")
         self._verified[key] = (tag, time.monotonic() + self._cache_seconds, credential)
-        return self._principal(credential)
+        return credential
 
     def forget(self, key: str) -> None:
         """Drop a cached verification (after a revocation)."""

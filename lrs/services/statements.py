@@ -37,7 +37,7 @@ from lrs.xapi.formats import LanguagePicker, canonical_format, ids_format
 from lrs.xapi.indexing import index_statement, statement_ref_target, voided_target
 from lrs.xapi.query import SingleStatementRequest, StatementQuery
 from lrs.xapi.signatures import check_signatures
-from lrs.xapi.timestamps import StoredClock, format_us
+from lrs.xapi.timestamps import StoredClock, format_us, timestamp_us
 from lrs.xapi.validation import validate_statements
 from lrs.xapi.versions import V2
 
@@ -92,15 +92,20 @@ class StatementService:
         version: str,
         parts: Sequence[Part] | None = None,
         keep_authority: bool = False,
+        keep_stored: bool = False,
         may_define: bool = True,
     ) -> list[str]:
         """Validate and store one statement or a batch, all or nothing; return their ids.
 
         `parts` are the attachment parts of a multipart/mixed request; without them every
         attachment must have a fileUrl. `may_define` says whether the caller may change
-        canonical activity definitions (see `lrs.xapi.activities`).
+        canonical activity definitions (see `lrs.xapi.activities`). `keep_authority` and
+        `keep_stored` (imports from another LRS) keep a statement's own `authority` and
+        `stored` instead of assigning them; a statement without one still gets the LRS's.
         """
         statements = validate_statements(body, version)
+        if keep_stored:
+            _check_stored(statements)
         if len(statements) > self._max_batch:
             raise PayloadTooLarge(f"a batch holds at most {self._max_batch} statements")
         received = self._received_attachments(statements, parts)
@@ -116,7 +121,7 @@ class StatementService:
         for _attempt in range(_MAX_INSERT_ATTEMPTS):
             if not pending:
                 return ids
-            records = self._records(pending, known)
+            records = self._records(pending, known, keep_stored)
             outcome = await self._store.insert_statements(records)
             if outcome.stored:
                 # Derived data, rebuildable from the statements: written after them.
@@ -173,7 +178,10 @@ class StatementService:
         return [found[h] for h in dict.fromkeys(hashes) if h in found]
 
     def _records(
-        self, pending: dict[str, dict[str, Any]], known: dict[str, StoredStatement]
+        self,
+        pending: dict[str, dict[str, Any]],
+        known: dict[str, StoredStatement],
+        keep_stored: bool = False,
     ) -> list[StatementRecord]:
         # No await between minting `stored` and handing the records to the store: the SQLite
         # writer then commits rows in the order of their stored times.
@@ -182,9 +190,10 @@ class StatementService:
         in_batch: dict[str, StatementIndex] = {}
         records = []
         for sid, original in pending.items():
-            statement = {**original, "stored": stored}
+            own = keep_stored and "stored" in original
+            statement = dict(original) if own else {**original, "stored": stored}
             # xAPI 1.0.3 Part 2 §2.4.7: timestamp defaults to stored when not provided.
-            statement.setdefault("timestamp", stored)
+            statement.setdefault("timestamp", statement["stored"])
             index = index_statement(statement, ifi_key(statement.get("authority")))
             target = statement_ref_target(statement)
             if target is not None:
@@ -198,7 +207,7 @@ class StatementService:
                 StatementRecord(
                     id=sid,
                     raw=orjson.dumps(statement),
-                    stored_us=stored_us,
+                    stored_us=timestamp_us(original["stored"]) if own else stored_us,
                     index=index,
                     voids=voided_target(statement),
                     ref=target,
@@ -310,6 +319,13 @@ def with_context_activity_arrays(statement: dict[str, Any]) -> dict[str, Any]:
     if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
         copy["object"] = with_context_activity_arrays(obj)
     return copy
+
+
+def _check_stored(statements: Sequence[dict[str, Any]]) -> None:
+    """A kept `stored` must be a timestamp (the schema checks its form; this, that it parses)."""
+    for index, statement in enumerate(statements):
+        if "stored" in statement:
+            timestamp_us(statement["stored"], path=f"[{index}].stored")
 
 
 def _check_voiding(statements: Sequence[dict[str, Any]], known: dict[str, StoredStatement]) -> None:

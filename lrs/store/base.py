@@ -138,6 +138,14 @@ class StatementPage:
     next_position: str | None
 
 
+@dataclass(frozen=True)
+class AwaitingPage:
+    """Statements awaiting projection (see `StatementStore.awaiting_projection`)."""
+
+    statements: list[StoredStatement]
+    next_position: str | None
+
+
 @runtime_checkable
 class StatementStore(Protocol):
     """Where statements live. Statements are immutable: there is no update and no delete."""
@@ -162,6 +170,38 @@ class StatementStore(Protocol):
 
     async def last_stored_us(self) -> int | None:
         """The stored time of the newest statement, or None when there is none."""
+        ...
+
+    async def awaiting_projection(self, limit: int, after: str | None = None) -> AwaitingPage:
+        """Stored statements not yet marked projected, voided ones included, oldest first.
+
+        A statement awaits projection from the moment its insert commits: the mark is written
+        with the statement, atomically, and stays until `mark_projected`. `after` is the
+        `next_position` of the previous page (SQLite: commit order; MongoDB: stored order).
+        """
+        ...
+
+    async def mark_projected(self, ids: Sequence[str]) -> None:
+        """Clear the awaiting-projection mark of these statements (repeatable)."""
+        ...
+
+    async def count_awaiting_projection(self) -> int:
+        """How many stored statements await projection."""
+        ...
+
+    async def export_statements(
+        self,
+        after: str | None,
+        limit: int,
+        *,
+        since_us: int | None = None,
+        until_us: int | None = None,
+    ) -> StatementPage:
+        """Every stored statement, voided or not, oldest stored first, one page (for exports).
+
+        The order is that of ascending queries; `after` is the `next_position` of the previous
+        page; `since_us` (exclusive) and `until_us` (inclusive) bound the stored times.
+        """
         ...
 
 

@@ -20,6 +20,9 @@ Indexes (created at open; each query shape has one)
                                                    picks the key and the index gives the order
     `voids`        (voids) sparse                  voiding lookups at insert
     `pending`      (pending) sparse                unfinished batches (crash recovery)
+    `awaiting`     (awaiting, stored_us, _id)      statements awaiting projection, partial on
+                                                   `awaiting: true` (set at insert, cleared by
+                                                   the projection worker)
     credentials: `created` (created_at, _id)       listing oldest first
 
 All or nothing without transactions (`statement_batches` collection, see `BatchDoc`)
@@ -75,6 +78,7 @@ from lrs.errors import BadRequest, Conflict, StoreUnavailable
 from lrs.store.base import (
     INDEX_KINDS,
     Attachment,
+    AwaitingPage,
     Credential,
     InsertOutcome,
     StatementFilter,
@@ -103,6 +107,7 @@ class StatementDoc(TypedDict):
     voids: NotRequired[str]
     ref: NotRequired[str]
     pending: NotRequired[str]  # the token of the batch still writing it
+    awaiting: NotRequired[bool]  # not yet projected (cleared by `mark_projected`)
 
 
 class BatchDoc(TypedDict):
@@ -167,6 +172,7 @@ def _document(record: StatementRecord, token: str) -> StatementDoc:
         "voided": False,
         "idx": idx,
         "pending": token,
+        "awaiting": True,  # awaiting projection, from this insert on (`awaiting_projection`)
     }
     if record.voids is not None:
         doc["voids"] = record.voids
@@ -240,6 +246,13 @@ class MongoStatementStore:
         ]
         models.append(IndexModel([("voids", ASCENDING)], name="voids", sparse=True))
         models.append(IndexModel([("pending", ASCENDING)], name="pending", sparse=True))
+        models.append(
+            IndexModel(
+                [("awaiting", ASCENDING), *order],
+                name="awaiting",
+                partialFilterExpression={"awaiting": True},
+            )
+        )
         await self._docs.create_indexes(models)
 
     async def recover(self) -> None:
@@ -307,6 +320,47 @@ class MongoStatementStore:
                 sort=[("stored_us", DESCENDING), ("_id", DESCENDING)],
             )
         return None if doc is None else doc["stored_us"]
+
+    async def awaiting_projection(self, limit: int, after: str | None = None) -> AwaitingPage:
+        """Committed statements still marked awaiting, by (stored_us, _id), one page.
+
+        Statements of a batch still being written are not listed until it commits; several
+        writers make stored order differ from commit order, which is why the mark, not a
+        position, says what is left.
+        """
+        clauses: list[dict[str, Any]] = [{"awaiting": True}, {"pending": {"$exists": False}}]
+        if after is not None:
+            stored_us, sid = _parse_position(after)
+            clauses.append({"stored_us": {"$gte": stored_us}})
+            clauses.append({"$or": [{"stored_us": {"$gt": stored_us}}, {"_id": {"$gt": sid}}]})
+        with _translate("read statements awaiting projection"):
+            cursor = (
+                self._docs.find({"$and": clauses})
+                .sort([("stored_us", ASCENDING), ("_id", ASCENDING)])
+                .limit(limit + 1)
+            )
+            docs = await cursor.to_list(length=limit + 1)
+        page = docs[:limit]
+        return AwaitingPage(
+            statements=[_stored(d) for d in page],
+            next_position=_position(page[-1]) if len(docs) > limit else None,
+        )
+
+    async def mark_projected(self, ids: Sequence[str]) -> None:
+        """Clear the awaiting mark (one update_many; repeatable)."""
+        if not ids:
+            return
+        with _translate("mark statements projected"):
+            await self._docs.update_many(
+                {"_id": {"$in": list(dict.fromkeys(ids))}}, {"$unset": {"awaiting": ""}}
+            )
+
+    async def count_awaiting_projection(self) -> int:
+        """How many committed statements await projection."""
+        with _translate("count statements awaiting projection"):
+            return await self._docs.count_documents(
+                {"awaiting": True, "pending": {"$exists": False}}
+            )
 
     async def export_statements(
         self,

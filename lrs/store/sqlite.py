@@ -1,11 +1,14 @@
 """SQLite implementations of the xAPI core stores: statements and credentials.
 
-Statements are one row each (the JSON kept as the bytes clients get back) plus one row per
-filter key in `statement_index`, a WITHOUT ROWID table keyed (kind, key, seq): every filter of
-GET /statements is an index range on it, never a scan of the statements. `seq` is the insertion
-order (the projection worker's commit-order cursor). Queries order by (stored_us, seq): the
-same as `seq` for statements this process stores, and still right for imported statements that
-keep their original `stored`. Pages are keyset ranges on that pair.
+Statements are one row each (the JSON kept as the bytes clients get back, and the filter keys
+packed beside it) plus one row per distinct filter key in `statement_keys`, a WITHOUT ROWID
+table keyed (key, seq) whose `kinds` bits say under which filters the key counts: every filter
+of GET /statements is an index range on it, never a scan of the statements. One row per key
+rather than per (kind, key) halves what each commit writes (agents and activities count under
+two kinds each), which is what bounds ingest speed: see the README's performance section.
+`seq` is the insertion order (the projection worker's commit-order cursor). Queries order by
+(stored_us, seq): the same as `seq` for statements this process stores, and still right for
+imported statements that keep their original `stored`. Pages are keyset ranges on that pair.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from lrs.errors import BadRequest, Conflict
 from lrs.store.base import (
     INDEX_KINDS,
     Attachment,
+    AwaitingPage,
     Credential,
     DefinitionMerge,
     InsertOutcome,
@@ -41,17 +45,20 @@ CREATE TABLE IF NOT EXISTS statements (
     stored_us INTEGER NOT NULL,
     voided INTEGER NOT NULL DEFAULT 0,
     voids TEXT,
-    ref TEXT
+    ref TEXT,
+    keys BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS statements_stored ON statements(stored_us, seq);
 CREATE INDEX IF NOT EXISTS statements_voids ON statements(voids) WHERE voids IS NOT NULL;
-CREATE TABLE IF NOT EXISTS statement_index (
-    kind INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS statement_keys (
     key TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    PRIMARY KEY (kind, key, seq)
+    kinds INTEGER NOT NULL,
+    PRIMARY KEY (key, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS statement_index_seq ON statement_index(seq);
+CREATE TABLE IF NOT EXISTS statements_awaiting (
+    seq INTEGER PRIMARY KEY
+);
 """
 
 CREDENTIALS_SCHEMA = """
@@ -80,7 +87,14 @@ CREATE TABLE IF NOT EXISTS activities (
 );
 """
 
-_KIND_NO = {kind: number for number, kind in enumerate(INDEX_KINDS)}
+# One bit per filter kind: a key a statement answers to under several kinds (an agent that is
+# both `agents` and `related_agents`) is one row, not one per kind.
+_KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
+INSERT_STATEMENT = (
+    "INSERT INTO statements (seq, id, raw, stored_us, voids, ref, keys) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_KEYS = "INSERT INTO statement_keys (key, seq, kinds) VALUES (?, ?, ?)"
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 
 
@@ -119,6 +133,55 @@ class SQLiteStatementStore:
 
         return await self._db.read(job)
 
+    async def awaiting_projection(self, limit: int, after: str | None = None) -> AwaitingPage:
+        """Statements awaiting projection in commit order (`seq`); positions are seqs."""
+
+        def job(conn: sqlite3.Connection) -> AwaitingPage:
+            rows = conn.execute(
+                "SELECT a.seq, s.id FROM statements_awaiting a JOIN statements s "
+                "ON s.seq = a.seq WHERE a.seq > ? ORDER BY a.seq LIMIT ?",
+                (int(after or 0), limit + 1),
+            ).fetchall()
+            page = rows[:limit]
+            found = _fetch(conn, [sid for _seq, sid in page])
+            return AwaitingPage(
+                statements=[found[sid] for _seq, sid in page],
+                next_position=str(page[-1][0]) if len(rows) > limit else None,
+            )
+
+        return await self._db.read(job)
+
+    async def mark_projected(self, ids: Sequence[str]) -> None:
+        """Delete the awaiting marks of these statements."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                conn.execute(
+                    "DELETE FROM statements_awaiting WHERE seq IN "
+                    f"(SELECT seq FROM statements WHERE id IN ({_marks(len(chunk))}))",
+                    chunk,
+                )
+
+        if ids:
+            await self._db.write(job)
+
+    async def count_awaiting_projection(self) -> int:
+        """How many statements await projection."""
+        return await self._db.read(
+            lambda conn: conn.execute("SELECT count(*) FROM statements_awaiting").fetchone()[0]
+        )
+
+    async def export_statements(
+        self,
+        after: str | None,
+        limit: int,
+        *,
+        since_us: int | None = None,
+        until_us: int | None = None,
+    ) -> StatementPage:
+        """Every statement, voided or not, in (stored_us, seq) order, one page."""
+        return await self._db.read(lambda conn: _export(conn, after, limit, since_us, until_us))
+
 
 def _insert(conn: sqlite3.Connection, records: Sequence[StatementRecord]) -> InsertOutcome:
     ids = [r.id for r in records]
@@ -126,17 +189,11 @@ def _insert(conn: sqlite3.Connection, records: Sequence[StatementRecord]) -> Ins
     if existing:
         return InsertOutcome(stored=False, existing=existing)
     (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()
-    rows = []
-    index_rows = []
-    for offset, record in enumerate(records, start=1):
-        seq = top + offset
-        rows.append((seq, record.id, record.raw, record.stored_us, record.voids, record.ref))
-        index_rows.extend((_KIND_NO[kind], key, seq) for kind, key in record.index.items())
-    conn.executemany(
-        "INSERT INTO statements (seq, id, raw, stored_us, voids, ref) VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-    conn.executemany("INSERT OR IGNORE INTO statement_index VALUES (?, ?, ?)", index_rows)
+    rows, key_rows = statement_rows(records, top)
+    conn.executemany(INSERT_STATEMENT, rows)
+    conn.executemany(INSERT_KEYS, key_rows)
+    # awaiting projection from the same commit on (see `awaiting_projection`)
+    conn.executemany("INSERT INTO statements_awaiting (seq) VALUES (?)", [(r[0],) for r in rows])
     targets = [r.voids for r in records if r.voids]
     for chunk in _chunks(targets):
         conn.execute(
@@ -154,37 +211,51 @@ def _insert(conn: sqlite3.Connection, records: Sequence[StatementRecord]) -> Ins
     return InsertOutcome(stored=True)
 
 
+def statement_rows(
+    records: Sequence[StatementRecord], top: int
+) -> tuple[list[tuple[Any, ...]], list[tuple[str, int, int]]]:
+    """The `statements` and `statement_keys` rows of records stored after seq `top`."""
+    rows = []
+    key_rows = []
+    for offset, record in enumerate(records, start=1):
+        seq = top + offset
+        kinds: dict[str, int] = {}
+        for kind, key in record.index.items():
+            kinds[key] = kinds.get(key, 0) | _KIND_BIT[kind]
+        packed = orjson.dumps(
+            {kind: keys for kind in INDEX_KINDS if (keys := getattr(record.index, kind))}
+        )
+        rows.append(
+            (seq, record.id, record.raw, record.stored_us, record.voids, record.ref, packed)
+        )
+        key_rows.extend((key, seq, bits) for key, bits in kinds.items())
+    return rows, key_rows
+
+
+def _index(packed: bytes) -> StatementIndex:
+    return StatementIndex(**{kind: tuple(keys) for kind, keys in orjson.loads(packed).items()})
+
+
 def _fetch(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredStatement]:
     rows = []
     for chunk in _chunks(list(dict.fromkeys(ids))):
         rows.extend(
             conn.execute(
-                "SELECT seq, id, raw, stored_us, voided, voids FROM statements "
+                "SELECT id, raw, stored_us, voided, voids, keys FROM statements "
                 f"WHERE id IN ({_marks(len(chunk))})",
                 chunk,
             ).fetchall()
         )
-    if not rows:
-        return {}
-    pairs: dict[int, list[tuple[str, str]]] = {row[0]: [] for row in rows}
-    seqs = list(pairs)
-    for start in range(0, len(seqs), _CHUNK):
-        chunk = seqs[start : start + _CHUNK]
-        for kind, key, seq in conn.execute(
-            f"SELECT kind, key, seq FROM statement_index WHERE seq IN ({_marks(len(chunk))})",
-            chunk,
-        ):
-            pairs[seq].append((INDEX_KINDS[kind], key))
     return {
         sid: StoredStatement(
             id=sid,
             raw=bytes(raw),
             stored_us=stored_us,
             voided=bool(voided),
-            index=StatementIndex.from_items(pairs[seq]),
+            index=_index(packed),
             voids=voids,
         )
-        for seq, sid, raw, stored_us, voided, voids in rows
+        for sid, raw, stored_us, voided, voids, packed in rows
     }
 
 
@@ -200,8 +271,10 @@ def _query(conn: sqlite3.Connection, query: StatementFilter) -> StatementPage:
     )
     for kind, key in keyed:
         if key is not None:
-            where.append("s.seq IN (SELECT seq FROM statement_index WHERE kind = ? AND key = ?)")
-            params.extend((_KIND_NO[kind], key))
+            where.append(
+                "s.seq IN (SELECT seq FROM statement_keys WHERE key = ? AND kinds & ? != 0)"
+            )
+            params.extend((key, _KIND_BIT[kind]))
     if query.since_us is not None:
         where.append("s.stored_us > ?")
         params.append(query.since_us)
@@ -220,6 +293,39 @@ def _query(conn: sqlite3.Connection, query: StatementFilter) -> StatementPage:
     ).fetchall()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
+    last = rows[-1] if rows else None
+    return StatementPage(
+        statements=[bytes(raw) for _us, _seq, raw in rows],
+        next_position=f"{last[0]}:{last[1]}" if more and last else None,
+    )
+
+
+def _export(
+    conn: sqlite3.Connection,
+    after: str | None,
+    limit: int,
+    since_us: int | None,
+    until_us: int | None,
+) -> StatementPage:
+    where = ["1 = 1"]
+    params: list[object] = []
+    if since_us is not None:
+        where.append("stored_us > ?")
+        params.append(since_us)
+    if until_us is not None:
+        where.append("stored_us <= ?")
+        params.append(until_us)
+    if after is not None:
+        where.append("(stored_us, seq) > (?, ?)")
+        params.extend(_position(after))
+    params.append(limit + 1)
+    rows = conn.execute(
+        f"SELECT stored_us, seq, raw FROM statements WHERE {' AND '.join(where)} "
+        "ORDER BY stored_us, seq LIMIT ?",
+        params,
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
     last = rows[-1] if rows else None
     return StatementPage(
         statements=[bytes(raw) for _us, _seq, raw in rows],
@@ -348,10 +454,11 @@ class SQLiteActivityStore:
 
         def job(conn: sqlite3.Connection) -> None:
             current = _activity_rows(conn, list(definitions))
-            rows = [
-                (activity_id, orjson.dumps(merge(current.get(activity_id), definition)))
-                for activity_id, definition in definitions.items()
-            ]
+            rows = []
+            for activity_id, definition in definitions.items():
+                merged = merge(current.get(activity_id), definition)
+                if merged != current.get(activity_id):  # most statements repeat a definition
+                    rows.append((activity_id, orjson.dumps(merged)))
             conn.executemany("INSERT OR REPLACE INTO activities VALUES (?, ?)", rows)
 
         if definitions:

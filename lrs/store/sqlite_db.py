@@ -8,7 +8,9 @@ nothing while concurrent requests share one fsync. Because jobs run in queue ord
 event loop enqueues them in the order it assigns `stored`, row ids follow stored time.
 
 Readers use their own connections from a small thread pool; WAL lets them read while the
-writer writes.
+writer writes. WAL checkpoints run on a checkpointer thread of their own rather than inside the
+writer's COMMIT (SQLite's default), so copying pages back into the database never holds up the
+acknowledgement of a write.
 """
 
 from __future__ import annotations
@@ -32,12 +34,17 @@ WriteJob = Callable[[sqlite3.Connection], Any]
 _STOP = object()
 
 
+CHECKPOINT_INTERVAL_S = 0.5
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
+
+
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     if readonly:
         conn.execute("PRAGMA query_only=ON")
     return conn
@@ -56,6 +63,9 @@ class SQLiteDatabase:
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="sqlite-read")
+        self._committed = threading.Event()
+        self._stopping = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
     def open(self, schema: Sequence[str]) -> None:
         """Create the file and apply every schema statement (each must be idempotent)."""
@@ -63,9 +73,14 @@ class SQLiteDatabase:
         conn = _connect(self.path, readonly=False)
         for ddl in schema:
             conn.executescript(ddl)
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
         self._writer_conn = conn
         self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
         self._writer.start()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
 
     def ensure_schema(self, ddl: str) -> None:
         """Apply idempotent DDL for a store added by another package, on its own connection.
@@ -123,6 +138,24 @@ class SQLiteDatabase:
                 group.append(nxt)
             self._run_group(conn, group)
 
+    def _checkpoint_loop(self) -> None:
+        conn = _connect(self.path, readonly=False)
+        try:
+            while not self._stopping.is_set():
+                if not self._committed.wait(timeout=CHECKPOINT_INTERVAL_S):
+                    continue
+                self._committed.clear()
+                try:
+                    # PASSIVE never blocks the writer or readers; pages it cannot copy yet
+                    # are copied by a later round.
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    log.warning("sqlite checkpoint failed; will retry", exc_info=True)
+                self._stopping.wait(timeout=CHECKPOINT_INTERVAL_S)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+
     def _run_group(self, conn: sqlite3.Connection, group: list[Any]) -> None:
         outcomes: list[tuple[bool, Any]] = []
         try:
@@ -130,6 +163,7 @@ class SQLiteDatabase:
             for index, (job, *_rest) in enumerate(group):
                 outcomes.append(self._run_in_savepoint(conn, job, index))
             conn.execute("COMMIT")
+            self._committed.set()
         except Exception as exc:  # the commit itself failed: nothing in the group is durable
             log.exception("sqlite commit failed")
             if conn.in_transaction:
@@ -164,6 +198,10 @@ class SQLiteDatabase:
             self._jobs.put(_STOP)
             await asyncio.get_running_loop().run_in_executor(None, self._writer.join)
             self._writer = None
+        if self._checkpointer is not None:
+            self._stopping.set()
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.join)
+            self._checkpointer = None
         self._pool.shutdown(wait=True)
         if self._writer_conn is not None:
             self._writer_conn.close()

@@ -695,3 +695,141 @@ async def test_mongo_a_writer_found_dead_cannot_commit(
     assert await store.get_statements([sid(1), sid(2)]) == {}
     assert await leftovers(db) == (0, 0)
     assert (await insert(store, record(1), record(2))).stored
+
+
+# --- export (every statement, voided or not, for migration) -----------------------------------
+
+
+async def every_export_page(store: StatementStore, limit: int, **window: int) -> list[list[int]]:
+    pages: list[list[int]] = []
+    after = None
+    while True:
+        page = await store.export_statements(after, limit, **window)
+        pages.append(numbers(page.statements))
+        if page.next_position is None:
+            return pages
+        after = page.next_position
+
+
+async def test_export_includes_voided_and_voiding_statements(backend: Backend) -> None:
+    store = backend.statements
+    await insert(store, record(1), record(2), record(3, voids=1))
+    page = await store.export_statements(None, 10)
+    assert numbers(page.statements) == [1, 2, 3]
+    assert page.next_position is None
+    assert await query(store, ascending=True) == [2, 3]
+
+
+async def test_export_returns_the_exact_bytes(backend: Backend) -> None:
+    first = record(1)
+    await insert(backend.statements, first)
+    page = await backend.statements.export_statements(None, 10)
+    assert page.statements == [first.raw]
+
+
+async def test_export_is_in_stored_order_not_arrival_order(backend: Backend) -> None:
+    store = backend.statements
+    await insert(store, record(3))
+    await insert(store, record(1), record(2, stored=5000))  # 2 stored after 3
+    assert await every_export_page(store, 10) == [[1, 3, 2]]
+
+
+async def test_export_pages_through_equal_stored_times(backend: Backend) -> None:
+    store = backend.statements
+    await insert(store, *[record(n, stored=0) for n in range(1, 8)], record(8, voids=1))
+    pages = await every_export_page(store, 3)
+    assert [len(p) for p in pages] == [3, 3, 2]
+    flat = [n for p in pages for n in p]
+    assert sorted(flat) == list(range(1, 9))
+    assert flat[:7] == [n for n in flat if n != 8]  # all at T0 first, then 8 at T0 + 8 ms
+    assert pages == await every_export_page(store, 3)  # the same order every time
+
+
+async def test_export_window_since_exclusive_until_inclusive(backend: Backend) -> None:
+    store = backend.statements
+    await insert(store, *[record(n) for n in range(1, 6)], record(6, voids=2))
+    window = {"since_us": T0 + 2000, "until_us": T0 + 6000}
+    assert await every_export_page(store, 2, **window) == [[3, 4], [5, 6]]
+    assert await every_export_page(store, 10, until_us=T0 + 1000) == [[1]]
+
+
+async def test_export_of_an_empty_store(backend: Backend) -> None:
+    page = await backend.statements.export_statements(None, 5)
+    assert page.statements == [] and page.next_position is None
+
+
+async def test_mongo_export_skips_pending_statements(backend: Backend) -> None:
+    db = mongo_only(backend)
+    await leave_batch(db, [record(1)], state="pending", age_s=0)
+    await insert(db.statements, record(2))
+    assert numbers((await db.statements.export_statements(None, 10)).statements) == [2]
+
+
+# --- awaiting projection (the marketplace projection's work list) -----------------------------
+
+
+async def awaiting(store: StatementStore, limit: int = 100) -> list[list[int]]:
+    """Every page of statements awaiting projection, as statement numbers."""
+    pages: list[list[int]] = []
+    after = None
+    while True:
+        page = await store.awaiting_projection(limit, after)
+        pages.append(numbers([s.raw for s in page.statements]))
+        if page.next_position is None:
+            return pages
+        after = page.next_position
+
+
+async def test_every_stored_statement_awaits_projection(backend: Backend) -> None:
+    store = backend.statements
+    assert await store.count_awaiting_projection() == 0
+    assert await awaiting(store) == [[]]
+    await insert(store, record(1), record(2))
+    await insert(store, record(3, voids=1))
+    assert await awaiting(store) == [[1, 2, 3]]
+    assert await store.count_awaiting_projection() == 3
+    page = await store.awaiting_projection(10)
+    by_id = {s.id: s for s in page.statements}
+    assert by_id[sid(1)].voided is True  # voided ones are listed, with their state
+    assert by_id[sid(3)].voids == sid(1)
+    assert by_id[sid(2)].raw == record(2).raw
+
+
+async def test_marking_projected_removes_from_the_list_and_is_repeatable(
+    backend: Backend,
+) -> None:
+    store = backend.statements
+    await insert(store, record(1), record(2), record(3))
+    await store.mark_projected([sid(2)])
+    await store.mark_projected([sid(2), sid(99)])
+    await store.mark_projected([])
+    assert await awaiting(store) == [[1, 3]]
+    assert await store.count_awaiting_projection() == 2
+    assert await query(store) == [3, 2, 1]  # marks do not touch the statements
+
+
+async def test_awaiting_pages_cover_everything_once(backend: Backend) -> None:
+    store = backend.statements
+    await insert(store, *[record(n) for n in range(1, 8)])
+    pages = await awaiting(store, limit=3)
+    assert [n for page in pages for n in page] == [1, 2, 3, 4, 5, 6, 7]
+    assert all(len(page) <= 3 for page in pages)
+
+
+async def test_a_rejected_batch_leaves_nothing_awaiting(backend: Backend) -> None:
+    store = backend.statements
+    await insert(store, record(1))
+    assert not (await insert(store, record(2), record(1, tag="again"))).stored
+    assert await awaiting(store) == [[1]]
+
+
+async def test_mongo_pending_statements_do_not_await_until_committed(backend: Backend) -> None:
+    db = mongo_only(backend)
+    token = await leave_batch(db, [record(1)], state="pending", age_s=0)
+    await insert(db.statements, record(2))
+    assert await awaiting(db.statements) == [[2]]
+    assert await db.statements.count_awaiting_projection() == 1
+    batch = await db.db["statement_batches"].find_one({"_id": token})
+    await db.db["statement_batches"].update_one({"_id": token}, {"$set": {"state": "committed"}})
+    await db.statements._roll_forward({**batch, "state": "committed"})
+    assert await awaiting(db.statements) == [[1, 2]]

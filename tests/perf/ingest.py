@@ -68,8 +68,14 @@ from lrs.app import create_app
 from lrs.keys import statement_service_key
 from lrs.services.statements import StatementService, with_context_activity_arrays
 from lrs.settings import Settings
-from lrs.store.base import INDEX_KINDS
-from lrs.store.sqlite import STATEMENTS_SCHEMA, SQLiteBackend
+from lrs.store.base import StatementRecord
+from lrs.store.sqlite import (
+    INSERT_KEYS,
+    INSERT_STATEMENT,
+    STATEMENTS_SCHEMA,
+    SQLiteBackend,
+    statement_rows,
+)
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.indexing import index_statement
 from lrs.xapi.timestamps import format_us
@@ -670,8 +676,7 @@ async def service_floor(
         await backend.close()
 
 
-_KIND_NO = {kind: number for number, kind in enumerate(INDEX_KINDS)}
-Rows = tuple[list[tuple[Any, ...]], list[tuple[int, str, int]]]
+Rows = tuple[list[tuple[Any, ...]], list[tuple[str, int, int]]]
 AUTHORITY: dict[str, Any] = {
     "objectType": "Agent",
     "name": "bench",
@@ -683,23 +688,23 @@ def raw_rows(batch: list[dict[str, Any]], first_seq: int, stored_us: int) -> Row
     """Statement and index rows as the service would build them for this batch."""
     stored = format_us(stored_us)
     authority_key = ifi_key(AUTHORITY)
-    rows, index_rows = [], []
-    for seq, original in enumerate(batch, start=first_seq):
+    records = []
+    for original in batch:
         statement = with_context_activity_arrays(original)
         statement["authority"] = AUTHORITY
         statement.setdefault("version", "1.0.0")
         statement["stored"] = stored
         statement.setdefault("timestamp", stored)
-        index = index_statement(statement, authority_key)
-        rows.append((seq, statement["id"].lower(), orjson.dumps(statement), stored_us, None, None))
-        index_rows.extend((_KIND_NO[kind], key, seq) for kind, key in index.items())
-    return rows, index_rows
-
-
-INSERT_STATEMENTS = (
-    "INSERT INTO statements (seq, id, raw, stored_us, voids, ref) VALUES (?, ?, ?, ?, ?, ?)"
-)
-INSERT_INDEX = "INSERT OR IGNORE INTO statement_index VALUES (?, ?, ?)"
+        records.append(
+            StatementRecord(
+                id=statement["id"].lower(),
+                raw=orjson.dumps(statement),
+                stored_us=stored_us,
+                index=index_statement(statement, authority_key),
+            )
+        )
+    # the store's own row layout, so the floor follows any change of schema
+    return statement_rows(records, first_seq - 1)
 
 
 def build_rows(batches_: list[list[dict[str, Any]]], first_seq: int) -> list[Rows]:
@@ -721,8 +726,8 @@ def raw_connect(path: Path) -> sqlite3.Connection:
 
 def raw_insert(conn: sqlite3.Connection, rows: Rows) -> None:
     conn.execute("BEGIN")
-    conn.executemany(INSERT_STATEMENTS, rows[0])
-    conn.executemany(INSERT_INDEX, rows[1])
+    conn.executemany(INSERT_STATEMENT, rows[0])
+    conn.executemany(INSERT_KEYS, rows[1])
     conn.execute("COMMIT")
 
 
