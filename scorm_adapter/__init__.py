@@ -9,6 +9,20 @@ Follows the ADL xAPI SCORM Profile. Pure conversion, no I/O: the HTTP endpoint a
     records.py    CSV / NDJSON completion-record exports → statements or rejections
     vocabulary.py the profile's verbs, activity types, profile activity, document ids
     errors.py     ScormDataError, naming the bad element
+
+The runtime endpoint and the import, around that core:
+
+    endpoint.py   open-attempt and commit request bodies → values
+    attempts.py   per-attempt state; the order of commits (seq, finish, duplicates)
+    documents.py  CMI elements → the profile's state and profile documents
+    docwriter.py  writes those documents through the document service
+    tokens.py     signed, expiring commit-URL tokens; the key file
+    service.py    ScormService: open an attempt, apply a commit (the write path's caller)
+    http.py       POST /scorm/v1/attempts, POST /scorm/v1/commits/{token}; setup(app)
+    store/        the attempt store: Protocol, SQLite, MongoDB
+    importer.py   `lrs import-scorm`: batches, counts, rejects, progress
+    cli.py        the `import-scorm` subcommand; register(commands)
+    settings.py   LRS_SCORM_* variables
 """
 
 from scorm_adapter.cmi import CmiData, ScormVersion, parse_form_commit, parse_json_commit

@@ -95,3 +95,17 @@ def _lead_validator() -> Any:
             raise
         return None
     return validate_statement
+
+
+@cache
+def _document_schema(name: str) -> jsonschema.Draft4Validator:
+    path = PROFILE / "document-schemas" / f"scorm.profile.{name}.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def valid_document(name: str, document: Any) -> Any:
+    """`document`, after checking it against the profile's data-object schema `name`
+    (attempt.state, activity.state, agent.profile, activity.profile)."""
+    _document_schema(name).validate(document)
+    return document

@@ -1,0 +1,57 @@
+"""Settings of the SCORM endpoint and import, from `LRS_*` environment variables.
+
+They sit beside the core `lrs.settings.Settings` (which holds the data directory) and are read
+once, when the endpoint is wired or the import command runs.
+
+- `LRS_SCORM_SIGNING_KEY` (unset): the HMAC key of commit-URL tokens, at least 32 characters;
+  when unset, a key generated on first use and kept in the key file.
+- `LRS_SCORM_KEY_FILE` (`<LRS_DATA_DIR>/scorm-signing.key`): where that key is kept (mode 0600).
+- `LRS_SCORM_TOKEN_TTL` (`86400`): seconds a commit URL stays valid after the attempt is opened.
+- `LRS_HRIS_HOME_PAGE` (unset): `account.homePage` of learner ids in `lrs import-scorm` (the
+  default of its `--home-page`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+KEY_FILE_NAME = "scorm-signing.key"
+MIN_KEY_CHARS = 32
+
+
+@dataclass(frozen=True)
+class ScormSettings:
+    """Everything the SCORM endpoint and import can be configured with (see the list above)."""
+
+    signing_key: str | None = None
+    key_file: Path | None = None
+    token_ttl_s: int = 86400
+    hris_home_page: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> ScormSettings:
+        """Read the variables; a bad value stops the process with a message naming it."""
+        env = dict(os.environ if environ is None else environ)
+        key = env.get("LRS_SCORM_SIGNING_KEY") or None
+        if key is not None and len(key) < MIN_KEY_CHARS:
+            raise SystemExit(f"LRS_SCORM_SIGNING_KEY must have at least {MIN_KEY_CHARS} characters")
+        ttl_raw = env.get("LRS_SCORM_TOKEN_TTL") or str(cls.token_ttl_s)
+        try:
+            ttl = int(ttl_raw)
+        except ValueError as exc:
+            raise SystemExit(f"LRS_SCORM_TOKEN_TTL must be an integer, got {ttl_raw!r}") from exc
+        if ttl <= 0:
+            raise SystemExit("LRS_SCORM_TOKEN_TTL must be positive")
+        key_file = env.get("LRS_SCORM_KEY_FILE")
+        return cls(
+            signing_key=key,
+            key_file=Path(key_file) if key_file else None,
+            token_ttl_s=ttl,
+            hris_home_page=env.get("LRS_HRIS_HOME_PAGE") or None,
+        )
+
+    def key_path(self, data_dir: Path) -> Path:
+        """The key file: LRS_SCORM_KEY_FILE, else `scorm-signing.key` in the data directory."""
+        return self.key_file or Path(data_dir) / KEY_FILE_NAME

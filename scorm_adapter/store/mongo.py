@@ -1,0 +1,93 @@
+"""MongoDB implementation of the AttemptStore: one document per attempt in `scorm_attempts`.
+
+`_id` is the attempt id, so "create unless it exists" is an `insert_one` refused with a
+duplicate key error; the compare-and-set is `replace_one({_id, revision: expected})`, atomic on
+a single document everywhere (single node, replica set, sharded on `_id`), no transaction.
+The state is kept as BSON binary: CMI element names contain dots, which field names cannot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypedDict
+
+from motor.motor_asyncio import AsyncIOMotorDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from lrs.errors import StoreUnavailable
+from scorm_adapter.store.base import AttemptRecord
+
+log = logging.getLogger(__name__)
+
+COLLECTION = "scorm_attempts"
+
+
+class AttemptDoc(TypedDict):
+    """One attempt's state in `scorm_attempts`."""
+
+    _id: str
+    revision: int
+    state: bytes
+    updated_us: int
+
+
+@contextmanager
+def _translate(action: str) -> Iterator[None]:
+    """Driver errors become StoreUnavailable, the one error the LRS reports for them."""
+    try:
+        yield
+    except DuplicateKeyError:
+        raise
+    except PyMongoError as exc:
+        log.warning("mongodb could not %s: %s", action, exc)
+        raise StoreUnavailable(f"the store could not {action}") from exc
+
+
+def _doc(record: AttemptRecord) -> AttemptDoc:
+    return AttemptDoc(
+        _id=record.attempt_id,
+        revision=record.revision,
+        state=record.state,
+        updated_us=record.updated_us,
+    )
+
+
+def _record(doc: dict[str, Any]) -> AttemptRecord:
+    return AttemptRecord(
+        attempt_id=doc["_id"],
+        revision=int(doc["revision"]),
+        state=bytes(doc["state"]),
+        updated_us=int(doc["updated_us"]),
+    )
+
+
+class MongoAttemptStore:
+    """Per-attempt SCORM state in the LRS's MongoDB database."""
+
+    def __init__(self, db: AsyncIOMotorDatabase) -> None:
+        self._docs = db[COLLECTION]
+
+    async def create_attempt(self, record: AttemptRecord) -> bool:
+        """Insert the record unless its id exists."""
+        try:
+            with _translate("store the SCORM attempt"):
+                await self._docs.insert_one(dict(_doc(record)))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get_attempt(self, attempt_id: str) -> AttemptRecord | None:
+        """The record, or None."""
+        with _translate("read the SCORM attempt"):
+            doc = await self._docs.find_one({"_id": attempt_id})
+        return None if doc is None else _record(doc)
+
+    async def replace_attempt(self, record: AttemptRecord, *, expected_revision: int) -> bool:
+        """Compare-and-set on the revision."""
+        with _translate("update the SCORM attempt"):
+            result = await self._docs.replace_one(
+                {"_id": record.attempt_id, "revision": expected_revision}, dict(_doc(record))
+            )
+        return result.matched_count == 1
