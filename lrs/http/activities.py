@@ -8,7 +8,7 @@ from aiohttp import web
 from lrs.errors import BadRequest
 from lrs.http.resource import xapi_resource
 from lrs.http.xapi_request import XAPIRequest
-from lrs.keys import backend_key
+from lrs.keys import backend_key, statement_service_key
 from lrs.middlewares import json_response
 from lrs.xapi.activities import person_of
 from lrs.xapi.agents import IFI_PROPERTIES
@@ -44,7 +44,8 @@ async def get_agent(request: web.Request, xreq: XAPIRequest) -> web.StreamRespon
         raise BadRequest("agent must be an Agent with exactly one IFI", parameter="agent")
     if agent.get("objectType", "Agent") != "Agent":
         raise BadRequest("agent must be an Agent, not a Group", parameter="agent")
-    return json_response(person_of(agent))
+    known = await request.app[statement_service_key].agent_names(agent)
+    return json_response(person_of(agent, known_names=known))
 
 
 activities_resource = xapi_resource({"GET": get_activity})

@@ -29,7 +29,13 @@ from lrs.store.base import (
     StatementStore,
     StoredStatement,
 )
-from lrs.xapi.activities import activity_ids, definitions_in, merger, with_canonical
+from lrs.xapi.activities import (
+    activity_ids,
+    definitions_in,
+    merger,
+    names_of,
+    with_canonical,
+)
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.attachments import Part, match_parts, referenced_hashes, require_file_urls
 from lrs.xapi.comparison import statements_equivalent
@@ -283,6 +289,15 @@ class StatementService:
                 statement = canonical_format(statement, pick_language)
             out.append(orjson.dumps(statement))
         return out
+
+    async def agent_names(self, agent: dict[str, Any], *, sample: int = 100) -> list[str]:
+        """Names used with this agent's IFI in its most recent statements (for /agents)."""
+        key = ifi_key(agent)
+        if key is None:
+            return []
+        page = await self._store.query_statements(StatementFilter(agent=key, limit=sample))
+        names = [n for raw in page.statements for n in names_of(orjson.loads(raw), key)]
+        return list(dict.fromkeys(names))
 
     def now_us(self) -> int:
         """The LRS's current stored-clock time (for Consistent-Through)."""

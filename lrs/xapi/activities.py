@@ -9,8 +9,10 @@ with the `define` (or `all`) scope may change an existing one (Part 3 §4.2: `de
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+from lrs.xapi.agents import ifi_key
 
 LANGUAGE_MAPS = ("name", "description")
 
@@ -81,10 +83,27 @@ def with_canonical(statement: dict[str, Any], canonical: dict[str, dict[str, Any
             activity["definition"] = definition
 
 
-def person_of(agent: dict[str, Any]) -> dict[str, Any]:
-    """The Person object (Part 3 §2.4) for an agent: every IFI and name, each as an array."""
+def person_of(agent: dict[str, Any], known_names: Sequence[str] = ()) -> dict[str, Any]:
+    """The Person object (Part 3 §2.4) for an agent: its IFI, and every name the LRS has seen
+    used with that IFI, each property an array."""
     person: dict[str, Any] = {"objectType": "Person"}
-    for key in ("name", "mbox", "mbox_sha1sum", "openid", "account"):
+    names = list(dict.fromkeys([*(x for x in [agent.get("name")] if x), *known_names]))
+    if names:
+        person["name"] = names
+    for key in ("mbox", "mbox_sha1sum", "openid", "account"):
         if key in agent:
             person[key] = [agent[key]]
     return person
+
+
+def names_of(statement: dict[str, Any], ifi: str) -> list[str]:
+    """The names given to the agent with IFI key `ifi` in a statement's actor and object."""
+    found = []
+    for holder in (statement.get("actor"), statement.get("object")):
+        candidates = [holder] if isinstance(holder, dict) else []
+        if isinstance(holder, dict) and holder.get("objectType") == "Group":
+            candidates += [m for m in holder.get("member") or () if isinstance(m, dict)]
+        for candidate in candidates:
+            if ifi_key(candidate) == ifi and isinstance(candidate.get("name"), str):
+                found.append(candidate["name"])
+    return found

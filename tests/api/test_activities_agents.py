@@ -79,13 +79,18 @@ async def test_canonical_format_uses_the_canonical_definition(lrs: LRSClient) ->
 
 async def test_agents_resource_returns_a_person(lrs: LRSClient) -> None:
     agent = {"objectType": "Agent", "name": "Ada", "mbox": "mailto:ada@example.com"}
+    renamed = {**agent, "name": "Ada Lovelace"}
+    response = await lrs.http.post(
+        "/xapi/statements", json=statement(actor=renamed), headers=lrs.headers()
+    )
+    assert response.status == 200
     response = await lrs.http.get(
         "/xapi/agents?" + urlencode({"agent": json.dumps(agent)}), headers=lrs.headers()
     )
     assert response.status == 200
     assert await response.json() == {
         "objectType": "Person",
-        "name": ["Ada"],
+        "name": ["Ada", "Ada Lovelace"],
         "mbox": ["mailto:ada@example.com"],
     }
 
