@@ -72,7 +72,7 @@ def with_backend(settings: Settings, job: Callable[[Backend], Awaitable[int]]) -
 
 # Subcommands of other packages: each module has `register(commands)`, adding parsers whose
 # `func(args, settings) -> int` runs the command. One line per package.
-PACKAGE_COMMANDS: tuple[str, ...] = ("lrs.migration", "scorm_adapter.cli")
+PACKAGE_COMMANDS: tuple[str, ...] = ("lrs.migration", "lti.cli", "scorm_adapter.cli")
 
 
 def _register_packages(commands: Any) -> None:

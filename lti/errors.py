@@ -1,0 +1,73 @@
+"""Errors the LTI adapter adds to the LRS tree (`lrs.errors`); the LRS middleware renders them.
+
+    LRSError
+    ├── TokenError (400; RFC 6749 §5.2, `error` is the OAuth error code)
+    │   ├── InvalidRequest      invalid_request
+    │   ├── InvalidClient       invalid_client (RFC 7523 §3.2: any client assertion failure)
+    │   ├── UnsupportedGrantType unsupported_grant_type
+    │   └── InvalidScope        invalid_scope
+    ├── InvalidToken (401; RFC 6750 §3.1, the handler adds the Bearer challenge)
+    ├── InsufficientScope (403; RFC 6750 §3.1)
+    └── KeysUnavailable (503; the master key cannot decrypt what the store holds)
+
+Everything else the adapter reports is an `lrs.errors` class: BadRequest, NotFound, Forbidden,
+Conflict, UnsupportedMediaType. LTI 1.1 outcome failures are answered as POX envelopes by
+`lti.http_outcomes`, which catches these same classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lrs.errors import LRSError
+
+
+class TokenError(LRSError):
+    """A token request refused (RFC 6749 §5.2): 400 with `error` and `error_description`."""
+
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, error_description=message, **details)
+
+
+class InvalidRequest(TokenError):
+    code = "invalid_request"
+
+
+class InvalidClient(TokenError):
+    code = "invalid_client"
+
+
+class UnsupportedGrantType(TokenError):
+    code = "unsupported_grant_type"
+
+
+class InvalidScope(TokenError):
+    code = "invalid_scope"
+
+
+class InvalidToken(LRSError):
+    """A missing, malformed, expired or foreign bearer token (RFC 6750 §3.1)."""
+
+    status = 401
+    code = "invalid_token"
+
+
+class InsufficientScope(LRSError):
+    """The token does not carry the scope the request needs (RFC 6750 §3.1)."""
+
+    status = 403
+    code = "insufficient_scope"
+
+    def __init__(self, message: str, *, scope: str) -> None:
+        super().__init__(message, scope=scope)
+        self.scope = scope
+
+
+class KeysUnavailable(LRSError):
+    """The LTI master key cannot open what is stored (wrong or replaced key)."""
+
+    status = 503
+    code = "lti_keys_unavailable"
