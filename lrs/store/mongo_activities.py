@@ -50,7 +50,10 @@ class MongoActivityStore:
                     return
                 except DuplicateKeyError:
                     continue
-            merged = merge(orjson.loads(bytes(doc["definition"])), definition)
+            current = orjson.loads(bytes(doc["definition"]))
+            merged = merge(current, definition)
+            if merged == current:
+                return  # nothing to change: most statements repeat a known definition
             result = await self._activities.update_one(
                 {"_id": activity_id, "rev": doc["rev"]},
                 {"$set": {"definition": _pack(merged)}, "$inc": {"rev": 1}},

@@ -461,7 +461,14 @@ class SQLiteActivityStore:
                     rows.append((activity_id, orjson.dumps(merged)))
             conn.executemany("INSERT OR REPLACE INTO activities VALUES (?, ?)", rows)
 
-        if definitions:
+        if not definitions:
+            return
+        # Most statements repeat definitions the LRS already holds: a read on a reader
+        # connection tells, without queueing a write and waiting for its commit. A merge that
+        # changes nothing now is one that happened before any later change, so skipping it
+        # is safe; the write job re-reads and merges atomically when something does change.
+        current = await self.get_activities(list(definitions))
+        if any(merge(current.get(i), d) != current.get(i) for i, d in definitions.items()):
             await self._db.write(job)
 
     async def get_activities(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
