@@ -21,15 +21,10 @@ the master key makes stored consumer secrets and the platform key unreadable (50
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import logging
-import os
 import secrets
-import stat
-import time
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -37,6 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from lrs.keyfile import b64url, load_or_create_key, unb64url
 from lti.errors import KeysUnavailable
 from lti.settings import LTISettings
 
@@ -50,19 +46,6 @@ _PREFIX = "v1."
 CONSUMER_SECRET = "lti consumer secret"
 PLATFORM_KEY = "lti platform private key"
 SOURCED_ID = "lti 1.1 sourcedId"
-
-
-def b64url(raw: bytes) -> str:
-    """Unpadded base64url."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def unb64url(text: str) -> bytes:
-    """Decode unpadded base64url; ValueError when it is not."""
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("not base64url") from exc
 
 
 class Vault:
@@ -123,30 +106,4 @@ def load_vault(settings: LTISettings, data_dir: Path) -> Vault:
 
 def _key_file(path: Path) -> bytes:
     """Read the key file, or create it (mode 0600) when missing; safe between processes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_key_file(path)
-    key = secrets.token_bytes(KEY_BYTES)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(b64url(key) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    log.info("created the LTI master key file %s (mode 0600)", path)
-    return key
-
-
-def _read_key_file(path: Path) -> bytes:
-    for _attempt in range(50):  # another process may be writing it right now
-        text = path.read_text().strip()
-        if text:
-            break
-        time.sleep(0.01)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        log.warning("the LTI master key file %s is readable by others (mode %o)", path, mode)
-    try:
-        return unb64url(text)
-    except ValueError as exc:
-        raise SystemExit(f"{path} does not hold an LTI master key") from exc
+    return load_or_create_key(path, purpose="LTI master key", size=KEY_BYTES)

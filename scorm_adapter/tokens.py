@@ -16,19 +16,16 @@ is refused too (401: open the attempt again for a new URL).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
 import json
 import logging
-import os
-import secrets
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from lrs.errors import Forbidden, Unauthorized
+from lrs.keyfile import b64url, load_or_create_key, unb64url
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +64,8 @@ class TokenSigner:
     def sign(self, claims: CommitClaims) -> str:
         """The token for `claims`."""
         body = {"a": claims.attempt_id, "s": claims.session, "e": claims.expires}
-        payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
-        return f"{payload}.{_b64(self._mac(payload))}"
+        payload = b64url(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+        return f"{payload}.{b64url(self._mac(payload))}"
 
     def verify(self, token: str, now: float) -> CommitClaims:
         """The claims of a genuine, unexpired token; TokenInvalid or TokenExpired otherwise."""
@@ -76,13 +73,13 @@ class TokenSigner:
         if not dot or not payload or not signature:
             raise TokenInvalid("the commit token is malformed")
         try:
-            given = _unb64(signature)
+            given = unb64url(signature)
         except (binascii.Error, ValueError):
             raise TokenInvalid("the commit token is malformed") from None
         if not hmac.compare_digest(given, self._mac(payload)):
             raise TokenInvalid("the commit token's signature does not verify")
         try:
-            body = json.loads(_unb64(payload))
+            body = json.loads(unb64url(payload))
             claims = CommitClaims(str(body["a"]), str(body["s"]), int(body["e"]))
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise TokenInvalid("the commit token is malformed") from None
@@ -97,47 +94,8 @@ class TokenSigner:
 def load_signing_key(configured: str | None, key_file: Path) -> bytes:
     """The configured key (LRS_SCORM_SIGNING_KEY), else the key file, created on first use.
 
-    The file holds 32 random bytes, hex-encoded, and is created with mode 0600 by writing a
-    temporary file and linking it into place, so concurrent first starts agree on one key.
+    The file holds 32 random bytes and is created with mode 0600 (see `lrs.keyfile`).
     """
     if configured is not None:
         return configured.encode("utf-8")
-    if not key_file.exists():
-        _create_key_file(key_file)
-    mode = stat.S_IMODE(key_file.stat().st_mode)
-    if mode & 0o077:
-        log.warning("%s is readable by other users (mode %o); chmod 600 it", key_file, mode)
-    text = key_file.read_text().strip()
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        raise SystemExit(f"{key_file} does not hold a hex-encoded SCORM signing key") from None
-    if len(key) < 32:
-        raise SystemExit(f"{key_file} holds a key shorter than 32 bytes")
-    return key
-
-
-def _create_key_file(key_file: Path) -> None:
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = key_file.with_name(f".{key_file.name}.{secrets.token_hex(8)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            os.link(temporary, key_file)  # fails if another process created it first
-            log.info("created the SCORM commit-token signing key %s", key_file)
-        except FileExistsError:
-            pass
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return load_or_create_key(key_file, purpose="SCORM commit-token signing key")
