@@ -72,7 +72,7 @@ async def health(request: web.Request) -> web.StreamResponse:
 # Packages that add routes and services: each module has `setup(app)`, which adds its routes
 # and appends a cleanup_ctx building its services from `app[backend_key]` (opened by then,
 # since cleanup contexts run in order). One line per package.
-PACKAGE_SETUPS: tuple[str, ...] = ("lti.http", "scorm_adapter.http")
+PACKAGE_SETUPS: tuple[str, ...] = ("lti.http", "scorm_adapter.http", "projections.http")
 
 
 def create_app(settings: Settings, *, backend: Backend | None = None) -> web.Application:

@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the LRS HTTP server")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1, env LRS_HOST)")
     serve.add_argument("--port", type=int, help="port to bind (default 8080, env LRS_PORT)")
+    serve.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="also run the marketplace projection worker in this process (env LRS_WITH_WORKER)",
+    )
     serve.set_defaults(func=_serve)
 
     creds = commands.add_parser("credentials", help="create, list and revoke API credentials")
@@ -72,7 +77,12 @@ def with_backend(settings: Settings, job: Callable[[Backend], Awaitable[int]]) -
 
 # Subcommands of other packages: each module has `register(commands)`, adding parsers whose
 # `func(args, settings) -> int` runs the command. One line per package.
-PACKAGE_COMMANDS: tuple[str, ...] = ("lrs.migration", "lti.cli", "scorm_adapter.cli")
+PACKAGE_COMMANDS: tuple[str, ...] = (
+    "lrs.migration",
+    "lti.cli",
+    "scorm_adapter.cli",
+    "projections.cli",
+)
 
 
 def _register_packages(commands: Any) -> None:
@@ -86,6 +96,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
+    if args.with_worker:
+        overrides["with_worker"] = True
     settings = settings.with_overrides(**overrides)
     store = (
         f"MongoDB ({settings.mongodb_database})"

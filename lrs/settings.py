@@ -36,6 +36,7 @@ class Settings:
     cors_origins: str = "*"
     default_xapi_version: str = "2.0.0"
     log_level: str = "INFO"
+    with_worker: bool = False  # `lrs serve` also runs the marketplace projection worker
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -59,6 +60,7 @@ class Settings:
             cors_origins=env.get("LRS_CORS_ORIGINS", cls.cors_origins),
             default_xapi_version=env.get("LRS_DEFAULT_XAPI_VERSION", cls.default_xapi_version),
             log_level=env.get("LRS_LOG_LEVEL", cls.log_level),
+            with_worker=env.get("LRS_WITH_WORKER", "").lower() in ("1", "true", "yes"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

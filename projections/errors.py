@@ -1,0 +1,79 @@
+"""Errors of the marketplace API, as subclasses of the LRS error tree (`lrs.errors`).
+
+    LRSError
+    ├── BadRequest (400)
+    │   ├── OAuthError (400, or 401 for invalid_client; RFC 6749 §5.2 codes)
+    │   └── InvalidCursor (400)
+    ├── Unauthorized (401)
+    │   └── InvalidToken (401, `WWW-Authenticate: Bearer error="invalid_token"`)
+    ├── Forbidden (403)
+    │   └── InsufficientScope (403, names the scopes that would do)
+    ├── NotFound (404)
+    │   └── MemberNotFound (404)
+    ├── UnprocessableEntity (422)
+    │   └── IdempotencyKeyReused (422)
+    └── TooManyRequests (429)
+        └── RateLimited (429, carries `retry_after` seconds for the Retry-After header)
+
+The marketplace handlers turn these into the API's error envelope in one place
+(`projections.http`); the OAuth endpoints answer RFC 6749 bodies instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lrs.errors import (
+    BadRequest,
+    Forbidden,
+    LRSError,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
+
+
+class OAuthError(BadRequest):
+    """An OAuth 2.0 token or revocation endpoint error (RFC 6749 §5.2)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = 401 if code == "invalid_client" else 400
+
+    def to_oauth(self) -> dict[str, Any]:
+        """The RFC 6749 error body."""
+        return {"error": self.code, "error_description": self.message}
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+
+
+class InvalidToken(Unauthorized):
+    code = "invalid_token"
+
+
+class InsufficientScope(Forbidden):
+    code = "insufficient_scope"
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+
+
+class UnprocessableEntity(LRSError):
+    status = 422
+    code = "unprocessable_entity"
+
+
+class IdempotencyKeyReused(UnprocessableEntity):
+    code = "idempotency_key_reused"
+
+
+class RateLimited(TooManyRequests):
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("rate limit exceeded; retry later", retry_after=retry_after)
+        self.retry_after = retry_after

@@ -1,0 +1,204 @@
+"""Bulk export of the marketplace records: NDJSON or CSV, optionally gzipped, with a checksum.
+
+Each exported item is a live record plus `version` and `updated_at` (UTC). Records come in
+update order, so `--since` (records updated after a time) makes incremental exports. The CLI
+writes the file and `<file>.sha256` (`sha256sum -c` format) and draws a progress bar on
+stderr; `GET /marketplace/v1/export` streams the same bytes.
+
+CSV flattens a record: the score's parts get their own columns, badges and provenance are
+JSON in one column each.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+import orjson
+
+from projections.store.base import AggregateStore, StoredRecord
+from projections.transforms import format_datetime
+
+FORMATS = ("ndjson", "csv")
+CSV_COLUMNS = (
+    "member_id",
+    "activity_id",
+    "email",
+    "learning_completed",
+    "completed_at",
+    "success",
+    "score",
+    "score_raw",
+    "score_min",
+    "score_max",
+    "score_scaled",
+    "latest_score",
+    "enrollment_state",
+    "certificate_ref",
+    "last_activity_at",
+    "badge_awarded",
+    "provenance",
+    "mapping_version",
+    "version",
+    "updated_at",
+)
+_PAGE = 500
+
+
+def export_item(stored: StoredRecord) -> dict[str, Any]:
+    """A record as exported (and as the API returns it)."""
+    return {
+        **(stored.record or {}),
+        "version": stored.version,
+        "updated_at": format_datetime(stored.updated_us),
+    }
+
+
+def csv_row(item: dict[str, Any]) -> list[Any]:
+    """One CSV row for an exported item."""
+    score = item.get("score") or {}
+    flat = {
+        **item,
+        "score": score.get("value"),
+        "score_raw": score.get("raw"),
+        "score_min": score.get("min"),
+        "score_max": score.get("max"),
+        "score_scaled": score.get("scaled"),
+        "latest_score": (score.get("latest") or {}).get("value"),
+        "badge_awarded": orjson.dumps(item.get("badge_awarded") or []).decode(),
+        "provenance": orjson.dumps(item.get("provenance") or {}).decode(),
+    }
+    return ["" if flat.get(c) is None else _cell(flat.get(c)) for c in CSV_COLUMNS]
+
+
+def _cell(value: Any) -> Any:
+    return str(value).lower() if isinstance(value, bool) else value
+
+
+def _csv_line(row: list[Any]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(row)
+    return buffer.getvalue().encode()
+
+
+async def records(aggregates: AggregateStore, since_us: int | None) -> AsyncIterator[StoredRecord]:
+    """Every live record updated after `since_us`, in update order."""
+    after = None
+    while True:
+        page = await aggregates.page_records(after=after, since_us=since_us, limit=_PAGE)
+        for stored in page.records:
+            yield stored
+        if page.next_position is None:
+            return
+        after = page.next_position
+
+
+def encode(stored: StoredRecord, fmt: str) -> bytes:
+    """One record as an NDJSON or CSV line."""
+    item = export_item(stored)
+    return _csv_line(csv_row(item)) if fmt == "csv" else orjson.dumps(item) + b"\n"
+
+
+def header(fmt: str) -> bytes:
+    """What precedes the records (the CSV header line)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}")
+    return _csv_line(list(CSV_COLUMNS)) if fmt == "csv" else b""
+
+
+async def export_chunks(
+    aggregates: AggregateStore, fmt: str, since_us: int | None
+) -> AsyncIterator[bytes]:
+    """The export's bytes, one record per chunk (the CSV header first)."""
+    first = header(fmt)
+    if first:
+        yield first
+    async for stored in records(aggregates, since_us):
+        yield encode(stored, fmt)
+
+
+class ProgressBar:
+    """`[#####.....] 512/1024 records` on a terminal stream, redrawn in place."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 30) -> None:
+        self.total = total
+        self.done = 0
+        self._stream = stream if stream is not None else sys.stderr
+        self._width = width
+
+    def advance(self, n: int = 1) -> None:
+        """Count n more and redraw (every 1% or so, and at the end)."""
+        self.done += n
+        step = max(1, self.total // 100)
+        if self.done % step == 0 or self.done >= self.total:
+            self.draw()
+
+    def draw(self) -> None:
+        """Draw the bar."""
+        filled = self._width * self.done // self.total if self.total else self._width
+        bar = "#" * filled + "." * (self._width - filled)
+        self._stream.write(f"\r[{bar}] {self.done}/{self.total} records")
+        self._stream.flush()
+
+    def finish(self) -> None:
+        """Final draw and newline."""
+        self.draw()
+        self._stream.write("\n")
+        self._stream.flush()
+
+
+class _HashingFile:
+    """A binary file that also hashes every byte written to it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+async def export_to_file(
+    aggregates: AggregateStore,
+    path: Path,
+    *,
+    fmt: str,
+    compress: bool = False,
+    since_us: int | None = None,
+    progress: Callable[[int], ProgressBar] | None = None,
+) -> tuple[int, str]:
+    """Write the export and its `.sha256`; (records written, hex SHA-256 of the file).
+
+    The file appears whole: it is written as `<path>.partial` and renamed at the end.
+    """
+    bar = progress(await aggregates.count_records(since_us)) if progress else None
+    count = 0
+    draft = path.with_name(path.name + ".partial")
+    with draft.open("wb") as raw:
+        hashing = _HashingFile(raw)
+        out: Any = gzip.GzipFile(fileobj=hashing, mode="wb", mtime=0) if compress else hashing
+        out.write(header(fmt))
+        async for stored in records(aggregates, since_us):
+            out.write(encode(stored, fmt))
+            count += 1
+            if bar:
+                bar.advance()
+        if compress:
+            out.close()
+        raw.flush()
+    draft.replace(path)
+    checksum = hashing.digest.hexdigest()
+    Path(f"{path}.sha256").write_text(f"{checksum}  {path.name}\n")
+    if bar:
+        bar.finish()
+    return count, checksum

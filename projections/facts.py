@@ -1,0 +1,94 @@
+"""Statement → contribution (a Fact): the mapping applied, the actor named. Pure.
+
+A statement contributes when the mapping's required targets all have values (an Activity
+object, a verb, a time) and its actor is an Agent: a Group's statements are about the group,
+not about one member. Voiding statements contribute nothing themselves; the worker uses them
+to retract their target's contribution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from lrs.store.base import StoredStatement
+from projections.identity import actor_key
+from projections.mapping import Mapping, load_mapping
+from projections.settings import ProjectionSettings
+from projections.store.base import Fact
+from projections.transforms import TransformContext, VerbTable, load_verb_table
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What a statement gives, before its actor is resolved to a member."""
+
+    statement_id: str
+    actor_key: str
+    activity_id: str
+    stored_us: int
+    data: dict[str, Any]
+
+    def fact(self, member_id: str | None, voided: bool) -> Fact:
+        """The fact to store, once the actor's member (or None) is known."""
+        return Fact(
+            statement_id=self.statement_id,
+            actor_key=self.actor_key,
+            member_id=member_id,
+            activity_id=self.activity_id,
+            stored_us=self.stored_us,
+            voided=voided,
+            data=self.data,
+        )
+
+
+@dataclass(frozen=True)
+class Projector:
+    """The mapping, the verb table and the identity settings: all a contribution needs."""
+
+    mapping: Mapping
+    verbs: VerbTable
+    hris_home_page: str | None = None
+    domain_aliases: MappingABC[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: ProjectionSettings) -> Projector:
+        """Load and check the mapping and verb table (MappingError names a bad row)."""
+        return cls(
+            mapping=load_mapping(settings.mapping_path),
+            verbs=load_verb_table(settings.verbs_path),
+            hris_home_page=settings.hris_home_page,
+            domain_aliases=settings.domain_aliases,
+        )
+
+    def context(self, statement: MappingABC[str, Any]) -> TransformContext:
+        """The transform context for one statement."""
+        return TransformContext(
+            statement=statement,
+            verbs=self.verbs,
+            hris_home_page=self.hris_home_page,
+            domain_aliases=self.domain_aliases,
+        )
+
+    def contribution(self, statement: MappingABC[str, Any], stored_us: int) -> Contribution | None:
+        """What the statement contributes, or None."""
+        actor = statement.get("actor")
+        if not isinstance(actor, dict) or actor.get("objectType") == "Group":
+            return None
+        values = self.mapping.extract(statement, self.context(statement))
+        if not values:
+            return None
+        return Contribution(
+            statement_id=str(statement["id"]).lower(),
+            actor_key=actor_key(values, actor),
+            activity_id=values["activity_id"],
+            stored_us=stored_us,
+            data={k: v for k, v in values.items() if k not in ("member_id", "activity_id")},
+        )
+
+    def stored_contribution(self, stored: StoredStatement) -> Contribution | None:
+        """The contribution of a statement as the store holds it."""
+        return self.contribution(orjson.loads(stored.raw), stored.stored_us)

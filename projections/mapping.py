@@ -1,0 +1,324 @@
+"""The field mapping: `spec/marketplace-mapping.csv` loaded, checked, and applied to statements.
+
+The CSV is the versioned template the marketplace and the LRS agree on. Comment lines (`#`)
+may precede the header; one of them must be `# version: <v>`, recorded in every aggregate so a
+new mapping shows up in `lrs reconcile` as drift until `--fix` re-projects. Columns:
+
+    source_system, source_field, target_field, data_type, transform, required, notes,
+    cardinality, retention_policy
+
+- `source_system`: `xapi` (read from a statement) or `hris` (a column of the identity CSV that
+  `lrs identities load` reads).
+- `source_field`: a path into the statement: dot-separated keys; `name[KEY]` reads the key
+  KEY of an object (extension IRIs contain dots); on an array `name[prop=value]` takes the
+  first element whose `prop` equals value, `name[0]` the first element.
+- `target_field`: one of `TARGET_FIELDS`, each with its data type.
+- `transform`: empty, or transform names from `projections.transforms`, `|`-separated.
+- `required`: `yes` means a statement without a value for that target contributes nothing.
+- `cardinality`: `one` (rows for the same target are tried in file order, the first value
+  wins) or `many` (every value is kept: the source is a list, or for `hris` a `;`-separated
+  cell).
+- `retention_policy`: `until_voided` (dropped when the statement is voided),
+  `member_lifetime` (kept while the member exists), `none` (not stored).
+
+Anything else refuses to load, with a MappingError naming the file row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from projections.transforms import (
+    ENROLLMENT_STATES,
+    SUCCESS_VALUES,
+    TRANSFORMS,
+    MappingError,
+    Transform,
+    TransformContext,
+    is_http_url,
+)
+
+COLUMNS = (
+    "source_system",
+    "source_field",
+    "target_field",
+    "data_type",
+    "transform",
+    "required",
+    "notes",
+    "cardinality",
+    "retention_policy",
+)
+SOURCE_SYSTEMS = ("xapi", "hris")
+CARDINALITIES = ("one", "many")
+RETENTION_POLICIES = ("until_voided", "member_lifetime", "none")
+DATA_TYPES = ("string", "email", "boolean", "datetime", "enum", "score", "object", "url")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A marketplace field a row may fill: its type, and its values when an enum."""
+
+    data_type: str
+    values: tuple[str, ...] = ()
+
+
+TARGET_FIELDS: dict[str, FieldSpec] = {
+    "member_id": FieldSpec("string"),
+    "email": FieldSpec("email"),
+    "activity_id": FieldSpec("string"),
+    "verb_id": FieldSpec("string"),
+    "learning_completed": FieldSpec("boolean"),
+    "completed_at": FieldSpec("datetime"),
+    "success": FieldSpec("enum", SUCCESS_VALUES),
+    "score": FieldSpec("score"),
+    "enrollment_state": FieldSpec("enum", ENROLLMENT_STATES),
+    "badge_awarded.badge_id": FieldSpec("string"),
+    "badge_awarded.metadata": FieldSpec("object"),
+    "badge_awarded.issued_at": FieldSpec("datetime"),
+    "certificate_ref": FieldSpec("url"),
+    "last_activity_at": FieldSpec("datetime"),
+}
+# What the projection cannot work without: a statement needs these to contribute.
+NEEDED = {"xapi": ("activity_id", "verb_id", "last_activity_at"), "hris": ("member_id", "email")}
+
+Step = tuple[str, str]  # ("key", name) | ("match", "prop=value") | ("index", "0")
+
+
+def parse_path(text: str) -> tuple[Step, ...]:
+    """`result.extensions[http://x/y.z].id` → steps; ValueError when malformed."""
+    steps: list[Step] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i
+        while j < n and text[j] not in ".[":
+            if text[j] == "]":
+                raise ValueError(f"unopened ] at {j} in {text!r}")
+            j += 1
+        if j > i:
+            steps.append(("key", text[i:j]))
+        elif not steps or text[j] != "[":
+            raise ValueError(f"empty segment at {i} in {text!r}")
+        i = j
+        while i < n and text[i] == "[":
+            close = text.find("]", i)
+            if close < 0 or close == i + 1:
+                raise ValueError(f"unclosed or empty [] in {text!r}")
+            inner = text[i + 1 : close]
+            kind = "index" if inner.isdigit() else "match" if "=" in inner else "key"
+            steps.append((kind, inner))
+            i = close + 1
+        if i < n:
+            if text[i] != ".":
+                raise ValueError(f"expected . at {i} in {text!r}")
+            i += 1
+            if i == n:
+                raise ValueError(f"trailing . in {text!r}")
+    if not steps:
+        raise ValueError("empty path")
+    return tuple(steps)
+
+
+def read_path(steps: tuple[Step, ...], value: Any) -> Any:
+    """Follow the steps through JSON; None as soon as one does not apply."""
+    for kind, arg in steps:
+        if isinstance(value, list) and kind == "index":
+            value = value[int(arg)] if int(arg) < len(value) else None
+        elif isinstance(value, list) and kind == "match":
+            prop, _, wanted = arg.partition("=")
+            value = next((v for v in value if isinstance(v, dict) and v.get(prop) == wanted), None)
+        elif isinstance(value, dict) and kind in ("key", "match"):
+            value = value.get(arg)
+        else:
+            return None
+        if value is None:
+            return None
+    return value
+
+
+def coerce(value: Any, spec: FieldSpec) -> Any:
+    """The value if it is of the field's type (and allowed), else None."""
+    return value if value is not None and _CHECKS[spec.data_type](value, spec) else None
+
+
+_CHECKS = {
+    "string": lambda v, s: isinstance(v, str) and v != "",
+    "email": lambda v, s: isinstance(v, str) and "@" in v,
+    "boolean": lambda v, s: isinstance(v, bool),
+    "datetime": lambda v, s: isinstance(v, str) and v.endswith("Z"),
+    "enum": lambda v, s: isinstance(v, str) and (not s.values or v in s.values),
+    "score": lambda v, s: isinstance(v, dict) and "value" in v,
+    "object": lambda v, s: isinstance(v, dict),
+    "url": lambda v, s: is_http_url(v),
+}
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    """One checked row of the mapping CSV."""
+
+    line: int
+    source_system: str
+    source_field: str
+    path: tuple[Step, ...]
+    target_field: str
+    data_type: str
+    transforms: tuple[Transform, ...]
+    required: bool
+    notes: str
+    cardinality: str
+    retention_policy: str
+
+    def apply(self, raw: Any, ctx: TransformContext) -> Any:
+        """The raw value through the transforms, checked against the target's type."""
+        value = raw
+        for transform in self.transforms:
+            if value is None:
+                return None
+            value = transform.func(value, ctx)
+        return coerce(value, TARGET_FIELDS[self.target_field])
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """The loaded mapping: its version and its rows in file order."""
+
+    version: str
+    rows: tuple[MappingRow, ...]
+
+    def rows_for(self, system: str) -> tuple[MappingRow, ...]:
+        """The rows of one source system."""
+        return tuple(r for r in self.rows if r.source_system == system)
+
+    def extract(self, statement: MappingABC[str, Any], ctx: TransformContext) -> dict[str, Any]:
+        """Target field → value for one statement (list values for `many` rows).
+
+        Empty when a required target has no value: the statement contributes nothing.
+        """
+        return _apply_rows(self.rows_for("xapi"), lambda row: read_path(row.path, statement), ctx)
+
+    def extract_hris(self, row: MappingABC[str, str], ctx: TransformContext) -> dict[str, Any]:
+        """Target field → value for one identity CSV row (`many` cells split on `;` or `|`)."""
+
+        def read(mrow: MappingRow) -> Any:
+            cell = (row.get(mrow.source_field) or "").strip()
+            if mrow.cardinality == "many":
+                return [p.strip() for p in cell.replace("|", ";").split(";") if p.strip()]
+            return cell or None
+
+        return _apply_rows(self.rows_for("hris"), read, ctx)
+
+
+def _apply_rows(rows: tuple[MappingRow, ...], read: Any, ctx: TransformContext) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for row in rows:
+        raw = read(row)
+        if row.cardinality == "many":
+            items = raw if isinstance(raw, list) else [] if raw is None else [raw]
+            found = [v for v in (row.apply(item, ctx) for item in items) if v is not None]
+            current = values.get(row.target_field)
+            merged = current if isinstance(current, list) else [] if current is None else [current]
+            values[row.target_field] = merged + [v for v in found if v not in merged]
+        elif values.get(row.target_field) in (None, []):
+            values[row.target_field] = row.apply(raw, ctx)
+    for row in rows:
+        if row.required and values.get(row.target_field) in (None, []):
+            return {}
+    return {k: v for k, v in values.items() if v not in (None, [])}
+
+
+def _check_row(line: int, cells: dict[str, str], name: str) -> MappingRow:
+    where = f"{name} row {line}"
+    system = cells["source_system"].strip()
+    if system not in SOURCE_SYSTEMS:
+        raise MappingError(f"{where}: unknown source_system {system!r}")
+    target = cells["target_field"].strip()
+    if target not in TARGET_FIELDS:
+        raise MappingError(f"{where}: unknown target field {target!r}")
+    data_type = cells["data_type"].strip()
+    if data_type not in DATA_TYPES:
+        raise MappingError(f"{where}: bad type {data_type!r}; known: {', '.join(DATA_TYPES)}")
+    if data_type != TARGET_FIELDS[target].data_type:
+        raise MappingError(
+            f"{where}: bad type {data_type!r} for {target} "
+            f"(which is {TARGET_FIELDS[target].data_type})"
+        )
+    names = [t.strip() for t in cells["transform"].split("|") if t.strip()]
+    unknown = [t for t in names if t not in TRANSFORMS]
+    if unknown:
+        raise MappingError(f"{where}: unknown transform {unknown[0]!r}")
+    transforms = tuple(TRANSFORMS[t] for t in names)
+    produced = next((t.output for t in reversed(transforms) if t.output), None)
+    if produced is not None and produced != data_type:
+        raise MappingError(f"{where}: bad type: the transforms yield {produced}, not {data_type}")
+    try:
+        path = parse_path(cells["source_field"].strip())
+    except ValueError as exc:
+        raise MappingError(f"{where}: bad source_field: {exc}") from None
+    required = cells["required"].strip().lower()
+    if required not in ("yes", "no"):
+        raise MappingError(f"{where}: required must be yes or no")
+    cardinality = cells["cardinality"].strip()
+    if cardinality not in CARDINALITIES:
+        raise MappingError(f"{where}: cardinality must be one of {', '.join(CARDINALITIES)}")
+    retention = cells["retention_policy"].strip()
+    if retention not in RETENTION_POLICIES:
+        raise MappingError(f"{where}: retention_policy must be one of {RETENTION_POLICIES}")
+    return MappingRow(
+        line=line,
+        source_system=system,
+        source_field=cells["source_field"].strip(),
+        path=path,
+        target_field=target,
+        data_type=data_type,
+        transforms=transforms,
+        required=required == "yes",
+        notes=cells["notes"],
+        cardinality=cardinality,
+        retention_policy=retention,
+    )
+
+
+def parse_mapping(text: str, name: str = "mapping") -> Mapping:
+    """Check a mapping CSV's text; MappingError names the first bad row."""
+    lines = text.splitlines(keepends=True)
+    comments = 0
+    version = None
+    while comments < len(lines) and lines[comments].lstrip().startswith("#"):
+        key, sep, value = lines[comments].lstrip("# \t").partition(":")
+        if sep and key.strip().lower() == "version" and value.strip():
+            version = value.strip()
+        comments += 1
+    if version is None:
+        raise MappingError(f"{name}: no '# version: ...' line before the header")
+    reader = csv.DictReader(io.StringIO("".join(lines[comments:])))
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise MappingError(f"{name} header: missing column(s) {', '.join(missing)}")
+    rows = []
+    for cells in reader:
+        line = reader.line_num + comments
+        if not any((v or "").strip() for v in cells.values()):
+            continue
+        rows.append(_check_row(line, {c: cells.get(c) or "" for c in COLUMNS}, name))
+    mapping = Mapping(version=version, rows=tuple(rows))
+    for system, needed in NEEDED.items():
+        targets = {r.target_field for r in mapping.rows_for(system)}
+        for target in needed:
+            if target not in targets:
+                raise MappingError(f"{name}: no {system} row fills {target}")
+    return mapping
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check the mapping CSV file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MappingError(f"cannot read the mapping {path}: {exc}") from exc
+    return parse_mapping(text, path.name)

@@ -1,0 +1,131 @@
+"""The projection wired on one backend (the one factory), and what its API reads.
+
+`open_projection` builds everything from the opened core backend and the settings; the HTTP
+setup and every CLI command use it, so they all run the same code on the same stores.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from lrs.settings import Settings
+from lrs.store.base import Backend, StatementStore
+from projections.aggregates import summarize
+from projections.errors import MemberNotFound
+from projections.facts import Projector
+from projections.keyring import Keyring, load_keyring
+from projections.ratelimit import RateLimiter
+from projections.reconcile import Reconciler
+from projections.settings import ProjectionSettings
+from projections.store import ProjectionStores, open_stores
+from projections.store.base import StoredRecord
+from projections.tokens import TokenService
+from projections.transforms import format_datetime
+from projections.webhooks import WebhookService
+from projections.worker import ProjectionWorker
+
+
+def base_url(settings: Settings) -> str:
+    """The URL the LRS is reached at (as `lrs.app.public_base_url`)."""
+    return (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+@dataclass
+class Projection:
+    """Every part of the marketplace projection on one backend."""
+
+    settings: ProjectionSettings
+    statements: StatementStore
+    stores: ProjectionStores
+    projector: Projector
+    keyring: Keyring
+    worker: ProjectionWorker
+    reconciler: Reconciler
+    tokens: TokenService
+    webhooks: WebhookService
+    limiter: RateLimiter
+
+    async def member_learning(self, member_id: str) -> list[StoredRecord]:
+        """A member's records; MemberNotFound when the LRS knows nothing of the member."""
+        records = await self.stores.aggregates.member_records(member_id)
+        if not records and await self.stores.identities.get_member(member_id) is None:
+            raise MemberNotFound(f"no member {member_id}", member_id=member_id)
+        return records
+
+    async def member_summary(self, member_id: str) -> dict[str, Any]:
+        """A member's roll-up, with their emails from the identity map."""
+        records = await self.member_learning(member_id)
+        member = await self.stores.identities.get_member(member_id)
+        summary = summarize(member_id, [r.record for r in records if r.record is not None])
+        summary["emails"] = list(member.emails) if member else []
+        return summary
+
+    async def status(self) -> dict[str, Any]:
+        """Projection lag and webhook backlog (the status endpoint and the metrics)."""
+        progress = await self.stores.work.progress()
+        newest = await self.statements.last_stored_us()
+        awaiting = await self.statements.count_awaiting_projection()
+        applied = progress.last_applied_stored_us
+        lag_s: float | None = 0.0  # how far behind the newest statement projection is
+        if awaiting and newest is not None:
+            lag_s = max(0.0, (newest - applied) / 1e6) if applied is not None else None
+        counts = await self.stores.deliveries.delivery_counts()
+        return {
+            "statements_awaiting_projection": awaiting,
+            "statements_unmatched": await self.stores.facts.count_unmatched(),
+            "statements_applied": progress.applied,
+            "newest_applied_stored_at": format_datetime(applied) if applied else None,
+            "newest_stored_at": format_datetime(newest) if newest else None,
+            "lag_seconds": None if lag_s is None else round(lag_s, 3),
+            "webhook_events_unfanned": counts.unfanned_events,
+            "webhook_deliveries_pending": counts.pending,
+            "webhook_deliveries_delivered": counts.delivered,
+            "webhook_dead_letters": counts.dead,
+            "mapping_version": self.projector.mapping.version,
+            "checked_at": format_datetime(time.time_ns() // 1000),
+        }
+
+
+async def open_projection(
+    backend: Backend,
+    settings: Settings,
+    projection_settings: ProjectionSettings,
+    *,
+    projector: Projector | None = None,
+) -> Projection:
+    """Wire the projection on an opened backend (creating its tables or indexes)."""
+    stores = await open_stores(backend)
+    projector = projector or Projector.from_settings(projection_settings)
+    keyring = load_keyring(projection_settings.master_key, settings.data_dir)
+    worker = ProjectionWorker(
+        backend.statements,
+        stores,
+        projector,
+        batch=projection_settings.worker_batch,
+        lease_s=projection_settings.worker_lease_s,
+    )
+    return Projection(
+        settings=projection_settings,
+        statements=backend.statements,
+        stores=stores,
+        projector=projector,
+        keyring=keyring,
+        worker=worker,
+        reconciler=Reconciler(backend.statements, stores, projector, worker),
+        tokens=TokenService(
+            stores.access,
+            keyring,
+            issuer=base_url(settings) + "/marketplace",
+            ttl_s=projection_settings.token_ttl_s,
+        ),
+        webhooks=WebhookService(
+            stores.deliveries,
+            stores.aggregates,
+            keyring,
+            max_attempts=projection_settings.webhook_max_attempts,
+            timeout_s=projection_settings.webhook_timeout_s,
+        ),
+        limiter=RateLimiter(),
+    )

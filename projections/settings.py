@@ -1,0 +1,94 @@
+"""Settings of the marketplace projection, from `LRS_*` environment variables.
+
+They sit beside the core `lrs.settings.Settings` (which holds the data directory and whether
+`lrs serve` runs the worker) and are read once, when the projection is wired.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| `LRS_HRIS_HOME_PAGE` | unset | `account.homePage` whose `name` is the HRIS employee id |
+| `LRS_EMAIL_DOMAIN_ALIASES` | unset | `alias=canonical` pairs, comma-separated |
+| `LRS_MARKETPLACE_MAPPING` | `spec/marketplace-mapping.csv` | the field-mapping CSV |
+| `LRS_MARKETPLACE_VERBS` | `spec/marketplace-verbs.csv` | the verb table |
+| `LRS_MARKETPLACE_MASTER_KEY` | unset | 32 bytes base64url; else a key file in the data dir |
+| `LRS_MARKETPLACE_TOKEN_TTL` | `900` | access token lifetime in seconds |
+| `LRS_MARKETPLACE_RATE_LIMIT` | `600` | default requests per minute per client |
+| `LRS_WORKER_BATCH` | `200` | statements a worker claims at a time |
+| `LRS_WORKER_LEASE` | `60` | seconds a claim lasts before another worker may take it |
+| `LRS_WORKER_POLL` | `1.0` | seconds a worker waits when there is no work |
+| `LRS_WEBHOOK_MAX_ATTEMPTS` | `8` | deliveries tried before a dead letter |
+| `LRS_WEBHOOK_TIMEOUT` | `10` | seconds a receiver has to answer |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
+def parse_aliases(raw: str) -> dict[str, str]:
+    """`googlemail.com=gmail.com,corp.example=example.com` as a dict, lower-cased."""
+    aliases: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in raw.split(","))):
+        alias, sep, canonical = pair.partition("=")
+        if not sep or not alias.strip() or not canonical.strip():
+            raise SystemExit(f"LRS_EMAIL_DOMAIN_ALIASES: {pair!r} is not alias=canonical")
+        aliases[alias.strip().lower()] = canonical.strip().lower()
+    return aliases
+
+
+@dataclass(frozen=True)
+class ProjectionSettings:
+    """Everything the marketplace projection can be configured with (see the table above)."""
+
+    hris_home_page: str | None = None
+    domain_aliases: dict[str, str] = field(default_factory=dict)
+    mapping_path: Path = SPEC_DIR / "marketplace-mapping.csv"
+    verbs_path: Path = SPEC_DIR / "marketplace-verbs.csv"
+    master_key: str | None = None
+    token_ttl_s: int = 900
+    rate_limit_per_min: int = 600
+    worker_batch: int = 200
+    worker_lease_s: float = 60.0
+    worker_poll_s: float = 1.0
+    webhook_max_attempts: int = 8
+    webhook_timeout_s: float = 10.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> ProjectionSettings:
+        """Read the variables; a bad value stops the process with a message naming it."""
+        env = dict(os.environ if environ is None else environ)
+        return cls(
+            hris_home_page=env.get("LRS_HRIS_HOME_PAGE") or None,
+            domain_aliases=parse_aliases(env.get("LRS_EMAIL_DOMAIN_ALIASES", "")),
+            mapping_path=Path(env.get("LRS_MARKETPLACE_MAPPING") or cls.mapping_path),
+            verbs_path=Path(env.get("LRS_MARKETPLACE_VERBS") or cls.verbs_path),
+            master_key=env.get("LRS_MARKETPLACE_MASTER_KEY") or None,
+            token_ttl_s=int(_float(env, "LRS_MARKETPLACE_TOKEN_TTL", cls.token_ttl_s)),
+            rate_limit_per_min=int(
+                _float(env, "LRS_MARKETPLACE_RATE_LIMIT", cls.rate_limit_per_min)
+            ),
+            worker_batch=int(_float(env, "LRS_WORKER_BATCH", cls.worker_batch)),
+            worker_lease_s=_float(env, "LRS_WORKER_LEASE", cls.worker_lease_s),
+            worker_poll_s=_float(env, "LRS_WORKER_POLL", cls.worker_poll_s),
+            webhook_max_attempts=int(
+                _float(env, "LRS_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts)
+            ),
+            webhook_timeout_s=_float(env, "LRS_WEBHOOK_TIMEOUT", cls.webhook_timeout_s),
+        )
+
+    def with_overrides(self, **changes: object) -> ProjectionSettings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]

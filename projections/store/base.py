@@ -1,0 +1,442 @@
+"""The storage seam of the marketplace projection, in domain words.
+
+Each Protocol has a SQLite implementation (`sqlite*.py`, on the core's `SQLiteDatabase`) and a
+MongoDB one (`mongo*.py`, on the core's motor database); `tests/projections/contract/` runs
+the same assertions on both. None of them uses a multi-document transaction or a change stream.
+
+    FactStore       what each statement contributes, keyed by statement id (the projection's
+                    own index: statements of a member under all their addresses, unmatched ones)
+    WorkStore       leases on statements being projected, and progress for the lag metrics
+    AggregateStore  one record per (member, activity), saved by compare-and-set on `rev`, with
+                    the change event written in the same single-record step (durable outbox)
+    IdentityStore   the identity map: member id ↔ normalised emails
+    DeliveryStore   webhook subscriptions, the event outbox, deliveries, dead letters
+    AccessStore     marketplace OAuth clients, signing key ids, revoked tokens, the audit log,
+                    idempotency keys
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+Pair = tuple[str, str]  # (member_id, activity_id)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What one statement contributes, as the mapping extracted it.
+
+    `member_id` is None while the actor maps to no member (unmatched); a fact with no
+    `activity_id` is a tombstone: its statement was voided before it was projected.
+    `voided` only ever goes from False to True.
+    """
+
+    statement_id: str
+    actor_key: str
+    member_id: str | None
+    activity_id: str | None
+    stored_us: int
+    voided: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pair(self) -> Pair | None:
+        """(member, activity) this fact counts towards, if any."""
+        if self.member_id is None or self.activity_id is None:
+            return None
+        return (self.member_id, self.activity_id)
+
+
+@runtime_checkable
+class FactStore(Protocol):
+    """Statement contributions, keyed by statement id."""
+
+    async def put_facts(self, facts: Sequence[Fact]) -> None:
+        """Insert or replace each fact; `voided` is kept True once it is (never un-voided)."""
+        ...
+
+    async def get_facts(self, ids: Sequence[str]) -> dict[str, Fact]:
+        """The facts among `ids`, voided or not."""
+        ...
+
+    async def void_facts(self, ids: Sequence[str]) -> list[Fact]:
+        """Mark the facts voided, leaving a tombstone for ids not yet projected; return the
+        facts as now stored (tombstones included)."""
+        ...
+
+    async def facts_for_pair(self, member_id: str, activity_id: str) -> list[Fact]:
+        """The non-voided facts of one (member, activity)."""
+        ...
+
+    async def facts_for_actors(self, actor_keys: Sequence[str]) -> list[Fact]:
+        """The non-voided facts whose actor key is among `actor_keys`."""
+        ...
+
+    async def unmatched_facts(self, limit: int, after: str | None = None) -> list[Fact]:
+        """Non-voided facts with an activity but no member, by statement id after `after`."""
+        ...
+
+    async def count_unmatched(self) -> int:
+        """How many non-voided facts have no member."""
+        ...
+
+    async def delete_facts(self, ids: Sequence[str]) -> None:
+        """Forget these facts (for reconcile, when a statement contributes nothing any more)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProjectionProgress:
+    """How far projection has got: for the lag metrics."""
+
+    last_applied_stored_us: int | None
+    applied: int
+
+
+@runtime_checkable
+class WorkStore(Protocol):
+    """Leases on statements being projected, and progress."""
+
+    async def claim(self, ids: Sequence[str], owner: str, now_us: int, lease_us: int) -> set[str]:
+        """Lease the ids not leased to another owner (or whose lease expired); the ids now
+        leased to `owner`. Each id is leased atomically, so two owners never both get it."""
+        ...
+
+    async def release(self, ids: Sequence[str], owner: str) -> None:
+        """Drop `owner`'s leases on these ids."""
+        ...
+
+    async def note_applied(self, stored_us: int, count: int) -> None:
+        """Record that `count` statements were applied, the newest stored at `stored_us`."""
+        ...
+
+    async def progress(self) -> ProjectionProgress:
+        """The newest applied stored time and the applied count."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """One marketplace record as stored.
+
+    `rev` is the compare-and-set version, bumped by every save; `version` counts the changes
+    of the record's content (1, 2, 3 ... without gaps), carried by its change events.
+    `record` is None once every contributing statement is gone (a removal tombstone).
+    """
+
+    member_id: str
+    activity_id: str
+    rev: int
+    version: int
+    record: dict[str, Any] | None
+    updated_us: int
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """A change event, durable from the moment its aggregate change is saved."""
+
+    id: str
+    type: str
+    member_id: str
+    activity_id: str
+    occurred_us: int
+    body: bytes  # the JSON a webhook receiver gets
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """A page of records oldest update first, and the opaque position after the last."""
+
+    records: list[StoredRecord]
+    next_position: str | None
+
+
+@runtime_checkable
+class AggregateStore(Protocol):
+    """Marketplace records per (member, activity), and their change events."""
+
+    async def get_record(self, member_id: str, activity_id: str) -> StoredRecord | None:
+        """The stored record (a removal tombstone included), or None."""
+        ...
+
+    async def save_record(
+        self,
+        member_id: str,
+        activity_id: str,
+        *,
+        expected_rev: int,
+        record: dict[str, Any] | None,
+        version: int,
+        now_us: int,
+        event: OutboxEvent | None,
+    ) -> bool:
+        """Compare-and-set: save when the stored rev is `expected_rev` (0: none stored yet);
+        False when another save came first.
+
+        With an `event`, the content changed: record, version and update time are replaced
+        and the event is made durable in the same atomic step. Without one, the content is
+        unchanged and only the rev moves (so concurrent savers still conflict).
+        """
+        ...
+
+    async def member_records(self, member_id: str) -> list[StoredRecord]:
+        """A member's records (no tombstones), by activity id."""
+        ...
+
+    async def page_records(
+        self,
+        *,
+        after: str | None = None,
+        since_us: int | None = None,
+        limit: int = 100,
+        include_removed: bool = False,
+    ) -> RecordPage:
+        """Records ordered by (updated time, member, activity), updated after `since_us`."""
+        ...
+
+    async def count_records(self, since_us: int | None = None) -> int:
+        """How many live records were updated after `since_us` (all when None)."""
+        ...
+
+    async def publish_events(self, limit: int = 500) -> int:
+        """Move events saved with records into the outbox proper (a no-op where they are
+        written there directly); how many were moved."""
+        ...
+
+
+@dataclass(frozen=True)
+class Member:
+    """An HRIS member: the employee id and normalised emails, the primary first."""
+
+    member_id: str
+    emails: tuple[str, ...]
+
+
+@runtime_checkable
+class IdentityStore(Protocol):
+    """The identity map loaded from the HRIS."""
+
+    async def put_members(self, members: Sequence[Member]) -> set[str]:
+        """Insert or replace members (an email moves to the member listing it last); the
+        emails whose member changed (added, moved or dropped)."""
+        ...
+
+    async def member_for_emails(self, emails: Sequence[str]) -> dict[str, str]:
+        """Member id per known email among `emails`."""
+        ...
+
+    async def get_member(self, member_id: str) -> Member | None:
+        """One member, or None."""
+        ...
+
+    async def identity_version(self) -> int:
+        """A number that grows whenever the identity map changes."""
+        ...
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A webhook subscription. Empty filters match everything.
+
+    The signing secret is not stored: it is derived from the master key, the id and
+    `secret_salt` (see `projections.keyring`), so a copy of the database does not reveal it.
+    """
+
+    id: str
+    url: str
+    event_types: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ()
+    activities: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+    secret_salt: str = ""
+    created_at: str = ""
+
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event to one subscription: pending (due at `next_at_us`), delivered, or dead."""
+
+    id: str
+    event_id: str
+    subscription_id: str
+    state: str
+    attempts: int
+    next_at_us: int
+    last_error: str | None = None
+    body: bytes = b""  # the event's JSON, filled in by claim_deliveries and dead_letters
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    """Outbox and delivery backlog, for status and metrics."""
+
+    unfanned_events: int
+    pending: int
+    dead: int
+    delivered: int
+
+
+@runtime_checkable
+class DeliveryStore(Protocol):
+    """Subscriptions, the event outbox and deliveries."""
+
+    async def add_subscription(self, subscription: Subscription) -> None:
+        """Store a new subscription."""
+        ...
+
+    async def get_subscription(self, subscription_id: str) -> Subscription | None:
+        """One subscription, or None."""
+        ...
+
+    async def list_subscriptions(self) -> list[Subscription]:
+        """Every subscription, oldest first."""
+        ...
+
+    async def delete_subscription(self, subscription_id: str) -> bool:
+        """Remove a subscription (its pending deliveries are dropped); False when unknown."""
+        ...
+
+    async def unfanned_events(self, limit: int) -> list[OutboxEvent]:
+        """Outbox events not yet turned into deliveries, oldest first."""
+        ...
+
+    async def fan_out(self, event_id: str, subscription_ids: Sequence[str], now_us: int) -> None:
+        """Create a pending delivery per subscription (repeatable), then mark the event fanned."""
+        ...
+
+    async def claim_deliveries(
+        self, owner: str, now_us: int, lease_us: int, limit: int
+    ) -> list[Delivery]:
+        """Lease due pending deliveries (each to one owner at a time), with their bodies."""
+        ...
+
+    async def finish_delivery(
+        self,
+        delivery_id: str,
+        owner: str,
+        *,
+        state: str,
+        attempts: int,
+        next_at_us: int,
+        error: str | None,
+    ) -> bool:
+        """Record an attempt's outcome if `owner` still holds the lease; whether it did."""
+        ...
+
+    async def dead_letters(self, limit: int) -> list[Delivery]:
+        """Dead deliveries, oldest first, with their bodies."""
+        ...
+
+    async def redeliver(self, delivery_ids: Sequence[str] | None, now_us: int) -> int:
+        """Make dead deliveries (these, or all when None) pending again from attempt 0."""
+        ...
+
+    async def delivery_counts(self) -> DeliveryCounts:
+        """The backlog."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """A marketplace OAuth client; only the hash of its secret is stored."""
+
+    client_id: str
+    name: str
+    scopes: tuple[str, ...]
+    secret_hash: str
+    created_at: str
+    rate_limit_per_min: int | None = None
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A token signing key id; the key itself is derived from the master key and the kid."""
+
+    kid: str
+    created_us: int
+    retired: bool = False
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log (never a secret or a token)."""
+
+    at_us: int
+    action: str
+    actor: str
+    subject: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SavedResponse:
+    """The first response to an idempotent request."""
+
+    key: str
+    request_hash: str
+    status: int
+    body: bytes
+
+
+@runtime_checkable
+class AccessStore(Protocol):
+    """OAuth clients, signing key ids, revoked tokens, audit log, idempotency keys."""
+
+    async def add_client(self, client: ApiClient) -> None:
+        """Store a new client; Conflict when the id is taken."""
+        ...
+
+    async def get_client(self, client_id: str) -> ApiClient | None:
+        """One client, revoked or not."""
+        ...
+
+    async def list_clients(self) -> list[ApiClient]:
+        """Every client, oldest first."""
+        ...
+
+    async def revoke_client(self, client_id: str) -> bool:
+        """Mark a client revoked; False when unknown."""
+        ...
+
+    async def add_signing_key(self, key: SigningKey) -> None:
+        """Record a new key id."""
+        ...
+
+    async def signing_keys(self) -> list[SigningKey]:
+        """Every key id, oldest first."""
+        ...
+
+    async def retire_signing_key(self, kid: str) -> bool:
+        """Stop accepting tokens signed with this key id; False when unknown."""
+        ...
+
+    async def revoke_token(self, jti: str, expires_us: int) -> None:
+        """Refuse the token with this id until it expires anyway."""
+        ...
+
+    async def is_token_revoked(self, jti: str) -> bool:
+        """Whether the token id was revoked."""
+        ...
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        """Add to the audit log."""
+        ...
+
+    async def audit_entries(self, limit: int = 100) -> list[AuditEntry]:
+        """The newest entries first."""
+        ...
+
+    async def save_response(self, response: SavedResponse) -> SavedResponse:
+        """Keep the first response for its key; the one kept (this or an earlier one)."""
+        ...
+
+    async def saved_response(self, key: str) -> SavedResponse | None:
+        """The response kept for an idempotency key."""
+        ...

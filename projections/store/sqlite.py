@@ -1,0 +1,444 @@
+"""SQLite implementations of the projection's FactStore, WorkStore and AggregateStore.
+
+They live in the core's SQLite file (`SQLiteDatabase.ensure_schema`); every write is a job of
+the single writer thread, so a compare-and-set reads and writes with nothing in between, and
+an aggregate and its change event commit together (the event row goes in the same job).
+Record update times are assigned in the writer, strictly increasing, so paging records by
+(updated_us, member, activity) never misses one that commits later.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from lrs.store.sqlite_db import SQLiteDatabase
+from projections.store.base import (
+    Fact,
+    OutboxEvent,
+    ProjectionProgress,
+    RecordPage,
+    StoredRecord,
+)
+
+PROJECTION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS projection_facts (
+    statement_id TEXT PRIMARY KEY,
+    actor_key TEXT NOT NULL,
+    member_id TEXT,
+    activity_id TEXT,
+    stored_us INTEGER NOT NULL,
+    voided INTEGER NOT NULL DEFAULT 0,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS projection_facts_pair ON projection_facts(member_id, activity_id);
+CREATE INDEX IF NOT EXISTS projection_facts_actor ON projection_facts(actor_key);
+CREATE INDEX IF NOT EXISTS projection_facts_unmatched ON projection_facts(statement_id)
+    WHERE member_id IS NULL AND activity_id IS NOT NULL AND voided = 0;
+CREATE TABLE IF NOT EXISTS projection_leases (
+    statement_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS projection_meta (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS marketplace_records (
+    member_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    record BLOB,
+    updated_us INTEGER NOT NULL,
+    PRIMARY KEY (member_id, activity_id)
+);
+CREATE INDEX IF NOT EXISTS marketplace_records_updated
+    ON marketplace_records(updated_us, member_id, activity_id);
+CREATE TABLE IF NOT EXISTS webhook_events (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    occurred_us INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    fanned INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS webhook_events_unfanned ON webhook_events(seq) WHERE fanned = 0;
+"""
+
+_CHUNK = 400
+
+
+def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    """Slices small enough for SQLite's bound-parameter limit."""
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def marks(n: int) -> str:
+    """`?,?,?` for n parameters."""
+    return ",".join("?" * n)
+
+
+_FACT_COLUMNS = "statement_id, actor_key, member_id, activity_id, stored_us, voided, data"
+
+
+def _fact(row: Sequence[Any]) -> Fact:
+    sid, actor, member, activity, stored_us, voided, data = row
+    return Fact(sid, actor, member, activity, stored_us, bool(voided), orjson.loads(data))
+
+
+def _select_facts(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], limit: int = -1
+) -> list[Fact]:
+    sql = f"SELECT {_FACT_COLUMNS} FROM projection_facts WHERE {where} ORDER BY statement_id"
+    return [_fact(row) for row in conn.execute(sql + " LIMIT ?", (*params, limit))]
+
+
+class SQLiteFactStore:
+    """Facts, one row per statement id."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self._db = db
+
+    async def put_facts(self, facts: Sequence[Fact]) -> None:
+        """Upsert; voided stays set."""
+        rows = [
+            (
+                f.statement_id,
+                f.actor_key,
+                f.member_id,
+                f.activity_id,
+                f.stored_us,
+                int(f.voided),
+                orjson.dumps(f.data),
+            )
+            for f in facts
+        ]
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                f"INSERT INTO projection_facts ({_FACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(statement_id) DO UPDATE SET actor_key = excluded.actor_key, "
+                "member_id = excluded.member_id, activity_id = excluded.activity_id, "
+                "stored_us = excluded.stored_us, data = excluded.data, "
+                "voided = max(projection_facts.voided, excluded.voided)",
+                rows,
+            )
+
+        if rows:
+            await self._db.write(job)
+
+    async def get_facts(self, ids: Sequence[str]) -> dict[str, Fact]:
+        """The facts among ids."""
+
+        def job(conn: sqlite3.Connection) -> dict[str, Fact]:
+            found: dict[str, Fact] = {}
+            for part in chunks(list(dict.fromkeys(ids))):
+                for fact in _select_facts(conn, f"statement_id IN ({marks(len(part))})", part):
+                    found[fact.statement_id] = fact
+            return found
+
+        return await self._db.read(job) if ids else {}
+
+    async def void_facts(self, ids: Sequence[str]) -> list[Fact]:
+        """Mark voided, tombstones for the unknown; the facts after."""
+        unique = list(dict.fromkeys(ids))
+
+        def job(conn: sqlite3.Connection) -> list[Fact]:
+            conn.executemany(
+                f"INSERT INTO projection_facts ({_FACT_COLUMNS}) VALUES (?, '', NULL, NULL, 0, 1, "
+                "'{}') ON CONFLICT(statement_id) DO UPDATE SET voided = 1",
+                [(i,) for i in unique],
+            )
+            found: list[Fact] = []
+            for part in chunks(unique):
+                found += _select_facts(conn, f"statement_id IN ({marks(len(part))})", part)
+            return found
+
+        return await self._db.write(job) if unique else []
+
+    async def facts_for_pair(self, member_id: str, activity_id: str) -> list[Fact]:
+        """Non-voided facts of the pair."""
+        where = "member_id = ? AND activity_id = ? AND voided = 0"
+        return await self._db.read(lambda c: _select_facts(c, where, (member_id, activity_id)))
+
+    async def facts_for_actors(self, actor_keys: Sequence[str]) -> list[Fact]:
+        """Non-voided facts of these actor keys."""
+
+        def job(conn: sqlite3.Connection) -> list[Fact]:
+            found: list[Fact] = []
+            for part in chunks(list(dict.fromkeys(actor_keys))):
+                where = f"actor_key IN ({marks(len(part))}) AND voided = 0"
+                found += _select_facts(conn, where, part)
+            return found
+
+        return await self._db.read(job) if actor_keys else []
+
+    async def unmatched_facts(self, limit: int, after: str | None = None) -> list[Fact]:
+        """Unmatched facts by statement id."""
+        where = "member_id IS NULL AND activity_id IS NOT NULL AND voided = 0 AND statement_id > ?"
+        return await self._db.read(lambda c: _select_facts(c, where, (after or "",), limit))
+
+    async def count_unmatched(self) -> int:
+        """How many facts wait for an identity."""
+        sql = (
+            "SELECT count(*) FROM projection_facts "
+            "WHERE member_id IS NULL AND activity_id IS NOT NULL AND voided = 0"
+        )
+        return await self._db.read(lambda c: c.execute(sql).fetchone()[0])
+
+    async def delete_facts(self, ids: Sequence[str]) -> None:
+        """Forget facts."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            for part in chunks(list(ids)):
+                conn.execute(
+                    f"DELETE FROM projection_facts WHERE statement_id IN ({marks(len(part))})", part
+                )
+
+        if ids:
+            await self._db.write(job)
+
+
+def add_meta(conn: sqlite3.Connection, name: str, value: int, combine: str) -> None:
+    conn.execute(
+        "INSERT INTO projection_meta VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
+        f"value = {combine}",
+        (name, value),
+    )
+
+
+def read_meta(conn: sqlite3.Connection, name: str) -> int | None:
+    row = conn.execute("SELECT value FROM projection_meta WHERE name = ?", (name,)).fetchone()
+    return None if row is None else row[0]
+
+
+class SQLiteWorkStore:
+    """Leases and progress."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self._db = db
+
+    async def claim(self, ids: Sequence[str], owner: str, now_us: int, lease_us: int) -> set[str]:
+        """Lease the free or expired ids."""
+        unique = list(dict.fromkeys(ids))
+
+        def job(conn: sqlite3.Connection) -> set[str]:
+            conn.executemany(
+                "INSERT INTO projection_leases VALUES (?, ?, ?) ON CONFLICT(statement_id) DO "
+                "UPDATE SET owner = excluded.owner, until_us = excluded.until_us "
+                "WHERE projection_leases.until_us <= ? OR projection_leases.owner = ?",
+                [(i, owner, now_us + lease_us, now_us, owner) for i in unique],
+            )
+            mine: set[str] = set()
+            for part in chunks(unique):
+                rows = conn.execute(
+                    "SELECT statement_id FROM projection_leases "
+                    f"WHERE owner = ? AND statement_id IN ({marks(len(part))})",
+                    (owner, *part),
+                )
+                mine.update(r[0] for r in rows)
+            return mine
+
+        return await self._db.write(job) if unique else set()
+
+    async def release(self, ids: Sequence[str], owner: str) -> None:
+        """Drop the owner's leases."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            for part in chunks(list(ids)):
+                conn.execute(
+                    "DELETE FROM projection_leases "
+                    f"WHERE owner = ? AND statement_id IN ({marks(len(part))})",
+                    (owner, *part),
+                )
+
+        if ids:
+            await self._db.write(job)
+
+    async def note_applied(self, stored_us: int, count: int) -> None:
+        """Advance the progress counters."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            add_meta(conn, "last_applied_stored_us", stored_us, "max(value, excluded.value)")
+            add_meta(conn, "applied", count, "value + excluded.value")
+
+        await self._db.write(job)
+
+    async def progress(self) -> ProjectionProgress:
+        """Progress so far."""
+
+        def job(conn: sqlite3.Connection) -> ProjectionProgress:
+            return ProjectionProgress(
+                last_applied_stored_us=read_meta(conn, "last_applied_stored_us"),
+                applied=read_meta(conn, "applied") or 0,
+            )
+
+        return await self._db.read(job)
+
+
+_RECORD_COLUMNS = "member_id, activity_id, rev, version, record, updated_us"
+
+
+def _record(row: Sequence[Any]) -> StoredRecord:
+    member, activity, rev, version, record, updated_us = row
+    body = orjson.loads(record) if record is not None else None
+    return StoredRecord(member, activity, rev, version, body, updated_us)
+
+
+def record_position(record: StoredRecord) -> str:
+    """The paging position just after this record."""
+    return orjson.dumps([record.updated_us, record.member_id, record.activity_id]).decode()
+
+
+def parse_record_position(position: str) -> tuple[int, str, str]:
+    """(updated_us, member, activity) of a position; ValueError when it is not one."""
+    try:
+        updated_us, member, activity = orjson.loads(position)
+    except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
+        raise ValueError("not a record position") from exc
+    if not (isinstance(updated_us, int) and isinstance(member, str) and isinstance(activity, str)):
+        raise ValueError("not a record position")
+    return updated_us, member, activity
+
+
+def _save(
+    conn: sqlite3.Connection,
+    key: tuple[str, str],
+    expected_rev: int,
+    record: dict[str, Any] | None,
+    version: int,
+    now_us: int,
+    event: OutboxEvent | None,
+) -> bool:
+    row = conn.execute(
+        "SELECT rev, version, updated_us FROM marketplace_records "
+        "WHERE member_id = ? AND activity_id = ?",
+        key,
+    ).fetchone()
+    if (row[0] if row else 0) != expected_rev:
+        return False
+    if row is not None and event is None:  # content unchanged: only the rev moves
+        conn.execute(
+            "UPDATE marketplace_records SET rev = ? WHERE member_id = ? AND activity_id = ?",
+            (expected_rev + 1, *key),
+        )
+        return True
+    (top,) = conn.execute("SELECT max(updated_us) FROM marketplace_records").fetchone()
+    updated_us = max(now_us, (top or 0) + 1)
+    body = orjson.dumps(record) if record is not None else None
+    conn.execute(
+        f"INSERT OR REPLACE INTO marketplace_records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?)",
+        (*key, expected_rev + 1, version, body, updated_us),
+    )
+    if event is not None:
+        conn.execute(
+            "INSERT INTO webhook_events (id, type, member_id, activity_id, occurred_us, body) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                event.id,
+                event.type,
+                event.member_id,
+                event.activity_id,
+                event.occurred_us,
+                event.body,
+            ),
+        )
+    return True
+
+
+class SQLiteAggregateStore:
+    """Records, compare-and-set in the writer, events in the same job."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self._db = db
+
+    async def get_record(self, member_id: str, activity_id: str) -> StoredRecord | None:
+        """One record or tombstone."""
+
+        def job(conn: sqlite3.Connection) -> StoredRecord | None:
+            row = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM marketplace_records "
+                "WHERE member_id = ? AND activity_id = ?",
+                (member_id, activity_id),
+            ).fetchone()
+            return _record(row) if row else None
+
+        return await self._db.read(job)
+
+    async def save_record(
+        self,
+        member_id: str,
+        activity_id: str,
+        *,
+        expected_rev: int,
+        record: dict[str, Any] | None,
+        version: int,
+        now_us: int,
+        event: OutboxEvent | None,
+    ) -> bool:
+        """Compare-and-set on rev, event in the same commit."""
+        key = (member_id, activity_id)
+        return await self._db.write(
+            lambda conn: _save(conn, key, expected_rev, record, version, now_us, event)
+        )
+
+    async def member_records(self, member_id: str) -> list[StoredRecord]:
+        """A member's live records."""
+
+        def job(conn: sqlite3.Connection) -> list[StoredRecord]:
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM marketplace_records "
+                "WHERE member_id = ? AND record IS NOT NULL ORDER BY activity_id",
+                (member_id,),
+            )
+            return [_record(r) for r in rows]
+
+        return await self._db.read(job)
+
+    async def page_records(
+        self,
+        *,
+        after: str | None = None,
+        since_us: int | None = None,
+        limit: int = 100,
+        include_removed: bool = False,
+    ) -> RecordPage:
+        """Records by (updated_us, member, activity)."""
+        where: list[str] = ["1 = 1"]
+        params: list[object] = []
+        if not include_removed:
+            where.append("record IS NOT NULL")
+        if since_us is not None:
+            where.append("updated_us > ?")
+            params.append(since_us)
+        if after is not None:
+            where.append("(updated_us, member_id, activity_id) > (?, ?, ?)")
+            params.extend(parse_record_position(after))
+
+        def job(conn: sqlite3.Connection) -> RecordPage:
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM marketplace_records WHERE {' AND '.join(where)} "
+                "ORDER BY updated_us, member_id, activity_id LIMIT ?",
+                (*params, limit + 1),
+            ).fetchall()
+            records = [_record(r) for r in rows[:limit]]
+            more = len(rows) > limit and records
+            return RecordPage(records, record_position(records[-1]) if more else None)
+
+        return await self._db.read(job)
+
+    async def count_records(self, since_us: int | None = None) -> int:
+        """Live records updated after since_us."""
+        sql = "SELECT count(*) FROM marketplace_records WHERE record IS NOT NULL AND updated_us > ?"
+        return await self._db.read(lambda c: c.execute(sql, (since_us or -1,)).fetchone()[0])
+
+    async def publish_events(self, limit: int = 500) -> int:
+        """Events are written to the outbox directly here."""
+        return 0

@@ -1,0 +1,179 @@
+"""SQLite AccessStore: marketplace OAuth clients, signing key ids, revoked tokens, the audit
+log and idempotency keys."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from lrs.errors import Conflict
+from lrs.store.sqlite_db import SQLiteDatabase
+from projections.store.base import ApiClient, AuditEntry, SavedResponse, SigningKey
+
+ACCESS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS marketplace_clients (
+    client_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    rate_limit_per_min INTEGER,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS marketplace_signing_keys (
+    kid TEXT PRIMARY KEY,
+    created_us INTEGER NOT NULL,
+    retired INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS marketplace_revoked_tokens (
+    jti TEXT PRIMARY KEY,
+    expires_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS marketplace_audit (
+    seq INTEGER PRIMARY KEY,
+    at_us INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    details TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS marketplace_idempotency (
+    key TEXT PRIMARY KEY,
+    request_hash TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+"""
+
+
+def _client(row: Sequence[Any]) -> ApiClient:
+    client_id, name, scopes, secret_hash, created_at, rate, revoked = row
+    scope_list = tuple(scopes.split())
+    return ApiClient(client_id, name, scope_list, secret_hash, created_at, rate, bool(revoked))
+
+
+class SQLiteAccessStore:
+    """Clients, keys, revocations, audit and idempotency in SQLite."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self._db = db
+
+    async def add_client(self, client: ApiClient) -> None:
+        """Store a new client."""
+        row = (
+            client.client_id,
+            client.name,
+            " ".join(client.scopes),
+            client.secret_hash,
+            client.created_at,
+            client.rate_limit_per_min,
+            int(client.revoked),
+        )
+
+        def job(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute("INSERT INTO marketplace_clients VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            except sqlite3.IntegrityError:
+                raise Conflict(f"client {client.client_id} exists") from None
+
+        await self._db.write(job)
+
+    async def get_client(self, client_id: str) -> ApiClient | None:
+        """One client."""
+
+        def job(conn: sqlite3.Connection) -> ApiClient | None:
+            row = conn.execute(
+                "SELECT * FROM marketplace_clients WHERE client_id = ?", (client_id,)
+            ).fetchone()
+            return _client(row) if row else None
+
+        return await self._db.read(job)
+
+    async def list_clients(self) -> list[ApiClient]:
+        """Every client, oldest first."""
+
+        def job(conn: sqlite3.Connection) -> list[ApiClient]:
+            rows = conn.execute("SELECT * FROM marketplace_clients ORDER BY created_at, client_id")
+            return [_client(r) for r in rows]
+
+        return await self._db.read(job)
+
+    async def revoke_client(self, client_id: str) -> bool:
+        """Mark revoked."""
+        sql = "UPDATE marketplace_clients SET revoked = 1 WHERE client_id = ?"
+        return await self._db.write(lambda c: c.execute(sql, (client_id,)).rowcount > 0)
+
+    async def add_signing_key(self, key: SigningKey) -> None:
+        """Record a key id."""
+        sql = "INSERT INTO marketplace_signing_keys VALUES (?, ?, ?)"
+        await self._db.write(lambda c: c.execute(sql, (key.kid, key.created_us, int(key.retired))))
+
+    async def signing_keys(self) -> list[SigningKey]:
+        """Every key id, oldest first."""
+        sql = (
+            "SELECT kid, created_us, retired FROM marketplace_signing_keys ORDER BY created_us, kid"
+        )
+        return await self._db.read(
+            lambda c: [SigningKey(k, at, bool(retired)) for k, at, retired in c.execute(sql)]
+        )
+
+    async def retire_signing_key(self, kid: str) -> bool:
+        """Retire a key id."""
+        sql = "UPDATE marketplace_signing_keys SET retired = 1 WHERE kid = ?"
+        return await self._db.write(lambda c: c.execute(sql, (kid,)).rowcount > 0)
+
+    async def revoke_token(self, jti: str, expires_us: int) -> None:
+        """Remember a revoked token id."""
+        sql = "INSERT OR REPLACE INTO marketplace_revoked_tokens VALUES (?, ?)"
+        await self._db.write(lambda c: c.execute(sql, (jti, expires_us)))
+
+    async def is_token_revoked(self, jti: str) -> bool:
+        """Whether it was revoked."""
+        sql = "SELECT 1 FROM marketplace_revoked_tokens WHERE jti = ?"
+        return await self._db.read(lambda c: c.execute(sql, (jti,)).fetchone() is not None)
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        """Add an audit line."""
+        details = orjson.dumps(entry.details).decode()
+        row = (entry.at_us, entry.action, entry.actor, entry.subject, details)
+        sql = "INSERT INTO marketplace_audit (at_us, action, actor, subject, details) VALUES "
+        await self._db.write(lambda c: c.execute(sql + "(?, ?, ?, ?, ?)", row))
+
+    async def audit_entries(self, limit: int = 100) -> list[AuditEntry]:
+        """Newest first."""
+        sql = (
+            "SELECT at_us, action, actor, subject, details FROM marketplace_audit "
+            "ORDER BY seq DESC LIMIT ?"
+        )
+        return await self._db.read(
+            lambda c: [
+                AuditEntry(at, action, actor, subject, orjson.loads(details))
+                for at, action, actor, subject, details in c.execute(sql, (limit,))
+            ]
+        )
+
+    async def save_response(self, response: SavedResponse) -> SavedResponse:
+        """First write wins."""
+
+        def job(conn: sqlite3.Connection) -> SavedResponse:
+            conn.execute(
+                "INSERT OR IGNORE INTO marketplace_idempotency VALUES (?, ?, ?, ?)",
+                (response.key, response.request_hash, response.status, response.body),
+            )
+            return _saved(conn, response.key) or response
+
+        return await self._db.write(job)
+
+    async def saved_response(self, key: str) -> SavedResponse | None:
+        """The kept response."""
+        return await self._db.read(lambda c: _saved(c, key))
+
+
+def _saved(conn: sqlite3.Connection, key: str) -> SavedResponse | None:
+    row = conn.execute(
+        "SELECT key, request_hash, status, body FROM marketplace_idempotency WHERE key = ?", (key,)
+    ).fetchone()
+    return SavedResponse(row[0], row[1], row[2], bytes(row[3])) if row else None

@@ -1,0 +1,259 @@
+"""OAuth 2.0 client credentials for the marketplace: clients, JWT access tokens, revocation.
+
+- Clients have an id, a secret (stored only as a salted scrypt hash, `lrs.auth.hash_secret`,
+  checked in constant time; the same work is done for an unknown id) and scopes.
+- Access tokens are short-lived JWTs (HS256, `LRS_MARKETPLACE_TOKEN_TTL`, 15 minutes by
+  default) with `iss`, `sub` (the client), `aud`, `iat`, `nbf`, `exp`, `jti` and `scope`. The
+  header's `kid` names the signing key, derived from the master key (`projections.keyring`).
+- Rotation adds a new kid; tokens signed with older kids stay valid until they expire, unless
+  the kid is retired. Revocation (RFC 7009) records the token's `jti`; revoking a client makes
+  all its tokens invalid at once.
+- Issuance, revocation, client and key changes are written to the audit log: who, what, when,
+  never a secret or a token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from lrs.auth import hash_secret, verify_secret
+from lrs.errors import BadRequest
+from projections.errors import InsufficientScope, InvalidToken, OAuthError
+from projections.keyring import Keyring
+from projections.store.base import AccessStore, ApiClient, AuditEntry, SigningKey
+
+SCOPES = ("read:activity:aggregate", "read:profile", "write:badge", "admin")
+AUDIENCE = "lrs-marketplace"
+_KEY_CACHE_S = 30.0
+_LEEWAY_S = 30  # clock skew tolerated between the processes of one deployment
+_DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class NewClient:
+    """A client as created: the only moment its secret exists in clear."""
+
+    client: ApiClient
+    secret: str
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """An access token and what the token response says about it."""
+
+    access_token: str
+    expires_in: int
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """A verified access token."""
+
+    client_id: str
+    scopes: tuple[str, ...]
+    jti: str
+    expires_us: int
+    rate_limit_per_min: int | None
+
+    def require(self, *needed: str) -> None:
+        """403 unless the token holds one of `needed` (`admin` holds every scope)."""
+        if "admin" in self.scopes or any(s in self.scopes for s in needed):
+            return
+        raise InsufficientScope(
+            f"this token lacks the scope for this request (one of {list(needed)})",
+            required=list(needed),
+        )
+
+
+def check_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
+    """The scopes, or a BadRequest naming the unknown ones."""
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        raise BadRequest(f"unknown scope(s) {unknown}; known: {' '.join(SCOPES)}")
+    return tuple(dict.fromkeys(scopes))
+
+
+class TokenService:
+    """Creates clients, issues, verifies and revokes tokens, rotates keys; audits all of it."""
+
+    def __init__(
+        self,
+        store: AccessStore,
+        keyring: Keyring,
+        *,
+        issuer: str,
+        ttl_s: int = 900,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._keyring = keyring
+        self._issuer = issuer
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._keys: list[SigningKey] = []
+        self._keys_read_at = float("-inf")
+
+    async def _audit(self, action: str, actor: str, subject: str, **details: Any) -> None:
+        at_us = int(self._clock() * 1_000_000)
+        await self._store.append_audit(AuditEntry(at_us, action, actor, subject, details))
+
+    async def create_client(
+        self, name: str, scopes: Sequence[str], *, rate_limit: int | None = None, actor: str = "cli"
+    ) -> NewClient:
+        """A new client with a fresh id and secret (the secret is returned once)."""
+        secret = secrets.token_urlsafe(32)
+        client = ApiClient(
+            client_id="mkt_" + secrets.token_hex(8),
+            name=name,
+            scopes=check_scopes(scopes),
+            secret_hash=hash_secret(secret),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            rate_limit_per_min=rate_limit,
+        )
+        await self._store.add_client(client)
+        await self._audit("client.created", actor, client.client_id, scopes=list(client.scopes))
+        return NewClient(client=client, secret=secret)
+
+    async def revoke_client(self, client_id: str, *, actor: str = "cli") -> bool:
+        """Revoke a client and, with it, every token it holds."""
+        done = await self._store.revoke_client(client_id)
+        if done:
+            await self._audit("client.revoked", actor, client_id)
+        return done
+
+    async def rotate_key(self, *, actor: str = "cli") -> SigningKey:
+        """Start signing with a new key id; older ones still verify until retired."""
+        existing = await self._signing_keys(fresh=True)
+        created_us = max([int(self._clock() * 1e6)] + [k.created_us + 1 for k in existing])
+        key = SigningKey(kid="k_" + secrets.token_hex(6), created_us=created_us)
+        await self._store.add_signing_key(key)
+        self._keys_read_at = float("-inf")
+        await self._audit("key.rotated", actor, key.kid)
+        return key
+
+    async def retire_key(self, kid: str, *, actor: str = "cli") -> bool:
+        """Refuse tokens signed with this key id from now on."""
+        done = await self._store.retire_signing_key(kid)
+        self._keys_read_at = float("-inf")
+        if done:
+            await self._audit("key.retired", actor, kid)
+        return done
+
+    async def _signing_keys(self, *, fresh: bool = False) -> list[SigningKey]:
+        if fresh or time.monotonic() - self._keys_read_at > _KEY_CACHE_S:
+            self._keys = await self._store.signing_keys()
+            self._keys_read_at = time.monotonic()
+        return self._keys
+
+    async def _current_key(self) -> SigningKey:
+        live = [k for k in await self._signing_keys(fresh=True) if not k.retired]
+        return live[-1] if live else await self.rotate_key(actor="system")
+
+    async def authenticate_client(self, client_id: str, secret: str) -> ApiClient:
+        """The client if the secret is right; invalid_client otherwise (same cost either way)."""
+        client = await self._store.get_client(client_id) if client_id else None
+        if client is None or client.revoked:
+            verify_secret(secret, _DUMMY_HASH)
+            raise OAuthError("invalid_client", "unknown client or wrong secret")
+        if not verify_secret(secret, client.secret_hash):
+            raise OAuthError("invalid_client", "unknown client or wrong secret")
+        return client
+
+    async def issue(self, client: ApiClient, requested: Sequence[str] | None) -> IssuedToken:
+        """A token for an authenticated client, with the requested scopes (default: all its)."""
+        scopes = tuple(dict.fromkeys(requested)) if requested else client.scopes
+        if not set(scopes) <= set(client.scopes):
+            raise OAuthError("invalid_scope", f"this client may ask only for {list(client.scopes)}")
+        key = await self._current_key()
+        now = int(self._clock())
+        jti = uuid.uuid4().hex
+        claims = {
+            "iss": self._issuer,
+            "sub": client.client_id,
+            "aud": AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._ttl_s,
+            "jti": jti,
+            "scope": " ".join(scopes),
+        }
+        token = jwt.encode(
+            claims, self._keyring.token_key(key.kid), algorithm="HS256", headers={"kid": key.kid}
+        )
+        await self._audit(
+            "token.issued", client.client_id, jti, scopes=list(scopes), expires=now + self._ttl_s
+        )
+        return IssuedToken(access_token=token, expires_in=self._ttl_s, scopes=scopes)
+
+    async def _decode(self, token: str, *, verify_exp: bool = True) -> dict[str, Any]:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed access token") from exc
+        keys = {k.kid: k for k in await self._signing_keys()}
+        if kid not in keys:
+            keys = {k.kid: k for k in await self._signing_keys(fresh=True)}
+        if not isinstance(kid, str) or kid not in keys or keys[kid].retired:
+            raise InvalidToken("the token's signing key is unknown or retired")
+        try:
+            claims = jwt.decode(
+                token,
+                self._keyring.token_key(kid),
+                algorithms=["HS256"],
+                audience=AUDIENCE,
+                issuer=self._issuer,
+                # times are checked below, against this service's clock
+                options={
+                    "require": ["exp", "iat", "jti", "sub"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"invalid access token: {exc}") from exc
+        now = self._clock()
+        if not isinstance(claims["exp"], int) or (verify_exp and claims["exp"] <= now):
+            raise InvalidToken("the access token has expired")
+        if isinstance(claims.get("nbf"), int) and claims["nbf"] > now + _LEEWAY_S:
+            raise InvalidToken("the access token is not valid yet")
+        return claims
+
+    async def verify(self, token: str) -> TokenClaims:
+        """The claims of a valid, unrevoked token of a live client; 401 otherwise."""
+        claims = await self._decode(token)
+        if await self._store.is_token_revoked(claims["jti"]):
+            raise InvalidToken("the token was revoked")
+        client = await self._store.get_client(claims["sub"])
+        if client is None or client.revoked:
+            raise InvalidToken("the token's client was revoked")
+        return TokenClaims(
+            client_id=client.client_id,
+            scopes=tuple(str(claims.get("scope", "")).split()),
+            jti=claims["jti"],
+            expires_us=int(claims["exp"]) * 1_000_000,
+            rate_limit_per_min=client.rate_limit_per_min,
+        )
+
+    async def revoke(self, token: str, client: ApiClient) -> None:
+        """RFC 7009: revoke a token the client holds (or any, for an admin client).
+
+        Tokens that are invalid, expired or someone else's are ignored: the answer is the same.
+        """
+        try:
+            claims = await self._decode(token, verify_exp=False)
+        except InvalidToken:
+            return
+        if claims["sub"] != client.client_id and "admin" not in client.scopes:
+            return
+        await self._store.revoke_token(claims["jti"], int(claims["exp"]) * 1_000_000)
+        await self._audit("token.revoked", client.client_id, claims["jti"], owner=claims["sub"])

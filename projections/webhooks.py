@@ -1,0 +1,265 @@
+"""Webhooks: subscriptions, fan-out from the durable outbox, signed delivery with retries.
+
+Every change of a record produces one event in the outbox, written in the same atomic step as
+the change (see `projections.store`). The dispatcher then
+1. fans out: for each outbox event, one pending delivery per matching subscription (event
+   types, verbs, activities, members; empty filters match all), then marks the event fanned;
+2. delivers: leases due deliveries and POSTs each event's JSON to its subscription's URL with
+
+       X-LRS-Event-Id:   the event id (receivers de-duplicate on it)
+       X-LRS-Event-Type: e.g. learning.updated
+       X-LRS-Signature:  t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
+
+   A 2xx answer delivers it. Anything else (or no answer in `LRS_WEBHOOK_TIMEOUT`) is retried
+   after 0.5 s, 1 s, 2 s, ... at most 30 s, or after the receiver's `Retry-After` when that
+   is longer; after `LRS_WEBHOOK_MAX_ATTEMPTS` attempts it becomes a dead letter, listed and
+   redelivered with `lrs webhooks dead-letters` / `lrs webhooks redeliver`.
+
+Delivery is at least once (a dispatcher that dies after sending but before recording sends
+again when its lease expires): receivers de-duplicate by event id, and order a record's
+events by their `version` (deliveries run concurrently). Verification on the receiving side:
+`projections.webhook_verify.verify_webhook`. Subscriptions made after an event do not get it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+import orjson
+
+from lrs.errors import BadRequest, LRSError
+from projections.keyring import Keyring
+from projections.store.base import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    AggregateStore,
+    Delivery,
+    DeliveryStore,
+    Subscription,
+)
+from projections.transforms import is_http_url
+from projections.webhook_verify import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = (
+    "learning.created",
+    "learning.updated",
+    "learning.removed",
+    "learning.completed",
+    "learning.uncompleted",
+    "badge.awarded",
+    "badge.revoked",
+    "score.changed",
+    "enrollment.changed",
+    "certificate.changed",
+)
+BACKOFF_START_S = 0.5
+BACKOFF_FACTOR = 2.0
+BACKOFF_CAP_S = 30.0
+MAX_RETRY_AFTER_S = 3600.0
+
+
+def backoff_s(attempts: int, retry_after_s: float | None = None) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt (1 → 0.5 s, 2 → 1 s, ...)."""
+    delay = min(BACKOFF_CAP_S, BACKOFF_START_S * BACKOFF_FACTOR ** max(0, attempts - 1))
+    if retry_after_s is not None:
+        delay = max(delay, min(retry_after_s, MAX_RETRY_AFTER_S))
+    return delay
+
+
+def parse_retry_after(value: str | None, now_s: float) -> float | None:
+    """A Retry-After header (seconds or an HTTP date) as seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now_s)
+    except (TypeError, ValueError):
+        return None
+
+
+def matches(subscription: Subscription, event: dict[str, Any]) -> bool:
+    """Whether an event passes the subscription's filters."""
+    kinds = {event.get("type"), *event.get("tags", ())}
+    if subscription.event_types and not kinds & set(subscription.event_types):
+        return False
+    if subscription.verbs and not set(event.get("verbs", ())) & set(subscription.verbs):
+        return False
+    if subscription.activities and event.get("activity_id") not in subscription.activities:
+        return False
+    return not subscription.members or event.get("member_id") in subscription.members
+
+
+def wall_clock_us() -> int:
+    """Now, in microseconds."""
+    return time.time_ns() // 1000
+
+
+class WebhookService:
+    """Subscriptions and the dispatcher; see the module docstring."""
+
+    def __init__(
+        self,
+        deliveries: DeliveryStore,
+        aggregates: AggregateStore,
+        keyring: Keyring,
+        *,
+        max_attempts: int = 8,
+        timeout_s: float = 10.0,
+        lease_s: float = 60.0,
+        clock: Callable[[], int] = wall_clock_us,
+    ) -> None:
+        self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self._deliveries = deliveries
+        self._aggregates = aggregates
+        self._keyring = keyring
+        self._max_attempts = max_attempts
+        self._timeout_s = timeout_s
+        self._lease_us = int(lease_s * 1_000_000)
+        self._clock = clock
+
+    async def subscribe(
+        self,
+        url: str,
+        *,
+        event_types: Sequence[str] = (),
+        verbs: Sequence[str] = (),
+        activities: Sequence[str] = (),
+        members: Sequence[str] = (),
+    ) -> tuple[Subscription, str]:
+        """A new subscription and its signing secret (shown once; derivable, never stored)."""
+        if not is_http_url(url):
+            raise BadRequest("the webhook url must be an absolute http(s) URL", field="url")
+        unknown = [t for t in event_types if t not in EVENT_TYPES]
+        if unknown:
+            raise BadRequest(f"unknown event type(s) {unknown}", known=list(EVENT_TYPES))
+        subscription = Subscription(
+            id="sub_" + secrets.token_hex(8),
+            url=url,
+            event_types=tuple(event_types),
+            verbs=tuple(verbs),
+            activities=tuple(activities),
+            members=tuple(members),
+            secret_salt=secrets.token_hex(8),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        await self._deliveries.add_subscription(subscription)
+        return subscription, self.secret_for(subscription)
+
+    def secret_for(self, subscription: Subscription) -> str:
+        """The subscription's signing secret."""
+        return self._keyring.webhook_secret(subscription.id, subscription.secret_salt)
+
+    async def fan_out_once(self, limit: int = 500) -> int:
+        """Publish pending events and turn them into deliveries; how many events."""
+        await self._aggregates.publish_events()
+        events = await self._deliveries.unfanned_events(limit)
+        if not events:
+            return 0
+        subscriptions = await self._deliveries.list_subscriptions()
+        now = self._clock()
+        for event in events:
+            body = orjson.loads(event.body)
+            targets = [s.id for s in subscriptions if matches(s, body)]
+            await self._deliveries.fan_out(event.id, targets, now)
+        return len(events)
+
+    async def deliver_once(self, session: aiohttp.ClientSession, limit: int = 100) -> int:
+        """Send every due delivery once (concurrently); how many were attempted."""
+        claimed = await self._deliveries.claim_deliveries(
+            self.owner, self._clock(), self._lease_us, limit
+        )
+        if not claimed:
+            return 0
+        subscriptions = {s.id: s for s in await self._deliveries.list_subscriptions()}
+        await asyncio.gather(*(self._deliver(session, d, subscriptions) for d in claimed))
+        return len(claimed)
+
+    async def run_once(self, session: aiohttp.ClientSession) -> int:
+        """One fan-out and one delivery round; the work done."""
+        return await self.fan_out_once() + await self.deliver_once(session)
+
+    async def run(self, stop: asyncio.Event, poll_s: float = 0.5) -> None:
+        """Dispatch until `stop` is set."""
+        async with aiohttp.ClientSession() as session:
+            while not stop.is_set():
+                try:
+                    done = await self.run_once(session)
+                except LRSError as error:
+                    log.warning("webhook dispatch failed, retrying: %s", error.message)
+                    done = 0
+                except Exception:  # a bug must not stop delivery silently: log, go on
+                    log.exception("webhook dispatch failed unexpectedly, retrying")
+                    done = 0
+                if done == 0:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=poll_s)
+
+    async def _deliver(
+        self,
+        session: aiohttp.ClientSession,
+        delivery: Delivery,
+        subscriptions: dict[str, Subscription],
+    ) -> None:
+        subscription = subscriptions.get(delivery.subscription_id)
+        attempts = delivery.attempts + 1
+        if subscription is None:
+            await self._finish(delivery, DEAD, attempts, "the subscription was deleted")
+            return
+        now_s = self._clock() / 1_000_000
+        body = delivery.body
+        event_type = orjson.loads(body).get("type", "") if body else ""
+        headers = {
+            "Content-Type": "application/json",
+            EVENT_ID_HEADER: delivery.event_id,
+            EVENT_TYPE_HEADER: event_type,
+            SIGNATURE_HEADER: sign(self.secret_for(subscription), int(now_s), body),
+            "User-Agent": "lrs-marketplace-webhooks/1",
+        }
+        retry_after = None
+        try:
+            timeout = aiohttp.ClientTimeout(total=self._timeout_s)
+            async with session.post(
+                subscription.url, data=body, headers=headers, timeout=timeout
+            ) as response:
+                await response.read()
+                if 200 <= response.status < 300:
+                    await self._finish(delivery, DELIVERED, attempts, None)
+                    return
+                error = f"HTTP {response.status}"
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), now_s)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        if attempts >= self._max_attempts:
+            await self._finish(delivery, DEAD, attempts, error)
+            log.warning("webhook %s is a dead letter after %d attempts", delivery.id, attempts)
+        else:
+            delay_us = math.ceil(backoff_s(attempts, retry_after) * 1_000_000)
+            await self._finish(delivery, PENDING, attempts, error, self._clock() + delay_us)
+
+    async def _finish(
+        self, delivery: Delivery, state: str, attempts: int, error: str | None, at: int = 0
+    ) -> None:
+        await self._deliveries.finish_delivery(
+            delivery.id,
+            self.owner,
+            state=state,
+            attempts=attempts,
+            next_at_us=at or self._clock(),
+            error=error,
+        )

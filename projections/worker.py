@@ -1,0 +1,269 @@
+"""The projection worker: statements → facts → recomputed marketplace records (+ events).
+
+One batch (`run_once`):
+1. list statements awaiting projection and lease them (`WorkStore.claim`; another worker's
+   unexpired lease is skipped, an expired one taken over);
+2. apply: store each statement's fact (its contribution, with its member or none yet), mark
+   the targets of voiding statements voided, and recompute every (member, activity) touched;
+3. only then mark the statements projected (the checkpoint), note progress, drop the leases.
+
+Why nothing is lost or counted twice: a fact is keyed by its statement id and derived from the
+immutable statement, so applying a statement again writes the same fact; a record is rebuilt
+from all of its pair's facts, never incremented. A worker that dies before step 3 leaves its
+statements awaiting; once its leases expire another worker applies them again, harmlessly.
+`voided` only goes from false to true, whatever order a voiding statement and its target are
+applied in (a voiding statement met first leaves a tombstone that the target's fact inherits).
+
+Why concurrent workers converge: a record is saved by compare-and-set on its `rev`, after the
+worker has written its facts, read the rev, then read the facts. The last successful save
+therefore read every fact written before any earlier successful save; a worker whose save
+loses re-reads and retries. Saves always move the rev, even when the content is unchanged.
+
+Unmatched statements keep their fact without a member. When the identity map changes (its
+version moves), the worker re-resolves the unmatched facts and projects those that now match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+
+from lrs.errors import LRSError, StoreUnavailable
+from lrs.store.base import StatementStore, StoredStatement
+from projections.aggregates import change_event, fold
+from projections.facts import Projector
+from projections.identity import EMAIL, IdentityResolver
+from projections.store import ProjectionStores
+from projections.store.base import Fact, Member, Pair
+
+log = logging.getLogger(__name__)
+
+_MAX_CLAIM_PAGES = 20
+_MAX_SAVE_ATTEMPTS = 50
+_UNMATCHED_PAGE = 500
+
+
+def wall_clock_us() -> int:
+    """Now, in microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+class ProjectionWorker:
+    """Claims, applies and checkpoints statements; recomputes records. See the module doc."""
+
+    def __init__(
+        self,
+        statements: StatementStore,
+        stores: ProjectionStores,
+        projector: Projector,
+        *,
+        batch: int = 200,
+        lease_s: float = 60.0,
+        owner: str | None = None,
+        clock: Callable[[], int] = wall_clock_us,
+    ) -> None:
+        self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
+        self._statements = statements
+        self._stores = stores
+        self._projector = projector
+        self._resolver = IdentityResolver(stores.identities)
+        self._batch = batch
+        self._lease_us = int(lease_s * 1_000_000)
+        self._clock = clock
+        self._identity_seen: int | None = None
+
+    async def run_once(self) -> int:
+        """Claim and apply one batch; how many statements it applied (0: nothing to do)."""
+        await self._follow_identity_changes()
+        claimed = await self._claim()
+        if not claimed:
+            return 0
+        await self.apply(claimed)
+        ids = [s.id for s in claimed]
+        await self._statements.mark_projected(ids)
+        await self._stores.work.note_applied(max(s.stored_us for s in claimed), len(claimed))
+        await self._stores.work.release(ids, self.owner)
+        await self._stores.aggregates.publish_events()
+        return len(claimed)
+
+    async def drain(self, max_batches: int = 10_000) -> int:
+        """Run batches until none is left; the statements applied."""
+        total = 0
+        for _ in range(max_batches):
+            applied = await self.run_once()
+            if applied == 0:
+                return total
+            total += applied
+        return total
+
+    async def run(self, stop: asyncio.Event, poll_s: float = 1.0) -> None:
+        """Run until `stop` is set, pausing `poll_s` whenever there is nothing to do."""
+        while not stop.is_set():
+            try:
+                applied = await self.run_once()
+            except LRSError as error:
+                log.warning("projection batch failed, retrying: %s", error.message)
+                applied = 0
+            except Exception:  # a bug must not stop projection silently: log, go on
+                log.exception("projection batch failed unexpectedly, retrying")
+                applied = 0
+            if applied == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=poll_s)
+
+    async def _claim(self) -> list[StoredStatement]:
+        after = None
+        for _ in range(_MAX_CLAIM_PAGES):
+            page = await self._statements.awaiting_projection(self._batch, after)
+            if not page.statements:
+                return []
+            ids = [s.id for s in page.statements]
+            mine = await self._stores.work.claim(ids, self.owner, self._clock(), self._lease_us)
+            if mine:
+                return [s for s in page.statements if s.id in mine]
+            if page.next_position is None:
+                return []
+            after = page.next_position
+        return []
+
+    async def apply(self, statements: Sequence[StoredStatement]) -> set[Pair]:
+        """Write the statements' facts and void their targets; recompute what they touch."""
+        facts_store = self._stores.facts
+        contributions = []
+        for stored in statements:
+            if stored.voids is None:
+                contribution = self._projector.stored_contribution(stored)
+                if contribution is not None:
+                    contributions.append((stored, contribution))
+        members = await self._resolver.members_for([c.actor_key for _s, c in contributions])
+        facts = [c.fact(members[c.actor_key], s.voided) for s, c in contributions]
+        before = await facts_store.get_facts([f.statement_id for f in facts])
+        await facts_store.put_facts(facts)
+        touched = _pairs(before.values()) | _pairs(facts)
+        targets = [s.voids for s in statements if s.voids is not None]
+        if targets:
+            touched |= _pairs(await facts_store.void_facts(targets))
+        await self.recompute(touched)
+        return touched
+
+    async def reapply(self, ids: Sequence[str], *, extra_pairs: Iterable[Pair] = ()) -> None:
+        """Apply these statements again as stored now (for `reconcile --fix`).
+
+        Facts of statements that are gone or contribute nothing any more are deleted; the
+        rest are rewritten; every pair they were or are in, and `extra_pairs`, is recomputed.
+        """
+        stored = await self._statements.get_statements(ids)
+        current = await self._stores.facts.get_facts(ids)
+        dropped = [
+            i
+            for i in ids
+            if i not in stored
+            or (stored[i].voids is None and self._projector.stored_contribution(stored[i]) is None)
+        ]
+        await self._stores.facts.delete_facts(dropped)
+        done = await self.apply([stored[i] for i in ids if i in stored])
+        await self.recompute((set(extra_pairs) | _pairs(current.values())) - done)
+
+    async def recompute(self, pairs: Iterable[Pair]) -> None:
+        """Rebuild each pair's record from its facts and save it (compare-and-set)."""
+        for member_id, activity_id in sorted(set(pairs)):
+            await self._recompute_one(member_id, activity_id)
+
+    async def _recompute_one(self, member_id: str, activity_id: str) -> None:
+        stores = self._stores
+        for _attempt in range(_MAX_SAVE_ATTEMPTS):
+            current = await stores.aggregates.get_record(member_id, activity_id)
+            facts = await stores.facts.facts_for_pair(member_id, activity_id)
+            member = await stores.identities.get_member(member_id)
+            record = fold(
+                member_id,
+                activity_id,
+                facts,
+                member_email=_primary_email(member),
+                mapping_version=self._projector.mapping.version,
+            )
+            old = current.record if current else None
+            # Save even when nothing changed (or nothing exists): moving the rev is what makes
+            # a concurrent save computed from older facts fail (see the module docstring).
+            version = current.version if current else 0
+            now = self._clock()
+            event = change_event(
+                member_id, activity_id, old, record, version=version + 1, now_us=now
+            )
+            saved = await stores.aggregates.save_record(
+                member_id,
+                activity_id,
+                expected_rev=current.rev if current else 0,
+                record=record,
+                version=version + 1 if event else version,
+                now_us=now,
+                event=event,
+            )
+            if saved:
+                return
+        raise StoreUnavailable(f"record {member_id}/{activity_id} is contended; retry later")
+
+    async def _follow_identity_changes(self) -> None:
+        """Re-resolve unmatched facts when the identity map moved since the last look."""
+        version = await self._stores.identities.identity_version()
+        if version != self._identity_seen:
+            await self.retry_unmatched()
+            self._identity_seen = version
+
+    async def retry_unmatched(self) -> int:
+        """Project the unmatched facts whose actor now maps to a member; how many did."""
+        matched = 0
+        after = None
+        while True:
+            page = await self._stores.facts.unmatched_facts(_UNMATCHED_PAGE, after)
+            if not page:
+                return matched
+            matched += len(await self.reresolve(page))
+            after = page[-1].statement_id
+
+    async def reresolve(self, facts: Sequence[Fact]) -> list[Fact]:
+        """Resolve the facts' actors again; store and recompute those whose member changed."""
+        members = await self._resolver.members_for([f.actor_key for f in facts])
+        moved = [
+            replace(f, member_id=members[f.actor_key])
+            for f in facts
+            if members[f.actor_key] != f.member_id
+        ]
+        if moved:
+            await self._stores.facts.put_facts(moved)
+            await self.recompute(_pairs(facts) | _pairs(moved))
+        return moved
+
+    async def load_identities(self, members: Sequence[Member]) -> tuple[set[str], int]:
+        """Store HRIS members and re-project what that changes: (changed emails, facts moved).
+
+        Facts of the changed addresses are re-resolved (unmatched ones get their member, moved
+        addresses change member); records of members whose email list changed are recomputed
+        for their `email` field.
+        """
+        before = {
+            m.member_id: await self._stores.identities.get_member(m.member_id) for m in members
+        }
+        changed = await self._stores.identities.put_members(members)
+        facts = await self._stores.facts.facts_for_actors([EMAIL + e for e in sorted(changed)])
+        moved = await self.reresolve(facts)
+        renamed = [m.member_id for m in members if before[m.member_id] != m]
+        pairs: set[Pair] = set()
+        for member_id in renamed:
+            records = await self._stores.aggregates.member_records(member_id)
+            pairs.update((r.member_id, r.activity_id) for r in records)
+        await self.recompute(pairs)
+        return changed, len(moved)
+
+
+def _pairs(facts: Iterable[Fact]) -> set[Pair]:
+    return {pair for f in facts if (pair := f.pair) is not None}
+
+
+def _primary_email(member: Member | None) -> str | None:
+    return member.emails[0] if member is not None and member.emails else None

@@ -1,0 +1,143 @@
+"""Fixtures of the projection tests: stores on every backend, the shipped mapping, a worker, and
+statements stored through the one write path (the StatementService)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from lrs.services.statements import StatementService
+from lrs.store.base import Backend
+from projections.facts import Projector
+from projections.settings import ProjectionSettings
+from projections.store import ProjectionStores, open_stores
+from projections.worker import ProjectionWorker
+
+HRIS = "https://hris.example.com"
+AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://lrs.test", "name": "tests"}}
+COURSE = "https://lms.example.com/courses/python-101"
+VERB = "http://adlnet.gov/expapi/verbs/"
+
+
+def projection_settings(**overrides: Any) -> ProjectionSettings:
+    """The shipped mapping with an HRIS home page and one domain alias."""
+    return ProjectionSettings(
+        hris_home_page=HRIS, domain_aliases={"googlemail.com": "gmail.com"}
+    ).with_overrides(**overrides)
+
+
+@pytest.fixture
+def projector() -> Projector:
+    """The shipped mapping and verb table."""
+    return Projector.from_settings(projection_settings())
+
+
+@pytest.fixture
+async def stores(backend: Backend) -> ProjectionStores:
+    """The projection's stores on the test backend."""
+    return await open_stores(backend)
+
+
+@pytest.fixture
+def make_worker(
+    backend: Backend, stores: ProjectionStores, projector: Projector
+) -> Callable[..., ProjectionWorker]:
+    """Workers on the test backend (each call another worker)."""
+
+    def make(**options: Any) -> ProjectionWorker:
+        return ProjectionWorker(backend.statements, stores, projector, **options)
+
+    return make
+
+
+@pytest.fixture
+def worker(make_worker: Callable[..., ProjectionWorker]) -> ProjectionWorker:
+    """One worker."""
+    return make_worker(batch=50)
+
+
+@dataclass
+class Writer:
+    """Stores statements through the statement service, as the xAPI API does."""
+
+    service: StatementService
+
+    async def store(self, *statements: dict[str, Any]) -> list[str]:
+        """Store statements (one batch); their ids."""
+        return await self.service.store_statements(
+            list(statements), authority=AUTHORITY, version="1.0.3"
+        )
+
+
+@pytest.fixture
+def writer(backend: Backend) -> Writer:
+    """The one write path on the test backend."""
+    return Writer(StatementService(backend.statements, backend.attachments, backend.activities))
+
+
+_seconds = itertools.count(1)
+
+
+def at(second: int | None = None) -> str:
+    """A timestamp `second` seconds into 2024 (a fresh, later one by default)."""
+    n = next(_seconds) if second is None else second
+    return f"2024-03-01T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}.000Z"
+
+
+def hris_actor(member_id: str) -> dict[str, Any]:
+    """An actor identified by its HRIS account."""
+    return {"objectType": "Agent", "account": {"homePage": HRIS, "name": member_id}}
+
+
+def mbox_actor(email: str) -> dict[str, Any]:
+    """An actor identified by email."""
+    return {"objectType": "Agent", "mbox": f"mailto:{email}"}
+
+
+def statement(
+    verb: str,
+    *,
+    actor: dict[str, Any] | None = None,
+    activity: str = COURSE,
+    timestamp: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A statement about an activity; `verb` is an ADL verb name or a full IRI."""
+    return {
+        "actor": actor or hris_actor("E1"),
+        "verb": {"id": verb if ":" in verb else VERB + verb},
+        "object": {"objectType": "Activity", "id": activity},
+        "timestamp": timestamp or at(),
+        **extra,
+    }
+
+
+def voiding(target_id: str, actor: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A statement voiding `target_id`."""
+    return {
+        "actor": actor or hris_actor("E1"),
+        "verb": {"id": VERB + "voided"},
+        "object": {"objectType": "StatementRef", "id": target_id},
+    }
+
+
+@pytest.fixture
+async def market(
+    aiohttp_client: Callable[..., Any],
+    backend: Backend,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    """The whole app over HTTP (xAPI + marketplace) on the test backend, HRIS configured."""
+    from lrs.app import create_app
+    from lrs.settings import Settings
+    from tests.projections.api_support import Market
+
+    monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
+    monkeypatch.setenv("LRS_EMAIL_DOMAIN_ALIASES", "googlemail.com=gmail.com")
+    app = create_app(Settings(data_dir=tmp_path), backend=backend)
+    return Market(http=await aiohttp_client(app), backend=backend)

@@ -1,0 +1,215 @@
+"""DeliveryStore and AccessStore contracts, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+
+from lrs.errors import Conflict
+from projections.store import ProjectionStores
+from projections.store.base import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    AccessStore,
+    ApiClient,
+    AuditEntry,
+    DeliveryStore,
+    OutboxEvent,
+    SavedResponse,
+    SigningKey,
+    Subscription,
+)
+
+
+def test_stores_satisfy_the_protocols(stores: ProjectionStores) -> None:
+    assert isinstance(stores.deliveries, DeliveryStore)
+    assert isinstance(stores.access, AccessStore)
+
+
+def sub(n: int, **filters: tuple[str, ...]) -> Subscription:
+    return Subscription(
+        f"sub_{n}",
+        f"https://h{n}.example/x",
+        secret_salt=f"salt{n}",
+        created_at=f"2024-0{n}",
+        **filters,
+    )
+
+
+async def outbox(stores: ProjectionStores, *numbers: int) -> None:
+    """Events saved the way the worker saves them: with a record change."""
+    for n in numbers:
+        event = OutboxEvent(
+            f"evt_{n}", "learning.updated", "E1", f"A{n}", n, orjson.dumps({"n": n})
+        )
+        assert await stores.aggregates.save_record(
+            "E1", f"A{n}", expected_rev=0, record={"n": n}, version=1, now_us=n, event=event
+        )
+    await stores.aggregates.publish_events()
+
+
+# --- subscriptions ----------------------------------------------------------------------------
+
+
+async def test_subscriptions(stores: ProjectionStores) -> None:
+    deliveries = stores.deliveries
+    await deliveries.add_subscription(sub(2, event_types=("badge.awarded",), members=("E1",)))
+    await deliveries.add_subscription(sub(1, verbs=("http://v/a.b",), activities=("http://a/$x",)))
+    with pytest.raises(Conflict):
+        await deliveries.add_subscription(sub(1))
+    assert [s.id for s in await deliveries.list_subscriptions()] == ["sub_1", "sub_2"]
+    assert await deliveries.get_subscription("sub_2") == sub(
+        2, event_types=("badge.awarded",), members=("E1",)
+    )
+    assert await deliveries.get_subscription("sub_9") is None
+    assert await deliveries.delete_subscription("sub_2")
+    assert not await deliveries.delete_subscription("sub_2")
+    assert [s.id for s in await deliveries.list_subscriptions()] == ["sub_1"]
+
+
+# --- outbox, fan-out, deliveries --------------------------------------------------------------
+
+
+async def test_fan_out_is_repeatable_and_marks_events(stores: ProjectionStores) -> None:
+    await outbox(stores, 1, 2)
+    deliveries = stores.deliveries
+    assert [e.id for e in await deliveries.unfanned_events(10)] == ["evt_1", "evt_2"]
+    await deliveries.fan_out("evt_1", ["sub_1", "sub_2"], now_us=100)
+    await deliveries.fan_out("evt_1", ["sub_1", "sub_2"], now_us=100)  # a crashed fan-out again
+    await deliveries.fan_out("evt_2", [], now_us=100)  # nobody subscribed
+    assert await deliveries.unfanned_events(10) == []
+    counts = await deliveries.delivery_counts()
+    assert (counts.unfanned_events, counts.pending, counts.delivered, counts.dead) == (0, 2, 0, 0)
+
+
+async def test_claims_are_exclusive_and_expire(stores: ProjectionStores) -> None:
+    await outbox(stores, 1)
+    deliveries = stores.deliveries
+    await deliveries.fan_out("evt_1", ["sub_1", "sub_2"], now_us=100)
+    first = await deliveries.claim_deliveries("d1", now_us=100, lease_us=50, limit=1)
+    assert len(first) == 1 and orjson.loads(first[0].body) == {"n": 1}
+    assert first[0].state == PENDING and first[0].attempts == 0
+    second = await deliveries.claim_deliveries("d2", now_us=110, lease_us=50, limit=10)
+    assert [d.id for d in second] != [d.id for d in first] and len(second) == 1
+    assert await deliveries.claim_deliveries("d3", now_us=120, lease_us=50, limit=10) == []
+    again = await deliveries.claim_deliveries("d3", now_us=151, lease_us=50, limit=10)
+    assert [d.id for d in again] == [first[0].id]  # d1's lease expired
+    assert not await deliveries.finish_delivery(
+        first[0].id, "d1", state=DELIVERED, attempts=1, next_at_us=151, error=None
+    )  # d1 lost its lease: its outcome is not recorded
+
+
+async def test_concurrent_claims_never_share_a_delivery(stores: ProjectionStores) -> None:
+    await outbox(stores, *range(1, 9))
+    for n in range(1, 9):
+        await stores.deliveries.fan_out(f"evt_{n}", ["sub_1"], now_us=1)
+    claimed = await asyncio.gather(
+        *(stores.deliveries.claim_deliveries(f"d{k}", 5, 100, 8) for k in range(4))
+    )
+    ids = [d.id for batch in claimed for d in batch]
+    assert len(ids) == len(set(ids)) == 8
+
+
+async def test_outcomes_backoff_dead_letters_and_redelivery(stores: ProjectionStores) -> None:
+    await outbox(stores, 1, 2)
+    deliveries = stores.deliveries
+    await deliveries.fan_out("evt_1", ["sub_1"], now_us=0)
+    await deliveries.fan_out("evt_2", ["sub_1"], now_us=0)
+    claimed = await deliveries.claim_deliveries("d", now_us=0, lease_us=10, limit=10)
+    one, two = sorted(claimed, key=lambda d: d.event_id)
+    assert await deliveries.finish_delivery(
+        one.id, "d", state=PENDING, attempts=1, next_at_us=500, error="HTTP 500"
+    )
+    assert await deliveries.finish_delivery(
+        two.id, "d", state=DEAD, attempts=8, next_at_us=0, error="HTTP 410"
+    )
+    assert await deliveries.claim_deliveries("d", now_us=499, lease_us=10, limit=10) == []
+    [retry] = await deliveries.claim_deliveries("d", now_us=500, lease_us=10, limit=10)
+    assert (retry.id, retry.attempts, retry.last_error) == (one.id, 1, "HTTP 500")
+    await deliveries.finish_delivery(
+        one.id, "d", state=DELIVERED, attempts=2, next_at_us=0, error=None
+    )
+    [dead] = await deliveries.dead_letters(10)
+    assert (dead.id, dead.attempts, dead.state, orjson.loads(dead.body)) == (
+        two.id,
+        8,
+        DEAD,
+        {"n": 2},
+    )
+    counts = await deliveries.delivery_counts()
+    assert (counts.pending, counts.delivered, counts.dead) == (0, 1, 1)
+
+    assert await deliveries.redeliver(["nope"], now_us=900) == 0
+    assert await deliveries.redeliver(None, now_us=900) == 1
+    [revived] = await deliveries.claim_deliveries("d", now_us=900, lease_us=10, limit=10)
+    assert revived.id == two.id and revived.attempts == 0
+    assert await deliveries.dead_letters(10) == []
+
+
+async def test_deleting_a_subscription_drops_its_pending_deliveries(
+    stores: ProjectionStores,
+) -> None:
+    await stores.deliveries.add_subscription(sub(1))
+    await outbox(stores, 1)
+    await stores.deliveries.fan_out("evt_1", ["sub_1"], now_us=0)
+    await stores.deliveries.delete_subscription("sub_1")
+    assert (await stores.deliveries.delivery_counts()).pending == 0
+
+
+# --- access -----------------------------------------------------------------------------------
+
+
+def client(n: int, **kw: object) -> ApiClient:
+    options = {"rate_limit_per_min": None, "revoked": False}
+    options.update(kw)
+    return ApiClient(
+        f"mkt_{n}", f"c{n}", ("read:profile", "admin"), f"scrypt$hash{n}", f"2024-0{n}", **options
+    )  # type: ignore[arg-type]
+
+
+async def test_clients(stores: ProjectionStores) -> None:
+    access = stores.access
+    await access.add_client(client(2, rate_limit_per_min=5))
+    await access.add_client(client(1))
+    with pytest.raises(Conflict):
+        await access.add_client(client(1))
+    assert await access.get_client("mkt_2") == client(2, rate_limit_per_min=5)
+    assert await access.get_client("mkt_9") is None
+    assert [c.client_id for c in await access.list_clients()] == ["mkt_1", "mkt_2"]
+    assert await access.revoke_client("mkt_1")
+    assert not await access.revoke_client("mkt_9")
+    got = await access.get_client("mkt_1")
+    assert got is not None and got.revoked
+
+
+async def test_signing_keys_and_revoked_tokens(stores: ProjectionStores) -> None:
+    access = stores.access
+    await access.add_signing_key(SigningKey("k_b", 20))
+    await access.add_signing_key(SigningKey("k_a", 10))
+    assert [k.kid for k in await access.signing_keys()] == ["k_a", "k_b"]
+    assert await access.retire_signing_key("k_a") and not await access.retire_signing_key("k_z")
+    assert [k.retired for k in await access.signing_keys()] == [True, False]
+    far = 4_000_000_000_000_000  # year 2096
+    assert not await access.is_token_revoked("jti1")
+    await access.revoke_token("jti1", far)
+    await access.revoke_token("jti1", far)
+    assert await access.is_token_revoked("jti1")
+
+
+async def test_audit_log_newest_first(stores: ProjectionStores) -> None:
+    for n in range(3):
+        await stores.access.append_audit(AuditEntry(100, f"a{n}", "cli", f"s{n}", {"n": n}))
+    entries = await stores.access.audit_entries(2)
+    assert [(e.action, e.details) for e in entries] == [("a2", {"n": 2}), ("a1", {"n": 1})]
+
+
+async def test_idempotent_responses_first_write_wins(stores: ProjectionStores) -> None:
+    access = stores.access
+    assert await access.saved_response("k") is None
+    first = SavedResponse("k", "h1", 201, b'{"a": 1}')
+    assert await access.save_response(first) == first
+    assert await access.save_response(SavedResponse("k", "h2", 201, b"{}")) == first
+    assert await access.saved_response("k") == first

@@ -1,0 +1,250 @@
+"""FactStore, WorkStore, AggregateStore and IdentityStore contracts, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+
+from projections.store import ProjectionStores
+from projections.store.base import (
+    AggregateStore,
+    Fact,
+    FactStore,
+    IdentityStore,
+    Member,
+    OutboxEvent,
+    WorkStore,
+)
+
+
+def fact(n: int, member: str | None = "E1", activity: str | None = "A", **kw: object) -> Fact:
+    options = {"actor_key": f"email:u{n}@x.com", "stored_us": n, "data": {"n": n, "k.$": [1]}}
+    options.update(kw)
+    return Fact(f"s{n:03d}", member_id=member, activity_id=activity, **options)  # type: ignore[arg-type]
+
+
+def event(n: int, member: str = "E1", activity: str = "A") -> OutboxEvent:
+    return OutboxEvent(f"evt_{n}", "learning.updated", member, activity, n, orjson.dumps({"n": n}))
+
+
+def test_stores_satisfy_the_protocols(stores: ProjectionStores) -> None:
+    assert isinstance(stores.facts, FactStore)
+    assert isinstance(stores.work, WorkStore)
+    assert isinstance(stores.aggregates, AggregateStore)
+    assert isinstance(stores.identities, IdentityStore)
+
+
+# --- facts ------------------------------------------------------------------------------------
+
+
+async def test_facts_round_trip_and_replace(stores: ProjectionStores) -> None:
+    await stores.facts.put_facts([fact(1), fact(2, member=None)])
+    got = await stores.facts.get_facts(["s001", "s002", "s999"])
+    assert got == {"s001": fact(1), "s002": fact(2, member=None)}
+    await stores.facts.put_facts([fact(1, member="E2", activity="B")])
+    assert (await stores.facts.get_facts(["s001"]))["s001"].pair == ("E2", "B")
+    await stores.facts.put_facts([])
+    assert await stores.facts.get_facts([]) == {}
+
+
+async def test_facts_by_pair_actor_and_unmatched(stores: ProjectionStores) -> None:
+    await stores.facts.put_facts(
+        [fact(1), fact(2), fact(3, activity="B"), fact(4, member=None), fact(5, member=None)]
+    )
+    assert [f.statement_id for f in await stores.facts.facts_for_pair("E1", "A")] == [
+        "s001",
+        "s002",
+    ]
+    assert await stores.facts.facts_for_pair("E1", "Z") == []
+    by_actor = await stores.facts.facts_for_actors(["email:u3@x.com", "email:u4@x.com"])
+    assert [f.statement_id for f in by_actor] == ["s003", "s004"]
+    assert [f.statement_id for f in await stores.facts.unmatched_facts(10)] == ["s004", "s005"]
+    assert [f.statement_id for f in await stores.facts.unmatched_facts(1, "s004")] == ["s005"]
+    assert await stores.facts.count_unmatched() == 2
+
+
+async def test_voiding_facts_is_monotonic_and_leaves_tombstones(stores: ProjectionStores) -> None:
+    await stores.facts.put_facts([fact(1), fact(2, member=None)])
+    voided = await stores.facts.void_facts(["s001", "s002", "s003"])
+    assert {f.statement_id: f.voided for f in voided} == {"s001": True, "s002": True, "s003": True}
+    tombstone = next(f for f in voided if f.statement_id == "s003")
+    assert tombstone.pair is None and tombstone.activity_id is None
+    # the target's fact arrives after its voiding statement: it stays voided
+    await stores.facts.put_facts([fact(3), fact(1)])
+    got = await stores.facts.get_facts(["s001", "s003"])
+    assert got["s003"].voided and got["s003"].pair == ("E1", "A") and got["s001"].voided
+    assert await stores.facts.facts_for_pair("E1", "A") == []
+    assert await stores.facts.count_unmatched() == 0
+    assert await stores.facts.facts_for_actors(["email:u1@x.com"]) == []
+
+
+async def test_deleting_facts(stores: ProjectionStores) -> None:
+    await stores.facts.put_facts([fact(1), fact(2)])
+    await stores.facts.delete_facts(["s001", "s404"])
+    await stores.facts.delete_facts([])
+    assert list(await stores.facts.get_facts(["s001", "s002"])) == ["s002"]
+
+
+# --- work -------------------------------------------------------------------------------------
+
+
+async def test_claims_are_exclusive_until_they_expire(stores: ProjectionStores) -> None:
+    work = stores.work
+    assert await work.claim(["a", "b"], "w1", now_us=100, lease_us=50) == {"a", "b"}
+    assert await work.claim(["b", "c"], "w2", now_us=120, lease_us=50) == {"c"}
+    assert await work.claim(["a"], "w1", now_us=130, lease_us=50) == {"a"}  # renew own
+    assert await work.claim(["a", "b"], "w2", now_us=160, lease_us=50) == {"b"}  # b expired
+    await work.release(["a", "b"], "w1")  # b is w2's now: untouched
+    assert await work.claim(["a", "b"], "w3", now_us=161, lease_us=50) == {"a"}
+    assert await work.claim([], "w3", now_us=161, lease_us=50) == set()
+
+
+async def test_concurrent_claims_never_share_an_id(stores: ProjectionStores) -> None:
+    ids = [f"s{n}" for n in range(40)]
+    got = await asyncio.gather(
+        *(stores.work.claim(ids, f"w{k}", now_us=1, lease_us=10) for k in range(5))
+    )
+    assert sum(len(g) for g in got) == 40
+    assert set().union(*got) == set(ids)
+
+
+async def test_progress(stores: ProjectionStores) -> None:
+    first = await stores.work.progress()
+    assert first.last_applied_stored_us is None and first.applied == 0
+    await stores.work.note_applied(500, 3)
+    await stores.work.note_applied(400, 2)  # an older batch finishing later
+    got = await stores.work.progress()
+    assert got.last_applied_stored_us == 500 and got.applied == 5
+
+
+# --- aggregates -------------------------------------------------------------------------------
+
+
+async def save(stores: ProjectionStores, rev: int, record: dict | None, version: int, **kw):  # type: ignore[no-untyped-def]
+    options = {"member_id": "E1", "activity_id": "A", "now_us": 1000 + rev, "event": None}
+    options.update(kw)
+    member, activity = options.pop("member_id"), options.pop("activity_id")
+    return await stores.aggregates.save_record(
+        member, activity, expected_rev=rev, record=record, version=version, **options
+    )
+
+
+async def test_records_compare_and_set(stores: ProjectionStores) -> None:
+    aggregates = stores.aggregates
+    assert await aggregates.get_record("E1", "A") is None
+    assert await save(stores, 0, {"v": 1, "a.b": {"$x": 1}}, 1, event=event(1))
+    assert not await save(stores, 0, {"v": 9}, 1, event=event(9))  # lost the race
+    got = await aggregates.get_record("E1", "A")
+    assert got is not None and (got.rev, got.version) == (1, 1)
+    assert got.record == {"v": 1, "a.b": {"$x": 1}}
+    assert await save(stores, 1, {"v": 2}, 2, event=event(2), now_us=5000)
+    assert not await save(stores, 1, {"v": 3}, 3, event=event(3))
+    got = await aggregates.get_record("E1", "A")
+    assert got is not None and (got.rev, got.version, got.record) == (2, 2, {"v": 2})
+
+
+async def test_a_save_without_event_moves_only_the_rev(stores: ProjectionStores) -> None:
+    await save(stores, 0, {"v": 1}, 1, event=event(1), now_us=10)
+    before = await stores.aggregates.get_record("E1", "A")
+    assert await save(stores, 1, {"v": 1}, 1, now_us=999)
+    after = await stores.aggregates.get_record("E1", "A")
+    assert before is not None and after is not None
+    assert after.rev == 2 and after.record == before.record
+    assert (after.version, after.updated_us) == (before.version, before.updated_us)
+
+
+async def test_removed_records_are_tombstones(stores: ProjectionStores) -> None:
+    await save(stores, 0, {"v": 1}, 1, event=event(1))
+    await save(stores, 1, None, 2, event=event(2))
+    got = await stores.aggregates.get_record("E1", "A")
+    assert got is not None and got.record is None and got.rev == 2
+    assert await stores.aggregates.member_records("E1") == []
+    assert (await stores.aggregates.page_records()).records == []
+    removed = await stores.aggregates.page_records(include_removed=True)
+    assert [r.record for r in removed.records] == [None]
+
+
+async def test_events_are_saved_with_their_record(stores: ProjectionStores) -> None:
+    await save(stores, 0, {"v": 1}, 1, event=event(1))
+    await save(stores, 1, {"v": 2}, 2, event=event(2))
+    await save(stores, 0, {"v": 1}, 1, event=event(3, member="E2"), member_id="E2")
+    await save(stores, 2, {"v": 2}, 2)  # no change, no event
+    await stores.aggregates.publish_events()
+    await stores.aggregates.publish_events()  # repeatable
+    got = await stores.deliveries.unfanned_events(10)
+    assert sorted(e.id for e in got) == ["evt_1", "evt_2", "evt_3"]
+    assert {e.id: orjson.loads(e.body)["n"] for e in got} == {"evt_1": 1, "evt_2": 2, "evt_3": 3}
+    assert [e.id for e in got if e.member_id == "E1"] == ["evt_1", "evt_2"]  # in order
+
+
+async def test_member_records_and_pages(stores: ProjectionStores) -> None:
+    for n, (member, activity) in enumerate([("E1", "B"), ("E1", "A"), ("E2", "A"), ("E1", "C")]):
+        await save(stores, 0, {"n": n}, 1, member_id=member, activity_id=activity, now_us=10 + n)
+    mine = await stores.aggregates.member_records("E1")
+    assert [r.activity_id for r in mine] == ["A", "B", "C"]
+    seen, after = [], None
+    while True:
+        page = await stores.aggregates.page_records(after=after, limit=3)
+        seen += [r.record["n"] for r in page.records if r.record]
+        if page.next_position is None:
+            break
+        after = page.next_position
+    assert seen == [0, 1, 2, 3]  # update order
+    first = await stores.aggregates.page_records(limit=1)
+    later = await stores.aggregates.page_records(since_us=first.records[0].updated_us)
+    assert [r.record["n"] for r in later.records if r.record] == [1, 2, 3]
+
+
+async def test_a_bad_page_position_is_refused(stores: ProjectionStores) -> None:
+    with pytest.raises(ValueError):
+        await stores.aggregates.page_records(after="not a position")
+
+
+# --- identities -------------------------------------------------------------------------------
+
+
+async def test_identity_map(stores: ProjectionStores) -> None:
+    ids = stores.identities
+    assert await ids.identity_version() == 0
+    changed = await ids.put_members([Member("E1", ("a@x.com", "b@x.com")), Member("E2", ("c@x",))])
+    assert changed == {"a@x.com", "b@x.com", "c@x"}
+    version = await ids.identity_version()
+    assert version > 0
+    assert await ids.member_for_emails(["a@x.com", "c@x", "z@x"]) == {"a@x.com": "E1", "c@x": "E2"}
+    assert await ids.get_member("E1") == Member("E1", ("a@x.com", "b@x.com"))
+    assert await ids.get_member("E404") is None
+
+    assert await ids.put_members([Member("E1", ("a@x.com", "b@x.com"))]) == set()
+    assert await ids.identity_version() == version  # nothing changed
+
+
+async def test_an_email_moves_and_a_dropped_one_is_forgotten(stores: ProjectionStores) -> None:
+    ids = stores.identities
+    await ids.put_members([Member("E1", ("a@x.com", "b@x.com"))])
+    changed = await ids.put_members([Member("E2", ("b@x.com",)), Member("E1", ("a@x.com",))])
+    assert changed == {"b@x.com"}
+    assert await ids.member_for_emails(["a@x.com", "b@x.com"]) == {"a@x.com": "E1", "b@x.com": "E2"}
+    assert await ids.get_member("E1") == Member("E1", ("a@x.com",))
+    assert await ids.put_members([Member("E1", ())]) == {"a@x.com"}
+    assert await ids.member_for_emails(["a@x.com"]) == {}
+
+
+async def test_mongo_driver_errors_are_store_unavailable(
+    stores: ProjectionStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pymongo.errors import AutoReconnect
+
+    from lrs.errors import StoreUnavailable
+    from projections.store.mongo import MongoFactStore
+
+    if not isinstance(stores.facts, MongoFactStore):
+        pytest.skip("MongoDB driver errors")
+
+    async def unreachable(*args: object, **kwargs: object) -> None:
+        raise AutoReconnect("primary stepped down")
+
+    monkeypatch.setattr(stores.facts._docs, "count_documents", unreachable)  # type: ignore[attr-defined]
+    with pytest.raises(StoreUnavailable):
+        await stores.facts.count_unmatched()

@@ -1,0 +1,178 @@
+"""The projection's `lrs` subcommands through the CLI entry point, on a SQLite data dir."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lrs.cli import main
+from lrs.services.statements import StatementService
+from lrs.store.sqlite import SQLiteBackend
+from tests.projections.conftest import AUTHORITY, HRIS, hris_actor, mbox_actor, statement
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LRS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
+    monkeypatch.delenv("LRS_MONGODB_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def store(data_dir: Path, *statements: dict[str, Any]) -> None:
+    async def run() -> None:
+        backend = SQLiteBackend(data_dir)
+        try:
+            service = StatementService(backend.statements, backend.attachments, backend.activities)
+            await service.store_statements(list(statements), authority=AUTHORITY, version="1.0.3")
+        finally:
+            await backend.close()
+
+    asyncio.run(run())
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_worker_identities_and_reconcile(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store(
+        data_dir,
+        statement("completed", actor=hris_actor("E1")),
+        statement("passed", actor=mbox_actor("Grace+lms@Example.com")),
+    )
+    assert main(["worker", "--once"]) == 0
+    assert "applied 2 statements" in capsys.readouterr().out
+    report = run_json(capsys, "reconcile")
+    assert report["drift"] == 0 and report["unmatched_statements"] == 1
+
+    identities = data_dir / "hris.csv"
+    identities.write_text(
+        "employee_id,email,secondary_emails\nE2,grace@example.com,g.hopper@example.com\n"
+    )
+    loaded = run_json(capsys, "identities", "load", str(identities))
+    assert loaded == {
+        "members": 1,
+        "emails_changed": 2,
+        "statements_reprojected": 1,
+        "statements_still_unmatched": 0,
+    }
+    assert run_json(capsys, "reconcile")["expected_records"] == 2
+    assert main(["reconcile", "--fix"]) == 0
+    assert "drift 0 (0.0%)" in capsys.readouterr().out
+
+    identities.write_text("employee_id,email\nE3,not-an-email\n")
+    assert main(["identities", "load", str(identities)]) == 2
+    assert "line 2" in capsys.readouterr().err
+
+
+def test_export_with_checksum_gzip_and_progress(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store(data_dir, *(statement("completed", actor=hris_actor(f"E{n}")) for n in range(5)))
+    assert main(["worker", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["export", "--format", "ndjson", "--output", "out.ndjson"]) == 0
+    captured = capsys.readouterr()
+    assert "5/5 records" in captured.err and "wrote 5 records" in captured.out
+    content = (data_dir / "out.ndjson").read_bytes()
+    assert len(content.splitlines()) == 5
+    digest, name = (data_dir / "out.ndjson.sha256").read_text().split()
+    assert digest == hashlib.sha256(content).hexdigest() and name == "out.ndjson"
+
+    assert main(["export", "--format", "ndjson", "--gzip", "--quiet", "--output", "out.gz"]) == 0
+    compressed = (data_dir / "out.gz").read_bytes()
+    assert gzip.decompress(compressed) == content
+    assert (data_dir / "out.gz.sha256").read_text().split()[0] == (
+        hashlib.sha256(compressed).hexdigest()
+    )
+    assert main(["export", "--format", "csv", "--quiet"]) == 0
+    rows = (data_dir / "marketplace-records.csv").read_text().splitlines()
+    assert rows[0].startswith("member_id,") and len(rows) == 6
+
+    future = "2999-01-01T00:00:00Z"
+    assert main(["export", "--since", future, "--quiet", "--output", "none.ndjson"]) == 0
+    assert (data_dir / "none.ndjson").read_bytes() == b""
+    assert main(["export", "--since", "whenever"]) == 2
+
+
+def test_marketplace_clients_keys_and_audit(capsys: pytest.CaptureFixture[str]) -> None:
+    created = run_json(
+        capsys, "marketplace", "clients", "create", "--name", "m", "--scopes", "read:profile admin"
+    )
+    assert created["scopes"] == ["read:profile", "admin"] and len(created["client_secret"]) > 30
+    [listed] = run_json(capsys, "marketplace", "clients", "list")
+    assert listed["client_id"] == created["client_id"] and "client_secret" not in listed
+    assert main(["marketplace", "keys", "rotate"]) == 0
+    capsys.readouterr()
+    [key] = run_json(capsys, "marketplace", "keys", "list")
+    assert main(["marketplace", "keys", "retire", key["kid"]]) == 0
+    assert main(["marketplace", "clients", "revoke", created["client_id"]]) == 0
+    assert main(["marketplace", "clients", "revoke", "nobody"]) == 1
+    capsys.readouterr()
+    audit = run_json(capsys, "marketplace", "audit")
+    assert [e["action"] for e in audit] == [
+        "client.revoked",
+        "key.retired",
+        "key.rotated",
+        "client.created",
+    ]
+    assert created["client_secret"] not in json.dumps(audit)
+    assert main(["marketplace", "status"]) == 0
+    assert json.loads(capsys.readouterr().out)["statements_awaiting_projection"] == 0
+    assert main(["marketplace", "clients", "create", "--name", "x", "--scopes", "all"]) == 2
+
+
+def test_webhook_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    created = run_json(
+        capsys, "webhooks", "subscribe", "--url", "https://m.example/h", "--event", "badge.awarded"
+    )
+    assert created["secret"].startswith("whsec_")
+    [listed] = run_json(capsys, "webhooks", "list")
+    assert listed["event_types"] == ["badge.awarded"] and "secret" not in listed
+    assert run_json(capsys, "webhooks", "dead-letters") == []
+    assert main(["webhooks", "redeliver"]) == 2
+    assert main(["webhooks", "redeliver", "--all"]) == 0
+    assert "0 dead letters" in capsys.readouterr().out
+    assert main(["webhooks", "delete", created["id"]]) == 0
+    assert main(["webhooks", "delete", created["id"]]) == 1
+
+
+def test_a_bad_mapping_stops_the_command_naming_the_row(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = data_dir / "mapping.csv"
+    shipped = Path(__file__).resolve().parents[2] / "spec" / "marketplace-mapping.csv"
+    bad.write_text(shipped.read_text().replace("bool_from_verb", "bool_from_vibes"))
+    monkeypatch.setenv("LRS_MARKETPLACE_MAPPING", str(bad))
+    assert main(["reconcile"]) == 2
+    err = capsys.readouterr().err
+    assert "mapping.csv row 11" in err and "bool_from_vibes" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["worker"],
+        ["identities", "load"],
+        ["reconcile"],
+        ["export"],
+        ["marketplace", "clients"],
+        ["webhooks", "subscribe"],
+    ],
+)
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    assert "usage: lrs" in capsys.readouterr().out

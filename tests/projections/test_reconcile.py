@@ -1,0 +1,136 @@
+"""Reconciliation: drift is 0 after the worker, is found when records are wrong, and --fix
+corrects records and facts alike."""
+
+from __future__ import annotations
+
+from lrs.store.base import Backend
+from projections.facts import Projector
+from projections.reconcile import Reconciler
+from projections.store import ProjectionStores
+from projections.store.base import Member, OutboxEvent
+from projections.worker import ProjectionWorker
+from tests.projections.conftest import (
+    COURSE,
+    Writer,
+    hris_actor,
+    mbox_actor,
+    projection_settings,
+    statement,
+    voiding,
+)
+
+
+def reconciler(
+    backend: Backend, stores: ProjectionStores, projector: Projector, worker: ProjectionWorker
+) -> Reconciler:
+    return Reconciler(backend.statements, stores, projector, worker)
+
+
+async def damage(stores: ProjectionStores, member: str, activity: str, record: dict | None) -> None:
+    """Overwrite a record behind the worker's back."""
+    current = await stores.aggregates.get_record(member, activity)
+    rev, version = (current.rev, current.version) if current else (0, 0)
+    event = OutboxEvent(f"evt_damage_{member}", "learning.updated", member, activity, 1, b"{}")
+    assert await stores.aggregates.save_record(
+        member,
+        activity,
+        expected_rev=rev,
+        record=record,
+        version=version + 1,
+        now_us=1,
+        event=event,
+    )
+
+
+async def seed(writer: Writer) -> list[str]:
+    ids = await writer.store(
+        statement("attempted", actor=hris_actor("E1")),
+        statement("passed", actor=hris_actor("E1"), result={"score": {"scaled": 0.7}}),
+        statement("completed", actor=hris_actor("E2"), activity=f"{COURSE}/2"),
+        statement("attempted", actor=mbox_actor("nobody@example.com")),
+    )
+    await writer.store(voiding(ids[0]))
+    return ids
+
+
+async def test_no_drift_after_the_worker(
+    backend: Backend,
+    stores: ProjectionStores,
+    projector: Projector,
+    worker: ProjectionWorker,
+    writer: Writer,
+) -> None:
+    await seed(writer)
+    rec = reconciler(backend, stores, projector, worker)
+    before = await rec.reconcile()
+    assert before.missing and before.awaiting == 5  # nothing projected yet
+    await worker.drain()
+    report = await rec.reconcile()
+    assert report.drift == 0 and report.drift_percent == 0.0
+    assert report.expected == report.stored == 2
+    assert report.unmatched == 1 and report.awaiting == 0
+
+
+async def test_drift_is_found_and_fixed(
+    backend: Backend,
+    stores: ProjectionStores,
+    projector: Projector,
+    worker: ProjectionWorker,
+    writer: Writer,
+) -> None:
+    await seed(writer)
+    await worker.drain()
+    # damage: one record edited, one removed, one invented
+    e1 = await stores.aggregates.get_record("E1", COURSE)
+    assert e1 is not None and e1.record is not None
+    await damage(stores, "E1", COURSE, None)
+    await damage(stores, "E9", COURSE, {"made": "up"})
+    e2 = await stores.aggregates.get_record("E2", f"{COURSE}/2")
+    assert e2 is not None and e2.record is not None
+    await damage(stores, "E2", f"{COURSE}/2", {**e2.record, "score": {"value": 1}})
+    rec = reconciler(backend, stores, projector, worker)
+    report = await rec.reconcile()
+    assert (len(report.differing), len(report.missing), len(report.extra)) == (1, 1, 1)
+    assert report.drift == 3 and report.drift_percent == 150.0
+
+    fixed = await rec.reconcile(fix=True)
+    assert fixed.drift == 0 and fixed.fixed == 3
+    assert (await rec.reconcile()).drift == 0
+    after = await stores.aggregates.get_record("E1", COURSE)
+    assert after is not None and after.record is not None and after.record["learning_completed"]
+
+
+async def test_a_new_mapping_version_is_drift_until_fixed(
+    backend: Backend,
+    stores: ProjectionStores,
+    projector: Projector,
+    worker: ProjectionWorker,
+    writer: Writer,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    await seed(writer)
+    await worker.drain()
+    text = projection_settings().mapping_path.read_text().replace("# version: 1", "# version: 2")
+    path = tmp_path / "mapping.csv"
+    path.write_text(text)
+    new = Projector.from_settings(projection_settings(mapping_path=path))
+    new_worker = ProjectionWorker(backend.statements, stores, new)
+    rec = Reconciler(backend.statements, stores, new, new_worker)
+    assert len((await rec.reconcile()).differing) == 2
+    assert (await rec.reconcile(fix=True)).drift == 0
+
+
+async def test_identities_loaded_are_reconciled(
+    backend: Backend,
+    stores: ProjectionStores,
+    projector: Projector,
+    worker: ProjectionWorker,
+    writer: Writer,
+) -> None:
+    await seed(writer)
+    await worker.drain()
+    await stores.identities.put_members([Member("E5", ("nobody@example.com",))])
+    rec = reconciler(backend, stores, projector, worker)
+    assert len((await rec.reconcile()).missing) == 1  # the worker has not looked yet
+    await worker.run_once()
+    assert (await rec.reconcile()).drift == 0

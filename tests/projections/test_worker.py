@@ -1,0 +1,225 @@
+"""The worker on every backend: statements in through the statement service, records out."""
+
+from __future__ import annotations
+
+import orjson
+
+from lrs.store.base import Backend
+from projections.store import ProjectionStores
+from projections.store.base import Member
+from projections.worker import ProjectionWorker
+from tests.projections.conftest import (
+    COURSE,
+    Writer,
+    at,
+    hris_actor,
+    mbox_actor,
+    statement,
+    voiding,
+)
+
+
+async def record(stores: ProjectionStores, member: str = "E1", activity: str = COURSE) -> dict:
+    stored = await stores.aggregates.get_record(member, activity)
+    assert stored is not None and stored.record is not None
+    return stored.record
+
+
+async def events(backend: Backend, stores: ProjectionStores) -> list[dict]:
+    await stores.aggregates.publish_events()
+    return [orjson.loads(e.body) for e in await stores.deliveries.unfanned_events(1000)]
+
+
+async def test_statements_become_a_record(
+    backend: Backend, stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
+) -> None:
+    attempted, passed = await writer.store(
+        statement("attempted", timestamp=at(10)),
+        statement("passed", timestamp=at(20), result={"score": {"raw": 8, "min": 0, "max": 10}}),
+    )
+    assert await backend.statements.count_awaiting_projection() == 2
+    assert await worker.drain() == 2
+    assert await backend.statements.count_awaiting_projection() == 0
+
+    got = await record(stores)
+    assert got["learning_completed"] is True
+    assert got["completed_at"] == "2024-03-01T00:00:20.000000Z"
+    assert got["success"] == "passed"
+    assert got["score"]["value"] == 80.0 and got["score"]["raw"] == 8
+    assert got["enrollment_state"] == "completed"
+    assert got["provenance"]["statements"] == [attempted, passed]
+    assert got["provenance"]["learning_completed"] == [passed]
+    progress = await stores.work.progress()
+    assert progress.applied == 2
+    assert progress.last_applied_stored_us == await backend.statements.last_stored_us()
+
+
+async def test_applying_again_changes_nothing(
+    backend: Backend, stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
+) -> None:
+    await writer.store(statement("completed"), statement("attempted"))
+    await worker.drain()
+    first = await stores.aggregates.get_record("E1", COURSE)
+    page = await backend.statements.get_statements(
+        (await record(stores))["provenance"]["statements"]
+    )
+    await worker.apply(list(page.values()))  # as a worker that died before its checkpoint
+    await worker.apply(list(page.values()))
+    again = await stores.aggregates.get_record("E1", COURSE)
+    assert again is not None and first is not None
+    assert again.record == first.record and again.version == first.version == 1
+    assert [e["version"] for e in await events(backend, stores)] == [1]
+
+
+async def test_voiding_retracts_and_the_record_falls_back(
+    backend: Backend, stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
+) -> None:
+    [attempted] = await writer.store(statement("attempted", result={"score": {"scaled": 0.4}}))
+    [passed] = await writer.store(statement("passed", result={"score": {"scaled": 0.9}}))
+    await worker.drain()
+    assert (await record(stores))["score"]["value"] == 90.0
+
+    await writer.store(voiding(passed))
+    await worker.drain()
+    got = await record(stores)
+    assert got["learning_completed"] is False and got["success"] is None
+    assert got["score"]["value"] == 40.0 and got["enrollment_state"] == "active"
+    assert got["provenance"]["statements"] == [attempted]
+
+    await writer.store(voiding(attempted))
+    await worker.drain()
+    gone = await stores.aggregates.get_record("E1", COURSE)
+    assert gone is not None and gone.record is None
+    assert await stores.aggregates.member_records("E1") == []
+    kinds = [e["type"] for e in await events(backend, stores)]
+    assert kinds == ["learning.created", "learning.updated", "learning.removed"]
+
+
+async def test_voiding_in_the_same_batch_and_before_the_target(
+    backend: Backend, stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
+) -> None:
+    target = statement("completed")
+    target["id"] = "6f1f2a8e-1b0c-4d5e-9f00-000000000001"
+    await writer.store(target, voiding(target["id"]))
+    other = statement("completed", activity="https://lms.example.com/c2")
+    other["id"] = "6f1f2a8e-1b0c-4d5e-9f00-000000000002"
+    await writer.store(voiding(other["id"]))  # voided before it arrives
+    await writer.store(other)
+    await worker.drain()
+    assert await stores.aggregates.member_records("E1") == []
+
+
+async def test_unmatched_statements_wait_for_identities(
+    backend: Backend, stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
+) -> None:
+    await writer.store(statement("completed", actor=mbox_actor("Ada.Lovelace+lms@Example.com")))
+    await worker.drain()
+    assert await stores.facts.count_unmatched() == 1
+    assert await stores.aggregates.member_records("E7") == []
+
+    changed, moved = await worker.load_identities(
+        [Member("E7", ("ada.lovelace@example.com", "ada@home.example"))]
+    )
+    assert "ada.lovelace@example.com" in changed and moved == 1
+    assert await stores.facts.count_unmatched() == 0
+    got = await record(stores, "E7")
+    assert got["learning_completed"] is True and got["email"] == "ada.lovelace@example.com"
+
+
+async def test_a_worker_retries_unmatched_when_identities_change_elsewhere(
+    backend: Backend, stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
+) -> None:
+    await writer.store(statement("completed", actor=mbox_actor("grace@example.com")))
+    await worker.drain()
+    await stores.identities.put_members([Member("E9", ("grace@example.com",))])  # another process
+    await worker.run_once()
+    assert (await record(stores, "E9"))["learning_completed"] is True
+
+
+async def test_an_address_moving_to_another_member_moves_the_records(
+    backend: Backend, stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
+) -> None:
+    await worker.load_identities([Member("E1", ("shared@example.com",))])
+    await writer.store(statement("completed", actor=mbox_actor("shared@example.com")))
+    await worker.drain()
+    assert (await record(stores, "E1"))["email"] == "shared@example.com"
+    await worker.load_identities([Member("E2", ("shared@example.com",))])
+    assert await stores.aggregates.member_records("E1") == []
+    assert (await record(stores, "E2"))["learning_completed"] is True
+    assert await stores.identities.get_member("E1") == Member("E1", ())
+
+
+async def test_concurrent_workers_share_the_work(
+    backend: Backend, stores: ProjectionStores, make_worker, writer: Writer
+) -> None:
+    import asyncio
+
+    for n in range(30):
+        await writer.store(
+            statement("attempted", actor=hris_actor(f"E{n % 3}"), activity=f"{COURSE}/{n % 4}")
+        )
+    workers = [make_worker(batch=4) for _ in range(3)]
+    await asyncio.gather(*(w.drain() for w in workers))
+    assert await backend.statements.count_awaiting_projection() == 0
+    progress = await stores.work.progress()
+    assert progress.applied >= 30
+    page = await stores.aggregates.page_records(limit=100)
+    assert len(page.records) == 12
+    total = sum(len(r.record["provenance"]["statements"]) for r in page.records if r.record)
+    assert total == 30
+
+
+async def test_a_lease_held_by_a_dead_worker_is_taken_over_when_it_expires(
+    backend: Backend, stores: ProjectionStores, make_worker, writer: Writer
+) -> None:
+    now = [1_000_000_000_000]
+    dead = make_worker(batch=10, lease_s=30, clock=lambda: now[0])
+    alive = make_worker(batch=10, lease_s=30, clock=lambda: now[0])
+    await writer.store(statement("completed"))
+    page = await backend.statements.awaiting_projection(10)
+    assert await stores.work.claim([s.id for s in page.statements], dead.owner, now[0], 30_000_000)
+    assert await alive.run_once() == 0  # leased to the dead worker
+    now[0] += 31_000_000
+    assert await alive.run_once() == 1
+    assert (await record(stores))["learning_completed"] is True
+
+
+async def test_a_stale_recompute_loses_the_compare_and_set_and_retries(
+    backend: Backend, stores: ProjectionStores, make_worker, writer: Writer
+) -> None:
+    """Worker A applies a statement and reads the pair's facts; before A saves, B applies
+    another statement of the pair and saves. A's save must fail and A must recompute: the
+    record ends with all three statements (no lost update)."""
+    import asyncio
+    from dataclasses import replace as with_
+
+    [first] = await writer.store(statement("attempted"))
+    await make_worker().drain()
+    paused, resume = asyncio.Event(), asyncio.Event()
+    real_facts = stores.facts
+
+    class PauseOnce:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real_facts, name)
+
+        async def facts_for_pair(self, member_id: str, activity_id: str):  # type: ignore[no-untyped-def]
+            found = await real_facts.facts_for_pair(member_id, activity_id)
+            if not paused.is_set():
+                paused.set()
+                await resume.wait()
+            return found
+
+    slow = make_worker()
+    slow._stores = with_(stores, facts=PauseOnce())  # type: ignore[arg-type]
+    [second] = await writer.store(statement("completed"))
+    stale = asyncio.create_task(slow.run_once())  # applies `second`, pauses before saving
+    await paused.wait()
+    [third] = await writer.store(statement("scored", result={"score": {"raw": 50}}))
+    assert await make_worker().drain() == 1  # applies `third` and saves first
+    resume.set()
+    assert await stale == 1
+    got = await record(stores)
+    assert got["provenance"]["statements"] == [first, second, third]
+    assert got["learning_completed"] is True and got["score"]["value"] == 50.0
+    versions = [e["version"] for e in await events(backend, stores)]
+    assert sorted(versions) == list(range(1, len(versions) + 1))
