@@ -66,8 +66,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any, NotRequired, TypedDict
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
@@ -89,6 +89,7 @@ from lrs.store.base import (
 )
 from lrs.store.mongo_activities import MongoActivityStore
 from lrs.store.mongo_documents import MongoDocumentStore
+from lrs.store.mongo_errors import translate_errors
 
 log = logging.getLogger(__name__)
 
@@ -129,16 +130,6 @@ class CredentialDoc(TypedDict):
     secret_hash: str
     created_at: str
     revoked: bool
-
-
-@contextmanager
-def _translate(action: str) -> Iterator[None]:
-    """Turn driver errors into StoreUnavailable, the one error the LRS reports for them."""
-    try:
-        yield
-    except PyMongoError as exc:
-        log.warning("mongodb could not %s: %s", action, exc)
-        raise StoreUnavailable(f"the store could not {action}") from exc
 
 
 def _now_us() -> int:
@@ -269,7 +260,7 @@ class MongoStatementStore:
         ids = [r.id for r in records]
         if len(set(ids)) != len(ids):
             raise ValueError("a batch must not repeat a statement id")
-        with _translate("store the statements"):
+        with translate_errors("store the statements"):
             deadline = time.monotonic() + self.wait_s
             pause = 0.01
             while True:
@@ -288,7 +279,7 @@ class MongoStatementStore:
         """The stored statements among `ids`, voided or not."""
         if not ids:
             return {}
-        with _translate("read statements"):
+        with translate_errors("read statements"):
             existing, _in_flight = await self._settled(list(dict.fromkeys(ids)))
         return existing
 
@@ -297,7 +288,7 @@ class MongoStatementStore:
         if query.limit < 1:  # as on SQLite; and MongoDB would read limit(0) as "no limit"
             return StatementPage(statements=[], next_position=None)
         direction = ASCENDING if query.ascending else DESCENDING
-        with _translate("query statements"):
+        with translate_errors("query statements"):
             cursor = (
                 self._docs.find(_query_filter(query), {"raw": 1, "stored_us": 1})
                 .sort([("stored_us", direction), ("_id", direction)])
@@ -313,7 +304,7 @@ class MongoStatementStore:
 
     async def last_stored_us(self) -> int | None:
         """Stored time of the newest statement (voided ones included, as on SQLite)."""
-        with _translate("read statements"):
+        with translate_errors("read statements"):
             doc = await self._docs.find_one(
                 {"pending": {"$exists": False}},
                 {"stored_us": 1},
@@ -333,7 +324,7 @@ class MongoStatementStore:
             stored_us, sid = _parse_position(after)
             clauses.append({"stored_us": {"$gte": stored_us}})
             clauses.append({"$or": [{"stored_us": {"$gt": stored_us}}, {"_id": {"$gt": sid}}]})
-        with _translate("read statements awaiting projection"):
+        with translate_errors("read statements awaiting projection"):
             cursor = (
                 self._docs.find({"$and": clauses})
                 .sort([("stored_us", ASCENDING), ("_id", ASCENDING)])
@@ -350,14 +341,14 @@ class MongoStatementStore:
         """Clear the awaiting mark (one update_many; repeatable)."""
         if not ids:
             return
-        with _translate("mark statements projected"):
+        with translate_errors("mark statements projected"):
             await self._docs.update_many(
                 {"_id": {"$in": list(dict.fromkeys(ids))}}, {"$unset": {"awaiting": ""}}
             )
 
     async def count_awaiting_projection(self) -> int:
         """How many committed statements await projection."""
-        with _translate("count statements awaiting projection"):
+        with translate_errors("count statements awaiting projection"):
             return await self._docs.count_documents(
                 {"awaiting": True, "pending": {"$exists": False}}
             )
@@ -375,7 +366,7 @@ class MongoStatementStore:
             return StatementPage(statements=[], next_position=None)
         window = StatementFilter(since_us=since_us, until_us=until_us, ascending=True, after=after)
         clauses = [c for c in _query_filter(window)["$and"] if c != {"voided": False}]
-        with _translate("export statements"):
+        with translate_errors("export statements"):
             cursor = (
                 self._docs.find({"$and": clauses}, {"raw": 1, "stored_us": 1})
                 .sort([("stored_us", ASCENDING), ("_id", ASCENDING)])
@@ -523,7 +514,7 @@ class MongoCredentialStore:
             "created_at": credential.created_at,
             "revoked": credential.revoked,
         }
-        with _translate("store the credential"):
+        with translate_errors("store the credential"):
             try:
                 await self._docs.insert_one(doc)
             except DuplicateKeyError:
@@ -531,20 +522,20 @@ class MongoCredentialStore:
 
     async def get_credential(self, key: str) -> Credential | None:
         """The credential with this key, revoked or not."""
-        with _translate("read the credential"):
+        with translate_errors("read the credential"):
             doc = await self._docs.find_one({"_id": key})
         return None if doc is None else _credential(doc)
 
     async def list_credentials(self) -> list[Credential]:
         """Every credential, oldest first (then by key)."""
-        with _translate("list credentials"):
+        with translate_errors("list credentials"):
             cursor = self._docs.find({}).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
             docs = await cursor.to_list(length=None)
         return [_credential(d) for d in docs]
 
     async def revoke_credential(self, key: str) -> bool:
         """Mark a credential revoked; False when there is no such key."""
-        with _translate("revoke the credential"):
+        with translate_errors("revoke the credential"):
             result = await self._docs.update_one({"_id": key}, {"$set": {"revoked": True}})
         return result.matched_count > 0
 
@@ -580,7 +571,7 @@ class MongoAttachmentStore:
         fresh = {a.sha2: a for a in attachments}
         if not fresh:
             return
-        with _translate("store attachments"):
+        with translate_errors("store attachments"):
             cursor = self._heads.find({"_id": {"$in": list(fresh)}}, {"_id": 1})
             for head in await cursor.to_list(length=None):
                 del fresh[head["_id"]]
@@ -608,7 +599,7 @@ class MongoAttachmentStore:
         """The stored attachments among `hashes`."""
         if not hashes:
             return {}
-        with _translate("read attachments"):
+        with translate_errors("read attachments"):
             heads = await self._heads.find({"_id": {"$in": list(set(hashes))}}).to_list(None)
             found: dict[str, Attachment] = {}
             for head in heads:
@@ -653,7 +644,7 @@ class MongoBackend:
         db = client.get_database(database, write_concern=WriteConcern(w="majority"))
         backend = cls(client, db, owns_client=owns_client)
         try:
-            with _translate("open the database"):
+            with translate_errors("open the database"):
                 await backend.statements.create_indexes()
                 await backend.credentials.create_indexes()
                 await backend.documents.ensure_indexes()

@@ -19,17 +19,15 @@ Indexes (created by `ensure_indexes`)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, TypedDict
 
 import orjson
 from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from lrs.errors import StoreUnavailable
 from lrs.store.documents import Document, DocumentIds, DocumentKey, DocumentScope
+from lrs.store.mongo_errors import translate_errors
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +47,6 @@ class DocumentDoc(TypedDict):
     content_type: str
     etag: str
     updated_us: int
-
-
-@contextmanager
-def _translate(action: str) -> Iterator[None]:
-    """Driver errors become StoreUnavailable, the one error the LRS reports for them."""
-    try:
-        yield
-    except PyMongoError as exc:
-        log.warning("mongodb could not %s: %s", action, exc)
-        raise StoreUnavailable(f"the store could not {action}") from exc
 
 
 def _doc_id(key: DocumentKey) -> str:
@@ -102,14 +90,14 @@ class MongoDocumentStore:
     async def ensure_indexes(self) -> None:
         """Create the indexes listed in the module docstring (idempotent)."""
         scope = [(name, ASCENDING) for name in ("kind", "activity_id", "agent", "registration")]
-        with _translate("create the document indexes"):
+        with translate_errors("create the document indexes"):
             await self._docs.create_indexes(
                 [IndexModel([*scope, ("doc_id", ASCENDING)], name="scope")]
             )
 
     async def get_document(self, key: DocumentKey) -> Document | None:
         """The document with this key, or None."""
-        with _translate("read a document"):
+        with translate_errors("read a document"):
             found = await self._docs.find_one({"_id": _doc_id(key)})
         if found is None:
             return None
@@ -127,7 +115,7 @@ class MongoDocumentStore:
         if since_us is not None:
             query["updated_us"] = {"$gt": since_us}
         projection = {"_id": 0, "doc_id": 1, "updated_us": 1}
-        with _translate("list documents"):
+        with translate_errors("list documents"):
             cursor = self._docs.find(query, projection).sort("doc_id", ASCENDING)
             rows = await cursor.to_list(None)
         # a State id may repeat across registrations when none is named: list it once
@@ -138,7 +126,7 @@ class MongoDocumentStore:
     async def write_document(self, document: Document, *, replacing: str | None) -> bool:
         """Store the document only if the current etag is `replacing` (None: only if absent)."""
         doc = _to_doc(document)
-        with _translate("write a document"):
+        with translate_errors("write a document"):
             if replacing is None:
                 try:
                     await self._docs.insert_one(doc)
@@ -156,12 +144,12 @@ class MongoDocumentStore:
         query: dict[str, Any] = {"_id": _doc_id(key)}
         if etag is not None:
             query["etag"] = etag
-        with _translate("delete a document"):
+        with translate_errors("delete a document"):
             result = await self._docs.delete_one(query)
         return result.deleted_count > 0
 
     async def delete_documents(self, scope: DocumentScope) -> int:
         """Delete every document in `scope`; how many there were."""
-        with _translate("delete documents"):
+        with translate_errors("delete documents"):
             result = await self._docs.delete_many(_scope_filter(scope))
         return result.deleted_count

@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from bson import Binary
 from pymongo import ASCENDING, IndexModel, ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from lrs.errors import BadRequest, Conflict, StoreUnavailable
+from lrs.errors import BadRequest, Conflict
+from lrs.store.mongo_errors import translate_errors
 from lti.store.base import (
     Consumer,
     LineItem,
@@ -45,15 +45,9 @@ from lti.store.codec import consumer_doc, consumer_from_doc, tool_doc, tool_from
 log = logging.getLogger(__name__)
 
 
-@contextmanager
-def _translate(action: str) -> Iterator[None]:
-    try:
-        yield
-    except PyMongoError as exc:
-        if isinstance(exc, DuplicateKeyError):
-            raise
-        log.warning("mongodb could not %s: %s", action, type(exc).__name__)
-        raise StoreUnavailable(f"the store could not {action}") from exc
+def _translate(action: str) -> AbstractContextManager[None]:
+    """Driver errors become StoreUnavailable; duplicate keys are handled here."""
+    return translate_errors(action, pass_duplicates=True)
 
 
 def _now_us() -> int:

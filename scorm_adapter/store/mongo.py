@@ -9,17 +9,22 @@ The state is kept as BSON binary: CMI element names contain dots, which field na
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any, TypedDict
 
 from motor.motor_asyncio import AsyncIOMotorDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from lrs.errors import StoreUnavailable
+from lrs.store.mongo_errors import translate_errors
 from scorm_adapter.store.base import AttemptRecord
 
 log = logging.getLogger(__name__)
+
+
+def _translate(action: str) -> AbstractContextManager[None]:
+    """Driver errors become StoreUnavailable; duplicate keys are handled here."""
+    return translate_errors(action, pass_duplicates=True)
+
 
 COLLECTION = "scorm_attempts"
 
@@ -31,18 +36,6 @@ class AttemptDoc(TypedDict):
     revision: int
     state: bytes
     updated_us: int
-
-
-@contextmanager
-def _translate(action: str) -> Iterator[None]:
-    """Driver errors become StoreUnavailable, the one error the LRS reports for them."""
-    try:
-        yield
-    except DuplicateKeyError:
-        raise
-    except PyMongoError as exc:
-        log.warning("mongodb could not %s: %s", action, exc)
-        raise StoreUnavailable(f"the store could not {action}") from exc
 
 
 def _doc(record: AttemptRecord) -> AttemptDoc:
