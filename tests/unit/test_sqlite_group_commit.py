@@ -1,0 +1,70 @@
+"""The SQLite writer: concurrent jobs share commits, and a failing job undoes only itself."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from lrs.store.sqlite_db import SQLiteDatabase
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY, v TEXT NOT NULL);"
+
+
+class Refused(Exception):
+    """A job's own failure."""
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = SQLiteDatabase(tmp_path / "t.sqlite3")
+    database.open([SCHEMA])
+    yield database
+    await database.close()
+
+
+def insert(n: int, *, fail: bool = False):
+    def job(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO t VALUES (?, ?)", (n, f"row {n}"))
+        conn.execute("INSERT INTO t VALUES (?, ?)", (n + 10_000, "second row"))
+        if fail:
+            raise Refused(n)
+        return n
+
+    return job
+
+
+async def test_a_failing_job_rolls_back_only_itself(db: SQLiteDatabase) -> None:
+    jobs = [db.write(insert(n, fail=n % 7 == 0)) for n in range(1, 200)]
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    failed = {n for n, r in zip(range(1, 200), results, strict=True) if isinstance(r, Refused)}
+    assert failed == {n for n in range(1, 200) if n % 7 == 0}
+    rows = await db.read(
+        lambda conn: {n for (n,) in conn.execute("SELECT n FROM t WHERE n < 10000")}
+    )
+    assert rows == set(range(1, 200)) - failed
+    seconds = await db.read(
+        lambda conn: conn.execute("SELECT count(*) FROM t WHERE n >= 10000").fetchone()[0]
+    )
+    assert seconds == len(rows)  # no half of a failed job survived
+
+
+async def test_writes_are_on_disk_when_acknowledged(db: SQLiteDatabase, tmp_path: Path) -> None:
+    await asyncio.gather(*(db.write(insert(n)) for n in range(1, 50)))
+    # a separate connection (as another process would) sees every acknowledged write
+    other = sqlite3.connect(tmp_path / "t.sqlite3")
+    try:
+        assert other.execute("SELECT count(*) FROM t").fetchone()[0] == 98
+    finally:
+        other.close()
+
+
+async def test_a_sqlite_error_in_a_job_is_store_unavailable(db: SQLiteDatabase) -> None:
+    from lrs.errors import StoreUnavailable
+
+    await db.write(insert(1))
+    with pytest.raises(StoreUnavailable):
+        await db.write(insert(1))  # primary key taken
+    assert await db.write(insert(2)) == 2  # the writer goes on
