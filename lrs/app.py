@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import multiprocessing
+import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 
 from aiohttp import web
 
@@ -23,6 +26,7 @@ from lrs.keys import (
 )
 from lrs.middlewares import error_middleware, json_response, xapi_headers_middleware
 from lrs.services.documents import DocumentService
+from lrs.services.statement_prep import warm_up
 from lrs.services.statements import StatementService
 from lrs.settings import Settings
 from lrs.store.base import Backend
@@ -36,7 +40,9 @@ def public_base_url(settings: Settings) -> str:
     return (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
-def _wire_services(app: web.Application, backend: Backend) -> None:
+def _wire_services(
+    app: web.Application, backend: Backend, pool: ProcessPoolExecutor | None = None
+) -> None:
     settings = app[settings_key]
     app[backend_key] = backend
     home_page = settings.authority_home_page or public_base_url(settings)
@@ -49,6 +55,7 @@ def _wire_services(app: web.Application, backend: Backend) -> None:
         max_page_size=settings.max_statement_page_size,
         max_batch=settings.max_batch_size,
         max_attachment_bytes=settings.max_attachment_bytes,
+        pool=pool,
     )
     app[document_service_key] = DocumentService(backend.documents)
 
@@ -56,12 +63,31 @@ def _wire_services(app: web.Application, backend: Backend) -> None:
 def _backend_ctx(backend: Backend | None):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         opened = backend if backend is not None else await open_backend(app[settings_key])
-        _wire_services(app, opened)
-        yield
-        if backend is None:  # a backend handed in belongs to the caller
-            await opened.close()
+        pool = _statement_pool(app[settings_key])
+        _wire_services(app, opened, pool)
+        try:
+            yield
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            if backend is None:  # a backend handed in belongs to the caller
+                await opened.close()
 
     return ctx
+
+
+def _statement_pool(settings: Settings) -> ProcessPoolExecutor | None:
+    """Processes for the CPU work of large statement batches (see `store_statements_json`)."""
+    workers = settings.statement_workers
+    if workers < 0:
+        workers = os.cpu_count() or 1
+    if workers < 1:
+        return None
+    # spawn, not fork: the app already runs threads (the SQLite writer)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(workers):
+        pool.submit(warm_up)  # compile the schemas before the first request needs them
+    return pool
 
 
 async def health(request: web.Request) -> web.StreamResponse:

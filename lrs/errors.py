@@ -35,6 +35,10 @@ class LRSError(Exception):
         self.message = message
         self.details = details
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword details survive pickling (errors raised in the statement process pool).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
     def to_json(self) -> dict[str, Any]:
         """The JSON body the client receives."""
         body: dict[str, Any] = {"error": self.code, "message": self.message}
@@ -118,3 +122,10 @@ class TooManyRequests(LRSError):
 class StoreUnavailable(LRSError):
     status = 503
     code = "store_unavailable"
+
+
+def _rebuild(cls: type[LRSError], args: tuple[Any, ...], state: dict[str, Any]) -> LRSError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error

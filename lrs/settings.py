@@ -36,6 +36,9 @@ class Settings:
     cors_origins: str = "*"
     default_xapi_version: str = "2.0.0"
     log_level: str = "INFO"
+    # processes for the CPU work of large statement batches: -1 one per core, 0 none (in the
+    # event loop's process). `from_env` (so `lrs serve`) defaults to -1.
+    statement_workers: int = 0
     with_worker: bool = False  # `lrs serve` also runs the marketplace projection worker
 
     @classmethod
@@ -60,6 +63,7 @@ class Settings:
             cors_origins=env.get("LRS_CORS_ORIGINS", cls.cors_origins),
             default_xapi_version=env.get("LRS_DEFAULT_XAPI_VERSION", cls.default_xapi_version),
             log_level=env.get("LRS_LOG_LEVEL", cls.log_level),
+            statement_workers=_int(env, "LRS_STATEMENT_WORKERS", -1),
             with_worker=env.get("LRS_WITH_WORKER", "").lower() in ("1", "true", "yes"),
         )
 

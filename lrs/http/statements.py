@@ -18,6 +18,7 @@ from lrs.http.multipart import (
 from lrs.http.resource import xapi_resource
 from lrs.http.xapi_request import XAPIRequest
 from lrs.keys import statement_service_key
+from lrs.services.statement_prep import parse_json
 from lrs.services.statements import StatementService
 from lrs.xapi.formats import language_picker
 from lrs.xapi.query import MORE, SingleStatementRequest, parse_statement_params
@@ -42,13 +43,7 @@ def _statement_payload(xreq: XAPIRequest) -> tuple[Any, list[ReceivedPart] | Non
     )
 
 
-def _json(body: bytes) -> Any:
-    if not body:
-        raise BadRequest("the request has no statement")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+_json = parse_json
 
 
 async def post_statements(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
@@ -56,6 +51,15 @@ async def post_statements(request: web.Request, xreq: XAPIRequest) -> web.Stream
     assert xreq.principal is not None
     require(xreq.principal, STATEMENTS_WRITE)
     service = _service(request)
+    if xreq.content_type in ("application/json", ""):
+        # parsed by the service, in its process pool when the body is large
+        ids = await service.store_statements_json(
+            xreq.body,
+            authority=xreq.principal.authority,
+            version=xreq.version,
+            may_define=xreq.principal.has_any("define", "all"),
+        )
+        return web.Response(body=orjson.dumps(ids), content_type="application/json")
     body, parts = _statement_payload(xreq)
     ids = await service.store_statements(
         body,

@@ -11,14 +11,23 @@ equivalent content (accepted, not stored twice); one already stored with differe
 
 from __future__ import annotations
 
-import uuid
+import asyncio
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from lrs.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, StatementConflict
+from lrs.errors import BadRequest, Forbidden, NotFound, StatementConflict
+from lrs.services.statement_prep import (
+    PreparedBatch,
+    PreparedStatement,
+    prepare_batch,
+    prepare_json,
+    validated,
+    with_context_activity_arrays,
+)
 from lrs.store.base import (
     ActivityStore,
     Attachment,
@@ -40,14 +49,13 @@ from lrs.xapi.agents import ifi_key
 from lrs.xapi.attachments import Part, match_parts, referenced_hashes, require_file_urls
 from lrs.xapi.comparison import statements_equivalent
 from lrs.xapi.formats import LanguagePicker, canonical_format, ids_format
-from lrs.xapi.indexing import index_statement, statement_ref_target, voided_target
 from lrs.xapi.query import SingleStatementRequest, StatementQuery
 from lrs.xapi.signatures import check_signatures
-from lrs.xapi.timestamps import StoredClock, format_us, timestamp_us
-from lrs.xapi.validation import validate_statements
-from lrs.xapi.versions import V2
+from lrs.xapi.timestamps import StoredClock, format_us
 
 _MAX_INSERT_ATTEMPTS = 5
+
+__all__ = ["StatementService", "with_context_activity_arrays"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,11 @@ class StatementService:
         max_page_size: int = 1000,
         max_batch: int = 5000,
         max_attachment_bytes: int = 10 * 1024 * 1024,
+        pool: Executor | None = None,
+        pool_min_bytes: int = 64 * 1024,
     ) -> None:
+        self._pool = pool
+        self._pool_min_bytes = pool_min_bytes
         self._store = store
         self._attachments = attachments
         self._activities = activities
@@ -109,16 +121,47 @@ class StatementService:
         `keep_stored` (imports from another LRS) keep a statement's own `authority` and
         `stored` instead of assigning them; a statement without one still gets the LRS's.
         """
-        statements = validate_statements(body, version)
-        if keep_stored:
-            _check_stored(statements)
-        if len(statements) > self._max_batch:
-            raise PayloadTooLarge(f"a batch holds at most {self._max_batch} statements")
+        statements = validated(body, version, keep_stored=keep_stored, max_batch=self._max_batch)
         received = self._received_attachments(statements, parts)
-        prepared = [_prepare(s, authority, version, keep_authority) for s in statements]
+        batch = prepare_batch(
+            statements,
+            authority,
+            version,
+            keep_authority=keep_authority,
+            keep_stored=keep_stored,
+        )
+        return await self._store_prepared(batch, received, may_define)
+
+    async def store_statements_json(
+        self,
+        body: bytes,
+        *,
+        authority: dict[str, Any],
+        version: str,
+        may_define: bool = True,
+    ) -> list[str]:
+        """`store_statements` for an application/json body not parsed yet (POST).
+
+        The same checks and outcomes; a large body is parsed, validated, indexed and
+        serialised in the process pool, if the service has one, so the event loop and the
+        store's writer keep a core.
+        """
+        if self._pool is not None and len(body) >= self._pool_min_bytes:
+            loop = asyncio.get_running_loop()
+            batch = await loop.run_in_executor(
+                self._pool, prepare_json, body, authority, version, self._max_batch
+            )
+        else:
+            batch = prepare_json(body, authority, version, self._max_batch)
+        return await self._store_prepared(batch, {}, may_define)
+
+    async def _store_prepared(
+        self, batch: PreparedBatch, received: dict[str, Attachment], may_define: bool
+    ) -> list[str]:
+        prepared = batch.statements
         known = await self._related_stored(prepared)
         _check_voiding(prepared, known)
-        ids = [s["id"].lower() for s in prepared]
+        ids = [s.id for s in prepared]
         pending = dict(zip(ids, prepared, strict=True))
         if received:
             # Content-addressed, so storing it before the statements leaves nothing visible
@@ -127,16 +170,22 @@ class StatementService:
         for _attempt in range(_MAX_INSERT_ATTEMPTS):
             if not pending:
                 return ids
-            records = self._records(pending, known, keep_stored)
+            records = self._records(pending, known)
             outcome = await self._store.insert_statements(records)
             if outcome.stored:
                 # Derived data, rebuildable from the statements: written after them.
-                definitions = definitions_in(list(pending.values()))
+                if len(pending) == len(prepared):
+                    definitions = batch.definitions
+                else:
+                    definitions = definitions_in(
+                        [orjson.loads(p.pending_raw) for p in pending.values()]
+                    )
                 await self._activities.merge_activities(definitions, merger(may_define))
                 return ids
             for sid, existing in outcome.existing.items():
-                if not statements_equivalent(orjson.loads(existing.raw), pending[sid]):
-                    raise StatementConflict(pending[sid]["id"])
+                statement = orjson.loads(pending[sid].pending_raw)
+                if not statements_equivalent(orjson.loads(existing.raw), statement):
+                    raise StatementConflict(statement["id"])
                 del pending[sid]  # 1.0.3 Part 3 §2.1.1: same statement again changes nothing
         raise BadRequest("the statements could not be stored; retry the request")
 
@@ -184,24 +233,26 @@ class StatementService:
         return [found[h] for h in dict.fromkeys(hashes) if h in found]
 
     def _records(
-        self,
-        pending: dict[str, dict[str, Any]],
-        known: dict[str, StoredStatement],
-        keep_stored: bool = False,
+        self, pending: dict[str, PreparedStatement], known: dict[str, StoredStatement]
     ) -> list[StatementRecord]:
         # No await between minting `stored` and handing the records to the store: the SQLite
         # writer then commits rows in the order of their stored times.
         stored_us = self._clock.now_us()
-        stored = format_us(stored_us)
+        stored = orjson.dumps(format_us(stored_us))
+        with_stored = b',"stored":' + stored + b"}"
+        with_both = b',"stored":' + stored + b',"timestamp":' + stored + b"}"
         in_batch: dict[str, StatementIndex] = {}
         records = []
-        for sid, original in pending.items():
-            own = keep_stored and "stored" in original
-            statement = dict(original) if own else {**original, "stored": stored}
-            # xAPI 1.0.3 Part 2 §2.4.7: timestamp defaults to stored when not provided.
-            statement.setdefault("timestamp", statement["stored"])
-            index = index_statement(statement, ifi_key(statement.get("authority")))
-            target = statement_ref_target(statement)
+        for sid, statement in pending.items():
+            if statement.stored_us is None:
+                # {**statement, "stored": stored}, then setdefault("timestamp", stored)
+                tail = with_both if statement.timestamp_missing else with_stored
+                raw = statement.raw[:-1] + tail
+                own_us = stored_us
+            else:
+                raw, own_us = statement.raw, statement.stored_us
+            index = statement.index
+            target = statement.ref
             if target is not None:
                 target_index = in_batch.get(target) or (
                     known[target].index if target in known else None
@@ -212,17 +263,19 @@ class StatementService:
             records.append(
                 StatementRecord(
                     id=sid,
-                    raw=orjson.dumps(statement),
-                    stored_us=timestamp_us(original["stored"]) if own else stored_us,
+                    raw=raw,
+                    stored_us=own_us,
                     index=index,
-                    voids=voided_target(statement),
+                    voids=statement.voids,
                     ref=target,
                 )
             )
         return records
 
-    async def _related_stored(self, statements: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        targets = {t for s in statements if (t := statement_ref_target(s)) is not None}
+    async def _related_stored(
+        self, statements: Sequence[PreparedStatement]
+    ) -> dict[str, StoredStatement]:
+        targets = {s.ref for s in statements if s.ref is not None}
         return await self._store.get_statements(sorted(targets)) if targets else {}
 
     async def get_statement(
@@ -304,50 +357,13 @@ class StatementService:
         return self._clock.now_us()
 
 
-def _prepare(
-    statement: dict[str, Any], authority: dict[str, Any], version: str, keep_authority: bool
-) -> dict[str, Any]:
-    """A copy with the properties the LRS assigns (1.0.3 Part 2 §2.4)."""
-    prepared = with_context_activity_arrays(statement)
-    prepared.setdefault("id", str(uuid.uuid4()))
-    if not (keep_authority and "authority" in prepared):
-        prepared["authority"] = authority
-    # 1.0.3 Part 2 §2.4.10: the LRS sets version when the statement has none.
-    prepared.setdefault("version", "2.0.0" if version == V2 else "1.0.0")
-    return prepared
-
-
-def with_context_activity_arrays(statement: dict[str, Any]) -> dict[str, Any]:
-    """A copy whose context activities are arrays (1.0.3 Part 2 §2.4.6.2: the LRS MUST return
-    a single context activity as an array), in the statement and its SubStatement."""
-    copy = dict(statement)
-    context = copy.get("context")
-    if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
-        groups = context["contextActivities"]
-        copy["context"] = {
-            **context,
-            "contextActivities": {
-                name: acts if isinstance(acts, list) else [acts] for name, acts in groups.items()
-            },
-        }
-    obj = copy.get("object")
-    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
-        copy["object"] = with_context_activity_arrays(obj)
-    return copy
-
-
-def _check_stored(statements: Sequence[dict[str, Any]]) -> None:
-    """A kept `stored` must be a timestamp (the schema checks its form; this, that it parses)."""
-    for index, statement in enumerate(statements):
-        if "stored" in statement:
-            timestamp_us(statement["stored"], path=f"[{index}].stored")
-
-
-def _check_voiding(statements: Sequence[dict[str, Any]], known: dict[str, StoredStatement]) -> None:
+def _check_voiding(
+    statements: Sequence[PreparedStatement], known: dict[str, StoredStatement]
+) -> None:
     """1.0.3 Part 2 §2.3.2: a voiding statement cannot itself be voided."""
-    voiding_in_batch = {s["id"].lower() for s in statements if voided_target(s) is not None}
+    voiding_in_batch = {s.id for s in statements if s.voids is not None}
     for statement in statements:
-        target = voided_target(statement)
+        target = statement.voids
         if target is None:
             continue
         stored = known.get(target)
