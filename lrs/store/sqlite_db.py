@@ -36,6 +36,9 @@ _STOP = object()
 
 CHECKPOINT_INTERVAL_S = 0.5
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
+# the writer's page cache (SQLite's default: 2 MiB): index inserts touch pages all over the
+# file, and a reader's cache is dropped whenever the writer commits
+CACHE_KIB = 64 * 1024
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
@@ -47,6 +50,8 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     if readonly:
         conn.execute("PRAGMA query_only=ON")
+    else:
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     return conn
 
 

@@ -76,6 +76,7 @@ from lrs.store.sqlite import (
     SQLiteBackend,
     statement_rows,
 )
+from lrs.store.sqlite_db import CACHE_KIB
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.indexing import index_statement
 from lrs.xapi.timestamps import format_us
@@ -720,6 +721,7 @@ def raw_connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     conn.executescript(STATEMENTS_SCHEMA)
     return conn
 
