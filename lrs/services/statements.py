@@ -12,8 +12,10 @@ equivalent content (accepted, not stored twice); one already stored with differe
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +55,7 @@ from lrs.xapi.query import SingleStatementRequest, StatementQuery
 from lrs.xapi.signatures import check_signatures
 from lrs.xapi.timestamps import StoredClock, format_us
 
+log = logging.getLogger(__name__)
 _MAX_INSERT_ATTEMPTS = 5
 
 __all__ = ["StatementService", "with_context_activity_arrays"]
@@ -146,12 +149,19 @@ class StatementService:
         serialised in the process pool, if the service has one, so the event loop and the
         store's writer keep a core.
         """
+        batch = None
         if self._pool is not None and len(body) >= self._pool_min_bytes:
             loop = asyncio.get_running_loop()
-            batch = await loop.run_in_executor(
-                self._pool, prepare_json, body, authority, version, self._max_batch
-            )
-        else:
+            try:
+                batch = await loop.run_in_executor(
+                    self._pool, prepare_json, body, authority, version, self._max_batch
+                )
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): this request is prepared here
+                # instead, and later ones too, rather than failing with a 500.
+                log.error("the statement process pool is broken; preparing in-process")
+                self._pool = None
+        if batch is None:
             batch = prepare_json(body, authority, version, self._max_batch)
         return await self._store_prepared(batch, {}, may_define)
 
