@@ -75,6 +75,17 @@ def with_backend(settings: Settings, job: Callable[[Backend], Awaitable[int]]) -
     return asyncio.run(run())
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (batch sizes and the like)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 # Subcommands of other packages: each module has `register(commands)`, adding parsers whose
 # `func(args, settings) -> int` runs the command. One line per package.
 PACKAGE_COMMANDS: tuple[str, ...] = (

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lrs.app import public_base_url
-from lrs.cli import with_backend
+from lrs.cli import positive_int, with_backend
 from lrs.errors import LRSError
 from lrs.migration_export import export_target, write_statements
 from lrs.migration_import import Progress, RejectLog, StatementImporter
@@ -53,7 +53,7 @@ def _register_import(commands: Any) -> None:
     parser.add_argument("file", type=Path, metavar="FILE", help="the export to import")
     parser.add_argument(
         "--batch-size",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         default=DEFAULT_BATCH,
         help=f"statements per write (default {DEFAULT_BATCH}, at most LRS_MAX_BATCH_SIZE)",
@@ -122,16 +122,6 @@ def _register_export(commands: Any) -> None:
         help="only statements stored at or before TS (ISO 8601; inclusive)",
     )
     parser.set_defaults(func=_export_command)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _timestamp(text: str) -> int:

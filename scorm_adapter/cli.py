@@ -19,7 +19,7 @@ from typing import Any, Literal, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lrs.app import public_base_url
-from lrs.cli import with_backend
+from lrs.cli import positive_int, with_backend
 from lrs.services.statements import StatementService
 from lrs.settings import Settings
 from lrs.store.base import Backend
@@ -80,7 +80,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--batch-size",
-        type=_positive,
+        type=positive_int,
         default=DEFAULT_BATCH,
         metavar="N",
         help=f"statements per write (default {DEFAULT_BATCH}, at most LRS_MAX_BATCH_SIZE)",
@@ -235,13 +235,3 @@ def _rejects_file(path: Path | None) -> Iterator[TextIO | None]:
         return
     with path.open("w", encoding="utf-8", newline="") as out:
         yield out
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
