@@ -76,12 +76,13 @@ def document_resource(
             response.headers["Last-Modified"] = http_date(found.last_updated_us)
         return response
 
-    async def put(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
-        """PUT: store the body as the document (If-Match / If-None-Match per §3.1)."""
+    async def write(request: web.Request, xreq: XAPIRequest, *, merge: bool) -> web.StreamResponse:
         assert xreq.principal is not None
         auth.require(xreq.principal, write_scopes)
         parsed = _parse(kind, xreq)
-        document = await _service(request).put_document(
+        service = _service(request)
+        store = service.post_document if merge else service.put_document
+        document = await store(
             parsed.key,
             xreq.body,
             xreq.headers.get("Content-Type", ""),
@@ -90,19 +91,13 @@ def document_resource(
         )
         return _written(document)
 
+    async def put(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
+        """PUT: store the body as the document (If-Match / If-None-Match per §3.1)."""
+        return await write(request, xreq, merge=False)
+
     async def post(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
         """POST: merge a JSON object into the document, or store it when absent (§2.2)."""
-        assert xreq.principal is not None
-        auth.require(xreq.principal, write_scopes)
-        parsed = _parse(kind, xreq)
-        document = await _service(request).post_document(
-            parsed.key,
-            xreq.body,
-            xreq.headers.get("Content-Type", ""),
-            pre=_preconditions(xreq),
-            version=xreq.version,
-        )
-        return _written(document)
+        return await write(request, xreq, merge=True)
 
     async def delete(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
         """DELETE: the document, or (State without stateId) every document in scope."""
