@@ -1,14 +1,13 @@
 """SQLite implementations of the xAPI core stores: statements and credentials.
 
-Statements are one row each (the JSON kept as the bytes clients get back, and the filter keys
-packed beside it) plus one row per distinct filter key in `statement_keys`, a WITHOUT ROWID
-table keyed (key, seq) whose `kinds` bits say under which filters the key counts: every filter
-of GET /statements is an index range on it, never a scan of the statements. One row per key
-rather than per (kind, key) halves what each commit writes (agents and activities count under
-two kinds each), which is what bounds ingest speed: see the README's performance section.
-`seq` is the insertion order (the projection worker's commit-order cursor). Queries order by
-(stored_us, seq): the same as `seq` for statements this process stores, and still right for
-imported statements that keep their original `stored`. Pages are keyset ranges on that pair.
+Statements are one row each: the JSON kept as the bytes clients get back, and the statement's
+filter keys packed beside it. Every filter of GET /statements is an index range on
+`statement_filters`, never a scan of the statements; `lrs.store.sqlite_keys` says how keys are
+kept (a dictionary of integer ids), which is what bounds ingest speed: see the README's
+performance section. `seq` is the insertion order (the projection worker's commit-order
+cursor). Queries order by (stored_us, seq): the same as `seq` for statements this process
+stores, and still right for imported statements that keep their original `stored`. Pages are
+keyset ranges on that pair.
 """
 
 from __future__ import annotations
@@ -22,20 +21,28 @@ import orjson
 
 from lrs.errors import BadRequest, Conflict
 from lrs.store.base import (
-    INDEX_KINDS,
     Attachment,
     AwaitingPage,
     Credential,
     DefinitionMerge,
     InsertOutcome,
     StatementFilter,
-    StatementIndex,
     StatementPage,
     StatementRecord,
     StoredStatement,
 )
-from lrs.store.sqlite_db import SQLiteDatabase
+from lrs.store.sqlite_db import SQLiteDatabase, WriteJob
 from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
+from lrs.store.sqlite_keys import (
+    INSERT_FILTERS,
+    KEYS_SCHEMA,
+    KIND_BIT,
+    indexes_of,
+    known_key_ids,
+    migrate_text_keys,
+    remember,
+    statement_rows,
+)
 
 STATEMENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS statements (
@@ -50,12 +57,6 @@ CREATE TABLE IF NOT EXISTS statements (
 );
 CREATE INDEX IF NOT EXISTS statements_stored ON statements(stored_us, seq);
 CREATE INDEX IF NOT EXISTS statements_voids ON statements(voids) WHERE voids IS NOT NULL;
-CREATE TABLE IF NOT EXISTS statement_keys (
-    key TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    kinds INTEGER NOT NULL,
-    PRIMARY KEY (key, seq)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS statements_awaiting (
     seq INTEGER PRIMARY KEY
 );
@@ -87,14 +88,10 @@ CREATE TABLE IF NOT EXISTS activities (
 );
 """
 
-# One bit per filter kind: a key a statement answers to under several kinds (an agent that is
-# both `agents` and `related_agents`) is one row, not one per kind.
-_KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
 INSERT_STATEMENT = (
     "INSERT INTO statements (seq, id, raw, stored_us, voids, ref, keys) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-INSERT_KEYS = "INSERT INTO statement_keys (key, seq, kinds) VALUES (?, ?, ?)"
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 
 
@@ -111,10 +108,20 @@ class SQLiteStatementStore:
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
+        self._key_ids: dict[str, int] = db.writer_cache()
 
     async def insert_statements(self, records: Sequence[StatementRecord]) -> InsertOutcome:
         """Store all records in one savepoint of the current group commit, or none."""
-        return await self._db.write(lambda conn: _insert(conn, records))
+        return await self._db.write(self._insert_job(records))
+
+    def _insert_job(self, records: Sequence[StatementRecord]) -> WriteJob:
+        def job(conn: sqlite3.Connection) -> InsertOutcome:
+            outcome, learned = _insert(conn, records, self._key_ids)
+            if learned:
+                self._db.after_commit(lambda: remember(self._key_ids, learned))
+            return outcome
+
+        return job
 
     async def get_statements(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
         """The stored statements among `ids`."""
@@ -183,15 +190,14 @@ class SQLiteStatementStore:
         return await self._db.read(lambda conn: _export(conn, after, limit, since_us, until_us))
 
 
-def _insert(conn: sqlite3.Connection, records: Sequence[StatementRecord]) -> InsertOutcome:
+def _insert(
+    conn: sqlite3.Connection, records: Sequence[StatementRecord], key_cache: Mapping[str, int]
+) -> tuple[InsertOutcome, dict[str, int]]:
     ids = [r.id for r in records]
     existing = _fetch(conn, ids)
     if existing:
-        return InsertOutcome(stored=False, existing=existing)
-    (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()
-    rows, key_rows = statement_rows(records, top)
-    conn.executemany(INSERT_STATEMENT, rows)
-    conn.executemany(INSERT_KEYS, key_rows)
+        return InsertOutcome(stored=False, existing=existing), {}
+    rows, learned = write_statement_rows(conn, records, key_cache)
     # awaiting projection from the same commit on (see `awaiting_projection`)
     conn.executemany("INSERT INTO statements_awaiting (seq) VALUES (?)", [(r[0],) for r in rows])
     targets = [r.voids for r in records if r.voids]
@@ -208,32 +214,23 @@ def _insert(conn: sqlite3.Connection, records: Sequence[StatementRecord]) -> Ins
             f"(SELECT voids FROM statements WHERE voids IN ({_marks(len(chunk))}))",
             chunk,
         )
-    return InsertOutcome(stored=True)
+    return InsertOutcome(stored=True), learned
 
 
-def statement_rows(
-    records: Sequence[StatementRecord], top: int
-) -> tuple[list[tuple[Any, ...]], list[tuple[str, int, int]]]:
-    """The `statements` and `statement_keys` rows of records stored after seq `top`."""
-    rows = []
-    key_rows = []
-    for offset, record in enumerate(records, start=1):
-        seq = top + offset
-        kinds: dict[str, int] = {}
-        for kind, key in record.index.items():
-            kinds[key] = kinds.get(key, 0) | _KIND_BIT[kind]
-        packed = orjson.dumps(
-            {kind: keys for kind in INDEX_KINDS if (keys := getattr(record.index, kind))}
-        )
-        rows.append(
-            (seq, record.id, record.raw, record.stored_us, record.voids, record.ref, packed)
-        )
-        key_rows.extend((key, seq, bits) for key, bits in kinds.items())
-    return rows, key_rows
+def write_statement_rows(
+    conn: sqlite3.Connection, records: Sequence[StatementRecord], key_cache: Mapping[str, int]
+) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
+    """Insert the statement and filter rows of `records` after the last seq; return the former
+    and the key ids to `remember` once committed.
 
-
-def _index(packed: bytes) -> StatementIndex:
-    return StatementIndex(**{kind: tuple(keys) for kind, keys in orjson.loads(packed).items()})
+    The whole SQL of storing statements, without the checks around it (the benchmark's floor
+    runs exactly this).
+    """
+    (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()
+    rows, filters, learned = statement_rows(conn, records, top, key_cache)
+    conn.executemany(INSERT_STATEMENT, rows)
+    conn.executemany(INSERT_FILTERS, filters)
+    return rows, learned
 
 
 def _fetch(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredStatement]:
@@ -246,16 +243,17 @@ def _fetch(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredStat
                 chunk,
             ).fetchall()
         )
+    indexes = indexes_of(conn, [packed for *_rest, packed in rows])
     return {
         sid: StoredStatement(
             id=sid,
             raw=bytes(raw),
             stored_us=stored_us,
             voided=bool(voided),
-            index=_index(packed),
+            index=index,
             voids=voids,
         )
-        for sid, raw, stored_us, voided, voids, packed in rows
+        for (sid, raw, stored_us, voided, voids, _packed), index in zip(rows, indexes, strict=True)
     }
 
 
@@ -269,12 +267,15 @@ def _query(conn: sqlite3.Connection, query: StatementFilter) -> StatementPage:
         ("registrations", query.registration),
         ("authorities", query.authority),
     )
-    for kind, key in keyed:
-        if key is not None:
-            where.append(
-                "s.seq IN (SELECT seq FROM statement_keys WHERE key = ? AND kinds & ? != 0)"
-            )
-            params.extend((key, _KIND_BIT[kind]))
+    wanted = [(kind, key) for kind, key in keyed if key is not None]
+    ids = known_key_ids(conn, list({key for _kind, key in wanted}))
+    if len(ids) < len({key for _kind, key in wanted}):
+        return StatementPage(statements=[], next_position=None)  # a key no statement has
+    for kind, key in wanted:
+        where.append(
+            "s.seq IN (SELECT seq FROM statement_filters WHERE key_id = ? AND kinds & ? != 0)"
+        )
+        params.extend((ids[key], KIND_BIT[kind]))
     if query.since_us is not None:
         where.append("s.stored_us > ?")
         params.append(query.since_us)
@@ -442,38 +443,53 @@ class SQLiteAttachmentStore:
 
 
 class SQLiteActivityStore:
-    """Canonical activity definitions in SQLite; merges run in the writer, so they serialise."""
+    """Canonical activity definitions in SQLite; merges run in the writer, so they serialise.
+
+    Most statements repeat definitions the LRS already holds, so the store keeps the
+    definitions it has committed in a writer cache (see `lrs.store.sqlite_db`): a merge that
+    would change none of them is skipped without a read or a write. A merge that changes
+    nothing now is one that happened before any later change, so skipping it is safe; the write
+    job reads (or takes from the cache) and merges atomically when something does change.
+    """
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
+        self._known: dict[str, dict[str, Any]] = db.writer_cache()
 
     async def merge_activities(
         self, definitions: Mapping[str, dict[str, Any]], merge: DefinitionMerge
     ) -> None:
         """Merge each new definition into the stored one."""
+        known = self._known
+
+        def changes(activity_id: str, definition: dict[str, Any]) -> bool:
+            current = known.get(activity_id)
+            return current is None or merge(current, definition) != current
 
         def job(conn: sqlite3.Connection) -> None:
-            current = _activity_rows(conn, list(definitions))
-            rows = []
-            for activity_id, definition in definitions.items():
-                merged = merge(current.get(activity_id), definition)
-                if merged != current.get(activity_id):  # most statements repeat a definition
-                    rows.append((activity_id, orjson.dumps(merged)))
+            current = {i: known[i] for i in definitions if i in known}
+            current.update(_activity_rows(conn, [i for i in definitions if i not in current]))
+            merged = {i: merge(current.get(i), d) for i, d in definitions.items()}
+            rows = [(i, orjson.dumps(m)) for i, m in merged.items() if m != current.get(i)]
             conn.executemany("INSERT OR REPLACE INTO activities VALUES (?, ?)", rows)
+            self._db.after_commit(lambda: _remember_definitions(known, merged))
 
-        if not definitions:
-            return
-        # Most statements repeat definitions the LRS already holds: a read on a reader
-        # connection tells, without queueing a write and waiting for its commit. A merge that
-        # changes nothing now is one that happened before any later change, so skipping it
-        # is safe; the write job re-reads and merges atomically when something does change.
-        current = await self.get_activities(list(definitions))
-        if any(merge(current.get(i), d) != current.get(i) for i, d in definitions.items()):
+        if any(changes(i, d) for i, d in definitions.items()):
             await self._db.write(job)
 
     async def get_activities(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The canonical definitions among `ids`."""
         return await self._db.read(lambda conn: _activity_rows(conn, ids)) if ids else {}
+
+
+# Definitions kept in the writer cache (a few hundred bytes each, most of them).
+DEFINITION_CACHE_ENTRIES = 20_000
+
+
+def _remember_definitions(cache: dict[str, Any], merged: Mapping[str, Any]) -> None:
+    if len(cache) + len(merged) > DEFINITION_CACHE_ENTRIES:
+        cache.clear()
+    cache.update(merged)
 
 
 def _activity_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -496,6 +512,7 @@ class SQLiteBackend:
 
     SCHEMA: tuple[str, ...] = (
         STATEMENTS_SCHEMA,
+        KEYS_SCHEMA,
         CREDENTIALS_SCHEMA,
         ATTACHMENTS_SCHEMA,
         ACTIVITIES_SCHEMA,
@@ -504,7 +521,7 @@ class SQLiteBackend:
 
     def __init__(self, data_dir: Path) -> None:
         self.db = SQLiteDatabase(Path(data_dir) / "lrs.sqlite3")
-        self.db.open(self.SCHEMA)
+        self.db.open(self.SCHEMA, migrations=(migrate_text_keys,))
         self.statements = SQLiteStatementStore(self.db)
         self.credentials = SQLiteCredentialStore(self.db)
         self.attachments = SQLiteAttachmentStore(self.db)

@@ -7,6 +7,12 @@ job that fails rolls back its own savepoint and nothing else, so each request st
 nothing while concurrent requests share one fsync. Because jobs run in queue order and the
 event loop enqueues them in the order it assigns `stored`, row ids follow stored time.
 
+Stores may keep caches of committed rows for the writer (`writer_cache`): entries are added only
+through `after_commit`, which runs once the group holding the job is durable (never for a job
+rolled back or a commit that failed), and every cache is emptied when another connection (another
+process, a migration) has committed to the file since the writer last looked (SQLite's
+`data_version`), so a cache never holds what the file does not.
+
 Readers use their own connections from a small thread pool; WAL lets them read while the
 writer writes. WAL checkpoints run on a checkpointer thread of their own rather than inside the
 writer's COMMIT (SQLite's default), so copying pages back into the database never holds up the
@@ -71,13 +77,21 @@ class SQLiteDatabase:
         self._committed = threading.Event()
         self._stopping = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        self._caches: list[dict[Any, Any]] = []
+        self._data_version: int | None = None
+        self._job_callbacks: list[Callable[[], None]] = []
 
-    def open(self, schema: Sequence[str]) -> None:
-        """Create the file and apply every schema statement (each must be idempotent)."""
+    def open(
+        self, schema: Sequence[str], migrations: Sequence[Callable[[sqlite3.Connection], None]] = ()
+    ) -> None:
+        """Create the file, apply every schema statement (each must be idempotent), then run
+        each migration (each a no-op on a database it has already moved) before any job."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = _connect(self.path, readonly=False)
         for ddl in schema:
             conn.executescript(ddl)
+        for migrate in migrations:
+            migrate(conn)
         conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
         self._writer_conn = conn
         self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
@@ -98,6 +112,19 @@ class SQLiteDatabase:
             conn.executescript(ddl)
         finally:
             conn.close()
+
+    def writer_cache(self) -> dict[Any, Any]:
+        """A dict for committed rows, emptied when another connection writes to the file.
+
+        Only writer jobs and `after_commit` callbacks add to it; other threads may read it.
+        """
+        cache: dict[Any, Any] = {}
+        self._caches.append(cache)
+        return cache
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """From inside a write job: run `callback` in the writer once the job is durable."""
+        self._job_callbacks.append(callback)
 
     async def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run `job` in the writer thread inside its own savepoint; return after the commit."""
@@ -163,10 +190,15 @@ class SQLiteDatabase:
 
     def _run_group(self, conn: sqlite3.Connection, group: list[Any]) -> None:
         outcomes: list[tuple[bool, Any]] = []
+        callbacks: list[Callable[[], None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
+            self._check_caches(conn)
             for index, (job, *_rest) in enumerate(group):
+                self._job_callbacks = []
                 outcomes.append(self._run_in_savepoint(conn, job, index))
+                if outcomes[-1][0]:
+                    callbacks.extend(self._job_callbacks)
             conn.execute("COMMIT")
             self._committed.set()
         except Exception as exc:  # the commit itself failed: nothing in the group is durable
@@ -176,8 +208,28 @@ class SQLiteDatabase:
             failure = StoreUnavailable("the store could not commit the write")
             failure.__cause__ = exc
             outcomes = [(False, failure)] * len(group)
+            callbacks = []
+        self._run_callbacks(callbacks)
         for (_job, loop, future), (ok, value) in zip(group, outcomes, strict=True):
             loop.call_soon_threadsafe(_settle, future, ok, value)
+
+    def _run_callbacks(self, callbacks: list[Callable[[], None]]) -> None:
+        # before the jobs' futures are settled, so a caller resumes with the caches updated
+        try:
+            for callback in callbacks:
+                callback()
+        except Exception:
+            log.exception("an after-commit callback failed; emptying the writer caches")
+            for cache in self._caches:
+                cache.clear()
+
+    def _check_caches(self, conn: sqlite3.Connection) -> None:
+        # data_version changes when a connection other than this one commits to the file
+        (version,) = conn.execute("PRAGMA data_version").fetchone()
+        if version != self._data_version:
+            self._data_version = version
+            for cache in self._caches:
+                cache.clear()
 
     @staticmethod
     def _run_in_savepoint(conn: sqlite3.Connection, job: WriteJob, index: int) -> tuple[bool, Any]:

@@ -64,6 +64,11 @@ def test_peak_memory_does_not_grow_with_the_file(
     small = writer(tmp_path / "small", many(N))
     large = writer(tmp_path / "large", many(4 * N))
     monkeypatch.delenv("LRS_MONGODB_URI", raising=False)
+    # The SQLite writer's caches (key ids, activity definitions) grow with distinct keys up to
+    # a fixed bound (tests/unit/test_sqlite_keys.py); shrunk here so that a file this small
+    # already shows whether the import itself grows.
+    monkeypatch.setattr("lrs.store.sqlite_keys.KEY_CACHE_ENTRIES", 100)
+    monkeypatch.setattr("lrs.store.sqlite.DEFINITION_CACHE_ENTRIES", 100)
 
     # warm-up: imports, schema compilation and other one-off costs are not the file's
     peak_import(tiny, tmp_path / "warm", monkeypatch)

@@ -22,9 +22,10 @@ What it does, in order:
    / concurrency 8 scenario started (inserts slow down as the indexes grow):
    - service floor: `StatementService.store_statements` over `SQLiteBackend`, the service as
      `lrs.app` wires it: everything the POST handler does once it has parsed the body;
-   - raw floor: the stdlib `sqlite3` module on the same schema and pragmas, inserting the
-     statement rows and their index rows with one BEGIN ... COMMIT per batch. Rows are built
-     before the clock starts (their building time is printed apart).
+   - raw floor: the stdlib `sqlite3` module on the same schema and pragmas, running the store's
+     own insert SQL (`write_statement_rows`: key ids, statement rows, filter rows) with one
+     BEGIN ... COMMIT per batch. The records (JSON, index) are built before the clock starts
+     (their building time is printed apart).
 5. Prints per scenario statements/s and p50/p95/p99/max request latency, CPU seconds spent by
    the server and by this client, then a summary line against the targets (>= 10,000
    statements/s at batch 100 / concurrency 8, and >= 1.0x the raw floor).
@@ -69,14 +70,9 @@ from lrs.keys import statement_service_key
 from lrs.services.statements import StatementService, with_context_activity_arrays
 from lrs.settings import Settings
 from lrs.store.base import StatementRecord
-from lrs.store.sqlite import (
-    INSERT_KEYS,
-    INSERT_STATEMENT,
-    STATEMENTS_SCHEMA,
-    SQLiteBackend,
-    statement_rows,
-)
+from lrs.store.sqlite import STATEMENTS_SCHEMA, SQLiteBackend, write_statement_rows
 from lrs.store.sqlite_db import CACHE_KIB
+from lrs.store.sqlite_keys import KEYS_SCHEMA
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.indexing import index_statement
 from lrs.xapi.timestamps import format_us
@@ -677,7 +673,7 @@ async def service_floor(
         await backend.close()
 
 
-Rows = tuple[list[tuple[Any, ...]], list[tuple[str, int, int]]]
+Rows = list[StatementRecord]
 AUTHORITY: dict[str, Any] = {
     "objectType": "Agent",
     "name": "bench",
@@ -685,8 +681,8 @@ AUTHORITY: dict[str, Any] = {
 }
 
 
-def raw_rows(batch: list[dict[str, Any]], first_seq: int, stored_us: int) -> Rows:
-    """Statement and index rows as the service would build them for this batch."""
+def raw_rows(batch: list[dict[str, Any]], stored_us: int) -> Rows:
+    """The records the service would hand the store for this batch."""
     stored = format_us(stored_us)
     authority_key = ifi_key(AUTHORITY)
     records = []
@@ -704,16 +700,11 @@ def raw_rows(batch: list[dict[str, Any]], first_seq: int, stored_us: int) -> Row
                 index=index_statement(statement, authority_key),
             )
         )
-    # the store's own row layout, so the floor follows any change of schema
-    return statement_rows(records, first_seq - 1)
+    return records
 
 
-def build_rows(batches_: list[list[dict[str, Any]]], first_seq: int) -> list[Rows]:
-    prepared = []
-    for batch in batches_:
-        prepared.append(raw_rows(batch, first_seq, time.time_ns() // 1_000_000 * 1000))
-        first_seq += len(batch)
-    return prepared
+def build_rows(batches_: list[list[dict[str, Any]]]) -> list[Rows]:
+    return [raw_rows(batch, time.time_ns() // 1_000_000 * 1000) for batch in batches_]
 
 
 def raw_connect(path: Path) -> sqlite3.Connection:
@@ -722,14 +713,15 @@ def raw_connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-    conn.executescript(STATEMENTS_SCHEMA)
+    conn.executescript(STATEMENTS_SCHEMA + KEYS_SCHEMA)
     return conn
 
 
 def raw_insert(conn: sqlite3.Connection, rows: Rows) -> None:
+    # the store's own SQL (key dictionary, statement rows, filter rows), so the floor follows
+    # any change of schema
     conn.execute("BEGIN")
-    conn.executemany(INSERT_STATEMENT, rows[0])
-    conn.executemany(INSERT_KEYS, rows[1])
+    write_statement_rows(conn, rows)
     conn.execute("COMMIT")
 
 
@@ -739,9 +731,7 @@ def prefill(path: Path, prepared: list[Rows], per_commit: int = 5000) -> None:
     try:
         for start in range(0, len(prepared), per_commit // FLOOR_BATCH):
             chunk = prepared[start : start + per_commit // FLOOR_BATCH]
-            raw_insert(
-                conn, ([r for rows, _ in chunk for r in rows], [i for _, ix in chunk for i in ix])
-            )
+            raw_insert(conn, [record for records in chunk for record in records])
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
@@ -759,7 +749,7 @@ def raw_floor(path: Path, warmup: list[Rows], measured: list[Rows]) -> tuple[flo
         stored = 0
         for rows in measured:
             raw_insert(conn, rows)
-            stored += len(rows[0])
+            stored += len(rows)
         return time.perf_counter() - started, stored
     finally:
         conn.close()
@@ -932,7 +922,7 @@ async def run(args: argparse.Namespace) -> int:
         (floors / "service").mkdir(parents=True)
         held = warm.stored + sum(o.stored for o in outcomes[:-1])
         started = time.perf_counter()
-        prefill_rows = build_rows(batches(prefill_statements[:held], FLOOR_BATCH), 1)
+        prefill_rows = build_rows(batches(prefill_statements[:held], FLOOR_BATCH))
         prefill(floors / "service" / "lrs.sqlite3", prefill_rows)
         prefill(floors / "raw.sqlite3", prefill_rows)
         del prefill_rows
@@ -954,10 +944,8 @@ async def run(args: argparse.Namespace) -> int:
             f"{service_rate:.0f} statements/s"
         )
         started = time.perf_counter()
-        raw_warm = build_rows(batches(floor_warmup_raw, FLOOR_BATCH), held + 1)
-        raw_measured = build_rows(
-            batches(raw_statements, FLOOR_BATCH), held + 1 + len(floor_warmup_raw)
-        )
+        raw_warm = build_rows(batches(floor_warmup_raw, FLOOR_BATCH))
+        raw_measured = build_rows(batches(raw_statements, FLOOR_BATCH))
         building = time.perf_counter() - started
         seconds, stored = raw_floor(floors / "raw.sqlite3", raw_warm, raw_measured)
         raw_rate = stored / seconds
@@ -965,7 +953,7 @@ async def run(args: argparse.Namespace) -> int:
         print(
             f"floor (raw sqlite3): same schema, WAL, synchronous=FULL, BEGIN/INSERTs/COMMIT per "
             f"{FLOOR_BATCH}: {stored} statements in {seconds:.2f} s = {raw_rate:.0f} statements/s "
-            f"(rows built beforehand, untimed, at {built / building:.0f} statements/s)"
+            f"(records built beforehand, untimed, at {built / building:.0f} statements/s)"
         )
 
     print(f"load average at the end: {_load()} (other work on the machine skews the figures)")

@@ -68,3 +68,70 @@ async def test_a_sqlite_error_in_a_job_is_store_unavailable(db: SQLiteDatabase) 
     with pytest.raises(StoreUnavailable):
         await db.write(insert(1))  # primary key taken
     assert await db.write(insert(2)) == 2  # the writer goes on
+
+
+def remembering(db: SQLiteDatabase, cache: dict, n: int, *, fail: bool = False):
+    """A job that inserts rows and caches n once committed (as the stores' caches do)."""
+
+    def job(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO t VALUES (?, ?)", (n, f"row {n}"))
+        db.after_commit(lambda: cache.__setitem__(n, f"row {n}"))
+        if fail:
+            raise Refused(n)
+        return n
+
+    return job
+
+
+async def test_after_commit_runs_only_for_jobs_that_were_kept(db: SQLiteDatabase) -> None:
+    cache = db.writer_cache()
+    jobs = [db.write(remembering(db, cache, n, fail=n % 5 == 0)) for n in range(1, 60)]
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    kept = {n for n, r in zip(range(1, 60), results, strict=True) if not isinstance(r, Refused)}
+    assert kept == {n for n in range(1, 60) if n % 5}
+    assert set(cache) == kept  # never an entry of a rolled-back job
+    stored = await db.read(lambda conn: {n for (n,) in conn.execute("SELECT n FROM t")})
+    assert stored == kept
+
+
+async def test_after_commit_does_not_run_when_the_commit_fails(
+    db: SQLiteDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = db.writer_cache()
+
+    def job(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO t VALUES (1, 'one')")
+        db.after_commit(lambda: cache.__setitem__(1, "one"))
+        # a deferred foreign-key violation makes the COMMIT itself fail
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        conn.execute("INSERT INTO child VALUES (1, 999)")
+
+    await db.write(
+        lambda conn: conn.execute(
+            "CREATE TABLE child (n INTEGER PRIMARY KEY, parent INTEGER REFERENCES t(n))"
+        )
+    )
+    from lrs.errors import StoreUnavailable
+
+    with pytest.raises(StoreUnavailable):
+        await db.write(job)
+    assert "sqlite commit failed" in caplog.text  # the job ran; its COMMIT failed
+    assert cache == {}
+    assert await db.read(lambda conn: conn.execute("SELECT count(*) FROM t").fetchone()[0]) == 0
+
+
+async def test_writer_caches_are_emptied_when_another_connection_writes(
+    db: SQLiteDatabase, tmp_path: Path
+) -> None:
+    cache = db.writer_cache()
+    await db.write(remembering(db, cache, 1))
+    assert cache == {1: "row 1"}
+    await db.write(insert(100))  # the writer's own commits keep the cache
+    assert cache == {1: "row 1"}
+    other = sqlite3.connect(tmp_path / "t.sqlite3", isolation_level=None)
+    try:
+        other.execute("UPDATE t SET v = 'changed elsewhere' WHERE n = 1")
+    finally:
+        other.close()
+    await db.write(insert(200))  # the next group notices the other commit
+    assert cache == {}

@@ -1,0 +1,220 @@
+"""The filter keys of statements in SQLite: a key dictionary and integer postings.
+
+Every filter of GET /statements (agent, verb, activity, registration, related_*, and the
+authority of statements/read/mine) is a lookup of one key among the keys a statement answers to.
+Keys are long strings (IFIs, IRIs; about 50 bytes), and a statement has about eight, so keeping
+them as text in the postings made those rows and their index most of what each commit writes.
+Instead each distinct key is stored once in `filter_keys` with an integer id, and
+`statement_filters` holds (key_id, seq, kinds) rows of a few bytes: about six times less to write
+per statement, and a key first seen gets the highest id, so its postings are appended at the
+right edge of the index rather than inserted all over it.
+
+`kinds` bits say under which filters a key counts (an agent that is both `agents` and
+`related_agents` is one row). The statement row keeps its own (key_id, kinds) pairs packed
+(`pack`), from which its StatementIndex is rebuilt when a StatementRef target or an authority
+check needs it.
+
+Key ids are assigned by the single writer (`key_ids`, inside the writer's transaction), so they
+need no lock; readers resolve keys to ids with the same table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+
+import orjson
+
+from lrs.store.base import INDEX_KINDS, StatementIndex, StatementRecord
+
+KEYS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS filter_keys (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS statement_filters (
+    key_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    kinds INTEGER NOT NULL,
+    PRIMARY KEY (key_id, seq)
+) WITHOUT ROWID;
+"""
+INSERT_FILTERS = "INSERT INTO statement_filters (key_id, seq, kinds) VALUES (?, ?, ?)"
+
+# One bit per filter kind, in the low bits of each packed pair.
+KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
+_KIND_BITS = len(INDEX_KINDS)
+_CHUNK = 500  # stays under SQLite's bound-parameter limit
+# Ids of keys seen recently, so most statements need no dictionary lookup (~150 bytes each).
+KEY_CACHE_ENTRIES = 200_000
+
+
+def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def kinds_by_key(index: StatementIndex) -> dict[str, int]:
+    """Each distinct key of a statement with the bits of the filters it counts under."""
+    kinds: dict[str, int] = {}
+    for kind in INDEX_KINDS:
+        bit = KIND_BIT[kind]
+        for key in getattr(index, kind):
+            kinds[key] = kinds.get(key, 0) | bit
+    return kinds
+
+
+def known_key_ids(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:
+    """The ids of those keys the dictionary holds (a reader's lookup)."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        found.update(
+            conn.execute(
+                f"SELECT key, id FROM filter_keys WHERE key IN ({_marks(len(chunk))})", chunk
+            )
+        )
+    return found
+
+
+def key_ids(
+    conn: sqlite3.Connection, keys: Iterable[str], cached: Mapping[str, int]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The id of every key, adding those not seen before (writer only, inside its transaction).
+
+    `cached` holds ids known committed. Returns (every key's id, the ids found or assigned
+    here): the caller may cache the latter once this transaction is durable (`remember`).
+    """
+    ids: dict[str, int] = {}
+    missing = []
+    for key in keys:
+        if key not in ids:
+            key_id = cached.get(key)
+            if key_id is None:
+                missing.append(key)
+                ids[key] = 0
+            else:
+                ids[key] = key_id
+    if not missing:
+        return ids, {}
+    learned = known_key_ids(conn, missing)
+    new = [key for key in missing if key not in learned]
+    if new:
+        (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM filter_keys").fetchone()
+        rows = [(top + number, key) for number, key in enumerate(new, start=1)]
+        conn.executemany("INSERT INTO filter_keys (id, key) VALUES (?, ?)", rows)
+        learned.update((key, key_id) for key_id, key in rows)
+    ids.update(learned)
+    return ids, learned
+
+
+def remember(cache: dict[str, int], learned: Mapping[str, int]) -> None:
+    """Add committed key ids to a writer cache, emptying it first when it is full (bounded)."""
+    if len(cache) + len(learned) > KEY_CACHE_ENTRIES:
+        cache.clear()
+    cache.update(learned)
+
+
+def pack(pairs: Iterable[tuple[int, int]]) -> bytes:
+    """(key_id, kinds) pairs as the bytes the statement row keeps (8 bytes a key)."""
+    return array("q", [key_id << _KIND_BITS | kinds for key_id, kinds in pairs]).tobytes()
+
+
+def unpack(packed: bytes) -> list[tuple[int, int]]:
+    """The (key_id, kinds) pairs of `pack`."""
+    values = array("q")
+    values.frombytes(packed)
+    mask = (1 << _KIND_BITS) - 1
+    return [(value >> _KIND_BITS, value & mask) for value in values]
+
+
+def statement_rows(
+    conn: sqlite3.Connection,
+    records: Sequence[StatementRecord],
+    top: int,
+    cached: Mapping[str, int],
+) -> tuple[list[tuple[object, ...]], list[tuple[int, int, int]], dict[str, int]]:
+    """The `statements` and `statement_filters` rows of records stored after seq `top`, and the
+    key ids learned (see `key_ids`).
+
+    Adds unseen keys to the dictionary, so call it in the writer's transaction.
+    """
+    kinds = [kinds_by_key(record.index) for record in records]
+    ids, learned = key_ids(conn, (key for keyed in kinds for key in keyed), cached)
+    rows = []
+    filters = []
+    for seq, (record, keyed) in enumerate(zip(records, kinds, strict=True), start=top + 1):
+        pairs = [(ids[key], bits) for key, bits in keyed.items()]
+        rows.append(
+            (seq, record.id, record.raw, record.stored_us, record.voids, record.ref, pack(pairs))
+        )
+        filters.extend((key_id, seq, bits) for key_id, bits in pairs)
+    return rows, filters, learned
+
+
+def indexes_of(conn: sqlite3.Connection, packed: Sequence[bytes]) -> list[StatementIndex]:
+    """Rebuild the StatementIndex of each packed statement row."""
+    unpacked = [unpack(p) for p in packed]
+    wanted = list({key_id for pairs in unpacked for key_id, _bits in pairs})
+    names: dict[int, str] = {}
+    for chunk in _chunks(wanted):  # type: ignore[arg-type]
+        names.update(
+            conn.execute(
+                f"SELECT id, key FROM filter_keys WHERE id IN ({_marks(len(chunk))})", chunk
+            )
+        )
+    indexes = []
+    for pairs in unpacked:
+        grouped: dict[str, list[str]] = {kind: [] for kind in INDEX_KINDS}
+        for key_id, bits in pairs:
+            for kind in INDEX_KINDS:
+                if bits & KIND_BIT[kind]:
+                    grouped[kind].append(names[key_id])
+        indexes.append(StatementIndex(**{kind: tuple(keys) for kind, keys in grouped.items()}))
+    return indexes
+
+
+def migrate_text_keys(conn: sqlite3.Connection) -> None:
+    """Move a database of the earlier layout (text keys) to this one, in one transaction.
+
+    That layout kept each statement's keys as JSON in `statements.keys` and its postings as
+    (key TEXT, seq, kinds) rows in `statement_keys`. Both are rebuilt from the JSON, which held
+    every key, StatementRef inheritance included.
+    """
+    old = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'statement_keys'"
+    ).fetchone()
+    if old is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        last = 0
+        while True:
+            batch = conn.execute(
+                "SELECT seq, keys FROM statements WHERE seq > ? ORDER BY seq LIMIT 1000", (last,)
+            ).fetchall()
+            if not batch:
+                break
+            keyed = [(seq, kinds_by_key(_json_index(json_keys))) for seq, json_keys in batch]
+            ids, _learned = key_ids(conn, (key for _seq, kinds in keyed for key in kinds), {})
+            updates = []
+            filters = []
+            for seq, kinds in keyed:
+                pairs = [(ids[key], bits) for key, bits in kinds.items()]
+                updates.append((pack(pairs), seq))
+                filters.extend((key_id, seq, bits) for key_id, bits in pairs)
+            conn.executemany("UPDATE statements SET keys = ? WHERE seq = ?", updates)
+            conn.executemany(INSERT_FILTERS, filters)
+            last = batch[-1][0]
+        conn.execute("DROP TABLE statement_keys")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _json_index(json_keys: bytes) -> StatementIndex:
+    return StatementIndex(**{kind: tuple(keys) for kind, keys in orjson.loads(json_keys).items()})

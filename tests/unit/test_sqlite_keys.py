@@ -1,0 +1,140 @@
+"""SQLite filter keys: the packed form, and databases of the earlier text-key layout."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+
+from lrs.store.base import INDEX_KINDS, StatementFilter, StatementIndex
+from lrs.store.sqlite import SQLiteBackend
+from lrs.store.sqlite_keys import KIND_BIT, pack, remember, unpack
+
+# The layout the store used before filter keys got integer ids (copied from its schema then).
+TEXT_KEY_SCHEMA = """
+CREATE TABLE statements (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    raw BLOB NOT NULL,
+    stored_us INTEGER NOT NULL,
+    voided INTEGER NOT NULL DEFAULT 0,
+    voids TEXT,
+    ref TEXT,
+    keys BLOB NOT NULL
+);
+CREATE INDEX statements_stored ON statements(stored_us, seq);
+CREATE INDEX statements_voids ON statements(voids) WHERE voids IS NOT NULL;
+CREATE TABLE statement_keys (
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kinds INTEGER NOT NULL,
+    PRIMARY KEY (key, seq)
+) WITHOUT ROWID;
+CREATE TABLE statements_awaiting (seq INTEGER PRIMARY KEY);
+"""
+
+ALICE = "mbox:mailto:alice@example.com"
+BOB = "mbox:mailto:bob@example.com"
+ADMIN = "account:http://lrs.example\nadmin"
+PASSED = "http://adlnet.gov/expapi/verbs/passed"
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+COURSE = "http://example.com/course"
+S1 = "00000000-0000-4000-8000-000000000001"
+S2 = "00000000-0000-4000-8000-000000000002"
+S3 = "00000000-0000-4000-8000-000000000003"
+
+
+def index(**keys: tuple[str, ...]) -> StatementIndex:
+    return StatementIndex(**keys)
+
+
+OLD = [
+    # seq, id, ref, voids, voided, index (StatementRef inheritance already merged, as stored)
+    (1, S1, None, None, 0, index(agents=(ALICE,), related_agents=(ALICE, ADMIN),
+                                  verbs=(PASSED,), activities=(COURSE,),
+                                  related_activities=(COURSE,), authorities=(ADMIN,))),
+    (2, S2, S1, None, 0, index(agents=(BOB, ALICE), related_agents=(BOB, ADMIN, ALICE),
+                                verbs=("http://adlnet.gov/expapi/verbs/commented", PASSED),
+                                activities=(COURSE,), related_activities=(COURSE,),
+                                authorities=(ADMIN,))),
+    (3, S3, None, "ffffffff-0000-4000-8000-000000000009", 0,
+     index(agents=(BOB,), related_agents=(BOB, ADMIN), verbs=(VOIDED,), authorities=(ADMIN,))),
+]  # fmt: skip
+
+
+def old_database(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(TEXT_KEY_SCHEMA)
+    for seq, sid, ref, voids, voided, keys in OLD:
+        packed = orjson.dumps({k: v for k in INDEX_KINDS if (v := getattr(keys, k))})
+        raw = orjson.dumps({"id": sid, "seq": seq})
+        conn.execute(
+            "INSERT INTO statements VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, sid, raw, 1_000_000 * seq, voided, voids, ref, packed),
+        )
+        kinds: dict[str, int] = {}
+        for kind, key in keys.items():
+            kinds[key] = kinds.get(key, 0) | KIND_BIT[kind]
+        conn.executemany(
+            "INSERT INTO statement_keys VALUES (?, ?, ?)",
+            [(key, seq, bits) for key, bits in kinds.items()],
+        )
+    conn.commit()
+    conn.close()
+
+
+def test_pack_round_trips_ids_and_kinds() -> None:
+    pairs = [(1, 0b1), (2**40, 0b1111111), (12345, 0b1010)]
+    assert unpack(pack(pairs)) == pairs
+    assert unpack(pack([])) == []
+
+
+async def test_a_text_key_database_is_migrated_on_open(tmp_path: Path) -> None:
+    old_database(tmp_path / "lrs.sqlite3")
+    backend = SQLiteBackend(tmp_path)
+    try:
+        store = backend.statements
+
+        async def ids(**query: object) -> list[str]:
+            page = await store.query_statements(StatementFilter(ascending=True, **query))
+            return [orjson.loads(raw)["id"] for raw in page.statements]
+
+        assert await ids(agent=ALICE) == [S1, S2]  # S2 inherited ALICE from its target
+        assert await ids(agent=BOB) == [S2, S3]
+        assert await ids(agent=ADMIN) == []  # the authority is a related agent only
+        assert await ids(agent=ADMIN, related_agents=True) == [S1, S2, S3]
+        assert await ids(verb=PASSED) == [S1, S2]
+        assert await ids(verb=VOIDED, agent=BOB) == [S3]
+        assert await ids(activity=COURSE, verb=PASSED) == [S1, S2]
+        assert await ids(authority=ADMIN) == [S1, S2, S3]
+        assert await ids(agent="mbox:mailto:nobody@example.com") == []
+        found = await store.get_statements([S1, S2, S3])
+        for _seq, sid, _ref, _voids, _voided, keys in OLD:
+            for kind in INDEX_KINDS:  # the order of keys within a kind means nothing
+                assert set(getattr(found[sid].index, kind)) == set(getattr(keys, kind)), kind
+    finally:
+        await backend.close()
+    conn = sqlite3.connect(tmp_path / "lrs.sqlite3")
+    try:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        assert "statement_keys" not in tables
+        assert conn.execute("SELECT count(*) FROM filter_keys").fetchone()[0] == 7
+    finally:
+        conn.close()
+    # opening it again changes nothing
+    backend = SQLiteBackend(tmp_path)
+    try:
+        page = await backend.statements.query_statements(StatementFilter(verb=PASSED))
+        assert len(page.statements) == 2
+    finally:
+        await backend.close()
+
+
+def test_the_key_cache_is_bounded(monkeypatch) -> None:
+    monkeypatch.setattr("lrs.store.sqlite_keys.KEY_CACHE_ENTRIES", 10)
+    cache: dict[str, int] = {}
+    for n in range(100):
+        remember(cache, {f"key {n}": n})
+        assert len(cache) <= 10
+    assert cache["key 99"] == 99  # the newest is always kept
