@@ -24,7 +24,7 @@ from lrs.xapi.attachments import require_file_urls
 from lrs.xapi.indexing import index_statement, statement_ref_target, voided_target
 from lrs.xapi.signatures import check_signatures
 from lrs.xapi.timestamps import timestamp_us
-from lrs.xapi.validation import _validator, validate_statements
+from lrs.xapi.validation import compile_validators, validate_statements
 from lrs.xapi.versions import V2
 
 
@@ -141,8 +141,7 @@ def prepare_json(
 
 def warm_up() -> None:
     """Compile both schemas in a pool worker before the first request needs them."""
-    _validator("1.0.3")
-    _validator("2.0.0")
+    compile_validators()
 
 
 def prepare(

@@ -2,7 +2,18 @@
 
 The schemas (``spec/xapi-1.0.3.schema.json``, ``spec/xapi-2.0.0.schema.json``) are the single source
 of truth for statement shape. They name formats ("iri", "uuid", "lang-tag", ...) that this module
-supplies. Each schema is compiled once with fastjsonschema, on first use.
+supplies. Each schema is compiled once per engine, on first use, for two engines:
+
+- jsonschema_rs (Rust) answers "valid or not" for every statement, with the formats run natively
+  as the regular expressions of ``NATIVE_PATTERNS``: several times cheaper than fastjsonschema
+  with Python format callables, and validation is the hottest code of the ingest path;
+- fastjsonschema, with the Python ``FORMATS``, is the reference: it runs only on statements the
+  native engine rejects, and its verdict is final (it raises the error the client sees, naming
+  the offending path). Each native pattern accepts a subset of what its Python format accepts
+  (the same on ASCII; stricter on a few exotic non-ASCII spellings), so the native engine can
+  only send a valid statement the slow way, never let an invalid one through.
+  tests/unit/test_validation_engines.py checks that, and tests/unit/test_validation.py checks
+  that both engines agree on every statement it validates.
 
 Every failure raises ``lrs.errors.ValidationError`` whose ``path`` names the offending property in
 dotted form, e.g. ``actor.mbox`` or ``object.definition.choices[2].id`` (``[3].actor.mbox`` in a
@@ -19,6 +30,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import fastjsonschema
+import jsonschema_rs
 import orjson
 
 from lrs.errors import ValidationError
@@ -130,7 +142,7 @@ def is_duration(value: str) -> bool:
 
 # The named formats the schemas use, as callables (anchored with fullmatch, unlike fastjsonschema's
 # regex formats, which only anchor at the start).
-FORMATS: dict[str, Callable[[str], object]] = {
+FORMATS: dict[str, Callable[[str], Any]] = {
     "iri": IRI_RE.fullmatch,
     "irl": IRI_RE.fullmatch,
     "uuid": UUID_RE.fullmatch,
@@ -143,6 +155,84 @@ FORMATS: dict[str, Callable[[str], object]] = {
     "xapi-duration": is_duration,
     "xapi-version": VERSION_1_RE.fullmatch,  # used by the 1.0.3 schema
     "xapi-version-2": VERSION_2_RE.fullmatch,  # used by the 2.0.0 schema
+}
+
+# The same formats as ECMA-262 regular expressions (the JSON Schema "pattern" dialect), which
+# jsonschema_rs runs natively instead of calling back into Python (each callback costs more than
+# the whole native check). Each is anchored when used and accepts a subset of what its FORMATS
+# callable accepts: exactly the same strings of ASCII characters, and no more beyond ASCII. So
+# they spell out every class: ECMA-262's \s, \d and case-insensitivity are not Python's.
+#
+# Python's \s on str: ASCII whitespace, U+001C-U+001F and the Unicode spaces (str.isspace).
+_PY_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_IRI = r'[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20\x7f<>"{}|\\^`' + _PY_SPACE + "]+"
+_NOT_IN_MAILTO = r'@<>()\[\]\\,;:"' + _PY_SPACE
+_MAILTO = f"mailto:[^{_NOT_IN_MAILTO}]+@[^{_NOT_IN_MAILTO}/?#]+"
+_HEX = "[0-9a-fA-F]"
+_MIME_TOKEN = r"[!#$%&'*+\-.^_`{|}~0-9A-Za-z]+"
+_MIME_QUOTED = r'"(?:[^"\\]|\\[^\n])*"'  # Python's "." is [^\n]; ECMA-262's is not
+_MIME = (
+    rf"{_MIME_TOKEN}/{_MIME_TOKEN}"
+    rf"(?:[ \t]*;[ \t]*{_MIME_TOKEN}=(?:{_MIME_TOKEN}|{_MIME_QUOTED}))*[ \t]*"
+)
+_A, _AN = "[A-Za-z]", "[A-Za-z0-9]"  # LANG_TAG_RE's [a-z], [a-z0-9] under (?i), on ASCII
+_GRANDFATHERED = (
+    "en-GB-oed i-ami i-bnn i-default i-enochian i-hak i-klingon i-lux i-mingo i-navajo i-pwn "
+    "i-tao i-tay i-tsu sgn-BE-FR sgn-BE-NL sgn-CH-DE"
+)
+
+
+def _any_case(word: str) -> str:
+    """An ECMA-262 pattern matching `word` in any ASCII case (LANG_TAG_RE is case-insensitive)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+_LANG_TAG = (
+    rf"(?:{_A}{{2,3}}(?:-{_A}{{3}}){{0,3}}|{_A}{{4}}|{_A}{{5,8}})"
+    rf"(?:-{_A}{{4}})?"
+    rf"(?:-(?:{_A}{{2}}|[0-9]{{3}}))?"
+    rf"(?:-(?:{_AN}{{5,8}}|[0-9]{_AN}{{3}}))*"
+    rf"(?:-[0-9A-WY-Za-wy-z](?:-{_AN}{{2,8}})+)*"
+    rf"(?:-[Xx](?:-{_AN}{{1,8}})+)?"
+    rf"|[Xx](?:-{_AN}{{1,8}})+"
+    "|" + "|".join(_any_case(tag) for tag in _GRANDFATHERED.split())
+)
+# is_timestamp as a pattern: years 0001-9999 (datetime.date's range), real dates (Gregorian leap
+# years), hours <= 23, seconds <= 60, offsets <= 23:59, and no -00, -0000 or -00:00.
+_YEAR = "(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_DATE = (
+    rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    rf"|{_LEAP_YEAR}-02-29)"
+)
+_TIME = "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:[.,][0-9]+)?"
+_ZONE = (
+    r"(?:Z|\+(?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?"
+    "|-(?:(?:0[1-9]|1[0-9]|2[0-3])(?::?[0-5][0-9])?|00:?(?:0[1-9]|[1-5][0-9])))"
+)
+# is_duration as a pattern: one alternative per smallest component, the only one that may have a
+# fraction; "T" only before a time component.
+_INT, _NUMBER = "[0-9]+", "[0-9]+(?:[.,][0-9]+)?"
+_DURATION = (
+    rf"P(?:{_NUMBER}W|{_NUMBER}Y|(?:{_INT}Y)?{_NUMBER}M|(?:{_INT}Y)?(?:{_INT}M)?{_NUMBER}D"
+    rf"|(?:{_INT}Y)?(?:{_INT}M)?(?:{_INT}D)?"
+    rf"T(?:{_NUMBER}H|(?:{_INT}H)?{_NUMBER}M|(?:{_INT}H)?(?:{_INT}M)?{_NUMBER}S))"
+)
+_VERSION_1 = r"1\.0(?:\.[0-9]+)?"
+NATIVE_PATTERNS: dict[str, str] = {
+    "iri": _IRI,
+    "irl": _IRI,
+    "uuid": rf"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}",
+    "mailto-iri": _MAILTO,
+    "sha1": rf"{_HEX}{{40}}",
+    "sha2": rf"{_HEX}{{56}}|{_HEX}{{64}}|{_HEX}{{96}}|{_HEX}{{128}}",
+    "mime-type": _MIME,
+    "lang-tag": _LANG_TAG,
+    "xapi-timestamp": _DATE + _TIME + _ZONE,
+    "xapi-duration": _DURATION,
+    "xapi-version": _VERSION_1,
+    "xapi-version-2": rf"{_VERSION_1}|2\.0\.0",
 }
 
 # How each format is described in error messages.
@@ -184,8 +274,56 @@ def _load_schema(rules: str) -> dict[str, Any]:
 
 @cache
 def _validator(rules: str) -> Callable[[Any], Any]:
-    """Compile a schema once; this is the LRS's hottest path, so never compile per call."""
+    """Compile the reference validator once (it names the error); never compile per call."""
     return fastjsonschema.compile(_load_schema(rules), formats=FORMATS, use_default=False)
+
+
+# Keywords whose values are data, not subschemas: _native_schema leaves them as they are.
+_DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples", "$comment"})
+
+
+def _native_schema(node: Any) -> Any:
+    """A copy of a schema whose formats with a NATIVE_PATTERNS entry are that anchored pattern."""
+    if isinstance(node, list):
+        return [_native_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    native = {
+        key: value if key in _DATA_KEYWORDS else _native_schema(value)
+        for key, value in node.items()
+    }
+    fmt = native.get("format")
+    if isinstance(fmt, str) and fmt in NATIVE_PATTERNS:
+        del native["format"]
+        pattern = {"pattern": f"^(?:{NATIVE_PATTERNS[fmt]})$"}
+        if "pattern" in native:  # keep the schema's own pattern too
+            native["allOf"] = [*native.get("allOf", []), pattern]
+        else:
+            native.update(pattern)
+    return native
+
+
+@cache
+def _native_validator(rules: str) -> jsonschema_rs.Validator:
+    """Compile the fast validator once: the schema with its formats as native patterns.
+
+    A format without a native pattern still works (jsonschema_rs calls its FORMATS callable),
+    only slower; an unknown one fails here rather than passing unchecked.
+    """
+    return jsonschema_rs.validator_for(
+        _native_schema(_load_schema(rules)),
+        formats=FORMATS,
+        validate_formats=True,
+        ignore_unknown_formats=False,
+        offline=True,
+    )
+
+
+def compile_validators() -> None:
+    """Compile every validator now (e.g. in a pool worker), before a request needs one."""
+    for rules in SCHEMA_FILES:
+        _validator(rules)
+        _native_validator(rules)
 
 
 def _join(path: str, key: str | int) -> str:
@@ -385,12 +523,27 @@ def check_statement_rules(statement: Mapping[str, Any], path: str = "") -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _validate(statement: object, rules: str, prefix: str) -> Statement:
-    """Schema first, then the rules; errors carry `prefix` (e.g. "[3]") before their path."""
+def _native_valid(statement: object, rules: str) -> bool:
+    """The fast verdict: True only if the statement is valid (False may still be valid)."""
+    try:
+        return _native_validator(rules).is_valid(statement)
+    except ValueError:  # not a JSON value jsonschema_rs converts (a set, bytes, ...)
+        return False
+
+
+def _check_schema(statement: object, rules: str, prefix: str) -> None:
+    """The schema: natively when valid; otherwise the reference decides, and names the error."""
+    if _native_valid(statement, rules):
+        return
     try:
         _validator(rules)(statement)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise _schema_error(exc, prefix) from None
+
+
+def _validate(statement: object, rules: str, prefix: str) -> Statement:
+    """Schema first, then the rules; errors carry `prefix` (e.g. "[3]") before their path."""
+    _check_schema(statement, rules, prefix)
     checked = cast(Statement, statement)  # the schema's top-level "type" is "object"
     check_statement_rules(checked, prefix)
     check_voiding(checked, prefix)

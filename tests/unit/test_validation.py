@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,39 @@ def build(*changes: tuple[str, Any]) -> dict[str, Any]:
     for path, value in changes:
         _set(statement, path, value)
     return statement
+
+
+@pytest.fixture(autouse=True)
+def both_engines_agree(monkeypatch: pytest.MonkeyPatch) -> Counter[bool]:
+    """Every statement these tests validate also goes through the reference engine.
+
+    validation checks the schema natively (jsonschema_rs) and asks fastjsonschema only when the
+    native verdict is "invalid"; here both always run, and must agree. Yields the verdicts seen.
+    """
+    native_valid = validation._native_valid
+    verdicts: Counter[bool] = Counter()
+
+    def checked(statement: object, rules: str) -> bool:
+        native = native_valid(statement, rules)
+        try:
+            validation._validator(rules)(statement)
+        except fastjsonschema.JsonSchemaValueException:
+            reference = False
+        else:
+            reference = True
+        assert native == reference, f"engines disagree under {rules}: {statement!r}"
+        verdicts[native] += 1
+        return native
+
+    monkeypatch.setattr(validation, "_native_valid", checked)
+    return verdicts
+
+
+def test_both_engines_see_every_statement(both_engines_agree: Counter[bool]) -> None:
+    validate_statements([make_statement(), make_statement()], "1.0.3")
+    with pytest.raises(ValidationError):
+        validate_statement(make_statement(actor={"mbox": "x"}), "2.0.0")
+    assert both_engines_agree == {True: 2, False: 1}
 
 
 def assert_invalid(statement: Any, version: str, path: str) -> ValidationError:
