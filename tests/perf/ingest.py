@@ -72,7 +72,7 @@ from lrs.settings import Settings
 from lrs.store.base import StatementRecord
 from lrs.store.sqlite import STATEMENTS_SCHEMA, SQLiteBackend, write_statement_rows
 from lrs.store.sqlite_db import CACHE_KIB
-from lrs.store.sqlite_keys import KEYS_SCHEMA
+from lrs.store.sqlite_keys import KEYS_SCHEMA, remember
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.indexing import index_statement
 from lrs.xapi.timestamps import format_us
@@ -717,12 +717,13 @@ def raw_connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def raw_insert(conn: sqlite3.Connection, rows: Rows) -> None:
-    # the store's own SQL (key dictionary, statement rows, filter rows), so the floor follows
-    # any change of schema
+def raw_insert(conn: sqlite3.Connection, rows: Rows, key_cache: dict[str, int]) -> None:
+    # the store's own SQL (key dictionary, statement rows, filter rows) and its cache of key
+    # ids, so the floor follows any change of schema
     conn.execute("BEGIN")
-    write_statement_rows(conn, rows)
+    _rows, learned = write_statement_rows(conn, rows, key_cache)
     conn.execute("COMMIT")
+    remember(key_cache, learned)
 
 
 def prefill(path: Path, prepared: list[Rows], per_commit: int = 5000) -> None:
@@ -731,7 +732,7 @@ def prefill(path: Path, prepared: list[Rows], per_commit: int = 5000) -> None:
     try:
         for start in range(0, len(prepared), per_commit // FLOOR_BATCH):
             chunk = prepared[start : start + per_commit // FLOOR_BATCH]
-            raw_insert(conn, [record for records in chunk for record in records])
+            raw_insert(conn, [record for records in chunk for record in records], {})
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
@@ -742,13 +743,14 @@ def raw_floor(path: Path, warmup: list[Rows], measured: list[Rows]) -> tuple[flo
 
     Returns (seconds inserting and committing the measured batches, statements)."""
     conn = raw_connect(path)
+    key_cache: dict[str, int] = {}
     try:
         for rows in warmup:
-            raw_insert(conn, rows)
+            raw_insert(conn, rows, key_cache)
         started = time.perf_counter()
         stored = 0
         for rows in measured:
-            raw_insert(conn, rows)
+            raw_insert(conn, rows, key_cache)
             stored += len(rows)
         return time.perf_counter() - started, stored
     finally:
