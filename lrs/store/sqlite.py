@@ -31,7 +31,7 @@ from lrs.store.base import (
     StatementRecord,
     StoredStatement,
 )
-from lrs.store.sqlite_db import SQLiteDatabase, WriteJob
+from lrs.store.sqlite_db import SQLiteDatabase, WriteJob, insert_rows
 from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
 from lrs.store.sqlite_keys import (
     INSERT_FILTERS,
@@ -88,10 +88,7 @@ CREATE TABLE IF NOT EXISTS activities (
 );
 """
 
-INSERT_STATEMENT = (
-    "INSERT INTO statements (seq, id, raw, stored_us, voids, ref, keys) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+INSERT_STATEMENT = "INSERT INTO statements (seq, id, raw, stored_us, voids, ref, keys)"
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 
 
@@ -199,7 +196,7 @@ def _insert(
         return InsertOutcome(stored=False, existing=existing), {}
     rows, learned = write_statement_rows(conn, records, key_cache)
     # awaiting projection from the same commit on (see `awaiting_projection`)
-    conn.executemany("INSERT INTO statements_awaiting (seq) VALUES (?)", [(r[0],) for r in rows])
+    insert_rows(conn, "INSERT INTO statements_awaiting (seq)", [(r[0],) for r in rows])
     targets = [r.voids for r in records if r.voids]
     for chunk in _chunks(targets):
         conn.execute(
@@ -228,8 +225,8 @@ def write_statement_rows(
     """
     (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()
     rows, filters, learned = statement_rows(conn, records, top, key_cache)
-    conn.executemany(INSERT_STATEMENT, rows)
-    conn.executemany(INSERT_FILTERS, filters)
+    insert_rows(conn, INSERT_STATEMENT, rows)
+    insert_rows(conn, INSERT_FILTERS, filters)
     return rows, learned
 
 
@@ -471,7 +468,7 @@ class SQLiteActivityStore:
             current.update(_activity_rows(conn, [i for i in definitions if i not in current]))
             merged = {i: merge(current.get(i), d) for i, d in definitions.items()}
             rows = [(i, orjson.dumps(m)) for i, m in merged.items() if m != current.get(i)]
-            conn.executemany("INSERT OR REPLACE INTO activities VALUES (?, ?)", rows)
+            insert_rows(conn, "INSERT OR REPLACE INTO activities (id, definition)", rows)
             self._db.after_commit(lambda: _remember_definitions(known, merged))
 
         if any(changes(i, d) for i, d in definitions.items()):

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import orjson
 
 from lrs.store.base import INDEX_KINDS, StatementIndex, StatementRecord
+from lrs.store.sqlite_db import insert_rows
 
 KEYS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS filter_keys (
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS statement_filters (
     PRIMARY KEY (key_id, seq)
 ) WITHOUT ROWID;
 """
-INSERT_FILTERS = "INSERT INTO statement_filters (key_id, seq, kinds) VALUES (?, ?, ?)"
+INSERT_FILTERS = "INSERT INTO statement_filters (key_id, seq, kinds)"
 
 # One bit per filter kind, in the low bits of each packed pair.
 KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
@@ -72,11 +73,13 @@ def known_key_ids(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, in
     """The ids of those keys the dictionary holds (a reader's lookup)."""
     found: dict[str, int] = {}
     for chunk in _chunks(keys):
-        found.update(
-            conn.execute(
-                f"SELECT key, id FROM filter_keys WHERE key IN ({_marks(len(chunk))})", chunk
-            )
-        )
+        # one row in all (a JSON array), not one per key: see `insert_rows` on why few steps
+        (pairs,) = conn.execute(
+            "SELECT json_group_array(json_array(key, id)) FROM filter_keys "
+            f"WHERE key IN ({_marks(len(chunk))})",
+            chunk,
+        ).fetchone()
+        found.update(orjson.loads(pairs))
     return found
 
 
@@ -105,7 +108,7 @@ def key_ids(
     if new:
         (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM filter_keys").fetchone()
         rows = [(top + number, key) for number, key in enumerate(new, start=1)]
-        conn.executemany("INSERT INTO filter_keys (id, key) VALUES (?, ?)", rows)
+        insert_rows(conn, "INSERT INTO filter_keys (id, key)", rows)
         learned.update((key, key_id) for key_id, key in rows)
     ids.update(learned)
     return ids, learned
@@ -207,7 +210,7 @@ def migrate_text_keys(conn: sqlite3.Connection) -> None:
                 updates.append((pack(pairs), seq))
                 filters.extend((key_id, seq, bits) for key_id, bits in pairs)
             conn.executemany("UPDATE statements SET keys = ? WHERE seq = ?", updates)
-            conn.executemany(INSERT_FILTERS, filters)
+            insert_rows(conn, INSERT_FILTERS, filters)
             last = batch[-1][0]
         conn.execute("DROP TABLE statement_keys")
         conn.execute("COMMIT")
