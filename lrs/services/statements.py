@@ -34,6 +34,7 @@ from lrs.store.base import (
     ActivityStore,
     Attachment,
     AttachmentStore,
+    DefinitionUpdate,
     StatementFilter,
     StatementIndex,
     StatementRecord,
@@ -181,16 +182,14 @@ class StatementService:
             if not pending:
                 return ids
             records = self._records(pending, known)
-            outcome = await self._store.insert_statements(records)
+            if len(pending) == len(prepared):
+                definitions = batch.definitions
+            else:  # only what is stored now defines activities
+                still = [orjson.loads(p.pending_raw) for p in pending.values()]
+                definitions = definitions_in(still)
+            update = DefinitionUpdate(definitions, merger(may_define)) if definitions else None
+            outcome = await self._store.insert_statements(records, update)
             if outcome.stored:
-                # Derived data, rebuildable from the statements: written after them.
-                if len(pending) == len(prepared):
-                    definitions = batch.definitions
-                else:
-                    definitions = definitions_in(
-                        [orjson.loads(p.pending_raw) for p in pending.values()]
-                    )
-                await self._activities.merge_activities(definitions, merger(may_define))
                 return ids
             for sid, existing in outcome.existing.items():
                 statement = orjson.loads(pending[sid].pending_raw)

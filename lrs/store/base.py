@@ -92,6 +92,18 @@ class StatementRecord:
     ref: str | None = None
 
 
+DefinitionMerge = Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DefinitionUpdate:
+    """The activity definitions a batch of statements carries, and how each merges into the
+    canonical one (see `ActivityStore.merge_activities`)."""
+
+    definitions: Mapping[str, dict[str, Any]]
+    merge: DefinitionMerge
+
+
 @dataclass(frozen=True)
 class StoredStatement:
     """A statement as the store holds it."""
@@ -150,13 +162,20 @@ class AwaitingPage:
 class StatementStore(Protocol):
     """Where statements live. Statements are immutable: there is no update and no delete."""
 
-    async def insert_statements(self, records: Sequence[StatementRecord]) -> InsertOutcome:
+    async def insert_statements(
+        self, records: Sequence[StatementRecord], definitions: DefinitionUpdate | None = None
+    ) -> InsertOutcome:
         """Store every record or none.
 
         When any id is already stored, nothing is written and the stored statements for those
         ids are returned, so the caller can apply the statement comparison rules and retry
         with what is new. A record with `voids` set marks its target voided; a record whose id
         an earlier voiding statement targets is stored voided.
+
+        When the records are stored, `definitions` are merged into the canonical activity
+        definitions (the backend's ActivityStore) before this returns: in the same transaction
+        where the backend has one (SQLite), right after the statements otherwise (MongoDB;
+        derived data, rebuildable from the statements).
         """
         ...
 
@@ -258,9 +277,6 @@ class AttachmentStore(Protocol):
     async def get_attachments(self, hashes: Sequence[str]) -> dict[str, Attachment]:
         """The stored attachments among `hashes`."""
         ...
-
-
-DefinitionMerge = Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, Any]]
 
 
 @runtime_checkable

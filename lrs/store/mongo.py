@@ -77,9 +77,11 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from lrs.errors import BadRequest, Conflict, StoreUnavailable
 from lrs.store.base import (
     INDEX_KINDS,
+    ActivityStore,
     Attachment,
     AwaitingPage,
     Credential,
+    DefinitionUpdate,
     InsertOutcome,
     StatementFilter,
     StatementIndex,
@@ -224,9 +226,10 @@ class MongoStatementStore:
     pending_timeout_s: float = 30.0  # a batch pending longer than this is dead
     wait_s: float = 5.0  # how long an insert waits for a live batch holding its ids
 
-    def __init__(self, db: AsyncIOMotorDatabase) -> None:
+    def __init__(self, db: AsyncIOMotorDatabase, activities: ActivityStore) -> None:
         self._docs = db["statements"]
         self._batches = db["statement_batches"]
+        self._activities = activities
 
     async def create_indexes(self) -> None:
         """Create the index serving each query shape (idempotent)."""
@@ -253,8 +256,17 @@ class MongoStatementStore:
         for token in tokens:
             await self._resolve(token)
 
-    async def insert_statements(self, records: Sequence[StatementRecord]) -> InsertOutcome:
-        """Store every record or none (see the module docstring for how)."""
+    async def insert_statements(
+        self, records: Sequence[StatementRecord], definitions: DefinitionUpdate | None = None
+    ) -> InsertOutcome:
+        """Store every record or none (see the module docstring for how), then merge the
+        activity definitions they carry (derived data: after the statements, never before)."""
+        outcome = await self._insert(records)
+        if outcome.stored and definitions is not None:
+            await self._activities.merge_activities(definitions.definitions, definitions.merge)
+        return outcome
+
+    async def _insert(self, records: Sequence[StatementRecord]) -> InsertOutcome:
         if not records:
             return InsertOutcome(stored=True)
         ids = [r.id for r in records]
@@ -625,10 +637,10 @@ class MongoBackend:
         self.client = client
         self.db = db
         self._owns_client = owns_client
-        self.statements = MongoStatementStore(db)
+        self.activities = MongoActivityStore(db)
+        self.statements = MongoStatementStore(db, self.activities)
         self.credentials = MongoCredentialStore(db)
         self.attachments = MongoAttachmentStore(db)
-        self.activities = MongoActivityStore(db)
         self.documents = MongoDocumentStore(db)
 
     @classmethod

@@ -25,6 +25,7 @@ from lrs.store.base import (
     AwaitingPage,
     Credential,
     DefinitionMerge,
+    DefinitionUpdate,
     InsertOutcome,
     StatementFilter,
     StatementPage,
@@ -103,19 +104,28 @@ def _marks(n: int) -> str:
 class SQLiteStatementStore:
     """Statements in SQLite; see the module docstring for the layout."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: SQLiteDatabase, activities: SQLiteActivityStore) -> None:
         self._db = db
+        self._activities = activities
         self._key_ids: dict[str, int] = db.writer_cache()
 
-    async def insert_statements(self, records: Sequence[StatementRecord]) -> InsertOutcome:
-        """Store all records in one savepoint of the current group commit, or none."""
-        return await self._db.write(self._insert_job(records))
+    async def insert_statements(
+        self, records: Sequence[StatementRecord], definitions: DefinitionUpdate | None = None
+    ) -> InsertOutcome:
+        """Store all records in one savepoint of the current group commit, or none, with the
+        activity definitions they change (one commit for both: see `SQLiteActivityStore`)."""
+        changes = self._activities.changes(definitions) if definitions else None
+        return await self._db.write(self._insert_job(records, changes))
 
-    def _insert_job(self, records: Sequence[StatementRecord]) -> WriteJob:
+    def _insert_job(
+        self, records: Sequence[StatementRecord], changes: DefinitionUpdate | None
+    ) -> WriteJob:
         def job(conn: sqlite3.Connection) -> InsertOutcome:
             outcome, learned = _insert(conn, records, self._key_ids)
             if learned:
                 self._db.after_commit(lambda: remember(self._key_ids, learned))
+            if outcome.stored and changes is not None:
+                self._activities.merge_in(conn, changes)
             return outcome
 
         return job
@@ -443,36 +453,46 @@ class SQLiteActivityStore:
     """Canonical activity definitions in SQLite; merges run in the writer, so they serialise.
 
     Most statements repeat definitions the LRS already holds, so the store keeps the
-    definitions it has committed in a writer cache (see `lrs.store.sqlite_db`): a merge that
-    would change none of them is skipped without a read or a write. A merge that changes
-    nothing now is one that happened before any later change, so skipping it is safe; the write
-    job reads (or takes from the cache) and merges atomically when something does change.
+    definitions it has committed in a writer cache (see `lrs.store.sqlite_db`): only the
+    definitions a merge would change against it go to the writer (`changes`), where they are
+    merged into the stored ones atomically (`merge_in`). A merge that changes nothing now is
+    one that happened before any later change, so leaving it out is safe. Statements bring
+    their definitions through `SQLiteStatementStore.insert_statements`, in the same savepoint
+    and commit as the statements themselves.
     """
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
         self._known: dict[str, dict[str, Any]] = db.writer_cache()
 
+    def changes(self, update: DefinitionUpdate) -> DefinitionUpdate | None:
+        """The part of `update` that would change a committed definition, or None."""
+        known = self._known
+        changed = {}
+        for activity_id, definition in update.definitions.items():
+            current = known.get(activity_id)
+            if current is None or update.merge(current, definition) != current:
+                changed[activity_id] = definition
+        return DefinitionUpdate(changed, update.merge) if changed else None
+
+    def merge_in(self, conn: sqlite3.Connection, update: DefinitionUpdate) -> None:
+        """Inside a write job: merge each definition into the stored one."""
+        known = self._known
+        ids = list(update.definitions)
+        current = {i: known[i] for i in ids if i in known}
+        current.update(_activity_rows(conn, [i for i in ids if i not in current]))
+        merged = {i: update.merge(current.get(i), d) for i, d in update.definitions.items()}
+        rows = [(i, orjson.dumps(m)) for i, m in merged.items() if m != current.get(i)]
+        insert_rows(conn, "INSERT OR REPLACE INTO activities (id, definition)", rows)
+        self._db.after_commit(lambda: _remember_definitions(known, merged))
+
     async def merge_activities(
         self, definitions: Mapping[str, dict[str, Any]], merge: DefinitionMerge
     ) -> None:
         """Merge each new definition into the stored one."""
-        known = self._known
-
-        def changes(activity_id: str, definition: dict[str, Any]) -> bool:
-            current = known.get(activity_id)
-            return current is None or merge(current, definition) != current
-
-        def job(conn: sqlite3.Connection) -> None:
-            current = {i: known[i] for i in definitions if i in known}
-            current.update(_activity_rows(conn, [i for i in definitions if i not in current]))
-            merged = {i: merge(current.get(i), d) for i, d in definitions.items()}
-            rows = [(i, orjson.dumps(m)) for i, m in merged.items() if m != current.get(i)]
-            insert_rows(conn, "INSERT OR REPLACE INTO activities (id, definition)", rows)
-            self._db.after_commit(lambda: _remember_definitions(known, merged))
-
-        if any(changes(i, d) for i, d in definitions.items()):
-            await self._db.write(job)
+        changes = self.changes(DefinitionUpdate(definitions, merge))
+        if changes is not None:
+            await self._db.write(lambda conn: self.merge_in(conn, changes))
 
     async def get_activities(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The canonical definitions among `ids`."""
@@ -519,10 +539,10 @@ class SQLiteBackend:
     def __init__(self, data_dir: Path) -> None:
         self.db = SQLiteDatabase(Path(data_dir) / "lrs.sqlite3")
         self.db.open(self.SCHEMA, migrations=(migrate_text_keys,))
-        self.statements = SQLiteStatementStore(self.db)
+        self.activities = SQLiteActivityStore(self.db)
+        self.statements = SQLiteStatementStore(self.db, self.activities)
         self.credentials = SQLiteCredentialStore(self.db)
         self.attachments = SQLiteAttachmentStore(self.db)
-        self.activities = SQLiteActivityStore(self.db)
         self.documents = SQLiteDocumentStore(self.db)
 
     async def close(self) -> None:

@@ -19,6 +19,7 @@ from lrs.store import mongo
 from lrs.store.base import (
     INDEX_KINDS,
     Backend,
+    DefinitionUpdate,
     InsertOutcome,
     StatementFilter,
     StatementIndex,
@@ -675,7 +676,8 @@ async def test_mongo_a_writer_found_dead_cannot_commit(
 ) -> None:
     db = mongo_only(backend)
     store = db.statements
-    other = mongo.MongoStatementStore(db.db)  # another request, for which the batch looks dead
+    # another request, for which the batch looks dead
+    other = mongo.MongoStatementStore(db.db, db.activities)
     other.pending_timeout_s = 0
     docs = store._docs
 
@@ -833,3 +835,34 @@ async def test_mongo_pending_statements_do_not_await_until_committed(backend: Ba
     await db.db["statement_batches"].update_one({"_id": token}, {"$set": {"state": "committed"}})
     await db.statements._roll_forward({**batch, "state": "committed"})
     assert await awaiting(db.statements) == [[1, 2]]
+
+
+def keep_latest(current: dict | None, new: dict) -> dict:
+    return {**(current or {}), **new}
+
+
+async def test_stored_statements_bring_their_activity_definitions(backend: Backend) -> None:
+    store = backend.statements
+    first = DefinitionUpdate({"http://a/1": {"name": {"en": "One"}}}, keep_latest)
+    assert (await store.insert_statements([record(1)], first)).stored
+    # a definition already held, and a new one
+    again = DefinitionUpdate(
+        {"http://a/1": {"name": {"en": "One"}}, "http://a/2": {"type": "http://t"}}, keep_latest
+    )
+    assert (await store.insert_statements([record(2)], again)).stored
+    changed = DefinitionUpdate({"http://a/1": {"description": {"en": "d"}}}, keep_latest)
+    assert (await store.insert_statements([record(3)], changed)).stored
+    assert await backend.activities.get_activities(["http://a/1", "http://a/2"]) == {
+        "http://a/1": {"name": {"en": "One"}, "description": {"en": "d"}},
+        "http://a/2": {"type": "http://t"},
+    }
+
+
+async def test_refused_statements_define_nothing(backend: Backend) -> None:
+    store = backend.statements
+    assert (await store.insert_statements([record(1)])).stored
+    update = DefinitionUpdate({"http://a/refused": {"name": {"en": "No"}}}, keep_latest)
+    outcome = await store.insert_statements([record(2), record(1)], update)
+    assert not outcome.stored and list(outcome.existing) == [sid(1)]
+    assert await backend.activities.get_activities(["http://a/refused"]) == {}
+    assert await store.get_statements([sid(2)]) == {}
