@@ -32,7 +32,7 @@ from lrs.store.base import (
     StatementRecord,
     StoredStatement,
 )
-from lrs.store.sqlite_db import SQLiteDatabase, WriteJob, insert_rows
+from lrs.store.sqlite_db import SQLiteDatabase, WriteJob, chunks, insert_rows, marks
 from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
 from lrs.store.sqlite_keys import (
     INSERT_FILTERS,
@@ -90,15 +90,6 @@ CREATE TABLE IF NOT EXISTS activities (
 """
 
 INSERT_STATEMENT = "INSERT INTO statements (seq, id, raw, stored_us, voids, ref, keys)"
-_CHUNK = 500  # stays under SQLite's bound-parameter limit
-
-
-def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
-    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
 
 
 class SQLiteStatementStore:
@@ -169,10 +160,10 @@ class SQLiteStatementStore:
         """Delete the awaiting marks of these statements."""
 
         def job(conn: sqlite3.Connection) -> None:
-            for chunk in _chunks(list(dict.fromkeys(ids))):
+            for chunk in chunks(list(dict.fromkeys(ids))):
                 conn.execute(
                     "DELETE FROM statements_awaiting WHERE seq IN "
-                    f"(SELECT seq FROM statements WHERE id IN ({_marks(len(chunk))}))",
+                    f"(SELECT seq FROM statements WHERE id IN ({marks(len(chunk))}))",
                     chunk,
                 )
 
@@ -208,17 +199,16 @@ def _insert(
     # awaiting projection from the same commit on (see `awaiting_projection`)
     insert_rows(conn, "INSERT INTO statements_awaiting (seq)", [(r[0],) for r in rows])
     targets = [r.voids for r in records if r.voids]
-    for chunk in _chunks(targets):
+    for chunk in chunks(targets):
         conn.execute(
-            "UPDATE statements SET voided = 1 "
-            f"WHERE voids IS NULL AND id IN ({_marks(len(chunk))})",
+            f"UPDATE statements SET voided = 1 WHERE voids IS NULL AND id IN ({marks(len(chunk))})",
             chunk,
         )
     # xAPI 1.0.3 Part 2 §2.3.2: a statement voided before it arrived is stored voided.
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         conn.execute(
             "UPDATE statements SET voided = 1 WHERE voids IS NULL AND id IN "
-            f"(SELECT voids FROM statements WHERE voids IN ({_marks(len(chunk))}))",
+            f"(SELECT voids FROM statements WHERE voids IN ({marks(len(chunk))}))",
             chunk,
         )
     return InsertOutcome(stored=True), learned
@@ -242,11 +232,11 @@ def write_statement_rows(
 
 def _fetch(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredStatement]:
     rows = []
-    for chunk in _chunks(list(dict.fromkeys(ids))):
+    for chunk in chunks(list(dict.fromkeys(ids))):
         rows.extend(
             conn.execute(
                 "SELECT id, raw, stored_us, voided, voids, keys FROM statements "
-                f"WHERE id IN ({_marks(len(chunk))})",
+                f"WHERE id IN ({marks(len(chunk))})",
                 chunk,
             ).fetchall()
         )
@@ -437,10 +427,10 @@ class SQLiteAttachmentStore:
 
         def job(conn: sqlite3.Connection) -> dict[str, Attachment]:
             found: dict[str, Attachment] = {}
-            for chunk in _chunks(list(dict.fromkeys(hashes))):
+            for chunk in chunks(list(dict.fromkeys(hashes))):
                 for sha2, content_type, content in conn.execute(
                     f"SELECT sha2, content_type, content FROM attachments "
-                    f"WHERE sha2 IN ({_marks(len(chunk))})",
+                    f"WHERE sha2 IN ({marks(len(chunk))})",
                     chunk,
                 ):
                     found[sha2] = Attachment(sha2, content_type, bytes(content))
@@ -511,9 +501,9 @@ def _remember_definitions(cache: dict[str, Any], merged: Mapping[str, Any]) -> N
 
 def _activity_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(list(dict.fromkeys(ids))):
+    for chunk in chunks(list(dict.fromkeys(ids))):
         for activity_id, definition in conn.execute(
-            f"SELECT id, definition FROM activities WHERE id IN ({_marks(len(chunk))})", chunk
+            f"SELECT id, definition FROM activities WHERE id IN ({marks(len(chunk))})", chunk
         ):
             found[activity_id] = orjson.loads(definition)
     return found

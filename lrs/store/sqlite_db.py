@@ -47,6 +47,19 @@ WAL_LIMIT_BYTES = 64 * 1024 * 1024
 CACHE_KIB = 64 * 1024
 
 
+IN_LIST_LIMIT = 500  # values per `IN (...)` list: stays under SQLite's bound-parameter limit
+
+
+def chunks(items: Sequence[T]) -> list[Sequence[T]]:
+    """`items` in slices short enough for one `IN (...)` list each."""
+    return [items[i : i + IN_LIST_LIMIT] for i in range(0, len(items), IN_LIST_LIMIT)]
+
+
+def marks(n: int) -> str:
+    """n comma-separated `?` placeholders."""
+    return ",".join("?" * n)
+
+
 # Rows per multi-row INSERT (`insert_rows`), and SQLite's historic bound on parameters per
 # statement (every build allows at least this many).
 MAX_CHUNK_ROWS = 512

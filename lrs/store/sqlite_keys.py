@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import orjson
 
 from lrs.store.base import INDEX_KINDS, StatementIndex, StatementRecord
-from lrs.store.sqlite_db import insert_rows
+from lrs.store.sqlite_db import chunks, insert_rows, marks
 
 KEYS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS filter_keys (
@@ -46,17 +46,8 @@ INSERT_FILTERS = "INSERT INTO statement_filters (key_id, seq, kinds)"
 # One bit per filter kind, in the low bits of each packed pair.
 KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
 _KIND_BITS = len(INDEX_KINDS)
-_CHUNK = 500  # stays under SQLite's bound-parameter limit
 # Ids of keys seen recently, so most statements need no dictionary lookup (~150 bytes each).
 KEY_CACHE_ENTRIES = 200_000
-
-
-def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
-    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
 
 
 def kinds_by_key(index: StatementIndex) -> dict[str, int]:
@@ -72,11 +63,11 @@ def kinds_by_key(index: StatementIndex) -> dict[str, int]:
 def known_key_ids(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:
     """The ids of those keys the dictionary holds (a reader's lookup)."""
     found: dict[str, int] = {}
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         # one row in all (a JSON array), not one per key: see `insert_rows` on why few steps
         (pairs,) = conn.execute(
             "SELECT json_group_array(json_array(key, id)) FROM filter_keys "
-            f"WHERE key IN ({_marks(len(chunk))})",
+            f"WHERE key IN ({marks(len(chunk))})",
             chunk,
         ).fetchone()
         found.update(orjson.loads(pairs))
@@ -163,10 +154,10 @@ def indexes_of(conn: sqlite3.Connection, packed: Sequence[bytes]) -> list[Statem
     unpacked = [unpack(p) for p in packed]
     wanted = list({key_id for pairs in unpacked for key_id, _bits in pairs})
     names: dict[int, str] = {}
-    for chunk in _chunks(wanted):  # type: ignore[arg-type]
+    for chunk in chunks(wanted):  # type: ignore[arg-type]
         names.update(
             conn.execute(
-                f"SELECT id, key FROM filter_keys WHERE id IN ({_marks(len(chunk))})", chunk
+                f"SELECT id, key FROM filter_keys WHERE id IN ({marks(len(chunk))})", chunk
             )
         )
     indexes = []
