@@ -135,3 +135,29 @@ async def test_writer_caches_are_emptied_when_another_connection_writes(
         other.close()
     await db.write(insert(200))  # the next group notices the other commit
     assert cache == {}
+
+
+async def test_the_writer_keeps_the_wal_from_growing_without_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lrs.store.sqlite_db as sqlite_db
+
+    limit = 256 * 1024
+    monkeypatch.setattr(sqlite_db, "WAL_LIMIT_BYTES", limit)
+    # the background checkpointer never runs: only the writer can rewind the WAL
+    monkeypatch.setattr(sqlite_db, "CHECKPOINT_INTERVAL_S", 3600)
+    database = SQLiteDatabase(tmp_path / "w.sqlite3")
+    database.open([SCHEMA])
+    wal = tmp_path / "w.sqlite3-wal"
+    try:
+        largest = 0
+        for n in range(1, 301):  # about 6 MB written in all, 20 kB a commit
+            await database.write(
+                lambda conn, n=n: conn.execute("INSERT INTO t VALUES (?, ?)", (n, "x" * 20_000))
+            )
+            largest = max(largest, wal.stat().st_size)
+        assert largest < 2 * limit, largest
+        count = await database.read(lambda conn: conn.execute("SELECT count(*) FROM t").fetchone())
+        assert count == (300,)
+    finally:
+        await database.close()
