@@ -35,9 +35,10 @@ from lrs.store.base import (
 from lrs.store.sqlite_db import SQLiteDatabase, WriteJob, chunks, insert_rows, marks
 from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
 from lrs.store.sqlite_keys import (
-    INSERT_FILTERS,
     KEYS_SCHEMA,
     KIND_BIT,
+    POSTED_UNDER,
+    add_postings,
     indexes_of,
     known_key_ids,
     migrate_text_keys,
@@ -226,7 +227,7 @@ def write_statement_rows(
     (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()
     rows, filters, learned = statement_rows(conn, records, top, key_cache)
     insert_rows(conn, INSERT_STATEMENT, rows)
-    insert_rows(conn, INSERT_FILTERS, filters)
+    add_postings(conn, filters)
     return rows, learned
 
 
@@ -269,10 +270,8 @@ def _query(conn: sqlite3.Connection, query: StatementFilter) -> StatementPage:
     if len(ids) < len({key for _kind, key in wanted}):
         return StatementPage(statements=[], next_position=None)  # a key no statement has
     for kind, key in wanted:
-        where.append(
-            "s.seq IN (SELECT seq FROM statement_filters WHERE key_id = ? AND kinds & ? != 0)"
-        )
-        params.extend((ids[key], KIND_BIT[kind]))
+        where.append(POSTED_UNDER)
+        params.extend((ids[key], KIND_BIT[kind], ids[key], KIND_BIT[kind]))
     if query.since_us is not None:
         where.append("s.stored_us > ?")
         params.append(query.since_us)

@@ -15,7 +15,8 @@ right edge of the index rather than inserted all over it.
 check needs it.
 
 Key ids are assigned by the single writer (`key_ids`, inside the writer's transaction), so they
-need no lock; readers resolve keys to ids with the same table.
+need no lock; readers resolve keys to ids with the same table. New postings go first to the
+small `recent_filters` and move to `statement_filters` in bulk (`add_postings`).
 """
 
 from __future__ import annotations
@@ -40,8 +41,28 @@ CREATE TABLE IF NOT EXISTS statement_filters (
     kinds INTEGER NOT NULL,
     PRIMARY KEY (key_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recent_filters (
+    key_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    kinds INTEGER NOT NULL,
+    PRIMARY KEY (key_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS filters_merged (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    seq INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO filters_merged (one, seq) VALUES (1, 0);
 """
 INSERT_FILTERS = "INSERT INTO statement_filters (key_id, seq, kinds)"
+INSERT_RECENT = "INSERT INTO recent_filters (key_id, seq, kinds)"
+# Statements whose postings wait in `recent_filters` before one bulk move (see `add_postings`).
+MERGE_EVERY = 5000
+# A filter of GET /statements: the statements posted under a key id with one of the kind bits,
+# in either table (parameters: key_id, bits, key_id, bits).
+POSTED_UNDER = (
+    "s.seq IN (SELECT seq FROM statement_filters WHERE key_id = ? AND kinds & ? != 0 "
+    "UNION ALL SELECT seq FROM recent_filters WHERE key_id = ? AND kinds & ? != 0)"
+)
 
 # One bit per filter kind, in the low bits of each packed pair.
 KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
@@ -110,6 +131,29 @@ def remember(cache: dict[str, int], learned: Mapping[str, int]) -> None:
     if len(cache) + len(learned) > KEY_CACHE_ENTRIES:
         cache.clear()
     cache.update(learned)
+
+
+def add_postings(conn: sqlite3.Connection, filters: Sequence[tuple[int, int, int]]) -> None:
+    """Insert (key_id, seq, kinds) postings: into the small `recent_filters`, moved in bulk.
+
+    Why two tables: postings of a key seen before go to the end of that key's range, a page of
+    its own in a large index, so each commit dirtied (and wrote to the WAL) one page per
+    distinct key. The recent table is small enough that its pages are few and hot; every
+    MERGE_EVERY statements its postings move in key order, each key's page of the large index
+    touched once for all of them. Queries read both (`POSTED_UNDER`).
+    """
+    if not filters:
+        return
+    insert_rows(conn, INSERT_RECENT, filters)
+    top = max(seq for _key_id, seq, _kinds in filters)
+    (merged,) = conn.execute("SELECT seq FROM filters_merged").fetchone()
+    if top - merged >= MERGE_EVERY:
+        conn.execute(
+            "INSERT INTO statement_filters (key_id, seq, kinds) "
+            "SELECT key_id, seq, kinds FROM recent_filters"
+        )
+        conn.execute("DELETE FROM recent_filters")
+        conn.execute("UPDATE filters_merged SET seq = ?", (top,))
 
 
 def pack(pairs: Iterable[tuple[int, int]]) -> bytes:

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import orjson
+import pytest
 
 from lrs.store.base import INDEX_KINDS, StatementFilter, StatementIndex
 from lrs.store.sqlite import SQLiteBackend
@@ -138,3 +139,39 @@ def test_the_key_cache_is_bounded(monkeypatch) -> None:
         remember(cache, {f"key {n}": n})
         assert len(cache) <= 10
     assert cache["key 99"] == 99  # the newest is always kept
+
+
+async def test_queries_see_postings_before_and_after_they_move(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrs.store.base import StatementRecord
+
+    monkeypatch.setattr("lrs.store.sqlite_keys.MERGE_EVERY", 4)
+    backend = SQLiteBackend(tmp_path)
+    store = backend.statements
+    try:
+        for n in range(1, 11):  # one statement per call: moves after the 4th and the 8th
+            agent = ALICE if n % 2 else BOB
+            index = StatementIndex(agents=(agent,), verbs=(PASSED,), authorities=(ADMIN,))
+            sid_n = f"00000000-0000-4000-8000-{n:012d}"
+            raw = orjson.dumps({"id": sid_n, "n": n})
+            record = StatementRecord(id=sid_n, raw=raw, stored_us=1_000_000 * n, index=index)
+            assert (await store.insert_statements([record])).stored
+
+        async def numbers(**query: object) -> list[int]:
+            page = await store.query_statements(StatementFilter(ascending=True, **query))
+            return [orjson.loads(raw)["n"] for raw in page.statements]
+
+        assert await numbers(verb=PASSED) == list(range(1, 11))
+        assert await numbers(agent=ALICE) == [1, 3, 5, 7, 9]
+        assert await numbers(agent=BOB, verb=PASSED) == [2, 4, 6, 8, 10]
+        assert await numbers(authority=ADMIN, limit=3) == [1, 2, 3]
+
+        def counts(conn: sqlite3.Connection) -> tuple[int, int]:
+            moved = conn.execute("SELECT count(DISTINCT seq) FROM statement_filters").fetchone()
+            recent = conn.execute("SELECT count(DISTINCT seq) FROM recent_filters").fetchone()
+            return moved[0], recent[0]
+
+        assert await backend.db.read(counts) == (8, 2)  # both tables answered
+    finally:
+        await backend.close()
