@@ -9,6 +9,7 @@ stay in the service: `stored` is minted there and spliced into `PreparedStatemen
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -137,6 +138,23 @@ def prepare_json(
     for statement in statements:
         check_signatures(statement, {})
     return prepare_batch(statements, authority, version, keep_authority=False, keep_stored=False)
+
+
+# How much lower a pool worker's CPU priority is than the server's (POSIX nice increment).
+WORKER_NICENESS = 10
+
+
+def yield_to_the_writer() -> None:
+    """Pool worker initializer: run at a lower CPU priority than the server process.
+
+    Why: on a small machine the workers, the event loop and the SQLite writer thread share the
+    cores, and the writer is the one stage every statement passes through one at a time, while
+    the workers have slack (several prepare batches side by side). At equal priority the
+    scheduler shares cores evenly and the writer waits; measured at batch 100 / concurrency 8
+    on 2 cores, nice 10 raised ingest by about 6%.
+    """
+    if hasattr(os, "nice"):  # POSIX only
+        os.nice(WORKER_NICENESS)
 
 
 def warm_up() -> None:

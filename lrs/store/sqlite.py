@@ -460,7 +460,11 @@ class SQLiteActivityStore:
         changed = {}
         for activity_id, definition in update.definitions.items():
             current = known.get(activity_id)
-            if current is None or update.merge(current, definition) != current:
+            # most statements carry the canonical definition itself: merging it changes nothing
+            unchanged = current is not None and (
+                definition == current or update.merge(current, definition) == current
+            )
+            if not unchanged:
                 changed[activity_id] = definition
         return DefinitionUpdate(changed, update.merge) if changed else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import uuid
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from lrs.app import _statement_pool
 from lrs.errors import StatementConflict, ValidationError
+from lrs.services.statement_prep import WORKER_NICENESS
 from lrs.settings import Settings
 from tests.api.conftest import LRSClient
 
@@ -86,3 +89,14 @@ def test_errors_keep_their_details_through_pickling() -> None:
     )
     conflict = pickle.loads(pickle.dumps(StatementConflict("abc")))
     assert type(conflict) is StatementConflict and conflict.status == 409
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="CPU priority is POSIX")
+def test_pool_workers_yield_the_cpu_to_the_server(settings: Settings) -> None:
+    pool = _statement_pool(settings)
+    assert pool is not None
+    try:
+        worker = pool.submit(os.nice, 0).result(timeout=60)  # nice(0) reads the niceness
+    finally:
+        pool.shutdown()
+    assert worker == min(19, os.nice(0) + WORKER_NICENESS)
