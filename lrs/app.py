@@ -40,14 +40,16 @@ def public_base_url(settings: Settings) -> str:
     return (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
-def _wire_services(
-    app: web.Application, backend: Backend, pool: ProcessPoolExecutor | None = None
-) -> None:
-    settings = app[settings_key]
-    app[backend_key] = backend
-    home_page = settings.authority_home_page or public_base_url(settings)
-    app[authenticator_key] = Authenticator(backend.credentials, authority_home_page=home_page)
-    app[statement_service_key] = StatementService(
+def authority_home_page(settings: Settings) -> str:
+    """The homePage of the account Agents the LRS puts in `authority`."""
+    return settings.authority_home_page or public_base_url(settings)
+
+
+def statement_service(
+    backend: Backend, settings: Settings, pool: ProcessPoolExecutor | None = None
+) -> StatementService:
+    """The statement service on `backend` as the server configures it (importers use it too)."""
+    return StatementService(
         backend.statements,
         backend.attachments,
         backend.activities,
@@ -57,6 +59,17 @@ def _wire_services(
         max_attachment_bytes=settings.max_attachment_bytes,
         pool=pool,
     )
+
+
+def _wire_services(
+    app: web.Application, backend: Backend, pool: ProcessPoolExecutor | None = None
+) -> None:
+    settings = app[settings_key]
+    app[backend_key] = backend
+    app[authenticator_key] = Authenticator(
+        backend.credentials, authority_home_page=authority_home_page(settings)
+    )
+    app[statement_service_key] = statement_service(backend, settings, pool)
     app[document_service_key] = DocumentService(backend.documents)
 
 

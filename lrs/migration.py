@@ -19,13 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lrs.app import public_base_url
+from lrs.app import authority_home_page, statement_service
 from lrs.cli import positive_int, with_backend
 from lrs.errors import LRSError
 from lrs.migration_export import export_target, write_statements
 from lrs.migration_import import Progress, RejectLog, StatementImporter
 from lrs.migration_input import ExportReader, ImportFileError
-from lrs.services.statements import StatementService
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
@@ -133,19 +132,8 @@ def _timestamp(text: str) -> int:
 
 def import_authority(settings: Settings, name: str) -> dict[str, Any]:
     """The authority of imported statements: an Agent shaped like a credential's authority."""
-    home_page = settings.authority_home_page or public_base_url(settings)
+    home_page = authority_home_page(settings)
     return {"objectType": "Agent", "name": name, "account": {"homePage": home_page, "name": name}}
-
-
-def statement_service(backend: Backend, settings: Settings) -> StatementService:
-    """The statement service on `backend`, configured as the server configures it."""
-    return StatementService(
-        backend.statements,
-        backend.attachments,
-        backend.activities,
-        max_batch=settings.max_batch_size,
-        max_attachment_bytes=settings.max_attachment_bytes,
-    )
 
 
 def _import_command(args: argparse.Namespace, settings: Settings) -> int:

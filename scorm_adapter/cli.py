@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Literal, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lrs.app import public_base_url
+from lrs.app import statement_service
 from lrs.cli import positive_int, with_backend
-from lrs.services.statements import StatementService
+from lrs.migration import import_authority
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from scorm_adapter.errors import ScormDataError
@@ -136,9 +136,9 @@ async def _import(
     progress = Progress(args.file.stat().st_size, enabled=enabled)
     with _rejects_file(args.rejects) as rejects_out, _open_text(args.file) as (text, position):
         importer = RecordImporter(
-            _service(backend, settings),
+            statement_service(backend, settings),
             backend.statements,
-            authority=_authority(settings, args.authority_name),
+            authority=import_authority(settings, args.authority_name),
             batch_size=min(args.batch_size, settings.max_batch_size),
             dry_run=args.dry_run,
             rejects=RejectLog(rejects_out, progress),
@@ -200,21 +200,6 @@ def parse_columns(value: str) -> dict[str, str]:
             raise ScormDataError("--columns", f"{pair!r} is not our=theirs")
         columns[ours.strip()] = theirs.strip()
     return columns
-
-
-def _service(backend: Backend, settings: Settings) -> StatementService:
-    return StatementService(
-        backend.statements,
-        backend.attachments,
-        backend.activities,
-        max_batch=settings.max_batch_size,
-        max_attachment_bytes=settings.max_attachment_bytes,
-    )
-
-
-def _authority(settings: Settings, name: str) -> dict[str, Any]:
-    home_page = settings.authority_home_page or public_base_url(settings)
-    return {"objectType": "Agent", "name": name, "account": {"homePage": home_page, "name": name}}
 
 
 @contextlib.contextmanager

@@ -11,7 +11,8 @@ import io
 import json
 from pathlib import Path
 
-from lrs.migration import import_authority, statement_service
+from lrs.app import statement_service
+from lrs.migration import import_authority
 from lrs.migration_export import write_statements
 from lrs.migration_import import ImportCounts, Progress, RejectLog, StatementImporter
 from lrs.migration_input import ExportReader
