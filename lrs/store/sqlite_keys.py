@@ -182,8 +182,8 @@ def statement_rows(
     """
     kinds = [kinds_by_key(record.index) for record in records]
     ids, learned = key_ids(conn, (key for keyed in kinds for key in keyed), cached)
-    rows = []
-    filters = []
+    rows: list[tuple[object, ...]] = []
+    filters: list[tuple[int, int, int]] = []
     for seq, (record, keyed) in enumerate(zip(records, kinds, strict=True), start=top + 1):
         pairs = [(ids[key], bits) for key, bits in keyed.items()]
         rows.append(
@@ -198,21 +198,23 @@ def indexes_of(conn: sqlite3.Connection, packed: Sequence[bytes]) -> list[Statem
     unpacked = [unpack(p) for p in packed]
     wanted = list({key_id for pairs in unpacked for key_id, _bits in pairs})
     names: dict[int, str] = {}
-    for chunk in chunks(wanted):  # type: ignore[arg-type]
+    for chunk in chunks(wanted):
         names.update(
             conn.execute(
                 f"SELECT id, key FROM filter_keys WHERE id IN ({marks(len(chunk))})", chunk
             )
         )
-    indexes = []
-    for pairs in unpacked:
-        grouped: dict[str, list[str]] = {kind: [] for kind in INDEX_KINDS}
-        for key_id, bits in pairs:
-            for kind in INDEX_KINDS:
-                if bits & KIND_BIT[kind]:
-                    grouped[kind].append(names[key_id])
-        indexes.append(StatementIndex(**{kind: tuple(keys) for kind, keys in grouped.items()}))
-    return indexes
+    return [
+        StatementIndex.from_items(
+            [
+                (kind, names[key_id])
+                for key_id, bits in pairs
+                for kind in INDEX_KINDS
+                if bits & KIND_BIT[kind]
+            ]
+        )
+        for pairs in unpacked
+    ]
 
 
 def migrate_text_keys(conn: sqlite3.Connection) -> None:
@@ -239,7 +241,7 @@ def migrate_text_keys(conn: sqlite3.Connection) -> None:
             keyed = [(seq, kinds_by_key(_json_index(json_keys))) for seq, json_keys in batch]
             ids, _learned = key_ids(conn, (key for _seq, kinds in keyed for key in kinds), {})
             updates = []
-            filters = []
+            filters: list[tuple[int, int, int]] = []
             for seq, kinds in keyed:
                 pairs = [(ids[key], bits) for key, bits in kinds.items()]
                 updates.append((pack(pairs), seq))
