@@ -32,18 +32,21 @@ from lrs.store.base import (
     StatementRecord,
     StoredStatement,
 )
-from lrs.store.sqlite_db import SQLiteDatabase, WriteJob, chunks, insert_rows, marks
+from lrs.store.sqlite_db import SQLiteDatabase, WriteJob, chunks, insert_flat, insert_rows, marks
 from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
 from lrs.store.sqlite_keys import (
     KEYS_SCHEMA,
     KIND_BIT,
     POSTED_UNDER,
+    ROW_WIDTH,
+    StatementRows,
     add_postings,
+    build_rows,
+    finish_rows,
     indexes_of,
     known_key_ids,
     migrate_text_keys,
     remember,
-    statement_rows,
 )
 
 STATEMENTS_SCHEMA = """
@@ -107,13 +110,20 @@ class SQLiteStatementStore:
         """Store all records in one savepoint of the current group commit, or none, with the
         activity definitions they change (one commit for both: see `SQLiteActivityStore`)."""
         changes = self._activities.changes(definitions) if definitions else None
-        return await self._db.write(self._insert_job(records, changes))
+        built = build_rows(records, self._key_ids, self._db.cache_epoch)
+        return await self._db.write(self._insert_job(records, built, changes))
 
     def _insert_job(
-        self, records: Sequence[StatementRecord], changes: DefinitionUpdate | None
+        self,
+        records: Sequence[StatementRecord],
+        built: StatementRows,
+        changes: DefinitionUpdate | None,
     ) -> WriteJob:
         def job(conn: sqlite3.Connection) -> InsertOutcome:
-            outcome, learned = _insert(conn, records, self._key_ids)
+            rows = built
+            if rows.epoch != self._db.cache_epoch:  # ids read from a cache since emptied
+                rows = build_rows(records, self._key_ids, self._db.cache_epoch)
+            outcome, learned = _insert(conn, records, rows)
             if learned:
                 self._db.after_commit(lambda: remember(self._key_ids, learned))
             if outcome.stored and changes is not None:
@@ -190,15 +200,17 @@ class SQLiteStatementStore:
 
 
 def _insert(
-    conn: sqlite3.Connection, records: Sequence[StatementRecord], key_cache: Mapping[str, int]
+    conn: sqlite3.Connection, records: Sequence[StatementRecord], built: StatementRows
 ) -> tuple[InsertOutcome, dict[str, int]]:
     ids = [r.id for r in records]
     existing = _fetch(conn, ids)
     if existing:
         return InsertOutcome(stored=False, existing=existing), {}
-    rows, learned = write_statement_rows(conn, records, key_cache)
+    top, learned = write_statement_rows(conn, built)
     # awaiting projection from the same commit on (see `awaiting_projection`)
-    insert_rows(conn, "INSERT INTO statements_awaiting (seq)", [(r[0],) for r in rows])
+    conn.execute(
+        "INSERT INTO statements_awaiting (seq) SELECT seq FROM statements WHERE seq > ?", (top,)
+    )
     targets = [r.voids for r in records if r.voids]
     for chunk in chunks(targets):
         conn.execute(
@@ -216,19 +228,19 @@ def _insert(
 
 
 def write_statement_rows(
-    conn: sqlite3.Connection, records: Sequence[StatementRecord], key_cache: Mapping[str, int]
-) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
-    """Insert the statement and filter rows of `records` after the last seq; return the former
-    and the key ids to `remember` once committed.
+    conn: sqlite3.Connection, built: StatementRows
+) -> tuple[int, dict[str, int]]:
+    """Insert the statement and filter rows `build_rows` made after the last seq; return that
+    seq and the key ids to `remember` once committed.
 
     The whole SQL of storing statements, without the checks around it (the benchmark's floor
-    runs exactly this).
+    runs exactly this, after `build_rows`).
     """
     (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()
-    rows, filters, learned = statement_rows(conn, records, top, key_cache)
-    insert_rows(conn, INSERT_STATEMENT, rows)
-    add_postings(conn, filters)
-    return rows, learned
+    learned = finish_rows(conn, built, top)
+    insert_flat(conn, INSERT_STATEMENT, built.rows, ROW_WIDTH)
+    add_postings(conn, built.postings)
+    return top, learned
 
 
 def _fetch(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredStatement]:

@@ -60,14 +60,20 @@ def marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-# Rows per multi-row INSERT (`insert_rows`), and SQLite's historic bound on parameters per
-# statement (every build allows at least this many).
-MAX_CHUNK_ROWS = 512
-MAX_PARAMETERS = 999
+# Rows per multi-row INSERT (`insert_flat`), and parameters per statement at most: SQLite builds
+# since 3.32 allow 32,766 (older ones 999: `insert_flat` asks the connection).
+MAX_CHUNK_ROWS = 4096
+MAX_PARAMETERS = 32766
 
 
 def insert_rows(conn: sqlite3.Connection, into: str, rows: Sequence[Sequence[Any]]) -> None:
-    """`into` (e.g. "INSERT INTO t (a, b)") for every row, a few multi-row statements in all.
+    """`into` (e.g. "INSERT INTO t (a, b)") for every row, a few multi-row statements in all."""
+    if rows:
+        insert_flat(conn, into, [v for row in rows for v in row], len(rows[0]))
+
+
+def insert_flat(conn: sqlite3.Connection, into: str, values: Sequence[Any], width: int) -> None:
+    """`insert_rows` for rows laid end to end in `values`, `width` values each.
 
     Why not executemany: the sqlite3 module releases the GIL around every step, and executemany
     steps once per row. A thread that gives the GIL up a thousand times per job must win it back
@@ -76,20 +82,21 @@ def insert_rows(conn: sqlite3.Connection, into: str, rows: Sequence[Sequence[Any
     18,000 to 80 statements/s beside one busy thread. Chunks are powers of two in size, so a
     handful of distinct SQL texts serve every row count from the statement cache.
     """
-    if not rows:
-        return
-    width = len(rows[0])
+    count = len(values) // width
+    bound = min(MAX_PARAMETERS, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
     largest = MAX_CHUNK_ROWS
-    while largest * width > MAX_PARAMETERS:
+    while largest * width > bound:
         largest //= 2
     start = 0
-    while start < len(rows):
+    while start < count:
         size = largest
-        while size > len(rows) - start:
+        while size > count - start:
             size //= 2
-        chunk = rows[start : start + size]
-        marks = "(" + ",".join("?" * width) + ")"
-        conn.execute(f"{into} VALUES {','.join([marks] * size)}", [v for row in chunk for v in row])
+        row = "(" + ",".join("?" * width) + ")"
+        conn.execute(
+            f"{into} VALUES {','.join([row] * size)}",
+            values[start * width : (start + size) * width],
+        )
         start += size
 
 
@@ -125,6 +132,8 @@ class SQLiteDatabase:
         self._stopping = threading.Event()
         self._checkpointer: threading.Thread | None = None
         self._caches: list[dict[Any, Any]] = []
+        # bumped whenever the caches are emptied: what was read from them before may be stale
+        self.cache_epoch = 0
         self._data_version: int | None = None
         self._job_callbacks: list[Callable[[], None]] = []
 
@@ -163,7 +172,8 @@ class SQLiteDatabase:
     def writer_cache(self) -> dict[Any, Any]:
         """A dict for committed rows, emptied when another connection writes to the file.
 
-        Only writer jobs and `after_commit` callbacks add to it; other threads may read it.
+        Only writer jobs and `after_commit` callbacks add to it; other threads may read it, and
+        a job built from what they read checks `cache_epoch` is unchanged when it runs.
         """
         cache: dict[Any, Any] = {}
         self._caches.append(cache)
@@ -286,16 +296,19 @@ class SQLiteDatabase:
                 callback()
         except Exception:
             log.exception("an after-commit callback failed; emptying the writer caches")
-            for cache in self._caches:
-                cache.clear()
+            self._clear_caches()
+
+    def _clear_caches(self) -> None:
+        self.cache_epoch += 1
+        for cache in self._caches:
+            cache.clear()
 
     def _check_caches(self, conn: sqlite3.Connection) -> None:
         # data_version changes when a connection other than this one commits to the file
         (version,) = conn.execute("PRAGMA data_version").fetchone()
         if version != self._data_version:
             self._data_version = version
-            for cache in self._caches:
-                cache.clear()
+            self._clear_caches()
 
     @staticmethod
     def _run_in_savepoint(conn: sqlite3.Connection, job: WriteJob, index: int) -> tuple[bool, Any]:

@@ -15,8 +15,10 @@ right edge of the index rather than inserted all over it.
 check needs it.
 
 Key ids are assigned by the single writer (`key_ids`, inside the writer's transaction), so they
-need no lock; readers resolve keys to ids with the same table. New postings go first to the
-small `recent_filters` and move to `statement_filters` in bulk (`add_postings`).
+need no lock; readers resolve keys to ids with the same table. The rows of an insert are built
+before the writer runs it, from the writer's cache of committed ids (`build_rows`), and the
+writer completes them (`finish_rows`). New postings go first to the small `recent_filters` and
+move to `statement_filters` in bulk (`add_postings`).
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from __future__ import annotations
 import sqlite3
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from lrs.store.base import INDEX_KINDS, StatementIndex, StatementRecord
-from lrs.store.sqlite_db import chunks, insert_rows, marks
+from lrs.store.sqlite_db import chunks, insert_flat, insert_rows, marks
 
 KEYS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS filter_keys (
@@ -133,8 +137,9 @@ def remember(cache: dict[str, int], learned: Mapping[str, int]) -> None:
     cache.update(learned)
 
 
-def add_postings(conn: sqlite3.Connection, filters: Sequence[tuple[int, int, int]]) -> None:
-    """Insert (key_id, seq, kinds) postings: into the small `recent_filters`, moved in bulk.
+def add_postings(conn: sqlite3.Connection, postings: Sequence[int]) -> None:
+    """Insert (key_id, seq, kinds) postings, laid end to end in `postings`: into the small
+    `recent_filters`, moved in bulk.
 
     Why two tables: postings of a key seen before go to the end of that key's range, a page of
     its own in a large index, so each commit dirtied (and wrote to the WAL) one page per
@@ -142,10 +147,10 @@ def add_postings(conn: sqlite3.Connection, filters: Sequence[tuple[int, int, int
     MERGE_EVERY statements its postings move in key order, each key's page of the large index
     touched once for all of them. Queries read both (`POSTED_UNDER`).
     """
-    if not filters:
+    if not postings:
         return
-    insert_rows(conn, INSERT_RECENT, filters)
-    top = max(seq for _key_id, seq, _kinds in filters)
+    insert_flat(conn, INSERT_RECENT, postings, 3)
+    top = max(postings[1::3])
     (merged,) = conn.execute("SELECT seq FROM filters_merged").fetchone()
     if top - merged >= MERGE_EVERY:
         conn.execute(
@@ -169,28 +174,86 @@ def unpack(packed: bytes) -> list[tuple[int, int]]:
     return [(value >> _KIND_BITS, value & mask) for value in values]
 
 
-def statement_rows(
-    conn: sqlite3.Connection,
-    records: Sequence[StatementRecord],
-    top: int,
-    cached: Mapping[str, int],
-) -> tuple[list[tuple[object, ...]], list[tuple[int, int, int]], dict[str, int]]:
-    """The `statements` and `statement_filters` rows of records stored after seq `top`, and the
-    key ids learned (see `key_ids`).
+# Values per statement row in `StatementRows.rows`, in INSERT_STATEMENT's column order; seq first.
+ROW_WIDTH = 7
+_PACKED = ROW_WIDTH - 1
 
-    Adds unseen keys to the dictionary, so call it in the writer's transaction.
+
+@dataclass
+class StatementRows:
+    """The `statements` and postings rows of one insert, built before the writer runs it.
+
+    Why: the writer thread is the one stage every statement passes through in turn, so what
+    needs no transaction is done beforehand, on the caller's thread (`build_rows`): each key is
+    mapped to its id through the writer's cache of committed ids, the packed keys of each
+    statement and the flat parameter lists are built. The writer (`finish_rows`) then only
+    assigns ids to keys the cache did not hold, fills in the seqs and packs what waited for new
+    ids. `rows` holds ROW_WIDTH values per statement with seq 0 and the packed keys None until
+    `finish_rows`; `postings` holds (key_id, statement number, kinds) triples, the key id 0
+    and the number turned into a seq until then.
     """
-    kinds = [kinds_by_key(record.index) for record in records]
-    ids, learned = key_ids(conn, (key for keyed in kinds for key in keyed), cached)
-    rows: list[tuple[object, ...]] = []
-    filters: list[tuple[int, int, int]] = []
-    for seq, (record, keyed) in enumerate(zip(records, kinds, strict=True), start=top + 1):
-        pairs = [(ids[key], bits) for key, bits in keyed.items()]
-        rows.append(
-            (seq, record.id, record.raw, record.stored_us, record.voids, record.ref, pack(pairs))
-        )
-        filters.extend((key_id, seq, bits) for key_id, bits in pairs)
-    return rows, filters, learned
+
+    count: int
+    rows: list[Any]
+    postings: list[int]
+    # key -> positions in `postings` of its id, for keys the cache did not hold
+    unresolved: dict[str, list[int]]
+    # statement number -> its keys, their ids (None where unresolved) and kinds bits
+    waiting: list[tuple[int, list[str], list[int | None], list[int]]]
+    # the cache epoch (`SQLiteDatabase.cache_epoch`) the ids were read in
+    epoch: int
+
+
+def build_rows(
+    records: Sequence[StatementRecord], cached: Mapping[str, int], epoch: int
+) -> StatementRows:
+    """Everything of `records`' rows that needs no transaction (see `StatementRows`)."""
+    rows: list[Any] = []
+    postings: list[int] = []
+    unresolved: dict[str, list[int]] = {}
+    waiting = []
+    for number, record in enumerate(records):
+        keyed = kinds_by_key(record.index)
+        ids = [cached.get(key) for key in keyed]
+        bits = list(keyed.values())
+        packed = None
+        if None in ids:
+            keys = list(keyed)
+            waiting.append((number, keys, ids, bits))
+            for key, key_id, kinds in zip(keys, ids, bits, strict=True):
+                if key_id is None:
+                    unresolved.setdefault(key, []).append(len(postings))
+                    postings += (0, number, kinds)
+                else:
+                    postings += (key_id, number, kinds)
+        else:
+            packed = pack(zip(ids, bits, strict=True))  # type: ignore[arg-type]
+            for key_id, kinds in zip(ids, bits, strict=True):
+                postings += (key_id, number, kinds)  # type: ignore[arg-type]
+        rows += (0, record.id, record.raw, record.stored_us, record.voids, record.ref, packed)
+    return StatementRows(len(records), rows, postings, unresolved, waiting, epoch)
+
+
+def finish_rows(conn: sqlite3.Connection, built: StatementRows, top: int) -> dict[str, int]:
+    """In the writer's transaction: complete `built` for statements stored after seq `top`;
+    return the key ids learned (to `remember` once committed, see `key_ids`)."""
+    learned: dict[str, int] = {}
+    if built.unresolved:
+        ids, learned = key_ids(conn, built.unresolved, {})
+        postings = built.postings
+        for key, positions in built.unresolved.items():
+            key_id = ids[key]
+            for position in positions:
+                postings[position] = key_id
+        for number, keys, known, bits in built.waiting:
+            pairs = [
+                (ids[key] if key_id is None else key_id, kinds)
+                for key, key_id, kinds in zip(keys, known, bits, strict=True)
+            ]
+            built.rows[number * ROW_WIDTH + _PACKED] = pack(pairs)
+    built.rows[0::ROW_WIDTH] = range(top + 1, top + 1 + built.count)
+    built.postings[1::3] = [top + 1 + number for number in built.postings[1::3]]
+    return learned
 
 
 def indexes_of(conn: sqlite3.Connection, packed: Sequence[bytes]) -> list[StatementIndex]:

@@ -73,6 +73,7 @@ from lrs.store.base import StatementRecord
 from lrs.store.sqlite import STATEMENTS_SCHEMA, SQLiteBackend, write_statement_rows
 from lrs.store.sqlite_db import CACHE_KIB
 from lrs.store.sqlite_keys import KEYS_SCHEMA, remember
+from lrs.store.sqlite_keys import build_rows as build_store_rows
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.indexing import index_statement
 from lrs.xapi.timestamps import format_us
@@ -719,9 +720,11 @@ def raw_connect(path: Path) -> sqlite3.Connection:
 
 def raw_insert(conn: sqlite3.Connection, rows: Rows, key_cache: dict[str, int]) -> None:
     # the store's own SQL (key dictionary, statement rows, filter rows) and its cache of key
-    # ids, so the floor follows any change of schema
+    # ids, so the floor follows any change of schema; the rows are built in the clock, as the
+    # server builds them for each request
+    built = build_store_rows(rows, key_cache, 0)
     conn.execute("BEGIN")
-    _rows, learned = write_statement_rows(conn, rows, key_cache)
+    _top, learned = write_statement_rows(conn, built)
     conn.execute("COMMIT")
     remember(key_cache, learned)
 

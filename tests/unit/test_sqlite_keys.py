@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from lrs.store.base import INDEX_KINDS, StatementFilter, StatementIndex
+from lrs.store.base import INDEX_KINDS, StatementFilter, StatementIndex, StatementRecord
 from lrs.store.sqlite import SQLiteBackend
 from lrs.store.sqlite_keys import KIND_BIT, pack, remember, unpack
 
@@ -173,5 +173,64 @@ async def test_queries_see_postings_before_and_after_they_move(
             return moved[0], recent[0]
 
         assert await backend.db.read(counts) == (8, 2)  # both tables answered
+    finally:
+        await backend.close()
+
+
+def _record(n: int, index: StatementIndex) -> StatementRecord:
+    sid = f"00000000-0000-4000-8000-{n:012d}"
+    return StatementRecord(
+        id=sid, raw=orjson.dumps({"id": sid, "n": n}), stored_us=1_000_000 * n, index=index
+    )
+
+
+async def _numbers(store, **query: object) -> list[int]:
+    page = await store.query_statements(StatementFilter(ascending=True, **query))
+    return [orjson.loads(raw)["n"] for raw in page.statements]
+
+
+async def test_a_batch_mixing_cached_and_new_keys_is_stored_whole(tmp_path: Path) -> None:
+    # rows are built from the writer's cache of committed key ids before the writer runs;
+    # keys it does not hold get their ids in the writer (`finish_rows`)
+    backend = SQLiteBackend(tmp_path)
+    store = backend.statements
+    try:
+        first = StatementIndex(agents=(ALICE,), verbs=(PASSED,), authorities=(ADMIN,))
+        assert (await store.insert_statements([_record(1, first)])).stored
+        mixed = [
+            _record(2, StatementIndex(agents=(ALICE,), verbs=(PASSED,), authorities=(ADMIN,))),
+            _record(3, StatementIndex(agents=(BOB,), verbs=(PASSED,), activities=(COURSE,))),
+            _record(4, StatementIndex(agents=(BOB, ALICE), related_agents=(ALICE,))),
+        ]
+        assert (await store.insert_statements(mixed)).stored
+        assert await _numbers(store, agent=ALICE) == [1, 2, 4]
+        assert await _numbers(store, agent=BOB) == [3, 4]
+        assert await _numbers(store, verb=PASSED) == [1, 2, 3]
+        assert await _numbers(store, activity=COURSE) == [3]
+        found = await store.get_statements([r.id for r in mixed])
+        assert [found[r.id].index for r in mixed] == [r.index for r in mixed]
+    finally:
+        await backend.close()
+
+
+async def test_rows_built_from_a_cache_emptied_since_are_rebuilt(tmp_path: Path) -> None:
+    backend = SQLiteBackend(tmp_path)
+    store = backend.statements
+    try:
+        index = StatementIndex(agents=(ALICE,), verbs=(PASSED,))
+        assert (await store.insert_statements([_record(1, index)])).stored
+        # An id the file no longer holds, as a cache read just before another connection
+        # changed the file would give: the writer empties its caches before the next job
+        # runs, and the job must not use what was read from them.
+        store._key_ids[PASSED] = 999_999
+        other = sqlite3.connect(backend.db.path)
+        with other:
+            other.execute("INSERT INTO credentials VALUES ('k', 'n', 's', 'h', 'c', 0)")
+        other.close()
+        assert (await store.insert_statements([_record(2, index)])).stored
+        assert await _numbers(store, verb=PASSED) == [1, 2]
+        assert (await store.get_statements([_record(2, index).id]))[_record(2, index).id].index == (
+            index
+        )
     finally:
         await backend.close()
