@@ -26,7 +26,7 @@ from lrs.keys import (
 )
 from lrs.middlewares import error_middleware, json_response, xapi_headers_middleware
 from lrs.services.documents import DocumentService
-from lrs.services.statement_prep import warm_up, yield_to_the_writer
+from lrs.services.statement_prep import start_worker, warm_up
 from lrs.services.statements import StatementService
 from lrs.settings import Settings
 from lrs.store.base import Backend
@@ -98,7 +98,7 @@ def _statement_pool(settings: Settings) -> ProcessPoolExecutor | None:
         return None
     # spawn, not fork: the app already runs threads (the SQLite writer)
     pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), initializer=yield_to_the_writer
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker
     )
     for _ in range(workers):
         pool.submit(warm_up)  # compile the schemas before the first request needs them

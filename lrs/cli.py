@@ -16,6 +16,7 @@ from aiohttp import web
 from lrs.app import create_app, public_base_url
 from lrs.auth import SCOPES, create_credential
 from lrs.errors import LRSError
+from lrs.gc_tuning import tune_for_serving
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.store.factory import open_backend
@@ -122,6 +123,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "as the HTTP Basic user and password.",
         flush=True,
     )
+    tune_for_serving()
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import uuid
@@ -12,6 +13,7 @@ import pytest
 
 from lrs.app import _statement_pool
 from lrs.errors import StatementConflict, ValidationError
+from lrs.gc_tuning import SERVING_GC_THRESHOLDS
 from lrs.services.statement_prep import WORKER_NICENESS
 from lrs.settings import Settings
 from tests.api.conftest import LRSClient
@@ -100,3 +102,13 @@ def test_pool_workers_yield_the_cpu_to_the_server(settings: Settings) -> None:
     finally:
         pool.shutdown()
     assert worker == min(19, os.nice(0) + WORKER_NICENESS)
+
+
+def test_pool_workers_collect_garbage_at_the_serving_thresholds(settings: Settings) -> None:
+    pool = _statement_pool(settings)
+    assert pool is not None
+    try:
+        thresholds = pool.submit(gc.get_threshold).result(timeout=60)
+    finally:
+        pool.shutdown()
+    assert thresholds == SERVING_GC_THRESHOLDS != gc.get_threshold()

@@ -1,13 +1,16 @@
-"""The `lrs credentials` commands through the CLI entry point."""
+"""The `lrs credentials` commands (and how `lrs serve` sets up its process) through the CLI
+entry point."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
 import pytest
 
 from lrs.cli import main
+from lrs.gc_tuning import SERVING_GC_THRESHOLDS
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +55,16 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         main([*command, "--help"])
     assert exit_info.value.code == 0
     assert "usage: lrs" in capsys.readouterr().out
+
+
+def test_serve_runs_the_app_at_the_serving_gc_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(
+        "lrs.cli.web.run_app", lambda *_args, **_kw: seen.append(gc.get_threshold())
+    )
+    before = gc.get_threshold()
+    try:
+        assert main(["serve", "--port", "8999"]) == 0
+    finally:
+        gc.set_threshold(*before)
+    assert seen == [SERVING_GC_THRESHOLDS] and before != SERVING_GC_THRESHOLDS
