@@ -115,13 +115,17 @@ def prepare_batch(
             else:
                 raw = pending_raw
             stored_us = None
+        index = index_statement(statement, ifi_key(statement.get("authority")))
+        # cached on the index and pickled with it: worked out here, in the pool for large
+        # batches, rather than in the server process
+        _ = index.kind_bits
         out.append(
             PreparedStatement(
                 id=statement["id"].lower(),
                 raw=raw,
                 stored_us=stored_us,
                 timestamp_missing=timestamp_missing,
-                index=index_statement(statement, ifi_key(statement.get("authority"))),
+                index=index,
                 voids=voided_target(statement),
                 ref=statement_ref_target(statement),
                 pending_raw=pending_raw,

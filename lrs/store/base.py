@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
 
 from lrs.store.documents import DocumentStore
@@ -48,6 +49,31 @@ class StatementIndex:
             authorities=self.authorities,
         )
 
+    @cached_property
+    def kind_bits(self) -> dict[str, int]:
+        """Each distinct key with the kinds it counts under, bit i for INDEX_KINDS[i].
+
+        Cached on the instance (and pickled with it): the statement service has it computed
+        where statements are prepared, in its process pool for large batches, so that the
+        SQLite store finds it ready.
+        """
+        bits: dict[str, int] = {}
+        for bit, keys in zip(_KIND_BIT_VALUES, self._by_kind(), strict=True):
+            for key in keys:
+                bits[key] = bits.get(key, 0) | bit
+        return bits
+
+    def _by_kind(self) -> tuple[tuple[str, ...], ...]:
+        return (
+            self.agents,
+            self.related_agents,
+            self.verbs,
+            self.activities,
+            self.related_activities,
+            self.registrations,
+            self.authorities,
+        )
+
     def items(self) -> list[tuple[str, str]]:
         """(kind, key) pairs, the shape side tables and multikey arrays store."""
         pairs: list[tuple[str, str]] = []
@@ -73,6 +99,7 @@ INDEX_KINDS = (
     "registrations",
     "authorities",
 )
+_KIND_BIT_VALUES = tuple(1 << number for number in range(len(INDEX_KINDS)))
 
 
 @dataclass(frozen=True)

@@ -239,7 +239,7 @@ def write_statement_rows(
     (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()
     learned = finish_rows(conn, built, top)
     insert_flat(conn, INSERT_STATEMENT, built.rows, ROW_WIDTH)
-    add_postings(conn, built.postings)
+    add_postings(conn, built.pairs, built.numbers, top + 1)
     return top, learned
 
 

@@ -72,8 +72,18 @@ def insert_rows(conn: sqlite3.Connection, into: str, rows: Sequence[Sequence[Any
         insert_flat(conn, into, [v for row in rows for v in row], len(rows[0]))
 
 
-def insert_flat(conn: sqlite3.Connection, into: str, values: Sequence[Any], width: int) -> None:
+def insert_flat(
+    conn: sqlite3.Connection,
+    into: str,
+    values: Sequence[Any],
+    width: int,
+    *,
+    lead: Sequence[Any] = (),
+) -> None:
     """`insert_rows` for rows laid end to end in `values`, `width` values each.
+
+    `into` may instead hold `{rows}` where the VALUES rows go (an INSERT ... SELECT over them);
+    `lead` are then the parameters before `{rows}`, bound again for each chunk.
 
     Why not executemany: the sqlite3 module releases the GIL around every step, and executemany
     steps once per row. A thread that gives the GIL up a thousand times per job must win it back
@@ -83,7 +93,8 @@ def insert_flat(conn: sqlite3.Connection, into: str, values: Sequence[Any], widt
     handful of distinct SQL texts serve every row count from the statement cache.
     """
     count = len(values) // width
-    bound = min(MAX_PARAMETERS, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    bound = min(MAX_PARAMETERS, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)) - len(lead)
+    shape = into if "{rows}" in into else into + " VALUES {rows}"
     largest = MAX_CHUNK_ROWS
     while largest * width > bound:
         largest //= 2
@@ -93,10 +104,8 @@ def insert_flat(conn: sqlite3.Connection, into: str, values: Sequence[Any], widt
         while size > count - start:
             size //= 2
         row = "(" + ",".join("?" * width) + ")"
-        conn.execute(
-            f"{into} VALUES {','.join([row] * size)}",
-            values[start * width : (start + size) * width],
-        )
+        chunk = values[start * width : (start + size) * width]
+        conn.execute(shape.format(rows=",".join([row] * size)), [*lead, *chunk] if lead else chunk)
         start += size
 
 

@@ -71,18 +71,9 @@ POSTED_UNDER = (
 # One bit per filter kind, in the low bits of each packed pair.
 KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
 _KIND_BITS = len(INDEX_KINDS)
+_KIND_MASK = (1 << _KIND_BITS) - 1
 # Ids of keys seen recently, so most statements need no dictionary lookup (~150 bytes each).
 KEY_CACHE_ENTRIES = 200_000
-
-
-def kinds_by_key(index: StatementIndex) -> dict[str, int]:
-    """Each distinct key of a statement with the bits of the filters it counts under."""
-    kinds: dict[str, int] = {}
-    for kind in INDEX_KINDS:
-        bit = KIND_BIT[kind]
-        for key in getattr(index, kind):
-            kinds[key] = kinds.get(key, 0) | bit
-    return kinds
 
 
 def known_key_ids(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:
@@ -137,20 +128,35 @@ def remember(cache: dict[str, int], learned: Mapping[str, int]) -> None:
     cache.update(learned)
 
 
-def add_postings(conn: sqlite3.Connection, postings: Sequence[int]) -> None:
-    """Insert (key_id, seq, kinds) postings, laid end to end in `postings`: into the small
-    `recent_filters`, moved in bulk.
+# Postings from (packed pair, statement number) rows: the first parameter is the seq of the
+# statement numbered 0.
+INSERT_RECENT_PAIRS = (
+    "INSERT INTO recent_filters (key_id, seq, kinds) "
+    f"SELECT column1 >> {_KIND_BITS}, ? + column2, column1 & {_KIND_MASK} FROM (VALUES {{rows}})"
+)
+
+
+def add_postings(
+    conn: sqlite3.Connection, pairs: Sequence[int], numbers: Sequence[int], first_seq: int
+) -> None:
+    """Insert the postings of statements stored from `first_seq` on: the packed (key_id, kinds)
+    `pairs` (see `pack`), each of the statement numbered alike in `numbers` (0 for first_seq).
+    They go to the small `recent_filters` and move to `statement_filters` in bulk.
 
     Why two tables: postings of a key seen before go to the end of that key's range, a page of
     its own in a large index, so each commit dirtied (and wrote to the WAL) one page per
     distinct key. The recent table is small enough that its pages are few and hot; every
     MERGE_EVERY statements its postings move in key order, each key's page of the large index
     touched once for all of them. Queries read both (`POSTED_UNDER`).
+    Why pairs and numbers, not rows of three: fewer parameters for the writer to bind.
     """
-    if not postings:
+    if not pairs:
         return
-    insert_flat(conn, INSERT_RECENT, postings, 3)
-    top = max(postings[1::3])
+    values: list[int] = [0] * (2 * len(pairs))
+    values[0::2] = pairs
+    values[1::2] = numbers
+    insert_flat(conn, INSERT_RECENT_PAIRS, values, 2, lead=(first_seq,))
+    top = first_seq + max(numbers)
     (merged,) = conn.execute("SELECT seq FROM filters_merged").fetchone()
     if top - merged >= MERGE_EVERY:
         conn.execute(
@@ -188,18 +194,19 @@ class StatementRows:
     mapped to its id through the writer's cache of committed ids, the packed keys of each
     statement and the flat parameter lists are built. The writer (`finish_rows`) then only
     assigns ids to keys the cache did not hold, fills in the seqs and packs what waited for new
-    ids. `rows` holds ROW_WIDTH values per statement with seq 0 and the packed keys None until
-    `finish_rows`; `postings` holds (key_id, statement number, kinds) triples, the key id 0
-    and the number turned into a seq until then.
+    ids. `rows` holds ROW_WIDTH values per statement, seq 0 and the packed keys None until
+    `finish_rows`; `pairs` the packed (key_id, kinds) of every posting (see `pack`), key id 0
+    where unresolved, and `numbers` the number of each posting's statement in the batch.
     """
 
     count: int
     rows: list[Any]
-    postings: list[int]
-    # key -> positions in `postings` of its id, for keys the cache did not hold
+    pairs: list[int]
+    numbers: list[int]
+    # key -> positions in `pairs` of its postings, for keys the cache did not hold
     unresolved: dict[str, list[int]]
-    # statement number -> its keys, their ids (None where unresolved) and kinds bits
-    waiting: list[tuple[int, list[str], list[int | None], list[int]]]
+    # statements whose packed keys wait for new ids: (number, its pairs' start and end)
+    waiting: list[tuple[int, int, int]]
     # the cache epoch (`SQLiteDatabase.cache_epoch`) the ids were read in
     epoch: int
 
@@ -209,29 +216,36 @@ def build_rows(
 ) -> StatementRows:
     """Everything of `records`' rows that needs no transaction (see `StatementRows`)."""
     rows: list[Any] = []
-    postings: list[int] = []
+    pairs: list[int] = []
+    numbers: list[int] = []
     unresolved: dict[str, list[int]] = {}
     waiting = []
+    get = cached.get
     for number, record in enumerate(records):
-        keyed = kinds_by_key(record.index)
-        ids = [cached.get(key) for key in keyed]
-        bits = list(keyed.values())
-        packed = None
+        keyed = record.index.kind_bits
+        ids = list(map(get, keyed))
+        start = len(pairs)
         if None in ids:
-            keys = list(keyed)
-            waiting.append((number, keys, ids, bits))
-            for key, key_id, kinds in zip(keys, ids, bits, strict=True):
+            for offset, (key, key_id, kinds) in enumerate(
+                zip(keyed, ids, keyed.values(), strict=True)
+            ):
                 if key_id is None:
-                    unresolved.setdefault(key, []).append(len(postings))
-                    postings += (0, number, kinds)
+                    unresolved.setdefault(key, []).append(start + offset)
+                    pairs.append(kinds)
                 else:
-                    postings += (key_id, number, kinds)
+                    pairs.append(key_id << _KIND_BITS | kinds)
+            waiting.append((number, start, len(pairs)))
+            packed = None
         else:
-            packed = pack(zip(ids, bits, strict=True))  # type: ignore[arg-type]
-            for key_id, kinds in zip(ids, bits, strict=True):
-                postings += (key_id, number, kinds)  # type: ignore[arg-type]
+            own = [
+                key_id << _KIND_BITS | kinds
+                for key_id, kinds in zip(ids, keyed.values(), strict=True)
+            ]
+            pairs += own
+            packed = array("q", own).tobytes()
+        numbers += [number] * len(keyed)
         rows += (0, record.id, record.raw, record.stored_us, record.voids, record.ref, packed)
-    return StatementRows(len(records), rows, postings, unresolved, waiting, epoch)
+    return StatementRows(len(records), rows, pairs, numbers, unresolved, waiting, epoch)
 
 
 def finish_rows(conn: sqlite3.Connection, built: StatementRows, top: int) -> dict[str, int]:
@@ -240,19 +254,14 @@ def finish_rows(conn: sqlite3.Connection, built: StatementRows, top: int) -> dic
     learned: dict[str, int] = {}
     if built.unresolved:
         ids, learned = key_ids(conn, built.unresolved, {})
-        postings = built.postings
+        pairs = built.pairs
         for key, positions in built.unresolved.items():
-            key_id = ids[key]
+            shifted = ids[key] << _KIND_BITS
             for position in positions:
-                postings[position] = key_id
-        for number, keys, known, bits in built.waiting:
-            pairs = [
-                (ids[key] if key_id is None else key_id, kinds)
-                for key, key_id, kinds in zip(keys, known, bits, strict=True)
-            ]
-            built.rows[number * ROW_WIDTH + _PACKED] = pack(pairs)
+                pairs[position] |= shifted
+        for number, start, end in built.waiting:
+            built.rows[number * ROW_WIDTH + _PACKED] = array("q", pairs[start:end]).tobytes()
     built.rows[0::ROW_WIDTH] = range(top + 1, top + 1 + built.count)
-    built.postings[1::3] = [top + 1 + number for number in built.postings[1::3]]
     return learned
 
 
@@ -301,7 +310,7 @@ def migrate_text_keys(conn: sqlite3.Connection) -> None:
             ).fetchall()
             if not batch:
                 break
-            keyed = [(seq, kinds_by_key(_json_index(json_keys))) for seq, json_keys in batch]
+            keyed = [(seq, _json_index(json_keys).kind_bits) for seq, json_keys in batch]
             ids, _learned = key_ids(conn, (key for _seq, kinds in keyed for key in kinds), {})
             updates = []
             filters: list[tuple[int, int, int]] = []

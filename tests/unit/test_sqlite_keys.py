@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import sqlite3
 from pathlib import Path
 
@@ -234,3 +235,20 @@ async def test_rows_built_from_a_cache_emptied_since_are_rebuilt(tmp_path: Path)
         )
     finally:
         await backend.close()
+
+
+def test_kind_bits_give_each_key_the_bits_of_its_kinds() -> None:
+    keys = {kind: (f"key of {kind}", "shared") for kind in INDEX_KINDS}
+    bits = StatementIndex(**keys).kind_bits
+    for kind in INDEX_KINDS:
+        assert bits[f"key of {kind}"] == KIND_BIT[kind] == 1 << INDEX_KINDS.index(kind)
+    assert bits["shared"] == (1 << len(INDEX_KINDS)) - 1
+    assert list(bits) == [f"key of {INDEX_KINDS[0]}", "shared"] + [
+        f"key of {kind}" for kind in INDEX_KINDS[1:]
+    ]
+    # worked out once, kept through pickling (pool workers send indexes with it)
+    copy = pickle.loads(pickle.dumps(StatementIndex(**keys)))
+    assert "kind_bits" not in vars(copy) and copy.kind_bits == bits
+    index = StatementIndex(**keys)
+    _ = index.kind_bits
+    assert pickle.loads(pickle.dumps(index)).__dict__["kind_bits"] == bits
