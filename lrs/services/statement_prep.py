@@ -19,7 +19,7 @@ import orjson
 
 from lrs.errors import BadRequest, PayloadTooLarge
 from lrs.gc_tuning import tune_for_serving
-from lrs.store.base import StatementIndex
+from lrs.store.base import StatementIndex, definition_json
 from lrs.xapi.activities import definitions_in
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.attachments import require_file_urls
@@ -54,7 +54,8 @@ class PreparedStatement:
 @dataclass(frozen=True)
 class PreparedBatch:
     statements: list[PreparedStatement]
-    definitions: dict[str, dict[str, Any]]
+    # activity id -> the definition the batch carries, as `definition_json`
+    definitions: dict[str, bytes]
 
 
 def parse_json(body: bytes) -> Any:
@@ -131,7 +132,8 @@ def prepare_batch(
                 pending_raw=pending_raw,
             )
         )
-    return PreparedBatch(statements=out, definitions=definitions_in(prepared))
+    definitions = {i: definition_json(d) for i, d in definitions_in(prepared).items()}
+    return PreparedBatch(statements=out, definitions=definitions)
 
 
 def prepare_json(

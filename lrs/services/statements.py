@@ -183,12 +183,13 @@ class StatementService:
                 return ids
             records = self._records(pending, known)
             if len(pending) == len(prepared):
-                definitions = batch.definitions
+                update = DefinitionUpdate(batch.definitions, merger(may_define))
             else:  # only what is stored now defines activities
                 still = [orjson.loads(p.pending_raw) for p in pending.values()]
-                definitions = definitions_in(still)
-            update = DefinitionUpdate(definitions, merger(may_define)) if definitions else None
-            outcome = await self._store.insert_statements(records, update)
+                update = DefinitionUpdate.of(definitions_in(still), merger(may_define))
+            outcome = await self._store.insert_statements(
+                records, update if update.encoded else None
+            )
             if outcome.stored:
                 return ids
             for sid, existing in outcome.existing.items():

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
+
+import orjson
 
 from lrs.store.documents import DocumentStore
 
@@ -125,10 +127,31 @@ DefinitionMerge = Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, An
 @dataclass(frozen=True)
 class DefinitionUpdate:
     """The activity definitions a batch of statements carries, and how each merges into the
-    canonical one (see `ActivityStore.merge_activities`)."""
+    canonical one (see `ActivityStore.merge_activities`).
 
-    definitions: Mapping[str, dict[str, Any]]
+    Each definition is kept as its JSON with sorted keys (`definition_json`): equal definitions
+    are equal bytes, so a store can tell one it holds already by comparing them (most
+    statements repeat the definitions the LRS has), and pool workers send bytes back rather than
+    nested dicts to rebuild.
+    """
+
+    encoded: Mapping[str, bytes]
     merge: DefinitionMerge
+
+    @classmethod
+    def of(cls, definitions: Mapping[str, dict[str, Any]], merge: DefinitionMerge) -> Self:
+        """An update of these definitions."""
+        return cls({i: definition_json(d) for i, d in definitions.items()}, merge)
+
+    @cached_property
+    def definitions(self) -> dict[str, dict[str, Any]]:
+        """The definitions, decoded."""
+        return {i: orjson.loads(encoded) for i, encoded in self.encoded.items()}
+
+
+def definition_json(definition: dict[str, Any]) -> bytes:
+    """A definition's JSON with its keys sorted, at every level."""
+    return orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
 
 
 @dataclass(frozen=True)

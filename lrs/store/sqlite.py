@@ -31,6 +31,7 @@ from lrs.store.base import (
     StatementPage,
     StatementRecord,
     StoredStatement,
+    definition_json,
 )
 from lrs.store.sqlite_db import SQLiteDatabase, WriteJob, chunks, insert_flat, insert_rows, marks
 from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
@@ -464,38 +465,41 @@ class SQLiteActivityStore:
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
-        self._known: dict[str, dict[str, Any]] = db.writer_cache()
+        # activity id -> its committed definition, as `definition_json`
+        self._known: dict[str, bytes] = db.writer_cache()
 
     def changes(self, update: DefinitionUpdate) -> DefinitionUpdate | None:
         """The part of `update` that would change a committed definition, or None."""
         known = self._known
         changed = {}
-        for activity_id, definition in update.definitions.items():
+        for activity_id, encoded in update.encoded.items():
             current = known.get(activity_id)
-            # most statements carry the canonical definition itself: merging it changes nothing
-            unchanged = current is not None and (
-                definition == current or update.merge(current, definition) == current
-            )
-            if not unchanged:
-                changed[activity_id] = definition
+            if current == encoded:  # most statements carry the canonical definition itself
+                continue
+            if current is not None:
+                committed = orjson.loads(current)
+                if update.merge(committed, orjson.loads(encoded)) == committed:
+                    continue  # merging it changes nothing
+            changed[activity_id] = encoded
         return DefinitionUpdate(changed, update.merge) if changed else None
 
     def merge_in(self, conn: sqlite3.Connection, update: DefinitionUpdate) -> None:
         """Inside a write job: merge each definition into the stored one."""
         known = self._known
-        ids = list(update.definitions)
-        current = {i: known[i] for i in ids if i in known}
+        ids = list(update.encoded)
+        current = {i: orjson.loads(known[i]) for i in ids if i in known}
         current.update(_activity_rows(conn, [i for i in ids if i not in current]))
         merged = {i: update.merge(current.get(i), d) for i, d in update.definitions.items()}
         rows = [(i, orjson.dumps(m)) for i, m in merged.items() if m != current.get(i)]
         insert_rows(conn, "INSERT OR REPLACE INTO activities (id, definition)", rows)
-        self._db.after_commit(lambda: _remember_definitions(known, merged))
+        encoded = {i: definition_json(m) for i, m in merged.items()}
+        self._db.after_commit(lambda: _remember_definitions(known, encoded))
 
     async def merge_activities(
         self, definitions: Mapping[str, dict[str, Any]], merge: DefinitionMerge
     ) -> None:
         """Merge each new definition into the stored one."""
-        changes = self.changes(DefinitionUpdate(definitions, merge))
+        changes = self.changes(DefinitionUpdate.of(definitions, merge))
         if changes is not None:
             await self._db.write(lambda conn: self.merge_in(conn, changes))
 

@@ -843,14 +843,14 @@ def keep_latest(current: dict | None, new: dict) -> dict:
 
 async def test_stored_statements_bring_their_activity_definitions(backend: Backend) -> None:
     store = backend.statements
-    first = DefinitionUpdate({"http://a/1": {"name": {"en": "One"}}}, keep_latest)
+    first = DefinitionUpdate.of({"http://a/1": {"name": {"en": "One"}}}, keep_latest)
     assert (await store.insert_statements([record(1)], first)).stored
     # a definition already held, and a new one
-    again = DefinitionUpdate(
+    again = DefinitionUpdate.of(
         {"http://a/1": {"name": {"en": "One"}}, "http://a/2": {"type": "http://t"}}, keep_latest
     )
     assert (await store.insert_statements([record(2)], again)).stored
-    changed = DefinitionUpdate({"http://a/1": {"description": {"en": "d"}}}, keep_latest)
+    changed = DefinitionUpdate.of({"http://a/1": {"description": {"en": "d"}}}, keep_latest)
     assert (await store.insert_statements([record(3)], changed)).stored
     assert await backend.activities.get_activities(["http://a/1", "http://a/2"]) == {
         "http://a/1": {"name": {"en": "One"}, "description": {"en": "d"}},
@@ -861,7 +861,7 @@ async def test_stored_statements_bring_their_activity_definitions(backend: Backe
 async def test_refused_statements_define_nothing(backend: Backend) -> None:
     store = backend.statements
     assert (await store.insert_statements([record(1)])).stored
-    update = DefinitionUpdate({"http://a/refused": {"name": {"en": "No"}}}, keep_latest)
+    update = DefinitionUpdate.of({"http://a/refused": {"name": {"en": "No"}}}, keep_latest)
     outcome = await store.insert_statements([record(2), record(1)], update)
     assert not outcome.stored and list(outcome.existing) == [sid(1)]
     assert await backend.activities.get_activities(["http://a/refused"]) == {}
