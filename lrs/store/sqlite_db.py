@@ -308,9 +308,10 @@ class SQLiteDatabase:
             self._clear_caches()
 
     def _clear_caches(self) -> None:
-        self.cache_epoch += 1
         for cache in self._caches:
             cache.clear()
+        # after emptying: a reader that sees the new epoch sees the emptied caches
+        self.cache_epoch += 1
 
     def _check_caches(self, conn: sqlite3.Connection) -> None:
         # data_version changes when a connection other than this one commits to the file
