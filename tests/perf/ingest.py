@@ -634,6 +634,7 @@ async def run_scenario(
         concurrency=concurrency,
         planned_requests=len(requests),
     )
+    settle()
     server_before, client_before = server.cpu(), time.process_time()
     await post_all(server.base, headers, requests, concurrency, deadline_s, outcome)
     server_after = server.cpu()
@@ -648,15 +649,19 @@ async def run_scenario(
 # --------------------------------------------------------------------------------------------
 
 
-def freeze_garbage() -> None:
-    """Collect, then leave every object alive now out of later collections (`gc.freeze`).
+def settle() -> None:
+    """Before a clock starts: collect, leave every object alive now out of later collections
+    (`gc.freeze`), and have the machine write its dirty pages to disk (`os.sync`).
 
     Why: this process holds every generated statement (hundreds of thousands of objects), and
     a full collection over them took ~250 ms, a pause of the client or of a floor's clock each
-    time (13 of them in one run before this).
+    time. And what was written just before (a floor's pre-fill, the previous scenario) would
+    otherwise be flushed by the kernel during the measurement, slowing its fsyncs by an amount
+    that varies from run to run.
     """
     gc.collect()
     gc.freeze()
+    os.sync()
 
 
 async def service_floor(
@@ -674,7 +679,7 @@ async def service_floor(
         service: StatementService = runner.app[statement_service_key]
         for batch in warmup:
             await service.store_statements(batch, authority=AUTHORITY, version=XAPI_VERSION)
-        freeze_garbage()
+        settle()
         started = time.perf_counter()
         stored = 0
         for batch in measured:
@@ -765,7 +770,7 @@ def raw_floor(path: Path, warmup: list[Rows], measured: list[Rows]) -> tuple[flo
     try:
         for rows in warmup:
             raw_insert(conn, rows, key_cache)
-        freeze_garbage()
+        settle()
         started = time.perf_counter()
         stored = 0
         for rows in measured:
@@ -863,7 +868,7 @@ async def run(args: argparse.Namespace) -> int:
         key: [encode(b) for b in batches(sts, key[0])] for key, sts in scenario_statements.items()
     }
     warmup_requests = [encode(b) for size, sts in warmup.items() for b in batches(sts, size)]
-    freeze_garbage()
+    settle()
     sizes = [len(r.body) for r in scenario_requests[(1, 1)]]
     print(
         f"statements: seed={args.seed}, generated in {time.perf_counter() - t0:.1f} s; "
