@@ -27,7 +27,7 @@ import sqlite3
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -239,7 +239,7 @@ def build_rows(
         else:
             own = [
                 key_id << _KIND_BITS | kinds
-                for key_id, kinds in zip(ids, keyed.values(), strict=True)
+                for key_id, kinds in zip(cast(list[int], ids), keyed.values(), strict=True)
             ]
             pairs += own
             packed = array("q", own).tobytes()
