@@ -60,7 +60,7 @@ class StatementIndex:
         SQLite store finds it ready.
         """
         bits: dict[str, int] = {}
-        for bit, keys in zip(_KIND_BIT_VALUES, self._by_kind(), strict=True):
+        for bit, keys in zip(KIND_BIT.values(), self._by_kind(), strict=True):
             for key in keys:
                 bits[key] = bits.get(key, 0) | bit
         return bits
@@ -101,7 +101,8 @@ INDEX_KINDS = (
     "registrations",
     "authorities",
 )
-_KIND_BIT_VALUES = tuple(1 << number for number in range(len(INDEX_KINDS)))
+# The bit of each kind in `StatementIndex.kind_bits` (and in what stores keep of it).
+KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import orjson
 
 from lrs.errors import BadRequest, Conflict
 from lrs.store.base import (
+    KIND_BIT,
     Attachment,
     AwaitingPage,
     Credential,
@@ -33,11 +34,18 @@ from lrs.store.base import (
     StoredStatement,
     definition_json,
 )
-from lrs.store.sqlite_db import SQLiteDatabase, WriteJob, chunks, insert_flat, insert_rows, marks
+from lrs.store.sqlite_db import (
+    SQLiteDatabase,
+    WriteJob,
+    chunks,
+    insert_flat,
+    insert_rows,
+    marks,
+    remember_bounded,
+)
 from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
 from lrs.store.sqlite_keys import (
     KEYS_SCHEMA,
-    KIND_BIT,
     POSTED_UNDER,
     ROW_WIDTH,
     StatementRows,
@@ -493,7 +501,7 @@ class SQLiteActivityStore:
         rows = [(i, orjson.dumps(m)) for i, m in merged.items() if m != current.get(i)]
         insert_rows(conn, "INSERT OR REPLACE INTO activities (id, definition)", rows)
         encoded = {i: definition_json(m) for i, m in merged.items()}
-        self._db.after_commit(lambda: _remember_definitions(known, encoded))
+        self._db.after_commit(lambda: remember_bounded(known, encoded, DEFINITION_CACHE_ENTRIES))
 
     async def merge_activities(
         self, definitions: Mapping[str, dict[str, Any]], merge: DefinitionMerge
@@ -510,12 +518,6 @@ class SQLiteActivityStore:
 
 # Definitions kept in the writer cache (a few hundred bytes each, most of them).
 DEFINITION_CACHE_ENTRIES = 20_000
-
-
-def _remember_definitions(cache: dict[str, Any], merged: Mapping[str, Any]) -> None:
-    if len(cache) + len(merged) > DEFINITION_CACHE_ENTRIES:
-        cache.clear()
-    cache.update(merged)
 
 
 def _activity_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -26,7 +26,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -107,6 +107,14 @@ def insert_flat(
         chunk = values[start * width : (start + size) * width]
         conn.execute(shape.format(rows=",".join([row] * size)), [*lead, *chunk] if lead else chunk)
         start += size
+
+
+def remember_bounded(cache: dict[Any, Any], new: Mapping[Any, Any], limit: int) -> None:
+    """Add `new` to a writer cache (see `SQLiteDatabase.writer_cache`), emptying it first when
+    it would hold more than `limit` entries: bounded, and what it held is rebuilt as used."""
+    if len(cache) + len(new) > limit:
+        cache.clear()
+    cache.update(new)
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:

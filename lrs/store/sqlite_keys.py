@@ -31,8 +31,8 @@ from typing import Any, cast
 
 import orjson
 
-from lrs.store.base import INDEX_KINDS, StatementIndex, StatementRecord
-from lrs.store.sqlite_db import chunks, insert_flat, insert_rows, marks
+from lrs.store.base import INDEX_KINDS, KIND_BIT, StatementIndex, StatementRecord
+from lrs.store.sqlite_db import chunks, insert_flat, insert_rows, marks, remember_bounded
 
 KEYS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS filter_keys (
@@ -58,7 +58,6 @@ CREATE TABLE IF NOT EXISTS filters_merged (
 INSERT OR IGNORE INTO filters_merged (one, seq) VALUES (1, 0);
 """
 INSERT_FILTERS = "INSERT INTO statement_filters (key_id, seq, kinds)"
-INSERT_RECENT = "INSERT INTO recent_filters (key_id, seq, kinds)"
 # Statements whose postings wait in `recent_filters` before one bulk move (see `add_postings`).
 MERGE_EVERY = 5000
 # A filter of GET /statements: the statements posted under a key id with one of the kind bits,
@@ -68,8 +67,7 @@ POSTED_UNDER = (
     "UNION ALL SELECT seq FROM recent_filters WHERE key_id = ? AND kinds & ? != 0)"
 )
 
-# One bit per filter kind, in the low bits of each packed pair.
-KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
+# The kind bits (`KIND_BIT`) go in the low bits of each packed pair.
 _KIND_BITS = len(INDEX_KINDS)
 _KIND_MASK = (1 << _KIND_BITS) - 1
 # Ids of keys seen recently, so most statements need no dictionary lookup (~150 bytes each).
@@ -90,42 +88,25 @@ def known_key_ids(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, in
     return found
 
 
-def key_ids(
-    conn: sqlite3.Connection, keys: Iterable[str], cached: Mapping[str, int]
-) -> tuple[dict[str, int], dict[str, int]]:
+def key_ids(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, int]:
     """The id of every key, adding those not seen before (writer only, inside its transaction).
 
-    `cached` holds ids known committed. Returns (every key's id, the ids found or assigned
-    here): the caller may cache the latter once this transaction is durable (`remember`).
+    The caller may cache them once this transaction is durable (`remember`).
     """
-    ids: dict[str, int] = {}
-    missing = []
-    for key in keys:
-        if key not in ids:
-            key_id = cached.get(key)
-            if key_id is None:
-                missing.append(key)
-                ids[key] = 0
-            else:
-                ids[key] = key_id
-    if not missing:
-        return ids, {}
-    learned = known_key_ids(conn, missing)
-    new = [key for key in missing if key not in learned]
+    wanted = list(dict.fromkeys(keys))
+    ids = known_key_ids(conn, wanted)
+    new = [key for key in wanted if key not in ids]
     if new:
         (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM filter_keys").fetchone()
         rows = [(top + number, key) for number, key in enumerate(new, start=1)]
         insert_rows(conn, "INSERT INTO filter_keys (id, key)", rows)
-        learned.update((key, key_id) for key_id, key in rows)
-    ids.update(learned)
-    return ids, learned
+        ids.update((key, key_id) for key_id, key in rows)
+    return ids
 
 
 def remember(cache: dict[str, int], learned: Mapping[str, int]) -> None:
-    """Add committed key ids to a writer cache, emptying it first when it is full (bounded)."""
-    if len(cache) + len(learned) > KEY_CACHE_ENTRIES:
-        cache.clear()
-    cache.update(learned)
+    """Add committed key ids to a writer cache, bounded to KEY_CACHE_ENTRIES."""
+    remember_bounded(cache, learned, KEY_CACHE_ENTRIES)
 
 
 # Postings from (packed pair, statement number) rows: the first parameter is the seq of the
@@ -176,8 +157,7 @@ def unpack(packed: bytes) -> list[tuple[int, int]]:
     """The (key_id, kinds) pairs of `pack`."""
     values = array("q")
     values.frombytes(packed)
-    mask = (1 << _KIND_BITS) - 1
-    return [(value >> _KIND_BITS, value & mask) for value in values]
+    return [(value >> _KIND_BITS, value & _KIND_MASK) for value in values]
 
 
 # Values per statement row in `StatementRows.rows`, in INSERT_STATEMENT's column order; seq first.
@@ -253,7 +233,7 @@ def finish_rows(conn: sqlite3.Connection, built: StatementRows, top: int) -> dic
     return the key ids learned (to `remember` once committed, see `key_ids`)."""
     learned: dict[str, int] = {}
     if built.unresolved:
-        ids, learned = key_ids(conn, built.unresolved, {})
+        ids = learned = key_ids(conn, built.unresolved)
         pairs = built.pairs
         for key, positions in built.unresolved.items():
             shifted = ids[key] << _KIND_BITS
@@ -311,7 +291,7 @@ def migrate_text_keys(conn: sqlite3.Connection) -> None:
             if not batch:
                 break
             keyed = [(seq, _json_index(json_keys).kind_bits) for seq, json_keys in batch]
-            ids, _learned = key_ids(conn, (key for _seq, kinds in keyed for key in kinds), {})
+            ids = key_ids(conn, (key for _seq, kinds in keyed for key in kinds))
             updates = []
             filters: list[tuple[int, int, int]] = []
             for seq, kinds in keyed:
