@@ -7,7 +7,7 @@ assertions against both; nothing above this package knows which one it talks to.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol, Self, runtime_checkable
@@ -24,72 +24,106 @@ class StatementIndex:
     Agent keys are IFI keys (see `lrs.xapi.agents.ifi_key`). A statement whose object is a
     StatementRef also carries the keys of the statement it targets (xAPI 1.0.3 Part 3 §2.1.3,
     "Filter Conditions for StatementRefs"), so the store answers those filters with plain lookups.
+
+    Held as one dict, each distinct key with the kinds it counts under (bit i for
+    INDEX_KINDS[i], `KIND_BIT`), because that is what the hot path builds and stores: the
+    statement service derives it in its process pool, pickles it back as one dict, and the
+    SQLite store packs it as it is. The per-kind tuples (`agents`, `verbs`, ...) are views
+    derived from it on demand, in the order the keys were added. Use `of` to build one from
+    per-kind keys.
     """
 
-    agents: tuple[str, ...] = ()
-    related_agents: tuple[str, ...] = ()
-    verbs: tuple[str, ...] = ()
-    activities: tuple[str, ...] = ()
-    related_activities: tuple[str, ...] = ()
-    registrations: tuple[str, ...] = ()
-    authorities: tuple[str, ...] = ()
+    kind_bits: Mapping[str, int] = field(default_factory=dict)
 
-    def merged(self, other: StatementIndex) -> StatementIndex:
-        """This index with another's keys added (for a StatementRef's target)."""
-
-        def join(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(dict.fromkeys(a + b))
-
-        return StatementIndex(
-            agents=join(self.agents, other.agents),
-            related_agents=join(self.related_agents, other.related_agents),
-            verbs=join(self.verbs, other.verbs),
-            activities=join(self.activities, other.activities),
-            related_activities=join(self.related_activities, other.related_activities),
-            registrations=join(self.registrations, other.registrations),
-            # the authority filter (statements/read/mine) is about who stored *this* statement
-            authorities=self.authorities,
-        )
-
-    @cached_property
-    def kind_bits(self) -> dict[str, int]:
-        """Each distinct key with the kinds it counts under, bit i for INDEX_KINDS[i].
-
-        Cached on the instance (and pickled with it): the statement service has it computed
-        where statements are prepared, in its process pool for large batches, so that the
-        SQLite store finds it ready.
-        """
+    @classmethod
+    def of(
+        cls,
+        *,
+        agents: Sequence[str] = (),
+        related_agents: Sequence[str] = (),
+        verbs: Sequence[str] = (),
+        activities: Sequence[str] = (),
+        related_activities: Sequence[str] = (),
+        registrations: Sequence[str] = (),
+        authorities: Sequence[str] = (),
+    ) -> StatementIndex:
+        """An index of these keys, kind by kind."""
         bits: dict[str, int] = {}
-        for bit, keys in zip(KIND_BIT.values(), self._by_kind(), strict=True):
+        by_kind = (
+            agents,
+            related_agents,
+            verbs,
+            activities,
+            related_activities,
+            registrations,
+            authorities,
+        )
+        for bit, keys in zip(KIND_BIT.values(), by_kind, strict=True):
             for key in keys:
                 bits[key] = bits.get(key, 0) | bit
-        return bits
+        return cls(bits)
 
-    def _by_kind(self) -> tuple[tuple[str, ...], ...]:
-        return (
-            self.agents,
-            self.related_agents,
-            self.verbs,
-            self.activities,
-            self.related_activities,
-            self.registrations,
-            self.authorities,
-        )
+    def __reduce__(self) -> tuple[type[StatementIndex], tuple[Mapping[str, int]]]:
+        # only the dict, not the views cached beside it: pool workers send indexes back
+        return (StatementIndex, (self.kind_bits,))
+
+    def keys_of(self, kind: str) -> tuple[str, ...]:
+        """The keys of one kind (one of INDEX_KINDS)."""
+        bit = KIND_BIT[kind]
+        return tuple(key for key, bits in self.kind_bits.items() if bits & bit)
+
+    @cached_property
+    def agents(self) -> tuple[str, ...]:
+        return self.keys_of("agents")
+
+    @cached_property
+    def related_agents(self) -> tuple[str, ...]:
+        return self.keys_of("related_agents")
+
+    @cached_property
+    def verbs(self) -> tuple[str, ...]:
+        return self.keys_of("verbs")
+
+    @cached_property
+    def activities(self) -> tuple[str, ...]:
+        return self.keys_of("activities")
+
+    @cached_property
+    def related_activities(self) -> tuple[str, ...]:
+        return self.keys_of("related_activities")
+
+    @cached_property
+    def registrations(self) -> tuple[str, ...]:
+        return self.keys_of("registrations")
+
+    @cached_property
+    def authorities(self) -> tuple[str, ...]:
+        return self.keys_of("authorities")
+
+    def merged(self, other: StatementIndex) -> StatementIndex:
+        """This index with another's keys added (for a StatementRef's target).
+
+        The authority filter (statements/read/mine) is about who stored *this* statement, so
+        the other's authority keys are not added.
+        """
+        bits = dict(self.kind_bits)
+        for key, kinds in other.kind_bits.items():
+            kinds &= ~KIND_BIT["authorities"]
+            if kinds:
+                bits[key] = bits.get(key, 0) | kinds
+        return StatementIndex(bits)
 
     def items(self) -> list[tuple[str, str]]:
         """(kind, key) pairs, the shape side tables and multikey arrays store."""
-        pairs: list[tuple[str, str]] = []
-        for kind in INDEX_KINDS:
-            pairs.extend((kind, key) for key in getattr(self, kind))
-        return pairs
+        return [(kind, key) for kind in INDEX_KINDS for key in self.keys_of(kind)]
 
     @classmethod
-    def from_items(cls, pairs: Sequence[tuple[str, str]]) -> StatementIndex:
+    def from_items(cls, pairs: Iterable[tuple[str, str]]) -> StatementIndex:
         """Rebuild an index from its (kind, key) pairs."""
-        grouped: dict[str, list[str]] = {kind: [] for kind in INDEX_KINDS}
+        bits: dict[str, int] = {}
         for kind, key in pairs:
-            grouped[kind].append(key)
-        return cls(**{kind: tuple(keys) for kind, keys in grouped.items()})
+            bits[key] = bits.get(key, 0) | KIND_BIT[kind]
+        return cls(bits)
 
 
 INDEX_KINDS = (

@@ -181,7 +181,7 @@ def _stored(doc: dict[str, Any]) -> StoredStatement:
         raw=bytes(doc["raw"]),
         stored_us=doc["stored_us"],
         voided=bool(doc["voided"]),
-        index=StatementIndex(**{kind: tuple(idx.get(kind, ())) for kind in INDEX_KINDS}),
+        index=StatementIndex.of(**{kind: idx.get(kind, ()) for kind in INDEX_KINDS}),
         voids=doc.get("voids"),
     )
 

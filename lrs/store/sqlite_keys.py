@@ -309,4 +309,4 @@ def migrate_text_keys(conn: sqlite3.Connection) -> None:
 
 
 def _json_index(json_keys: bytes) -> StatementIndex:
-    return StatementIndex(**{kind: tuple(keys) for kind, keys in orjson.loads(json_keys).items()})
+    return StatementIndex.of(**orjson.loads(json_keys))

@@ -50,8 +50,3 @@ def agent_keys(actor: Any) -> list[str]:
             if key is not None:
                 keys.append(key)
     return keys
-
-
-def is_agent_like(value: Any) -> bool:
-    """True for an object a statement's `object` holds as an Agent or Group."""
-    return isinstance(value, dict) and value.get("objectType") in ("Agent", "Group")

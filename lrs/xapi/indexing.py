@@ -7,84 +7,86 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrs.store.base import StatementIndex
-from lrs.xapi.agents import agent_keys, is_agent_like
+from lrs.store.base import KIND_BIT, StatementIndex
+from lrs.xapi.agents import agent_keys
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 
 
-def _unique(keys: list[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(keys))
+_AGENT = KIND_BIT["agents"] | KIND_BIT["related_agents"]
+_RELATED_AGENT = KIND_BIT["related_agents"]
+_ACTIVITY = KIND_BIT["activities"] | KIND_BIT["related_activities"]
+_RELATED_ACTIVITY = KIND_BIT["related_activities"]
+_VERB = KIND_BIT["verbs"]
+_REGISTRATION = KIND_BIT["registrations"]
+_AUTHORITY = KIND_BIT["authorities"]
 
 
-def _context_activity_ids(context: Any) -> list[str]:
-    if not isinstance(context, dict):
-        return []
-    ids: list[str] = []
-    groups = context.get("contextActivities")
-    if isinstance(groups, dict):
-        for value in groups.values():
-            for activity in value if isinstance(value, list) else [value]:
-                if isinstance(activity, dict) and isinstance(activity.get("id"), str):
-                    ids.append(activity["id"])
-    return ids
+def _add(bits: dict[str, int], key: str, kinds: int) -> None:
+    bits[key] = bits.get(key, 0) | kinds
 
 
-def _context_agent_keys(context: Any) -> list[str]:
-    if not isinstance(context, dict):
-        return []
-    keys = agent_keys(context.get("instructor")) + agent_keys(context.get("team"))
-    # xAPI 2.0.0: contextAgents and contextGroups are agents of the statement too.
-    for entry in context.get("contextAgents") or ():
-        if isinstance(entry, dict):
-            keys += agent_keys(entry.get("agent"))
-    for entry in context.get("contextGroups") or ():
-        if isinstance(entry, dict):
-            keys += agent_keys(entry.get("group"))
-    return keys
+def _add_agent(bits: dict[str, int], actor: Any, kinds: int) -> None:
+    for key in agent_keys(actor):
+        _add(bits, key, kinds)
 
 
-def _activity_id(obj: Any) -> str | None:
-    if isinstance(obj, dict) and obj.get("objectType", "Activity") == "Activity":
-        value = obj.get("id")
-        return value if isinstance(value, str) else None
-    return None
+def _add_level(bits: dict[str, int], statement: dict[str, Any], top: bool) -> Any:
+    """A statement's or SubStatement's actor, object and context keys; returns its object.
 
-
-def _parts(statement: dict[str, Any]) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(agents, related agents, activities, related activities) of one statement level."""
+    The SubStatement's keys count only for the related kinds (Part 3 §2.1.3: related_agents
+    and related_activities look into a SubStatement; agent and activity do not)."""
+    agent = _AGENT if top else _RELATED_AGENT
+    activity = _ACTIVITY if top else _RELATED_ACTIVITY
+    _add_agent(bits, statement.get("actor"), agent)
     obj = statement.get("object")
-    agents = agent_keys(statement.get("actor"))
-    if is_agent_like(obj):
-        agents += agent_keys(obj)
-    related_agents = agents + _context_agent_keys(statement.get("context"))
-    activity = _activity_id(obj)
-    activities = [activity] if activity else []
-    related_activities = activities + _context_activity_ids(statement.get("context"))
-    return agents, related_agents, activities, related_activities
+    if isinstance(obj, dict):
+        kind = obj.get("objectType", "Activity")
+        if kind == "Activity":
+            if isinstance(activity_id := obj.get("id"), str):
+                _add(bits, activity_id, activity)
+        elif kind in ("Agent", "Group"):
+            _add_agent(bits, obj, agent)
+    context = statement.get("context")
+    if isinstance(context, dict):
+        _add_agent(bits, context.get("instructor"), _RELATED_AGENT)
+        _add_agent(bits, context.get("team"), _RELATED_AGENT)
+        # xAPI 2.0.0: contextAgents and contextGroups are agents of the statement too.
+        for entry in context.get("contextAgents") or ():
+            if isinstance(entry, dict):
+                _add_agent(bits, entry.get("agent"), _RELATED_AGENT)
+        for entry in context.get("contextGroups") or ():
+            if isinstance(entry, dict):
+                _add_agent(bits, entry.get("group"), _RELATED_AGENT)
+        groups = context.get("contextActivities")
+        if isinstance(groups, dict):
+            for value in groups.values():
+                for item in value if isinstance(value, list) else (value,):
+                    if isinstance(item, dict) and isinstance(item_id := item.get("id"), str):
+                        _add(bits, item_id, _RELATED_ACTIVITY)
+    return obj
 
 
 def index_statement(statement: dict[str, Any], authority_key: str | None) -> StatementIndex:
-    """The filter keys of a statement, its SubStatement's included in the related kinds."""
-    agents, related_agents, activities, related_activities = _parts(statement)
-    obj = statement.get("object")
+    """The filter keys of a statement, its SubStatement's included in the related kinds.
+
+    One pass adding each key's kind bits (see `StatementIndex`): it runs for every statement
+    stored, so it builds no per-kind lists to merge afterwards.
+    """
+    bits: dict[str, int] = {}
+    obj = _add_level(bits, statement, top=True)
     if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
-        _a, sub_related_agents, _b, sub_related_activities = _parts(obj)
-        related_agents += sub_related_agents
-        related_activities += sub_related_activities
-    related_agents += agent_keys(statement.get("authority"))
-    verb = statement.get("verb", {}).get("id")
+        _add_level(bits, obj, top=False)
+    _add_agent(bits, statement.get("authority"), _RELATED_AGENT)
+    verb = statement.get("verb")
+    if isinstance(verb, dict) and isinstance(verb_id := verb.get("id"), str):
+        _add(bits, verb_id, _VERB)
     context = statement.get("context")
-    registration = context.get("registration") if isinstance(context, dict) else None
-    return StatementIndex(
-        agents=_unique(agents),
-        related_agents=_unique(related_agents),
-        verbs=(verb,) if isinstance(verb, str) else (),
-        activities=_unique(activities),
-        related_activities=_unique(related_activities),
-        registrations=(registration.lower(),) if isinstance(registration, str) else (),
-        authorities=(authority_key,) if authority_key else (),
-    )
+    if isinstance(context, dict) and isinstance(registration := context.get("registration"), str):
+        _add(bits, registration.lower(), _REGISTRATION)
+    if authority_key:
+        _add(bits, authority_key, _AUTHORITY)
+    return StatementIndex(bits)
 
 
 def statement_ref_target(statement: dict[str, Any]) -> str | None:

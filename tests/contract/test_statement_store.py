@@ -63,7 +63,7 @@ def record(
         id=sid(n),
         raw=orjson.dumps(body) + b"  ",  # bytes come back exactly, odd whitespace included
         stored_us=T0 + (n * 1000 if stored is None else stored),
-        index=StatementIndex(**keys),
+        index=StatementIndex.of(**keys),
         voids=None if voids is None else sid(voids),
         ref=None if voids is None else sid(voids),
     )

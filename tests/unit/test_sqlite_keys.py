@@ -48,7 +48,7 @@ S3 = "00000000-0000-4000-8000-000000000003"
 
 
 def index(**keys: tuple[str, ...]) -> StatementIndex:
-    return StatementIndex(**keys)
+    return StatementIndex.of(**keys)
 
 
 OLD = [
@@ -153,7 +153,7 @@ async def test_queries_see_postings_before_and_after_they_move(
     try:
         for n in range(1, 11):  # one statement per call: moves after the 4th and the 8th
             agent = ALICE if n % 2 else BOB
-            index = StatementIndex(agents=(agent,), verbs=(PASSED,), authorities=(ADMIN,))
+            index = StatementIndex.of(agents=(agent,), verbs=(PASSED,), authorities=(ADMIN,))
             sid_n = f"00000000-0000-4000-8000-{n:012d}"
             raw = orjson.dumps({"id": sid_n, "n": n})
             record = StatementRecord(id=sid_n, raw=raw, stored_us=1_000_000 * n, index=index)
@@ -196,12 +196,12 @@ async def test_a_batch_mixing_cached_and_new_keys_is_stored_whole(tmp_path: Path
     backend = SQLiteBackend(tmp_path)
     store = backend.statements
     try:
-        first = StatementIndex(agents=(ALICE,), verbs=(PASSED,), authorities=(ADMIN,))
+        first = StatementIndex.of(agents=(ALICE,), verbs=(PASSED,), authorities=(ADMIN,))
         assert (await store.insert_statements([_record(1, first)])).stored
         mixed = [
-            _record(2, StatementIndex(agents=(ALICE,), verbs=(PASSED,), authorities=(ADMIN,))),
-            _record(3, StatementIndex(agents=(BOB,), verbs=(PASSED,), activities=(COURSE,))),
-            _record(4, StatementIndex(agents=(BOB, ALICE), related_agents=(ALICE,))),
+            _record(2, StatementIndex.of(agents=(ALICE,), verbs=(PASSED,), authorities=(ADMIN,))),
+            _record(3, StatementIndex.of(agents=(BOB,), verbs=(PASSED,), activities=(COURSE,))),
+            _record(4, StatementIndex.of(agents=(BOB, ALICE), related_agents=(ALICE,))),
         ]
         assert (await store.insert_statements(mixed)).stored
         assert await _numbers(store, agent=ALICE) == [1, 2, 4]
@@ -218,7 +218,7 @@ async def test_rows_built_from_a_cache_emptied_since_are_rebuilt(tmp_path: Path)
     backend = SQLiteBackend(tmp_path)
     store = backend.statements
     try:
-        index = StatementIndex(agents=(ALICE,), verbs=(PASSED,))
+        index = StatementIndex.of(agents=(ALICE,), verbs=(PASSED,))
         assert (await store.insert_statements([_record(1, index)])).stored
         # An id the file no longer holds, as a cache read just before another connection
         # changed the file would give: the writer empties its caches before the next job
@@ -239,16 +239,33 @@ async def test_rows_built_from_a_cache_emptied_since_are_rebuilt(tmp_path: Path)
 
 def test_kind_bits_give_each_key_the_bits_of_its_kinds() -> None:
     keys = {kind: (f"key of {kind}", "shared") for kind in INDEX_KINDS}
-    bits = StatementIndex(**keys).kind_bits
+    bits = StatementIndex.of(**keys).kind_bits
     for kind in INDEX_KINDS:
         assert bits[f"key of {kind}"] == KIND_BIT[kind] == 1 << INDEX_KINDS.index(kind)
     assert bits["shared"] == (1 << len(INDEX_KINDS)) - 1
     assert list(bits) == [f"key of {INDEX_KINDS[0]}", "shared"] + [
         f"key of {kind}" for kind in INDEX_KINDS[1:]
     ]
-    # worked out once, kept through pickling (pool workers send indexes with it)
-    copy = pickle.loads(pickle.dumps(StatementIndex(**keys)))
-    assert "kind_bits" not in vars(copy) and copy.kind_bits == bits
-    index = StatementIndex(**keys)
-    _ = index.kind_bits
-    assert pickle.loads(pickle.dumps(index)).__dict__["kind_bits"] == bits
+    # the per-kind views are derived from the bits (a key keeps the place it was first added)
+    index = StatementIndex.of(**keys)
+    assert index.agents == keys["agents"]
+    assert index.authorities == ("shared", "key of authorities")
+    for kind in INDEX_KINDS:
+        assert sorted(getattr(index, kind)) == sorted(keys[kind])
+    assert sorted(index.items()) == sorted((k, key) for k in INDEX_KINDS for key in keys[k])
+    assert StatementIndex.from_items(index.items()) == index
+    # pool workers send indexes back pickled: the bits alone, not the views cached beside them
+    copy = pickle.loads(pickle.dumps(index))
+    assert copy == index and list(vars(copy)) == ["kind_bits"]
+
+
+def test_merged_adds_the_targets_keys_but_not_its_authority() -> None:
+    own = StatementIndex.of(agents=("mbox:a@x",), authorities=("me",))
+    target = StatementIndex.of(
+        agents=("mbox:b@x",), activities=("http://x/a",), authorities=("someone else",)
+    )
+    merged = own.merged(target)
+    assert merged.agents == ("mbox:a@x", "mbox:b@x")
+    assert merged.activities == ("http://x/a",)
+    assert merged.authorities == ("me",)
+    assert "someone else" not in merged.kind_bits
