@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 
 import orjson
 
@@ -139,13 +139,13 @@ INDEX_KINDS = (
 KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
 
 
-@dataclass(frozen=True)
-class StatementRecord:
+class StatementRecord(NamedTuple):
     """A statement ready to store, with what the store needs beside its JSON.
 
     `raw` is the statement exactly as clients will get it back (format=exact), serialised
     once by the service; stores keep it as an opaque string so extension keys full of dots
-    and `$` survive untouched.
+    and `$` survive untouched. A NamedTuple: the service makes one per statement stored, on
+    the event loop, and a tuple is built several times faster than a frozen dataclass.
     """
 
     id: str
