@@ -671,6 +671,23 @@ def settle() -> None:
     os.sync()
 
 
+def cpu_probe_ms() -> float:
+    """The best of three timings of a fixed pure-Python loop: the machine's speed at that time.
+
+    Printed beside the headline figures so that a run taken while the machine was slow (this
+    one shares its host: the same loop took 102-115 ms in some runs, 157-163 ms in others)
+    can be told from a regression of the code.
+    """
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(3_000_000):
+            total += number
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 async def service_floor(
     directory: Path, warmup: list[list[dict[str, Any]]], measured: list[list[dict[str, Any]]]
 ) -> tuple[float, int]:
@@ -911,6 +928,7 @@ async def run(args: argparse.Namespace) -> int:
             build_rows(batches(raw_statements, FLOOR_BATCH)),
         )
         raw_runs: list[tuple[float, int]] = []
+        probes: list[float] = []
         print(
             f"floors: each database pre-filled (untimed, {started:.1f} s) with {held} "
             f"statements, as many as the server holds when batch 100 / conc 8 starts; "
@@ -952,6 +970,7 @@ async def run(args: argparse.Namespace) -> int:
                 for concurrency in CONCURRENCIES:
                     is_headline = (batch, concurrency) == HEADLINE
                     if is_headline:
+                        probes.append(cpu_probe_ms())
                         raw_runs.append(raw_floor(floors / "raw_before.sqlite3", *raw_rows))
                     outcome = await run_scenario(
                         server,
@@ -965,6 +984,7 @@ async def run(args: argparse.Namespace) -> int:
                     print_outcome(outcome)
                     if is_headline:
                         raw_runs.append(raw_floor(floors / "raw_after.sqlite3", *raw_rows))
+                        probes.append(cpu_probe_ms())
         finally:
             code = server.stop()
             log_lines = server.log_path.read_text(errors="replace").splitlines()
@@ -1007,6 +1027,10 @@ async def run(args: argparse.Namespace) -> int:
         )
 
     print(f"load average at the end: {_load()} (other work on the machine skews the figures)")
+    print(
+        "CPU probe (a fixed pure-Python loop, best of 3) before and after the headline and its "
+        "floors: " + ", ".join(f"{ms:.0f} ms" for ms in probes) + " (a slower machine: more)"
+    )
     headline = next(o for o in outcomes if (o.batch, o.concurrency) == HEADLINE)
     ratio = headline.rate / raw_rate if raw_rate else math.nan
     bad = sum(sum(o.bad.values()) for o in outcomes) + sum(warm.bad.values())
