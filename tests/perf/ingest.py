@@ -753,7 +753,8 @@ def build_rows(batches_: list[list[dict[str, Any]]]) -> list[Rows]:
 
 
 def raw_connect(path: Path) -> sqlite3.Connection:
-    """A connection set up as `lrs.store.sqlite_db` sets up its writer."""
+    """A connection set up as `lrs.store.sqlite_db` sets up its writer, durable at each COMMIT
+    (`synchronous=FULL`: the writer's NORMAL plus the fsync its syncer thread adds)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -161,3 +164,89 @@ async def test_the_writer_keeps_the_wal_from_growing_without_end(
         assert count == (300,)
     finally:
         await database.close()
+
+
+class HeldSync:
+    """Stands in for the syncer's fsync of the WAL: blocks until released, or fails."""
+
+    def __init__(self, db: SQLiteDatabase, *, fail: bool = False) -> None:
+        self.real = db._sync_wal
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.fail = fail
+        db._sync_wal = self  # type: ignore[method-assign]
+
+    def __call__(self) -> None:
+        self.entered.set()
+        self.release.wait(timeout=30)
+        if self.fail:
+            raise OSError(errno.EIO, "Input/output error")
+        self.real()
+
+
+async def poll(condition, what: str, deadline_s: float = 10.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.001)
+
+
+def rows_on_disk(path: Path) -> int:
+    other = sqlite3.connect(path)
+    try:
+        return other.execute("SELECT count(*) FROM t").fetchone()[0]
+    finally:
+        other.close()
+
+
+async def test_a_write_is_answered_only_after_the_fsync_that_follows_its_commit(
+    db: SQLiteDatabase, tmp_path: Path
+) -> None:
+    held = HeldSync(db)
+    try:
+        write = asyncio.ensure_future(db.write(insert(1)))
+        await poll(held.entered.is_set, "the fsync after the commit")
+        # committed (another connection sees it), fsync under way: not answered yet
+        assert rows_on_disk(tmp_path / "t.sqlite3") == 2
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not write.done()
+    finally:
+        held.release.set()
+    assert await write == 1
+
+
+async def test_a_read_that_may_have_seen_a_commit_waits_until_it_is_durable(
+    db: SQLiteDatabase,
+) -> None:
+    held = HeldSync(db)
+    try:
+        write = asyncio.ensure_future(db.write(insert(1)))
+        await poll(held.entered.is_set, "the fsync after the commit")
+        read = asyncio.ensure_future(
+            db.read(lambda conn: conn.execute("SELECT count(*) FROM t").fetchone()[0])
+        )
+        await poll(lambda: bool(db._durable_waiters), "the read to wait for the fsync")
+        assert not read.done() and not write.done()
+    finally:
+        held.release.set()
+    assert await read == 2  # it saw the commit, and answered once that was durable
+    assert await write == 1
+    # with nothing left to sync, a read does not wait
+    assert await db.read(lambda conn: conn.execute("SELECT count(*) FROM t").fetchone()[0]) == 2
+
+
+async def test_a_failed_fsync_fails_its_writes_and_every_later_write_and_read(
+    db: SQLiteDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    from lrs.errors import StoreUnavailable
+
+    held = HeldSync(db, fail=True)
+    held.release.set()
+    with pytest.raises(StoreUnavailable):
+        await db.write(insert(1))
+    assert "fsync of the SQLite WAL failed" in caplog.text
+    with pytest.raises(StoreUnavailable):  # whether the disk holds it is unknown
+        await db.read(lambda conn: conn.execute("SELECT count(*) FROM t").fetchone()[0])
+    with pytest.raises(StoreUnavailable):
+        await db.write(insert(2))
