@@ -24,8 +24,8 @@ What it does, in order:
      own insert SQL (`write_statement_rows`: key ids, statement rows, filter rows) with one
      BEGIN ... COMMIT per batch. The records (JSON, index) are built before the clock starts.
      It runs twice, on two copies of the pre-filled database: right before and right after
-     the batch 100 / concurrency 8 scenario (the server idle meanwhile), and the floor is both
-     runs together. Why: this machine's speed drifts by 10-20% within a minute (the same code
+     the batch 100 / concurrency 8 scenario, each once the server has gone idle (its
+     checkpointer copies the WAL back after a scenario), and the floor is both runs together. Why: this machine's speed drifts by 10-20% within a minute (the same code
      measured 8,978-11,154 statements/s in consecutive runs), so a floor measured a minute
      apart from the scenario it is compared with says more about the drift than the code;
    - service floor, once the server is stopped (SIGINT, then wait):
@@ -514,6 +514,20 @@ class Server:
     def cpu(self) -> float | None:
         return cpu_seconds(self.proc.pid)
 
+    async def quiet(self, deadline_s: float = 30.0) -> float:
+        """Wait until the server has used no CPU for a while (its checkpointer copies the WAL
+        back after a scenario); return the seconds waited. A floor measured meanwhile would
+        share the disk and the cores with it."""
+        started = time.perf_counter()
+        last = self.cpu()
+        while time.perf_counter() - started < deadline_s:
+            await asyncio.sleep(0.25)
+            now = self.cpu()
+            if last is None or now is None or now - last < 0.005:
+                break
+            last = now
+        return time.perf_counter() - started
+
     def tail(self, lines: int = 20) -> str:
         self._log.flush()
         text = self.log_path.read_text(errors="replace").splitlines()
@@ -930,6 +944,7 @@ async def run(args: argparse.Namespace) -> int:
         )
         raw_runs: list[tuple[float, int]] = []
         probes: list[float] = []
+        waits: list[float] = []  # for the server to go quiet before each raw floor
         print(
             f"floors: each database pre-filled (untimed, {started:.1f} s) with {held} "
             f"statements, as many as the server holds when batch 100 / conc 8 starts; "
@@ -971,6 +986,7 @@ async def run(args: argparse.Namespace) -> int:
                 for concurrency in CONCURRENCIES:
                     is_headline = (batch, concurrency) == HEADLINE
                     if is_headline:
+                        waits.append(await server.quiet())
                         probes.append(cpu_probe_ms())
                         raw_runs.append(raw_floor(floors / "raw_before.sqlite3", *raw_rows))
                     outcome = await run_scenario(
@@ -984,6 +1000,7 @@ async def run(args: argparse.Namespace) -> int:
                     outcomes.append(outcome)
                     print_outcome(outcome)
                     if is_headline:
+                        waits.append(await server.quiet())
                         raw_runs.append(raw_floor(floors / "raw_after.sqlite3", *raw_rows))
                         probes.append(cpu_probe_ms())
         finally:
@@ -1015,11 +1032,12 @@ async def run(args: argparse.Namespace) -> int:
             f"{FLOOR_BATCH} per call, sequential: {stored} statements in {seconds:.2f} s = "
             f"{service_rate:.0f} statements/s"
         )
-        for when, (seconds, stored) in zip(("before", "after"), raw_runs, strict=True):
+        for when, (seconds, stored), wait in zip(("before", "after"), raw_runs, waits, strict=True):
             print(
-                f"floor (raw sqlite3), just {when} batch 100 / conc 8: same schema, WAL, "
-                f"synchronous=FULL, BEGIN/INSERTs/COMMIT per {FLOOR_BATCH}: {stored} statements "
-                f"in {seconds:.2f} s = {stored / seconds:.0f} statements/s"
+                f"floor (raw sqlite3), just {when} batch 100 / conc 8 (once the server was idle, "
+                f"{wait:.1f} s): same schema, WAL, synchronous=FULL, BEGIN/INSERTs/COMMIT per "
+                f"{FLOOR_BATCH}: {stored} statements in {seconds:.2f} s = "
+                f"{stored / seconds:.0f} statements/s"
             )
         raw_rate = sum(n for _s, n in raw_runs) / sum(s for s, _n in raw_runs)
         print(
