@@ -47,7 +47,7 @@ class PreparedStatement(NamedTuple):
     raw: bytes
     stored_us: int | None
     timestamp_missing: bool
-    index: StatementIndex
+    index: StatementIndex  # type: ignore[assignment]  # shadows tuple.index, never called
     voids: str | None
     ref: str | None
     pending_raw: bytes

@@ -16,6 +16,32 @@ import orjson
 
 from lrs.store.documents import DocumentStore
 
+INDEX_KINDS = (
+    "agents",
+    "related_agents",
+    "verbs",
+    "activities",
+    "related_activities",
+    "registrations",
+    "authorities",
+)
+# The bit of each kind in `StatementIndex.kind_bits` (and in what stores keep of it).
+KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
+
+
+class _KeysOfKind:
+    """A per-kind view of `StatementIndex.kind_bits`, worked out on first use and kept on the
+    instance (a frozen dataclass: written to its `__dict__` directly, as cached_property does)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.bit = KIND_BIT[name]
+
+    def __get__(self, instance: Any, owner: type | None = None) -> tuple[str, ...]:
+        keys = tuple(key for key, bits in instance.kind_bits.items() if bits & self.bit)
+        instance.__dict__[self.name] = keys
+        return keys
+
 
 @dataclass(frozen=True)
 class StatementIndex:
@@ -67,38 +93,14 @@ class StatementIndex:
         # only the dict, not the views cached beside it: pool workers send indexes back
         return (StatementIndex, (self.kind_bits,))
 
-    def keys_of(self, kind: str) -> tuple[str, ...]:
-        """The keys of one kind (one of INDEX_KINDS)."""
-        bit = KIND_BIT[kind]
-        return tuple(key for key, bits in self.kind_bits.items() if bits & bit)
-
-    @cached_property
-    def agents(self) -> tuple[str, ...]:
-        return self.keys_of("agents")
-
-    @cached_property
-    def related_agents(self) -> tuple[str, ...]:
-        return self.keys_of("related_agents")
-
-    @cached_property
-    def verbs(self) -> tuple[str, ...]:
-        return self.keys_of("verbs")
-
-    @cached_property
-    def activities(self) -> tuple[str, ...]:
-        return self.keys_of("activities")
-
-    @cached_property
-    def related_activities(self) -> tuple[str, ...]:
-        return self.keys_of("related_activities")
-
-    @cached_property
-    def registrations(self) -> tuple[str, ...]:
-        return self.keys_of("registrations")
-
-    @cached_property
-    def authorities(self) -> tuple[str, ...]:
-        return self.keys_of("authorities")
+    # The keys of each kind, in the order they were added (not dataclass fields: unannotated).
+    agents = _KeysOfKind()
+    related_agents = _KeysOfKind()
+    verbs = _KeysOfKind()
+    activities = _KeysOfKind()
+    related_activities = _KeysOfKind()
+    registrations = _KeysOfKind()
+    authorities = _KeysOfKind()
 
     def merged(self, other: StatementIndex) -> StatementIndex:
         """This index with another's keys added (for a StatementRef's target).
@@ -115,7 +117,7 @@ class StatementIndex:
 
     def items(self) -> list[tuple[str, str]]:
         """(kind, key) pairs, the shape side tables and multikey arrays store."""
-        return [(kind, key) for kind in INDEX_KINDS for key in self.keys_of(kind)]
+        return [(kind, key) for kind in INDEX_KINDS for key in getattr(self, kind)]
 
     @classmethod
     def from_items(cls, pairs: Iterable[tuple[str, str]]) -> StatementIndex:
@@ -124,19 +126,6 @@ class StatementIndex:
         for kind, key in pairs:
             bits[key] = bits.get(key, 0) | KIND_BIT[kind]
         return cls(bits)
-
-
-INDEX_KINDS = (
-    "agents",
-    "related_agents",
-    "verbs",
-    "activities",
-    "related_activities",
-    "registrations",
-    "authorities",
-)
-# The bit of each kind in `StatementIndex.kind_bits` (and in what stores keep of it).
-KIND_BIT = {kind: 1 << number for number, kind in enumerate(INDEX_KINDS)}
 
 
 class StatementRecord(NamedTuple):
@@ -151,7 +140,7 @@ class StatementRecord(NamedTuple):
     id: str
     raw: bytes
     stored_us: int
-    index: StatementIndex
+    index: StatementIndex  # type: ignore[assignment]  # shadows tuple.index, never called
     voids: str | None = None
     ref: str | None = None
 

@@ -25,9 +25,11 @@ What it does, in order:
      BEGIN ... COMMIT per batch. The records (JSON, index) are built before the clock starts.
      It runs twice, on two copies of the pre-filled database: right before and right after
      the batch 100 / concurrency 8 scenario, each once the server has gone idle (its
-     checkpointer copies the WAL back after a scenario), and the floor is both runs together. Why: this machine's speed drifts by 10-20% within a minute (the same code
-     measured 8,978-11,154 statements/s in consecutive runs), so a floor measured a minute
-     apart from the scenario it is compared with says more about the drift than the code;
+     checkpointer copies the WAL back after a scenario), and the floor is both runs together.
+     Why: this machine's speed drifts by 10-40% within minutes (the same code measured
+     8,978-11,154 statements/s in consecutive runs; see the CPU probe it prints), so a floor
+     measured a minute apart from the scenario it is compared with says more about the drift
+     than about the code;
    - service floor, once the server is stopped (SIGINT, then wait):
      `StatementService.store_statements` over `SQLiteBackend`, the service as `lrs.app` wires
      it: everything the POST handler does once it has parsed the body.
