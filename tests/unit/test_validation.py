@@ -1456,3 +1456,14 @@ def test_validation_does_not_modify_the_statement() -> None:
     before = copy.deepcopy(statement)
     validate_statement(statement, "2.0.0")
     assert statement == before
+
+
+def test_the_ifi_count_spells_out_every_ifi_key() -> None:
+    """`_ifi_count` names the IFI keys itself (speed): it must agree with IFI_KEYS."""
+    from itertools import combinations
+
+    from lrs.xapi.validation import IFI_KEYS, _ifi_count
+
+    for size in range(len(IFI_KEYS) + 1):
+        for keys in combinations(IFI_KEYS, size):
+            assert _ifi_count({key: "x" for key in keys} | {"name": "n"}) == size
