@@ -45,8 +45,10 @@ def definitions_in(statements: list[dict[str, Any]]) -> dict[str, dict[str, Any]
     for statement in statements:
         for activity in activities_in(statement):
             definition = activity.get("definition")
-            if isinstance(definition, dict) and isinstance(activity.get("id"), str):
-                found[activity["id"]] = merge_definition(found.get(activity["id"]), definition)
+            if isinstance(definition, dict) and isinstance(activity_id := activity.get("id"), str):
+                current = found.get(activity_id)
+                if current != definition:  # the same definition again merges to itself
+                    found[activity_id] = merge_definition(current, definition)
     return found
 
 
