@@ -118,14 +118,13 @@ def prepare_batch(
             else:
                 raw = pending_raw
             stored_us = None
-        index = index_statement(statement, ifi_key(statement.get("authority")))
         out.append(
             PreparedStatement(
                 id=statement["id"].lower(),
                 raw=raw,
                 stored_us=stored_us,
                 timestamp_missing=timestamp_missing,
-                index=index,
+                index=index_statement(statement, ifi_key(statement.get("authority"))),
                 voids=voided_target(statement),
                 ref=statement_ref_target(statement),
                 pending_raw=pending_raw,

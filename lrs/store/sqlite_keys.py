@@ -31,7 +31,7 @@ from typing import Any, cast
 
 import orjson
 
-from lrs.store.base import INDEX_KINDS, KIND_BIT, StatementIndex, StatementRecord
+from lrs.store.base import INDEX_KINDS, StatementIndex, StatementRecord
 from lrs.store.sqlite_db import chunks, insert_flat, insert_rows, marks, remember_bounded
 
 KEYS_SCHEMA = """
@@ -256,17 +256,7 @@ def indexes_of(conn: sqlite3.Connection, packed: Sequence[bytes]) -> list[Statem
                 f"SELECT id, key FROM filter_keys WHERE id IN ({marks(len(chunk))})", chunk
             )
         )
-    return [
-        StatementIndex.from_items(
-            [
-                (kind, names[key_id])
-                for key_id, bits in pairs
-                for kind in INDEX_KINDS
-                if bits & KIND_BIT[kind]
-            ]
-        )
-        for pairs in unpacked
-    ]
+    return [StatementIndex({names[key_id]: bits for key_id, bits in pairs}) for pairs in unpacked]
 
 
 def migrate_text_keys(conn: sqlite3.Connection) -> None:

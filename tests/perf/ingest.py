@@ -39,7 +39,7 @@ What it does, in order:
 
 The client shares the machine with the server: on a small machine its CPU is taken from the
 server, which is why both processes' CPU times are printed. The objects this process has made
-before a clock starts are frozen out of its garbage collector (`freeze_garbage`), so that its
+before a clock starts are frozen out of its garbage collector (`settle`), so that its
 collections pause neither the client nor a floor. Every loop is bounded, every request
 has a timeout, each scenario has a wall-clock deadline, and the server is stopped on any error.
 Exit status: 0 when every response was a correct 200, 1 otherwise.
@@ -1020,8 +1020,12 @@ async def run(args: argparse.Namespace) -> int:
         )
         print(f"server database at the end: {stored_total} statements; {files}")
 
-        if warm.stored + sum(o.stored for o in outcomes[:-1]) != held:
-            print(f"NOTE: the server held fewer than {held} statements when the headline started")
+        actually_held = warm.stored + sum(o.stored for o in outcomes[:-1])
+        if actually_held != held:
+            print(
+                f"NOTE: the server held {actually_held} statements when the headline started, "
+                f"the floors {held}"
+            )
         print()
         seconds, stored = await service_floor(
             floors / "service",

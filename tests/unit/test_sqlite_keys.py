@@ -9,9 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from lrs.store.base import INDEX_KINDS, StatementFilter, StatementIndex, StatementRecord
+from lrs.store.base import INDEX_KINDS, KIND_BIT, StatementFilter, StatementIndex, StatementRecord
 from lrs.store.sqlite import SQLiteBackend
-from lrs.store.sqlite_keys import KIND_BIT, pack, remember, unpack
+from lrs.store.sqlite_keys import pack, remember, unpack
 
 # The layout the store used before filter keys got integer ids (copied from its schema then).
 TEXT_KEY_SCHEMA = """
