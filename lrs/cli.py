@@ -155,7 +155,7 @@ def _credentials_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def _credentials_list(args: argparse.Namespace, settings: Settings) -> int:
     async def job(backend: Backend) -> int:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "key": c.key,
                 "name": c.name,

@@ -374,16 +374,31 @@ class Backend(Protocol):
 
     `kind` is "sqlite" or "mongodb"; `db` is the backend's database handle (a
     `SQLiteDatabase` or a motor database), for the storage modules of other packages.
+    Members are read-only properties so that a backend may hold its own store classes (a
+    protocol's plain attribute is writable, so a type checker would demand exactly the
+    protocol's types).
     """
 
-    kind: str
-    db: Any
+    @property
+    def kind(self) -> str: ...
 
-    statements: StatementStore
-    credentials: CredentialStore
-    attachments: AttachmentStore
-    activities: ActivityStore
-    documents: DocumentStore
+    @property
+    def db(self) -> Any: ...
+
+    @property
+    def statements(self) -> StatementStore: ...
+
+    @property
+    def credentials(self) -> CredentialStore: ...
+
+    @property
+    def attachments(self) -> AttachmentStore: ...
+
+    @property
+    def activities(self) -> ActivityStore: ...
+
+    @property
+    def documents(self) -> DocumentStore: ...
 
     async def close(self) -> None:
         """Release connections and threads."""

@@ -19,10 +19,14 @@ _DIGESTS = {64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
 
 
 class Part(Protocol):
-    """What the HTTP layer hands over for one received attachment part."""
+    """What the HTTP layer hands over for one received attachment part (read-only, so that
+    a frozen dataclass serves)."""
 
-    headers: dict[str, str]
-    candidates: tuple[bytes, ...]
+    @property
+    def headers(self) -> dict[str, str]: ...
+
+    @property
+    def candidates(self) -> tuple[bytes, ...]: ...
 
     @property
     def content_type(self) -> str: ...
