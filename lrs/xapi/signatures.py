@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 import orjson
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lrs.errors import BadRequest
 from lrs.store.base import Attachment
@@ -63,7 +64,10 @@ def _payload(token: str, header: dict[str, Any], algorithm: str) -> Any:
     try:
         if "x5c" in header:
             certificate = x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0]))
-            raw = jws.decode(token, key=certificate.public_key(), algorithms=[algorithm])
+            key = certificate.public_key()
+            if not isinstance(key, rsa.RSAPublicKey):  # RS256/384/512 verify with RSA only
+                raise BadRequest("the signature's x5c certificate must hold an RSA public key")
+            raw = jws.decode(token, key=key, algorithms=[algorithm])
         else:
             raw = jws.decode(token, options={"verify_signature": False})
         return orjson.loads(raw)

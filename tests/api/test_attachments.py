@@ -6,12 +6,13 @@ import base64
 import datetime
 import hashlib
 import uuid
+from typing import Any
 
 import jwt
 import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from multidict import CIMultiDict
 
@@ -137,9 +138,10 @@ async def test_json_request_needs_file_url(lrs: LRSClient) -> None:
     assert (bad.status, good.status) == (400, 200)
 
 
-def signing_material() -> tuple[rsa.RSAPrivateKey, str]:
-    """A fresh RSA key and a self-signed certificate for it (base64 DER, as in x5c)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def signing_material(key: Any = None) -> tuple[Any, str]:
+    """A fresh RSA key (or `key`) and a self-signed certificate for it (base64 DER, as in
+    x5c)."""
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "xapi test signer")])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
@@ -190,3 +192,13 @@ async def test_bad_signatures_are_400(lrs: LRSClient) -> None:
     for name, token in cases.items():
         response = await post_multipart(lrs, signed_request(original, token))
         assert response.status == 400, name
+
+
+async def test_signature_certificate_without_rsa_key_is_400(lrs: LRSClient) -> None:
+    key, _ = signing_material()
+    _, ec_cert = signing_material(ec.generate_private_key(ec.SECP256R1()))
+    original = statement(id=str(uuid.uuid4()))
+    token = jwt.encode(original, key, algorithm="RS256", headers={"x5c": [ec_cert]})
+    response = await post_multipart(lrs, signed_request(original, token))
+    assert response.status == 400
+    assert "RSA" in (await response.json())["message"]
