@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lrs.errors import BadRequest, Forbidden, Unauthorized
-from lrs.store.base import Credential, CredentialStore
+from lrs.model.credentials import Credential
+from lrs.store.base import CredentialStore
 
 # xAPI 1.0.3 Part 3 §4.2 scopes.
 SCOPES = (

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from lrs.store.base import StoredStatement
+from lrs.model.statements import StoredStatement
 from projections.identity import actor_key
 from projections.mapping import Mapping, load_mapping
 from projections.settings import ProjectionSettings

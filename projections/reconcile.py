@@ -26,7 +26,8 @@ from typing import Any
 
 import orjson
 
-from lrs.store.base import StatementFilter, StatementStore
+from lrs.model.statements import StatementFilter
+from lrs.store.base import StatementStore
 from lrs.xapi.timestamps import timestamp_us
 from projections.aggregates import fold
 from projections.facts import Projector

@@ -34,7 +34,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from lrs.errors import LRSError, StoreUnavailable
-from lrs.store.base import StatementStore, StoredStatement
+from lrs.model.statements import StoredStatement
+from lrs.store.base import StatementStore
 from projections.aggregates import change_event, fold
 from projections.facts import Projector
 from projections.identity import EMAIL, IdentityResolver

@@ -28,8 +28,8 @@ from typing import Any
 import orjson
 
 from lrs.errors import NotFound, PreconditionFailed
+from lrs.model.documents import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document, DocumentKey
 from lrs.services.documents import DocumentService
-from lrs.store.documents import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document, DocumentKey
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.documents import Preconditions
 from scorm_adapter.attempts import AttemptState

@@ -15,8 +15,8 @@ from lrs import auth
 from lrs.http.resource import xapi_resource
 from lrs.http.xapi_request import XAPIRequest
 from lrs.keys import document_service_key
+from lrs.model.documents import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document
 from lrs.services.documents import DocumentService
-from lrs.store.documents import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document
 from lrs.xapi.documents import (
     DocumentRequest,
     Preconditions,

@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 
 from lrs.errors import BadRequest, Conflict, NotFound
-from lrs.store.documents import Document, DocumentIds, DocumentKey, DocumentScope, DocumentStore
+from lrs.model.documents import Document, DocumentIds, DocumentKey, DocumentScope
+from lrs.store.documents import DocumentStore
 from lrs.xapi.documents import (
     DEFAULT_CONTENT_TYPE,
     JSON_TYPE,

@@ -19,7 +19,7 @@ import orjson
 
 from lrs.errors import BadRequest, PayloadTooLarge
 from lrs.gc_tuning import tune_for_serving
-from lrs.store.base import StatementIndex, definition_json
+from lrs.model.statements import StatementIndex, definition_json
 from lrs.xapi.activities import definitions_in
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.attachments import require_file_urls

@@ -22,6 +22,14 @@ from typing import Any
 import orjson
 
 from lrs.errors import BadRequest, Forbidden, NotFound, StatementConflict
+from lrs.model.attachments import Attachment
+from lrs.model.statements import (
+    DefinitionUpdate,
+    StatementFilter,
+    StatementIndex,
+    StatementRecord,
+    StoredStatement,
+)
 from lrs.services.statement_prep import (
     PreparedBatch,
     PreparedStatement,
@@ -30,17 +38,7 @@ from lrs.services.statement_prep import (
     validated,
     with_context_activity_arrays,
 )
-from lrs.store.base import (
-    ActivityStore,
-    Attachment,
-    AttachmentStore,
-    DefinitionUpdate,
-    StatementFilter,
-    StatementIndex,
-    StatementRecord,
-    StatementStore,
-    StoredStatement,
-)
+from lrs.store.base import ActivityStore, AttachmentStore, StatementStore
 from lrs.xapi.activities import (
     activity_ids,
     definitions_in,

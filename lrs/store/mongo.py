@@ -75,12 +75,11 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, WriteConcern
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from lrs.errors import BadRequest, Conflict, StoreUnavailable
-from lrs.store.base import (
+from lrs.model.attachments import Attachment
+from lrs.model.credentials import Credential
+from lrs.model.statements import (
     INDEX_KINDS,
-    ActivityStore,
-    Attachment,
     AwaitingPage,
-    Credential,
     DefinitionUpdate,
     InsertOutcome,
     StatementFilter,
@@ -89,6 +88,7 @@ from lrs.store.base import (
     StatementRecord,
     StoredStatement,
 )
+from lrs.store.base import ActivityStore
 from lrs.store.mongo_activities import MongoActivityStore
 from lrs.store.mongo_documents import MongoDocumentStore
 from lrs.store.mongo_errors import translate_errors

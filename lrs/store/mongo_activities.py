@@ -16,7 +16,7 @@ from bson import Binary
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from lrs.errors import StoreUnavailable
-from lrs.store.base import DefinitionMerge
+from lrs.model.statements import DefinitionMerge
 
 _ATTEMPTS = 20
 

@@ -26,7 +26,7 @@ from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from lrs.store.documents import Document, DocumentIds, DocumentKey, DocumentScope
+from lrs.model.documents import Document, DocumentIds, DocumentKey, DocumentScope
 from lrs.store.mongo_errors import translate_errors
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ from typing import Any
 import orjson
 
 from lrs.errors import BadRequest, Conflict
-from lrs.store.base import (
+from lrs.model.attachments import Attachment
+from lrs.model.credentials import Credential
+from lrs.model.statements import (
     KIND_BIT,
-    Attachment,
     AwaitingPage,
-    Credential,
     DefinitionMerge,
     DefinitionUpdate,
     InsertOutcome,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from lrs.store.documents import Document, DocumentIds, DocumentKey, DocumentScope
+from lrs.model.documents import Document, DocumentIds, DocumentKey, DocumentScope
 from lrs.store.sqlite_db import SQLiteDatabase
 
 DOCUMENTS_SCHEMA = """

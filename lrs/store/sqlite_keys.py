@@ -31,7 +31,7 @@ from typing import Any, cast
 
 import orjson
 
-from lrs.store.base import INDEX_KINDS, StatementIndex, StatementRecord
+from lrs.model.statements import INDEX_KINDS, StatementIndex, StatementRecord
 from lrs.store.sqlite_db import chunks, insert_flat, insert_rows, marks, remember_bounded
 
 KEYS_SCHEMA = """

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from lrs.errors import BadRequest, PayloadTooLarge
-from lrs.store.base import Attachment
+from lrs.model.attachments import Attachment
 
 SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
 _DIGESTS = {64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}

@@ -22,13 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lrs.errors import BadRequest, Conflict, PreconditionFailed, ValidationError
-from lrs.store.documents import (
-    ACTIVITY_PROFILE,
-    AGENT_PROFILE,
-    STATE,
-    DocumentKey,
-    DocumentScope,
-)
+from lrs.model.documents import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, DocumentKey, DocumentScope
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.timestamps import timestamp_us
 from lrs.xapi.validation import IRI_RE, MAILTO_RE, SHA1_RE, UUID_RE

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrs.store.base import KIND_BIT, StatementIndex
+from lrs.model.statements import KIND_BIT, StatementIndex
 from lrs.xapi.agents import agent_keys
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"

@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lrs.errors import BadRequest
-from lrs.store.base import Attachment
+from lrs.model.attachments import Attachment
 from lrs.xapi.attachments import SIGNATURE_USAGE
 from lrs.xapi.comparison import statements_equivalent
 

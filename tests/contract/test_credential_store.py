@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lrs.errors import LRSError
-from lrs.store.base import Backend, Credential
+from lrs.model.credentials import Credential
+from lrs.store.base import Backend
 
 
 def credential(key: str, created_at: str = "2024-01-01T00:00:00Z", **changes: object) -> Credential:

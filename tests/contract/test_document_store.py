@@ -16,15 +16,15 @@ from pathlib import Path
 import orjson
 import pytest
 
-from lrs.store.documents import (
+from lrs.model.documents import (
     ACTIVITY_PROFILE,
     AGENT_PROFILE,
     STATE,
     Document,
     DocumentKey,
     DocumentScope,
-    DocumentStore,
 )
+from lrs.store.documents import DocumentStore
 from lrs.xapi.documents import Preconditions, content_etag
 
 MONGODB_URI = os.environ.get("LRS_TEST_MONGODB_URI")

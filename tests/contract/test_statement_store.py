@@ -15,17 +15,16 @@ import orjson
 import pytest
 
 from lrs.errors import BadRequest, StoreUnavailable
-from lrs.store import mongo
-from lrs.store.base import (
+from lrs.model.statements import (
     INDEX_KINDS,
-    Backend,
     DefinitionUpdate,
     InsertOutcome,
     StatementFilter,
     StatementIndex,
     StatementRecord,
-    StatementStore,
 )
+from lrs.store import mongo
+from lrs.store.base import Backend, StatementStore
 from lrs.store.mongo import MongoBackend
 
 T0 = 1_700_000_000_000_000  # a stored time in microseconds

@@ -77,9 +77,9 @@ from aiohttp import web
 
 from lrs.app import create_app
 from lrs.keys import statement_service_key
+from lrs.model.statements import StatementRecord
 from lrs.services.statements import StatementService, with_context_activity_arrays
 from lrs.settings import Settings
-from lrs.store.base import StatementRecord
 from lrs.store.sqlite import STATEMENTS_SCHEMA, SQLiteBackend, write_statement_rows
 from lrs.store.sqlite_db import CACHE_KIB
 from lrs.store.sqlite_keys import KEYS_SCHEMA, remember

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from lrs.errors import BadRequest, Conflict, PreconditionFailed
-from lrs.store.documents import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, DocumentKey, DocumentScope
+from lrs.model.documents import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, DocumentKey, DocumentScope
 from lrs.xapi.documents import (
     Preconditions,
     check_json_content,

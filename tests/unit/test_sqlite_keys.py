@@ -9,7 +9,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from lrs.store.base import INDEX_KINDS, KIND_BIT, StatementFilter, StatementIndex, StatementRecord
+from lrs.model.statements import (
+    INDEX_KINDS,
+    KIND_BIT,
+    StatementFilter,
+    StatementIndex,
+    StatementRecord,
+)
 from lrs.store.sqlite import SQLiteBackend
 from lrs.store.sqlite_keys import pack, remember, unpack
 
@@ -145,7 +151,7 @@ def test_the_key_cache_is_bounded(monkeypatch) -> None:
 async def test_queries_see_postings_before_and_after_they_move(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lrs.store.base import StatementRecord
+    from lrs.model.statements import StatementRecord
 
     monkeypatch.setattr("lrs.store.sqlite_keys.MERGE_EVERY", 4)
     backend = SQLiteBackend(tmp_path)
