@@ -150,7 +150,7 @@ DefinitionMerge = Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, An
 @dataclass(frozen=True)
 class DefinitionUpdate:
     """The activity definitions a batch of statements carries, and how each merges into the
-    canonical one (see `ActivityStore.merge_activities`).
+    canonical one (see `lrs.store.base.ActivityStore.merge_activities`).
 
     Each definition is kept as its JSON with sorted keys (`definition_json`): equal definitions
     are equal bytes, so a store can tell one it holds already by comparing them (most
@@ -225,7 +225,7 @@ class StatementPage:
 
 @dataclass(frozen=True)
 class AwaitingPage:
-    """Statements awaiting projection (see `StatementStore.awaiting_projection`)."""
+    """Statements awaiting projection (see `lrs.store.base.StatementStore.awaiting_projection`)."""
 
     statements: list[StoredStatement]
     next_position: str | None
