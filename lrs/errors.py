@@ -4,7 +4,9 @@
     ├── BadRequest (400)
     │   └── ValidationError (400, names the offending path)
     ├── Unauthorized (401)
+    │   └── InvalidToken (401; RFC 6750 §3.1, a bearer token missing, malformed, expired...)
     ├── Forbidden (403)
+    │   └── InsufficientScope (403; RFC 6750 §3.1, carries the scopes that would do)
     ├── NotFound (404)
     ├── MethodNotAllowed (405)
     ├── StatementConflict (409, carries the statement id)
@@ -16,11 +18,14 @@
     └── StoreUnavailable (503)
 
 Driver errors are translated into these inside the store modules; the middleware turns them into
-JSON responses in one place. Nothing else reaches a client.
+JSON responses in one place. Nothing else reaches a client. The two bearer-token errors serve the
+LTI adapter and the marketplace alike: each package renders them in its own body shape, with the
+`WWW-Authenticate: Bearer ...` challenge their `challenge` method builds (RFC 6750 §3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -66,9 +71,36 @@ class Unauthorized(LRSError):
     code = "unauthorized"
 
 
+class InvalidToken(Unauthorized):
+    """A bearer token missing, malformed, expired, revoked or foreign (RFC 6750 §3.1)."""
+
+    code = "invalid_token"
+
+    def challenge(self, realm: str | None, **params: str) -> str:
+        """The `WWW-Authenticate` value naming this error, `params` appended (RFC 6750 §3)."""
+        return _bearer_challenge(realm, error=self.code, **params)
+
+
 class Forbidden(LRSError):
     status = 403
     code = "forbidden"
+
+
+class InsufficientScope(Forbidden):
+    """The bearer token carries none of the scopes the request needs (RFC 6750 §3.1).
+
+    `scopes` are the ones that would do; `details` are the package's own body fields.
+    """
+
+    code = "insufficient_scope"
+
+    def __init__(self, message: str, *, scopes: Sequence[str], **details: Any) -> None:
+        super().__init__(message, **details)
+        self.scopes = tuple(scopes)
+
+    def challenge(self, realm: str | None) -> str:
+        """The `WWW-Authenticate` value naming this error and the scopes (RFC 6750 §3)."""
+        return _bearer_challenge(realm, error=self.code, scope=" ".join(self.scopes))
 
 
 class NotFound(LRSError):
@@ -122,6 +154,12 @@ class TooManyRequests(LRSError):
 class StoreUnavailable(LRSError):
     status = 503
     code = "store_unavailable"
+
+
+def _bearer_challenge(realm: str | None, **params: str) -> str:
+    """`Bearer realm="...", name="value", ...` (RFC 6750 §3), the realm left out when None."""
+    pairs = ({"realm": realm} if realm is not None else {}) | params
+    return "Bearer " + ", ".join(f'{name}="{value}"' for name, value in pairs.items())
 
 
 def _rebuild(cls: type[LRSError], args: tuple[Any, ...], state: dict[str, Any]) -> LRSError:

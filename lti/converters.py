@@ -40,6 +40,7 @@ from typing import Any
 
 import orjson
 
+from lrs.xapi.voiding import VOIDED_VERB
 from lti import vocabulary as v
 
 LTI_NAMESPACE = uuid.UUID("0d3f5b8e-2c44-4f5e-9a51-6c1e1d0b7a2f")
@@ -150,7 +151,7 @@ def voiding_statements(target_ids: list[str], actor: dict[str, Any]) -> list[dic
         {
             "id": str(uuid.uuid5(LTI_NAMESPACE, orjson.dumps(["void", target]).decode())),
             "actor": actor,
-            "verb": {"id": v.VOIDED, "display": {"en-US": "voided"}},
+            "verb": {"id": VOIDED_VERB, "display": {"en-US": "voided"}},
             "object": {"objectType": "StatementRef", "id": target},
         }
         for target in target_ids

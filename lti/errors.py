@@ -6,13 +6,12 @@
     │   ├── InvalidClient       invalid_client (RFC 7523 §3.2: any client assertion failure)
     │   ├── UnsupportedGrantType unsupported_grant_type
     │   └── InvalidScope        invalid_scope
-    ├── InvalidToken (401; RFC 6750 §3.1, the handler adds the Bearer challenge)
-    ├── InsufficientScope (403; RFC 6750 §3.1)
     └── KeysUnavailable (503; the master key cannot decrypt what the store holds)
 
 Everything else the adapter reports is an `lrs.errors` class: BadRequest, NotFound, Forbidden,
-Conflict, UnsupportedMediaType. LTI 1.1 outcome failures are answered as POX envelopes by
-`lti.http_outcomes`, which catches these same classes.
+Conflict, UnsupportedMediaType, and the bearer-token errors InvalidToken (401) and
+InsufficientScope (403), to which `lti.http_ags` adds the RFC 6750 challenge. LTI 1.1 outcome
+failures are answered as POX envelopes by `lti.http_outcomes`, which catches these same classes.
 """
 
 from __future__ import annotations
@@ -46,24 +45,6 @@ class UnsupportedGrantType(TokenError):
 
 class InvalidScope(TokenError):
     code = "invalid_scope"
-
-
-class InvalidToken(LRSError):
-    """A missing, malformed, expired or foreign bearer token (RFC 6750 §3.1)."""
-
-    status = 401
-    code = "invalid_token"
-
-
-class InsufficientScope(LRSError):
-    """The token does not carry the scope the request needs (RFC 6750 §3.1)."""
-
-    status = 403
-    code = "insufficient_scope"
-
-    def __init__(self, message: str, *, scope: str) -> None:
-        super().__init__(message, scope=scope)
-        self.scope = scope
 
 
 class KeysUnavailable(LRSError):

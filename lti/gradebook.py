@@ -19,13 +19,12 @@ from typing import Any
 
 from lrs.errors import Conflict, Forbidden, NotFound
 from lrs.services.statements import StatementService
+from lrs.xapi.versions import XAPI_VERSION
 from lti import converters
 from lti.lineitems import parse_line_item
 from lti.scores import Score, parse_score
 from lti.store.base import GradebookStore, LineItem, LineItemFilter, Page, ScoreRecord, Tool
 from lti.vocabulary import AGS_SCORE, PASSING_THRESHOLD
-
-XAPI_VERSION = "1.0.3"
 
 
 def tool_iri(base: str, tool_id: str) -> str:

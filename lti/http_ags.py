@@ -15,11 +15,16 @@ from urllib.parse import quote
 import orjson
 from aiohttp import web
 
-from lrs.errors import BadRequest, Forbidden, UnsupportedMediaType
+from lrs.errors import (
+    BadRequest,
+    Forbidden,
+    InsufficientScope,
+    InvalidToken,
+    UnsupportedMediaType,
+)
 from lrs.keys import settings_key
 from lrs.middlewares import error_response
 from lti import scopes
-from lti.errors import InsufficientScope, InvalidToken
 from lti.gradebook import line_item_iri
 from lti.keys import gradebook_key, lti_settings_key, token_service_key
 from lti.lineitems import line_item_json, result_json
@@ -54,10 +59,7 @@ def bearer(handler: Handler) -> Handler:
             return await handler(request)
         except (InvalidToken, InsufficientScope) as error:
             response = error_response(error)
-            challenge = f'Bearer realm="lti", error="{error.code}"'
-            if isinstance(error, InsufficientScope):
-                challenge += f', scope="{error.scope}"'
-            response.headers["WWW-Authenticate"] = challenge
+            response.headers["WWW-Authenticate"] = error.challenge("lti")
             return response
 
     wrapped.__name__ = handler.__name__
@@ -72,7 +74,9 @@ async def _tool(request: web.Request, needs: tuple[str, ...]) -> Tool:
         raise Forbidden("this access token was issued to another tool")
     if not grant.scopes.intersection(needs):
         raise InsufficientScope(
-            f"this request needs the scope {' or '.join(needs)}", scope=" ".join(needs)
+            f"this request needs the scope {' or '.join(needs)}",
+            scopes=needs,
+            scope=" ".join(needs),
         )
     return grant.tool
 

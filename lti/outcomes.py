@@ -22,13 +22,12 @@ from urllib.parse import quote
 from lrs.errors import BadRequest
 from lrs.services.statements import StatementService
 from lrs.xapi.timestamps import format_us
+from lrs.xapi.versions import XAPI_VERSION
 from lti import converters
 from lti.pox import parse_score
 from lti.sourcedids import ResultRef, SourcedIds
 from lti.store.base import Consumer, OutcomeRecord, OutcomeStore
 from lti.vocabulary import OUTCOME
-
-XAPI_VERSION = "1.0.3"
 
 
 class OutcomeRefused(BadRequest):

@@ -32,11 +32,11 @@ from typing import Any
 
 import jwt
 
+from lrs.errors import InvalidToken
 from lti.errors import (
     InvalidClient,
     InvalidRequest,
     InvalidScope,
-    InvalidToken,
     UnsupportedGrantType,
 )
 from lti.jwks import ToolKeys

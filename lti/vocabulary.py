@@ -14,7 +14,6 @@ SCORED: Final = ADL_VERBS + "scored"
 COMPLETED: Final = ADL_VERBS + "completed"
 PASSED: Final = ADL_VERBS + "passed"
 FAILED: Final = ADL_VERBS + "failed"
-VOIDED: Final = ADL_VERBS + "voided"
 ASSESSMENT: Final = "http://adlnet.gov/expapi/activities/assessment"
 
 OWN: Final = "urn:lrs-marketplace:lti:"

@@ -28,8 +28,8 @@ Rules (see also the README, "Marketplace projection"):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -49,6 +49,13 @@ FIELDS = (
 )
 
 
+class FieldValue(NamedTuple):
+    """One record field's value and the statement ids it comes from (its provenance)."""
+
+    value: Any
+    sources: list[str]
+
+
 def _order(fact: Fact) -> tuple[str, int, str]:
     return (fact.data.get("last_activity_at", ""), fact.stored_us, fact.statement_id)
 
@@ -57,19 +64,52 @@ def _latest(facts: Sequence[Fact], key: str) -> Fact | None:
     return next((f for f in reversed(facts) if f.data.get(key) is not None), None)
 
 
-def _score(facts: Sequence[Fact]) -> tuple[dict[str, Any] | None, list[str]]:
+def _ids(facts: Sequence[Fact | None]) -> list[str]:
+    return [f.statement_id for f in facts if f is not None]
+
+
+def _completing(facts: Sequence[Fact]) -> list[Fact]:
+    return [f for f in facts if f.data.get("learning_completed") is True]
+
+
+def learning_completed(facts: Sequence[Fact]) -> FieldValue:
+    """True when any fact completes (a pass counts); every completing fact is a source."""
+    completing = _completing(facts)
+    return FieldValue(bool(completing), _ids(completing))
+
+
+def completed_at(facts: Sequence[Fact]) -> FieldValue:
+    """The earliest completing fact's completion time (its activity time when it has none)."""
+    first = next(iter(_completing(facts)), None)
+    if first is None:
+        return FieldValue(None, [])
+    when = first.data.get("completed_at") or first.data["last_activity_at"]
+    return FieldValue(when, [first.statement_id])
+
+
+def success(facts: Sequence[Fact]) -> FieldValue:
+    """`passed` if any fact passed (retakes cannot lower it), else `failed` if any failed."""
+    passed = [f for f in facts if f.data.get("success") == "passed"]
+    failed = [f for f in facts if f.data.get("success") == "failed"]
+    value = "passed" if passed else "failed" if failed else None
+    return FieldValue(value, _ids(passed or failed))
+
+
+def score(facts: Sequence[Fact]) -> FieldValue:
+    """The best normalised score (ties: the earliest) with the most recent one as `latest`."""
     scored = [f for f in facts if isinstance(f.data.get("score"), dict)]
     if not scored:
-        return None, []
+        return FieldValue(None, [])
     top = max(f.data["score"]["value"] for f in scored)
     best = next(f for f in scored if f.data["score"]["value"] == top)  # ties: the earliest
     latest = scored[-1]
-    score = {**best.data["score"], "statement_id": best.statement_id}
-    score["latest"] = {**latest.data["score"], "statement_id": latest.statement_id}
-    return score, list(dict.fromkeys([best.statement_id, latest.statement_id]))
+    value = {**best.data["score"], "statement_id": best.statement_id}
+    value["latest"] = {**latest.data["score"], "statement_id": latest.statement_id}
+    return FieldValue(value, list(dict.fromkeys([best.statement_id, latest.statement_id])))
 
 
-def _badges(facts: Sequence[Fact]) -> list[dict[str, Any]]:
+def badge_awarded(facts: Sequence[Fact]) -> FieldValue:
+    """One entry per badge id, its earliest award, ordered by issue time then id."""
     badges: dict[str, dict[str, Any]] = {}
     for fact in facts:
         badge_id = fact.data.get("badge_awarded.badge_id")
@@ -82,7 +122,60 @@ def _badges(facts: Sequence[Fact]) -> list[dict[str, Any]]:
             or fact.data.get("last_activity_at"),
             "statement_id": fact.statement_id,
         }
-    return sorted(badges.values(), key=lambda b: (b["issued_at"] or "", b["badge_id"]))
+    value = sorted(badges.values(), key=lambda b: (b["issued_at"] or "", b["badge_id"]))
+    return FieldValue(value, [b["statement_id"] for b in value])
+
+
+def enrollment_state(facts: Sequence[Fact]) -> FieldValue:
+    """`completed` once completed; else the state of the most recent fact that has one."""
+    completing = _completing(facts)
+    if completing:
+        return FieldValue("completed", _ids(completing[:1]))
+    latest = _latest(facts, "enrollment_state")
+    return FieldValue(latest.data["enrollment_state"] if latest else None, _ids([latest]))
+
+
+def certificate_ref(facts: Sequence[Fact]) -> FieldValue:
+    """The certificate of the most recent fact that has one."""
+    latest = _latest(facts, "certificate_ref")
+    return FieldValue(latest.data["certificate_ref"] if latest else None, _ids([latest]))
+
+
+def last_activity_at(facts: Sequence[Fact]) -> FieldValue:
+    """The newest fact's time."""
+    newest = facts[-1]
+    return FieldValue(newest.data["last_activity_at"], [newest.statement_id])
+
+
+def email(facts: Sequence[Fact], member_email: str | None) -> FieldValue:
+    """The identity map's primary email, else the newest fact's (only that one is a source)."""
+    latest = _latest(facts, "email")
+    value = member_email or (latest.data["email"] if latest else None)
+    return FieldValue(value, _ids([latest]) if member_email is None else [])
+
+
+def verbs(facts: Sequence[Fact]) -> list[str]:
+    """Every verb the facts used, sorted."""
+    return sorted({f.data["verb_id"] for f in facts if f.data.get("verb_id")})
+
+
+# The record fields derived from the facts alone, in record (and provenance) order.
+FIELD_RULES: tuple[tuple[str, Callable[[Sequence[Fact]], FieldValue]], ...] = (
+    ("learning_completed", learning_completed),
+    ("completed_at", completed_at),
+    ("success", success),
+    ("score", score),
+    ("badge_awarded", badge_awarded),
+    ("enrollment_state", enrollment_state),
+    ("certificate_ref", certificate_ref),
+    ("last_activity_at", last_activity_at),
+)
+
+
+def counted_facts(facts: Sequence[Fact]) -> list[Fact]:
+    """The non-voided facts, each statement once, in the order they happened."""
+    unique = {f.statement_id: f for f in facts if not f.voided}
+    return sorted(unique.values(), key=_order)
 
 
 def fold(
@@ -94,61 +187,19 @@ def fold(
     mapping_version: str = "",
 ) -> dict[str, Any] | None:
     """The record of one (member, activity) from its non-voided facts; None when none."""
-    unique = {f.statement_id: f for f in facts if not f.voided}  # each statement counts once
-    facts = sorted(unique.values(), key=_order)
-    if not facts:
+    counted = counted_facts(facts)
+    if not counted:
         return None
-    provenance: dict[str, list[str]] = {}
-
-    def source(field: str, chosen: Sequence[Fact]) -> None:
-        if chosen:
-            provenance[field] = [f.statement_id for f in chosen]
-
-    completing = [f for f in facts if f.data.get("learning_completed") is True]
-    source("learning_completed", completing)
-    first_completion = completing[0] if completing else None
-    source("completed_at", [first_completion] if first_completion else [])
-    passed = [f for f in facts if f.data.get("success") == "passed"]
-    failed = [f for f in facts if f.data.get("success") == "failed"]
-    source("success", passed or failed)
-    score, score_ids = _score(facts)
-    if score_ids:
-        provenance["score"] = score_ids
-    badges = _badges(facts)
-    if badges:
-        provenance["badge_awarded"] = [b["statement_id"] for b in badges]
-    state_fact = _latest(facts, "enrollment_state")
-    if completing:
-        state: str | None = "completed"
-        source("enrollment_state", completing[:1])
-    else:
-        state = state_fact.data["enrollment_state"] if state_fact else None
-        source("enrollment_state", [state_fact] if state_fact else [])
-    certificate = _latest(facts, "certificate_ref")
-    source("certificate_ref", [certificate] if certificate else [])
-    newest = facts[-1]
-    source("last_activity_at", [newest])
-    email_fact = _latest(facts, "email")
-    if member_email is None and email_fact is not None:
-        source("email", [email_fact])
-    provenance["statements"] = [f.statement_id for f in facts]
+    fields = {name: rule(counted) for name, rule in FIELD_RULES}
+    fields["email"] = email(counted, member_email)
+    provenance = {name: field.sources for name, field in fields.items() if field.sources}
+    provenance["statements"] = _ids(counted)
     return {
         "member_id": member_id,
         "activity_id": activity_id,
-        "email": member_email or (email_fact.data["email"] if email_fact else None),
-        "learning_completed": bool(completing),
-        "completed_at": (
-            first_completion.data.get("completed_at") or first_completion.data["last_activity_at"]
-            if first_completion
-            else None
-        ),
-        "success": "passed" if passed else "failed" if failed else None,
-        "score": score,
-        "badge_awarded": badges,
-        "enrollment_state": state,
-        "certificate_ref": certificate.data["certificate_ref"] if certificate else None,
-        "last_activity_at": newest.data["last_activity_at"],
-        "verbs": sorted({f.data["verb_id"] for f in facts if f.data.get("verb_id")}),
+        "email": fields["email"].value,
+        **{name: fields[name].value for name, _rule in FIELD_RULES},
+        "verbs": verbs(counted),
         "provenance": provenance,
         "mapping_version": mapping_version,
     }

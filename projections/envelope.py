@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from lrs.errors import LRSError
-from projections.errors import InsufficientScope, InvalidToken, RateLimited
+from lrs.errors import InsufficientScope, InvalidToken, LRSError
+from projections.errors import RateLimited
 from projections.keys import projection_key
 from projections.service import Projection
 from projections.tokens import TokenClaims
@@ -51,13 +51,12 @@ def error(err: LRSError) -> web.Response:
     headers = {}
     if err.status == 401:
         headers["WWW-Authenticate"] = (
-            f'Bearer realm="marketplace", error="invalid_token", error_description="{err.code}"'
+            err.challenge("marketplace", error_description=err.code)
             if isinstance(err, InvalidToken)
             else 'Bearer realm="marketplace"'
         )
     if isinstance(err, InsufficientScope):
-        scope = " ".join(err.details.get("required", []))
-        headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{scope}"'
+        headers["WWW-Authenticate"] = err.challenge(None)
     if isinstance(err, RateLimited):
         headers["Retry-After"] = str(err.retry_after)
     return _json(body, err.status, headers)

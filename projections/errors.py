@@ -5,9 +5,9 @@
     │   ├── OAuthError (400, or 401 for invalid_client; RFC 6749 §5.2 codes)
     │   └── InvalidCursor (400)
     ├── Unauthorized (401)
-    │   └── InvalidToken (401, `WWW-Authenticate: Bearer error="invalid_token"`)
+    │   └── InvalidToken (401; the shared `lrs.errors` class)
     ├── Forbidden (403)
-    │   └── InsufficientScope (403, names the scopes that would do)
+    │   └── InsufficientScope (403; the shared `lrs.errors` class, `required` in its details)
     ├── NotFound (404)
     │   └── MemberNotFound (404)
     ├── UnprocessableEntity (422)
@@ -23,14 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrs.errors import (
-    BadRequest,
-    Forbidden,
-    LRSError,
-    NotFound,
-    TooManyRequests,
-    Unauthorized,
-)
+from lrs.errors import BadRequest, LRSError, NotFound, TooManyRequests
 
 
 class OAuthError(BadRequest):
@@ -48,14 +41,6 @@ class OAuthError(BadRequest):
 
 class InvalidCursor(BadRequest):
     code = "invalid_cursor"
-
-
-class InvalidToken(Unauthorized):
-    code = "invalid_token"
-
-
-class InsufficientScope(Forbidden):
-    code = "insufficient_scope"
 
 
 class MemberNotFound(NotFound):

@@ -25,8 +25,8 @@ from typing import Any
 import jwt
 
 from lrs.auth import hash_secret, verify_secret
-from lrs.errors import BadRequest
-from projections.errors import InsufficientScope, InvalidToken, OAuthError
+from lrs.errors import BadRequest, InsufficientScope, InvalidToken
+from projections.errors import OAuthError
 from projections.keyring import Keyring
 from projections.store.base import AccessStore, ApiClient, AuditEntry, SigningKey
 
@@ -70,6 +70,7 @@ class TokenClaims:
             return
         raise InsufficientScope(
             f"this token lacks the scope for this request (one of {list(needed)})",
+            scopes=needed,
             required=list(needed),
         )
 

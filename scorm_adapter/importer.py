@@ -32,9 +32,9 @@ from lrs.errors import LRSError, StatementConflict
 from lrs.services.statements import StatementService
 from lrs.store.base import StatementStore
 from lrs.xapi.validation import validate_statements
+from lrs.xapi.versions import XAPI_VERSION
 from scorm_adapter.records import ConvertedRecord, RecordOutcome, RejectedRecord
 
-XAPI_VERSION = "1.0.3"
 SHOWN_REJECTIONS = 10
 
 

@@ -36,6 +36,7 @@ from lrs.services.documents import DocumentService
 from lrs.services.statements import StatementService
 from lrs.store.base import CredentialStore
 from lrs.xapi.validation import validate_statements
+from lrs.xapi.versions import XAPI_VERSION
 from scorm_adapter.attempts import (
     AttemptState,
     CommitOrder,
@@ -60,7 +61,6 @@ from scorm_adapter.vocabulary import verb
 
 log = logging.getLogger(__name__)
 
-XAPI_VERSION = "1.0.3"  # the profile is written for xAPI 1.0.x
 _TRIES = 16
 _TOTAL_TIME = {"1.2": "cmi.core.total_time", "2004": "cmi.total_time"}
 _FIELDS = {"course_iri": "course", "sco_iri": "sco", "version": "scormVersion"}

@@ -23,11 +23,12 @@ from lrs.model.statements import StatementIndex, definition_json
 from lrs.xapi.activities import definitions_in
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.attachments import require_file_urls
-from lrs.xapi.indexing import index_statement, statement_ref_target, voided_target
+from lrs.xapi.indexing import index_statement, statement_ref_target
 from lrs.xapi.signatures import check_signatures
 from lrs.xapi.timestamps import timestamp_us
 from lrs.xapi.validation import compile_validators, validate_statements
 from lrs.xapi.versions import V2
+from lrs.xapi.voiding import voided_target
 
 
 class PreparedStatement(NamedTuple):

@@ -53,6 +53,7 @@ from lrs.xapi.formats import LanguagePicker, canonical_format, ids_format
 from lrs.xapi.query import SingleStatementRequest, StatementQuery
 from lrs.xapi.signatures import check_signatures
 from lrs.xapi.timestamps import StoredClock, format_us
+from lrs.xapi.voiding import check_voidable
 
 log = logging.getLogger(__name__)
 _MAX_INSERT_ATTEMPTS = 5
@@ -169,7 +170,7 @@ class StatementService:
     ) -> list[str]:
         prepared = batch.statements
         known = await self._related_stored(prepared)
-        _check_voiding(prepared, known)
+        check_voidable({s.id: s.voids for s in prepared}, {t: s.voids for t, s in known.items()})
         ids = [s.id for s in prepared]
         pending = dict(zip(ids, prepared, strict=True))
         if received:
@@ -363,17 +364,3 @@ class StatementService:
     def now_us(self) -> int:
         """The LRS's current stored-clock time (for Consistent-Through)."""
         return self._clock.now_us()
-
-
-def _check_voiding(
-    statements: Sequence[PreparedStatement], known: dict[str, StoredStatement]
-) -> None:
-    """1.0.3 Part 2 §2.3.2: a voiding statement cannot itself be voided."""
-    voiding_in_batch = {s.id for s in statements if s.voids is not None}
-    for statement in statements:
-        target = statement.voids
-        if target is None:
-            continue
-        stored = known.get(target)
-        if target in voiding_in_batch or (stored is not None and stored.voids is not None):
-            raise BadRequest(f"statement {target} is a voiding statement and cannot be voided")

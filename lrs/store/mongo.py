@@ -92,6 +92,7 @@ from lrs.store.base import ActivityStore
 from lrs.store.mongo_activities import MongoActivityStore
 from lrs.store.mongo_documents import MongoDocumentStore
 from lrs.store.mongo_errors import translate_errors
+from lrs.xapi.voiding import voided_ids
 
 log = logging.getLogger(__name__)
 
@@ -465,16 +466,22 @@ class MongoStatementStore:
         return True
 
     async def _roll_forward(self, batch: BatchDoc | dict[str, Any]) -> None:
-        """Step 5 for a committed batch: voiding, then visibility, then forget the batch."""
+        """Step 5 for a committed batch: voiding, then visibility, then forget the batch.
+
+        Which statements become voided is decided here (`lrs.xapi.voiding.voided_ids`), not by
+        the service: it depends on the voiding statements other batches have committed by now.
+        A statement's `voids` never changes once inserted, so reading it before the update is
+        as good as filtering on it.
+        """
         token = batch["_id"]
-        # xAPI 1.0.3 Part 2 §2.3.2: a voiding statement voids its target, unless the target is
-        # itself a voiding statement; a statement voided before it arrived is stored voided.
-        voided = set(batch["targets"]) | await self._targeted(batch["ids"], token)
-        if voided:
-            await self._docs.update_many(
-                {"_id": {"$in": sorted(voided)}, "voids": {"$exists": False}},
-                {"$set": {"voided": True}},
-            )
+        # xAPI 1.0.3 Part 2 §2.3.2: a voiding statement voids its target; a statement voided
+        # before it arrived is stored voided.
+        targeted = set(batch["targets"]) | await self._targeted(batch["ids"], token)
+        if targeted:
+            found = self._docs.find({"_id": {"$in": sorted(targeted)}}, {"voids": 1})
+            voided = voided_ids(targeted, {d["_id"]: d.get("voids") async for d in found})
+            if voided:
+                await self._docs.update_many({"_id": {"$in": voided}}, {"$set": {"voided": True}})
         await self._docs.update_many({"pending": token}, {"$unset": {"pending": ""}})
         await self._batches.delete_one({"_id": token})
 

@@ -57,6 +57,7 @@ from lrs.store.sqlite_keys import (
     migrate_text_keys,
     remember,
 )
+from lrs.xapi.voiding import voided_ids
 
 STATEMENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS statements (
@@ -220,20 +221,37 @@ def _insert(
     conn.execute(
         "INSERT INTO statements_awaiting (seq) SELECT seq FROM statements WHERE seq > ?", (top,)
     )
-    targets = [r.voids for r in records if r.voids]
-    for chunk in chunks(targets):
-        conn.execute(
-            f"UPDATE statements SET voided = 1 WHERE voids IS NULL AND id IN ({marks(len(chunk))})",
-            chunk,
-        )
-    # xAPI 1.0.3 Part 2 §2.3.2: a statement voided before it arrived is stored voided.
-    for chunk in chunks(ids):
-        conn.execute(
-            "UPDATE statements SET voided = 1 WHERE voids IS NULL AND id IN "
-            f"(SELECT voids FROM statements WHERE voids IN ({marks(len(chunk))}))",
-            chunk,
-        )
+    _apply_voiding(conn, records)
     return InsertOutcome(stored=True), learned
+
+
+def _apply_voiding(conn: sqlite3.Connection, records: Sequence[StatementRecord]) -> None:
+    """Set the `voided` flags the batch just stored calls for (`lrs.xapi.voiding.voided_ids`).
+
+    Read and decided here, in the writer's transaction, because the answer depends on what is
+    stored at this instant (see `lrs.xapi.voiding`); in the usual batch, with no voiding
+    statement and none waiting for it, this is one indexed read per chunk of ids.
+    """
+    targeted = [r.voids for r in records if r.voids]
+    for chunk in chunks([r.id for r in records]):
+        # xAPI 1.0.3 Part 2 §2.3.2: a statement voided before it arrived is stored voided.
+        sql = f"SELECT voids FROM statements WHERE voids IN ({marks(len(chunk))})"
+        targeted.extend(target for (target,) in conn.execute(sql, chunk))
+    if not targeted:
+        return
+    voids_of = {r.id: r.voids for r in records}
+    voids_of.update(_voids_of(conn, [t for t in dict.fromkeys(targeted) if t not in voids_of]))
+    for chunk in chunks(voided_ids(targeted, voids_of)):
+        conn.execute(f"UPDATE statements SET voided = 1 WHERE id IN ({marks(len(chunk))})", chunk)
+
+
+def _voids_of(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, str | None]:
+    """The stored statements among `ids`, each with the id it voids (None: voids nothing)."""
+    found: dict[str, str | None] = {}
+    for chunk in chunks(ids):
+        sql = f"SELECT id, voids FROM statements WHERE id IN ({marks(len(chunk))})"
+        found.update(conn.execute(sql, chunk))
+    return found
 
 
 def write_statement_rows(

@@ -10,9 +10,6 @@ from typing import Any
 from lrs.model.statements import KIND_BIT, StatementIndex
 from lrs.xapi.agents import agent_keys
 
-VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
-
-
 _AGENT = KIND_BIT["agents"] | KIND_BIT["related_agents"]
 _RELATED_AGENT = KIND_BIT["related_agents"]
 _ACTIVITY = KIND_BIT["activities"] | KIND_BIT["related_activities"]
@@ -96,10 +93,3 @@ def statement_ref_target(statement: dict[str, Any]) -> str | None:
         target = obj.get("id")
         return target.lower() if isinstance(target, str) else None
     return None
-
-
-def voided_target(statement: dict[str, Any]) -> str | None:
-    """The id a voiding statement voids (1.0.3 Part 2 §2.3.2), or None."""
-    if statement.get("verb", {}).get("id") != VOIDED_VERB:
-        return None
-    return statement_ref_target(statement)

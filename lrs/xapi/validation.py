@@ -34,11 +34,11 @@ import jsonschema_rs
 import orjson
 
 from lrs.errors import ValidationError
+from lrs.xapi.voiding import check_voiding_object
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 SCHEMA_FILES = {"1.0.3": "xapi-1.0.3.schema.json", "2.0.0": "xapi-2.0.0.schema.json"}
 
-VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
 COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
 INTERACTION_KEYS = ("correctResponsesPattern", *COMPONENT_LISTS)
@@ -500,13 +500,6 @@ def check_authority(authority: Mapping[str, Any], path: str) -> None:
     check_actor(authority, path)
 
 
-def check_voiding(statement: Mapping[str, Any], path: str) -> None:
-    """Part 2 §2.3.2: a voiding Statement's Object MUST be a StatementRef."""
-    is_voiding = statement["verb"]["id"] == VOIDED_VERB
-    if is_voiding and statement["object"].get("objectType") != "StatementRef":
-        raise _fail(_join(path, "object"), "of a voiding statement must be a StatementRef")
-
-
 def check_statement_rules(statement: Mapping[str, Any], path: str = "") -> None:
     """Run every non-schema rule on a Statement or SubStatement that already passed the schema."""
     check_actor(statement["actor"], _join(path, "actor"))
@@ -551,7 +544,7 @@ def _validate(statement: object, rules: str, prefix: str) -> Statement:
     _check_schema(statement, rules, prefix)
     checked = cast(Statement, statement)  # the schema's top-level "type" is "object"
     check_statement_rules(checked, prefix)
-    check_voiding(checked, prefix)
+    check_voiding_object(checked, prefix)
     return checked
 
 

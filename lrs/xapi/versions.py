@@ -14,6 +14,9 @@ from lrs.errors import BadRequest
 V1 = "1.0.3"
 V2 = "2.0.0"
 SUPPORTED = (V1, V2)
+# The version the adapters (SCORM, LTI) write their statements under: their profiles and
+# converters are written for xAPI 1.0.x.
+XAPI_VERSION = V1
 HEADER = "X-Experience-API-Version"
 
 _V1_RE = re.compile(r"^1\.0(\.\d+)?$")

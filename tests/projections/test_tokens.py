@@ -7,8 +7,8 @@ import time
 import jwt
 import pytest
 
-from lrs.errors import BadRequest
-from projections.errors import InsufficientScope, InvalidToken, OAuthError, RateLimited
+from lrs.errors import BadRequest, InsufficientScope, InvalidToken
+from projections.errors import OAuthError, RateLimited
 from projections.keyring import Keyring, load_keyring
 from projections.ratelimit import RateLimiter
 from projections.store import ProjectionStores
