@@ -13,9 +13,9 @@ from pathlib import Path
 
 from lrs.app import statement_service
 from lrs.migration import import_authority
-from lrs.migration_export import write_statements
-from lrs.migration_import import ImportCounts, Progress, RejectLog, StatementImporter
-from lrs.migration_input import ExportReader
+from lrs.migration.export import write_statements
+from lrs.migration.importer import ImportCounts, Progress, RejectLog, StatementImporter
+from lrs.migration.input import ExportReader
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from tests.migration.helpers import ndjson, sid, statement, voiding

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 import orjson
 
 from lrs.errors import LRSError, StatementConflict
-from lrs.migration_input import Element, ExportReader
+from lrs.migration.input import Element, ExportReader
 from lrs.services.statements import StatementService
 from lrs.store.base import StatementStore
 from lrs.xapi.validation import VERSION_1_RE

@@ -1,9 +1,9 @@
 """`lrs import-statements` and `lrs export-statements`: moving statements between LRSs.
 
 The import reads another LRS's export (NDJSON or a JSON array, optionally gzip-compressed) as
-a stream (`lrs.migration_input`) and hands it to the statement service in batches
-(`lrs.migration_import`); the export writes NDJSON in ascending stored order
-(`lrs.migration_export`). What an export of this LRS writes, an import reads back unchanged:
+a stream (`lrs.migration.input`) and hands it to the statement service in batches
+(`lrs.migration.importer`); the export writes NDJSON in ascending stored order
+(`lrs.migration.export`). What an export of this LRS writes, an import reads back unchanged:
 with `--keep-stored --keep-authority`, exporting the imported store gives the same bytes.
 
 Exit status of the import: 0 when every statement is new or already present, 1 when some were
@@ -22,9 +22,9 @@ from typing import Any
 from lrs.app import authority_home_page, statement_service
 from lrs.cli import positive_int, with_backend
 from lrs.errors import LRSError
-from lrs.migration_export import export_target, write_statements
-from lrs.migration_import import Progress, RejectLog, StatementImporter
-from lrs.migration_input import ExportReader, ImportFileError
+from lrs.migration.export import export_target, write_statements
+from lrs.migration.importer import Progress, RejectLog, StatementImporter
+from lrs.migration.input import ExportReader, ImportFileError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
