@@ -14,12 +14,12 @@ account). No member is ever invented (just-in-time provisioning is not built).
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping as MappingABC
 from collections.abc import Sequence
 from typing import Any
 
+from lrs.importing.rows import CsvRows
 from lrs.xapi.agents import ifi_key
 from projections.mapping import Mapping
 from projections.store.base import IdentityStore, Member
@@ -73,25 +73,27 @@ def read_identity_csv(
     without an employee id or a usable primary email is refused, naming its line; a member
     listed twice is refused too (the file is one consistent delta).
     """
-    reader = csv.DictReader(io.StringIO(text))
+    rows = CsvRows(io.StringIO(text))
+    header = rows.header or []
     needed = {r.source_field for r in mapping.rows_for("hris") if r.required}
-    missing = sorted(needed - set(reader.fieldnames or []))
+    missing = sorted(needed - set(header))
     if missing:
         raise IdentityFileError(f"identity file header: missing column(s) {', '.join(missing)}")
     ctx = TransformContext(statement={}, verbs=VerbTable(), domain_aliases=domain_aliases)
     members: dict[str, Member] = {}
-    for row in reader:
-        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+    for row in rows:
+        cells = dict(zip(header, row.cells, strict=False))  # cells past the header are ignored
+        if not any(v.strip() for v in cells.values()):
             continue
-        values = mapping.extract_hris(row, ctx)
+        values = mapping.extract_hris(cells, ctx)
         if not values:
             raise IdentityFileError(
-                f"identity file line {reader.line_num}: needs an employee id and a valid email"
+                f"identity file line {row.line}: needs an employee id and a valid email"
             )
         member_id = values["member_id"]
         if member_id in members:
             raise IdentityFileError(
-                f"identity file line {reader.line_num}: member {member_id} is listed twice"
+                f"identity file line {row.line}: member {member_id} is listed twice"
             )
         emails = values["email"] if isinstance(values["email"], list) else [values["email"]]
         members[member_id] = Member(member_id=member_id, emails=tuple(dict.fromkeys(emails)))

@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lrs.app import statement_service
 from lrs.cli import positive_int, with_backend
+from lrs.importing import CsvRejects, Progress, RejectLog
 from lrs.migration import import_authority
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from scorm_adapter.errors import ScormDataError
-from scorm_adapter.importer import Progress, RecordImporter, RejectLog
+from scorm_adapter.importer import REJECT_COLUMNS, RecordImporter, progress_bar, summary
 from scorm_adapter.records import RECORD_FIELDS, RecordOptions, read_records
 from scorm_adapter.settings import ScormSettings
 
@@ -133,15 +134,15 @@ async def _import(
     file_format: str,
 ) -> int:
     enabled = sys.stderr.isatty() if args.progress is None else args.progress
-    progress = Progress(args.file.stat().st_size, enabled=enabled)
-    with _rejects_file(args.rejects) as rejects_out, _open_text(args.file) as (text, position):
+    progress = Progress(args.file.stat().st_size, enabled=enabled, describe=progress_bar)
+    with _rejects_file(args.rejects) as rejects, _open_text(args.file) as (text, position):
         importer = RecordImporter(
             statement_service(backend, settings),
             backend.statements,
             authority=import_authority(settings, args.authority_name),
             batch_size=min(args.batch_size, settings.max_batch_size),
             dry_run=args.dry_run,
-            rejects=RejectLog(rejects_out, progress),
+            rejects=RejectLog(rejects, progress),
             progress=progress,
         )
         records = read_records(text, cast(Literal["csv", "ndjson"], file_format), options)
@@ -150,12 +151,12 @@ async def _import(
         except (ScormDataError, UnicodeDecodeError, csv.Error) as exc:
             progress.finish()
             print(f"error: {args.file.name}: {_file_problem(exc)}", file=sys.stderr)
-            print(importer.counts.summary(dry_run=args.dry_run))
+            print(summary(importer.counts, importer.statement_counts, dry_run=args.dry_run))
             return 2
         finally:
             progress.finish()
-    print(importer.counts.summary(dry_run=args.dry_run))
-    return 1 if importer.counts.rows_rejected else 0
+    print(summary(importer.counts, importer.statement_counts, dry_run=args.dry_run))
+    return 1 if importer.counts.rejected else 0
 
 
 def _file_problem(exc: Exception) -> str:
@@ -214,9 +215,9 @@ def _open_text(path: Path) -> Iterator[tuple[TextIO, Any]]:
 
 
 @contextlib.contextmanager
-def _rejects_file(path: Path | None) -> Iterator[TextIO | None]:
+def _rejects_file(path: Path | None) -> Iterator[CsvRejects | None]:
     if path is None:
         yield None
         return
     with path.open("w", encoding="utf-8", newline="") as out:
-        yield out
+        yield CsvRejects(out, REJECT_COLUMNS)

@@ -33,7 +33,6 @@ raise ScormDataError before any row is read.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import uuid
@@ -44,6 +43,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 from urllib.parse import quote
 
+from lrs.importing.rows import CsvRows
 from scorm_adapter.cmi import ScormVersion, normalize_version
 from scorm_adapter.context import SCORM_NAMESPACE, AttemptContext, canonical_json, learner_key
 from scorm_adapter.errors import ScormDataError
@@ -154,22 +154,19 @@ def read_records(
 
 def read_csv_records(lines: Iterable[str], options: RecordOptions) -> Iterator[RecordOutcome]:
     """Stream a CSV export whose first row is the header; `row` is the record's first line."""
-    reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None:
+    rows = CsvRows(lines)
+    if rows.header is None:
         return
-    positions = _header_positions(header, options)
-    width = len(header)
-    start = reader.line_num + 1
-    for cells in reader:
-        row, start = start, reader.line_num + 1
-        if not any(cell.strip() for cell in cells):
-            continue
+    positions = _header_positions(rows.header, options)
+    width = len(rows.header)
+    for row in rows:
+        cells = row.cells
         if len(cells) > width:
-            yield RejectedRecord(row, f"{len(cells)} cells but the header has {width} columns")
+            reason = f"{len(cells)} cells but the header has {width} columns"
+            yield RejectedRecord(row.line, reason)
             continue
         fields = {name: cells[i] for name, i in positions.items() if i < len(cells)}
-        yield convert_record(fields, row, options)
+        yield convert_record(fields, row.line, options)
 
 
 def read_ndjson_records(lines: Iterable[str], options: RecordOptions) -> Iterator[RecordOutcome]:

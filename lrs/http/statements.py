@@ -53,22 +53,22 @@ async def post_statements(request: web.Request, xreq: XAPIRequest) -> web.Stream
     service = _service(request)
     if xreq.content_type in ("application/json", ""):
         # parsed by the service, in its process pool when the body is large
-        ids = await service.store_statements_json(
+        written = await service.store_statements_json(
             xreq.body,
             authority=xreq.principal.authority,
             version=xreq.version,
             may_define=xreq.principal.has_any("define", "all"),
         )
-        return web.Response(body=orjson.dumps(ids), content_type="application/json")
+        return web.Response(body=orjson.dumps(written.ids), content_type="application/json")
     body, parts = _statement_payload(xreq)
-    ids = await service.store_statements(
+    written = await service.store_statements(
         body,
         authority=xreq.principal.authority,
         version=xreq.version,
         parts=parts,
         may_define=xreq.principal.has_any("define", "all"),
     )
-    response = web.Response(body=orjson.dumps(ids), content_type="application/json")
+    response = web.Response(body=orjson.dumps(written.ids), content_type="application/json")
     return response
 
 

@@ -4,9 +4,10 @@ Every statement, whether from the xAPI API, the SCORM adapter, the LTI adapter o
 passes through `store_statements`: validated, given `id`, `stored`, `authority`, `version` and
 `timestamp` where the LRS assigns them, checked for conflicts and voiding rules, indexed, stored.
 
-Outcomes of a write: every statement stored (their ids returned); some already stored with
-equivalent content (accepted, not stored twice); one already stored with different content
-(StatementConflict, nothing stored); one invalid (ValidationError, nothing stored).
+Outcomes of a write, reported per statement in a `WriteResult` (`lrs.services.outcomes`):
+stored; already stored with equivalent content (accepted, not stored twice). A statement already
+stored with different content fails the write (StatementConflict naming its id, nothing
+stored), as does an invalid one (ValidationError, nothing stored).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from lrs.model.statements import (
     StatementRecord,
     StoredStatement,
 )
+from lrs.services.outcomes import WriteResult
 from lrs.services.statement_prep import (
     PreparedBatch,
     PreparedStatement,
@@ -115,8 +117,8 @@ class StatementService:
         keep_authority: bool = False,
         keep_stored: bool = False,
         may_define: bool = True,
-    ) -> list[str]:
-        """Validate and store one statement or a batch, all or nothing; return their ids.
+    ) -> WriteResult:
+        """Validate and store one statement or a batch, all or nothing; what it did to each.
 
         `parts` are the attachment parts of a multipart/mixed request; without them every
         attachment must have a fileUrl. `may_define` says whether the caller may change
@@ -142,7 +144,7 @@ class StatementService:
         authority: dict[str, Any],
         version: str,
         may_define: bool = True,
-    ) -> list[str]:
+    ) -> WriteResult:
         """`store_statements` for an application/json body not parsed yet (POST).
 
         The same checks and outcomes; a large body is parsed, validated, indexed and
@@ -167,19 +169,20 @@ class StatementService:
 
     async def _store_prepared(
         self, batch: PreparedBatch, received: dict[str, Attachment], may_define: bool
-    ) -> list[str]:
+    ) -> WriteResult:
         prepared = batch.statements
         known = await self._related_stored(prepared)
         check_voidable({s.id: s.voids for s in prepared}, {t: s.voids for t, s in known.items()})
         ids = [s.id for s in prepared]
         pending = dict(zip(ids, prepared, strict=True))
+        present: set[str] = set()
         if received:
             # Content-addressed, so storing it before the statements leaves nothing visible
             # half-written if the statements are then refused.
             await self._attachments.put_attachments(list(received.values()))
         for _attempt in range(_MAX_INSERT_ATTEMPTS):
             if not pending:
-                return ids
+                return WriteResult(ids, frozenset(present))
             records = self._records(pending, known)
             if len(pending) == len(prepared):
                 update = DefinitionUpdate(batch.definitions, merger(may_define))
@@ -190,12 +193,13 @@ class StatementService:
                 records, update if update.encoded else None
             )
             if outcome.stored:
-                return ids
+                return WriteResult(ids, frozenset(present))
             for sid, existing in outcome.existing.items():
                 statement = orjson.loads(pending[sid].pending_raw)
                 if not statements_equivalent(orjson.loads(existing.raw), statement):
                     raise StatementConflict(statement["id"])
                 del pending[sid]  # 1.0.3 Part 3 §2.1.1: same statement again changes nothing
+                present.add(sid)
         raise BadRequest("the statements could not be stored; retry the request")
 
     async def put_statement(
@@ -207,13 +211,13 @@ class StatementService:
         version: str,
         parts: Sequence[Part] | None = None,
         may_define: bool = True,
-    ) -> None:
+    ) -> WriteResult:
         """PUT /statements: the body's id, if any, must match the statementId parameter."""
         if not isinstance(body, dict):
             raise BadRequest("PUT takes a single statement object")
         if "id" in body and str(body["id"]).lower() != statement_id.lower():
             raise BadRequest("the statement id does not match the statementId parameter")
-        await self.store_statements(
+        return await self.store_statements(
             {**body, "id": body.get("id", statement_id)},
             authority=authority,
             version=version,

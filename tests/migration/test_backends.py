@@ -12,10 +12,11 @@ import json
 from pathlib import Path
 
 from lrs.app import statement_service
+from lrs.importing import ImportCounts, NdjsonRejects, Progress, RejectLog
 from lrs.migration import import_authority
-from lrs.migration_export import write_statements
-from lrs.migration_import import ImportCounts, Progress, RejectLog, StatementImporter
-from lrs.migration_input import ExportReader
+from lrs.migration.export import write_statements
+from lrs.migration.importer import StatementImporter
+from lrs.migration.input import ExportReader
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from tests.migration.helpers import ndjson, sid, statement, voiding
@@ -39,13 +40,12 @@ async def run_import(backend: Backend, path: Path, rejects: io.BytesIO) -> Impor
     progress = Progress(0, enabled=False)
     importer = StatementImporter(
         statement_service(backend, settings),
-        backend.statements,
         authority=import_authority(settings, "lrs-import"),
         default_version="1.0.3",
         batch_size=4,
         keep_stored=True,
         keep_authority=True,
-        rejects=RejectLog(rejects, progress),
+        rejects=RejectLog(NdjsonRejects(rejects), progress),
         progress=progress,
     )
     reader = ExportReader(path)

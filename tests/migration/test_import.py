@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from lrs.errors import StoreUnavailable
 from lrs.services.statements import StatementService
+from lrs.store.sqlite import SQLiteStatementStore
 from tests.migration.helpers import (
     lrs,
     ndjson,
@@ -344,3 +346,28 @@ def test_a_store_failure_stops_the_import_and_a_rerun_completes_it(
     assert lrs("import-statements", str(path), "--batch-size", "4") == 0
     assert "2 new, 8 already present, 0 rejected" in capsys.readouterr().out
     assert len(stored_ids(data_dir)) == 10
+
+
+def test_the_import_does_not_read_the_store_before_writing(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The write path reports each statement's outcome: no second, racy path to the store.
+    first = write(tmp_path / "first.ndjson", ndjson(exported(n) for n in range(3)))
+    assert lrs("import-statements", str(first)) == 0
+    reads: list[object] = []
+    real = SQLiteStatementStore.get_statements
+
+    async def counted(self: SQLiteStatementStore, ids: Sequence[str]) -> object:
+        reads.append(ids)
+        return await real(self, ids)
+
+    monkeypatch.setattr(SQLiteStatementStore, "get_statements", counted)
+    items = [exported(n) for n in range(6)]
+    items[4] = exported(4, actor={"mbox": "not-an-email"})  # a failed batch, retried one by one
+    path = write(tmp_path / "export.ndjson", ndjson(items))
+    assert lrs("import-statements", str(path), "--batch-size", "3") == 1
+    assert "2 new, 3 already present, 1 rejected" in capsys.readouterr().out
+    assert reads == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lrs.migration_input import (
+from lrs.migration.input import (
     ArraySplitter,
     Element,
     ExportReader,

@@ -724,10 +724,10 @@ async def service_floor(
         stored = 0
         for batch in measured:
             async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                ids = await service.store_statements(
+                written = await service.store_statements(
                     batch, authority=AUTHORITY, version=XAPI_VERSION
                 )
-            stored += len(ids)
+            stored += len(written.ids)
         return time.perf_counter() - started, stored
     finally:
         await runner.cleanup()

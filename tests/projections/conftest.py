@@ -68,9 +68,10 @@ class Writer:
 
     async def store(self, *statements: dict[str, Any]) -> list[str]:
         """Store statements (one batch); their ids."""
-        return await self.service.store_statements(
+        written = await self.service.store_statements(
             list(statements), authority=AUTHORITY, version="1.0.3"
         )
+        return written.ids
 
 
 @pytest.fixture

@@ -64,3 +64,14 @@ def test_identity_csv(projector: Projector) -> None:
 def test_bad_identity_files_name_the_line(projector: Projector, text: str, message: str) -> None:
     with pytest.raises(IdentityFileError, match=message):
         read_identity_csv(text, projector.mapping, domain_aliases=ALIASES)
+
+
+def test_a_bad_row_is_named_by_the_line_it_starts_on(projector: Projector) -> None:
+    # A quoted cell may span lines: the row is named where it starts, as in `lrs import-scorm`.
+    text = (
+        "employee_id,email,secondary_emails\n"
+        "E1,a@x.com,\n"
+        ',b@x.com,"c@x.com;\nd@x.com"\n'  # no employee id, on lines 3-4
+    )
+    with pytest.raises(IdentityFileError, match="identity file line 3: needs an employee id"):
+        read_identity_csv(text, projector.mapping, domain_aliases=ALIASES)

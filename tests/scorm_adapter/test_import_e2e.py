@@ -7,7 +7,7 @@ import asyncio
 import base64
 import csv
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 from lrs.app import create_app
 from lrs.cli import main
 from lrs.settings import Settings
+from lrs.store.sqlite import SQLiteStatementStore
 
 HEADER = (
     "EmployeeID,Mail,Course,Module,Version,Lesson Status,Completion,Success,"
@@ -249,3 +250,26 @@ async def test_bad_options_exit_2(
     argv = ["import-scorm", str(export), "--course-iri-base", BASE, *extra]
     assert await run(argv) == 2
     assert message in capsys.readouterr().err
+
+
+async def test_the_import_does_not_read_the_store_before_writing(
+    tmp_path: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The write path reports each statement's outcome: no second, racy path to the store.
+    assert await run(import_args(write_csv(tmp_path / "first.csv", ROWS[:1]))) == 0
+    reads: list[object] = []
+    real = SQLiteStatementStore.get_statements
+
+    async def counted(self: SQLiteStatementStore, ids: Sequence[str]) -> object:
+        reads.append(ids)
+        return await real(self, ids)
+
+    monkeypatch.setattr(SQLiteStatementStore, "get_statements", counted)
+    assert await run(import_args(write_csv(tmp_path / "all.csv", ROWS), "--batch-size", "4")) == 1
+    out = capsys.readouterr().out
+    assert "7 rows: 3 new, 1 already present, 3 rejected" in out
+    assert "(statements: 10 new, 3 already present)" in out
+    assert reads == []

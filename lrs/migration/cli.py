@@ -1,9 +1,9 @@
 """`lrs import-statements` and `lrs export-statements`: moving statements between LRSs.
 
 The import reads another LRS's export (NDJSON or a JSON array, optionally gzip-compressed) as
-a stream (`lrs.migration_input`) and hands it to the statement service in batches
-(`lrs.migration_import`); the export writes NDJSON in ascending stored order
-(`lrs.migration_export`). What an export of this LRS writes, an import reads back unchanged:
+a stream (`lrs.migration.input`) and hands it to the statement service in batches
+(`lrs.migration.importer`); the export writes NDJSON in ascending stored order
+(`lrs.migration.export`). What an export of this LRS writes, an import reads back unchanged:
 with `--keep-stored --keep-authority`, exporting the imported store gives the same bytes.
 
 Exit status of the import: 0 when every statement is new or already present, 1 when some were
@@ -16,15 +16,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lrs.app import authority_home_page, statement_service
 from lrs.cli import positive_int, with_backend
 from lrs.errors import LRSError
-from lrs.migration_export import export_target, write_statements
-from lrs.migration_import import Progress, RejectLog, StatementImporter
-from lrs.migration_input import ExportReader, ImportFileError
+from lrs.importing import NdjsonRejects, Progress, RejectLog
+from lrs.migration.export import export_target, write_statements
+from lrs.migration.importer import StatementImporter
+from lrs.migration.input import ExportReader, ImportFileError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
@@ -144,9 +146,9 @@ def _import_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     reader = ExportReader(args.file)
     try:
-        with _rejects_file(args.rejects) as rejects_out:
+        with _rejects_file(args.rejects) as rejects:
             return with_backend(
-                settings, lambda backend: _import(args, settings, backend, reader, rejects_out)
+                settings, lambda backend: _import(args, settings, backend, reader, rejects)
             )
     except KeyboardInterrupt:
         print(
@@ -163,19 +165,18 @@ async def _import(
     settings: Settings,
     backend: Backend,
     reader: ExportReader,
-    rejects_out: Any,
+    rejects: NdjsonRejects | None,
 ) -> int:
     enabled = sys.stderr.isatty() if args.progress is None else args.progress
     progress = Progress(reader.total_bytes, enabled=enabled)
     importer = StatementImporter(
         statement_service(backend, settings),
-        backend.statements,
         authority=import_authority(settings, args.authority_name),
         default_version=args.xapi_version or settings.default_xapi_version,
         batch_size=args.batch_size,
         keep_stored=args.keep_stored,
         keep_authority=args.keep_authority,
-        rejects=RejectLog(rejects_out, progress),
+        rejects=RejectLog(rejects, progress),
         progress=progress,
     )
     try:
@@ -191,7 +192,7 @@ async def _import(
 
 
 @contextlib.contextmanager
-def _rejects_file(path: Path | None) -> Any:
+def _rejects_file(path: Path | None) -> Iterator[NdjsonRejects | None]:
     if path is None:
         yield None
         return
@@ -200,7 +201,7 @@ def _rejects_file(path: Path | None) -> Any:
     except OSError as exc:
         raise ImportFileError(f"cannot write --rejects {path}: {exc.strerror or exc}") from None
     with out:
-        yield out
+        yield NdjsonRejects(out)
 
 
 def _export_command(args: argparse.Namespace, settings: Settings) -> int:

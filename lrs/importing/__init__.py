@@ -1,0 +1,25 @@
+"""The shared bulk importer: `lrs import-statements`, `lrs import-scorm`, the HRIS identity load.
+
+`batches` writes items in batches through the statement service and counts what each write
+did; `reports` holds the counts, the rejects report and the progress line; `rows` reads CSV
+rows with the line each starts on.
+"""
+
+from lrs.importing.batches import BatchImporter, Item
+from lrs.importing.reports import (
+    CsvRejects,
+    ImportCounts,
+    NdjsonRejects,
+    Progress,
+    RejectLog,
+)
+
+__all__ = [
+    "BatchImporter",
+    "CsvRejects",
+    "ImportCounts",
+    "Item",
+    "NdjsonRejects",
+    "Progress",
+    "RejectLog",
+]
