@@ -15,6 +15,9 @@
     ├── TooManyRequests (429)
     └── StoreUnavailable (503)
 
+    ConfigError   not an LRSError and never an HTTP answer: a setting or key file is unusable;
+                  raised at start-up, the `lrs` command prints it on one line and exits 2
+
 Driver errors are translated into these inside the store modules; the middleware turns them into
 JSON responses in one place. Nothing else reaches a client.
 """
@@ -122,6 +125,10 @@ class TooManyRequests(LRSError):
 class StoreUnavailable(LRSError):
     status = 503
     code = "store_unavailable"
+
+
+class ConfigError(Exception):
+    """A setting, key file or mapping the process cannot start with; the message names it."""
 
 
 def _rebuild(cls: type[LRSError], args: tuple[Any, ...], state: dict[str, Any]) -> LRSError:
