@@ -1,23 +1,8 @@
-"""The SCORM runtime endpoint over HTTP: open an attempt (LMS), commit (browser runtime).
-
-    POST /scorm/v1/attempts           HTTP Basic, scope statements/write: open an attempt
-                                      session; answers its commit URL (201 new, 200 resumed)
-    POST /scorm/v1/commits/{token}    no Authorization (the token is the credential): a commit
-                                      in any of the shapes of `scorm_adapter.endpoint`
-
-Answers are what JavaScript SCORM runtimes take as success or failure: `{"result": true,
-"errorCode": 0, ...}`, or `{"result": false, "errorCode": 101, "error": ..., "message": ...}`
-with a 4xx status (101 is "General Exception" in both SCORM 1.2 and 2004), plus `element`
-when a CMI element is at fault. CORS: the app's middleware adds Access-Control-Allow-Origin to
-every answer and answers preflights (a beacon's `text/plain` needs none). A 401 of the commit
-route carries no WWW-Authenticate header, so a browser never pops up a login dialog.
-"""
+"""The runtime endpoint's two handlers, answered in the shape SCORM runtimes understand."""
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -25,89 +10,24 @@ from aiohttp import web
 
 from lrs.auth import REALM
 from lrs.errors import BadRequest, LRSError, PayloadTooLarge, Unauthorized
-from lrs.keys import (
-    authenticator_key,
-    backend_key,
-    document_service_key,
-    settings_key,
-    statement_service_key,
-)
+from lrs.keys import authenticator_key, settings_key
 from lrs.middlewares import json_response
-from scorm_adapter.endpoint import (
+from scorm_adapter.errors import ScormDataError
+from scorm_adapter.http import PREFIX
+from scorm_adapter.keys import scorm_service_key
+from scorm_adapter.request_bodies import (
     CommitBody,
     parse_open_request,
     read_commit_body,
     read_commit_fields,
 )
-from scorm_adapter.errors import ScormDataError
-from scorm_adapter.service import CommitOutcome, OpenedAttempt, ScormService
-from scorm_adapter.settings import ScormSettings
-from scorm_adapter.store import attempt_store
-from scorm_adapter.tokens import TokenSigner, load_signing_key
+from scorm_adapter.service import CommitOutcome, OpenedAttempt
 
-ATTEMPTS_PATH = "/scorm/v1/attempts"
-COMMIT_PATH = "/scorm/v1/commits/{token}"
+ATTEMPTS_PATH = "/v1/attempts"  # under the sub-app's PREFIX
+COMMIT_PATH = "/v1/commits/{token}"
 GENERAL_EXCEPTION = 101  # SCORM 1.2 and 2004 error code "General Exception"
 
-scorm_service_key = web.AppKey("scorm_service", ScormService)
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def setup(app: web.Application) -> None:
-    """Add the SCORM routes, and build the service once the backend is open."""
-    redact_commit_tokens()
-    app.router.add_post(ATTEMPTS_PATH, _answering(open_attempt, basic_realm=True))
-    app.router.add_post(COMMIT_PATH, _answering(commit))
-    app.cleanup_ctx.append(_service_ctx)
-
-
-_TOKEN_IN_PATH = re.compile(r"(/scorm/v1/commits/)[^\s?#\"']+")
-_LOGGERS_SEEING_PATHS = ("aiohttp.access", "aiohttp.server", "aiohttp.web", "lrs.middlewares")
-
-
-class RedactCommitTokens(logging.Filter):
-    """Replaces commit-URL tokens in log records by `<token>`: a token is a credential."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the message, its arguments and aiohttp's request-line field; keep the record."""
-        record.msg = _redacted(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(_redacted(arg) for arg in record.args)
-        line = getattr(record, "first_request_line", None)
-        if isinstance(line, str):
-            record.first_request_line = _redacted(line)
-        return True
-
-
-def redact_commit_tokens() -> None:
-    """Install RedactCommitTokens on the loggers that log request paths (once)."""
-    for name in _LOGGERS_SEEING_PATHS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactCommitTokens) for f in logger.filters):
-            logger.addFilter(RedactCommitTokens())
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, str) and "/scorm/v1/commits/" in value:
-        return _TOKEN_IN_PATH.sub(r"\1<token>", value)
-    return value
-
-
-async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[settings_key]
-    scorm = ScormSettings.from_env()
-    key = load_signing_key(scorm.signing_key, scorm.key_path(settings.data_dir))
-    backend = app[backend_key]
-    app[scorm_service_key] = ScormService(
-        app[statement_service_key],
-        app[document_service_key],
-        attempt_store(backend),
-        backend.credentials,
-        TokenSigner(key),
-        token_ttl_s=scorm.token_ttl_s,
-    )
-    yield
 
 
 async def open_attempt(request: web.Request) -> web.StreamResponse:
@@ -146,7 +66,7 @@ def _opened_json(request: web.Request, opened: OpenedAttempt) -> dict[str, Any]:
         "attemptId": opened.attempt_id,
         "attempt": opened.attempt_iri,
         "session": opened.session,
-        "commitUrl": base.rstrip("/") + COMMIT_PATH.format(token=opened.token),
+        "commitUrl": base.rstrip("/") + PREFIX + COMMIT_PATH.format(token=opened.token),
         "expiresAt": opened.expires,
         "resumed": opened.resumed,
     }
@@ -169,7 +89,7 @@ def _outcome_json(outcome: CommitOutcome) -> dict[str, Any]:
     return body
 
 
-def _answering(handler: Handler, *, basic_realm: bool = False) -> Handler:
+def answering(handler: Handler, *, basic_realm: bool = False) -> Handler:
     """The handler, with every failure answered in the runtimes' `result: false` shape."""
 
     async def handle(request: web.Request) -> web.StreamResponse:

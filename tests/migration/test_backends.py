@@ -11,11 +11,11 @@ import io
 import json
 from pathlib import Path
 
-from lrs.app import statement_service
 from lrs.migration import import_authority
 from lrs.migration_export import write_statements
 from lrs.migration_import import ImportCounts, Progress, RejectLog, StatementImporter
 from lrs.migration_input import ExportReader
+from lrs.services.factory import statement_service
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from tests.migration.helpers import ndjson, sid, statement, voiding
