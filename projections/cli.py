@@ -1,4 +1,4 @@
-"""The projection's `lrs` subcommands (`register` is listed in `lrs.cli.PACKAGE_COMMANDS`).
+"""The projection's `lrs` subcommands (`register` is called by the `lrs` entry point, `lrs.cli`).
 
 lrs worker [--once] [--no-webhooks]      project statements (and deliver webhooks)
 lrs identities load FILE.csv             load HRIS identities, re-project what they match
