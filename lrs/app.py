@@ -1,17 +1,33 @@
-"""The app factory: routes, middlewares, and the backend opened and closed with the app."""
+"""The composition root: the app built from a `Config`, with each package as a sub-application.
+
+The xAPI routes, `/health` and `/metrics` sit on the root app; LTI, SCORM and the marketplace
+are sub-applications mounted at `/lti`, `/scorm` and `/marketplace`, each with its own error
+middleware and AppKeys. The root's middlewares (CORS, preflights, the version header, JSON
+errors) run around every request, sub-applications' included, and the request-size limit is
+the root's. `create_app` reads nothing but its argument.
+
+Lifetimes: the root's cleanup contexts open the core services (backend, statement process
+pool, authenticator, statement and document services), set them on every sub-app under the
+`lrs.keys` keys, then run each package's services context on its sub-app. The root runs those
+contexts itself, rather than leaving them to the sub-apps' own `cleanup_ctx`, because aiohttp
+closes a parent's cleanup contexts before its sub-apps' (the backend would close under a
+running projection worker) and skips the sub-apps' on a failed start-up.
+"""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import multiprocessing
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
 
 from aiohttp import web
 
 from lrs.auth import Authenticator
+from lrs.config import Config
 from lrs.http import documents
 from lrs.http.about import about_resource
 from lrs.http.activities import activities_resource, agents_resource
@@ -21,44 +37,121 @@ from lrs.keys import (
     authenticator_key,
     backend_key,
     document_service_key,
+    lti_app_key,
+    marketplace_app_key,
+    scorm_app_key,
     settings_key,
     statement_service_key,
 )
 from lrs.middlewares import error_middleware, json_response, xapi_headers_middleware
 from lrs.services.documents import DocumentService
+from lrs.services.factory import statement_service
 from lrs.services.statement_prep import start_worker, warm_up
-from lrs.services.statements import StatementService
-from lrs.settings import Settings
+from lrs.settings import Settings, authority_home_page
 from lrs.store.base import Backend
 from lrs.store.factory import open_backend
+from lti.http import app as lti_http
+from projections.http import app as marketplace_http
+from scorm_adapter.http import app as scorm_http
 
 log = logging.getLogger(__name__)
 
+Services = Callable[[web.Application], AsyncIterator[None]]
 
-def public_base_url(settings: Settings) -> str:
-    """The URL clients reach this LRS at (configured, or the bound address)."""
-    return (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+# What the root sets on every sub-app once the backend is open.
+_CORE_KEYS: tuple[web.AppKey[Any], ...] = (
+    settings_key,
+    backend_key,
+    authenticator_key,
+    statement_service_key,
+    document_service_key,
+)
 
 
-def authority_home_page(settings: Settings) -> str:
-    """The homePage of the account Agents the LRS puts in `authority`."""
-    return settings.authority_home_page or public_base_url(settings)
-
-
-def statement_service(
-    backend: Backend, settings: Settings, pool: ProcessPoolExecutor | None = None
-) -> StatementService:
-    """The statement service on `backend` as the server configures it (importers use it too)."""
-    return StatementService(
-        backend.statements,
-        backend.attachments,
-        backend.activities,
-        page_size=settings.statement_page_size,
-        max_page_size=settings.max_statement_page_size,
-        max_batch=settings.max_batch_size,
-        max_attachment_bytes=settings.max_attachment_bytes,
-        pool=pool,
+def create_app(config: Config, *, backend: Backend | None = None) -> web.Application:
+    """The LRS as an aiohttp application; `backend` lets tests hand in an opened store."""
+    settings = config.core
+    app = web.Application(
+        middlewares=[xapi_headers_middleware, error_middleware],
+        client_max_size=settings.max_request_bytes,
     )
+    app[settings_key] = settings
+    _add_xapi_routes(app)
+    app.router.add_get("/health", health)
+    lti = lti_http.create_lti_app(config.lti)
+    scorm = scorm_http.create_scorm_app(config.scorm)
+    marketplace = marketplace_http.create_marketplace_app(config.projection)
+    app.router.add_routes([marketplace_http.metrics_route(marketplace)])
+    app.cleanup_ctx.append(_core_ctx(backend, [lti, scorm, marketplace]))
+    _mount(app, lti_http.PREFIX, lti_app_key, lti, lti_http.lti_services)
+    _mount(app, scorm_http.PREFIX, scorm_app_key, scorm, scorm_http.scorm_services)
+    _mount(
+        app,
+        marketplace_http.PREFIX,
+        marketplace_app_key,
+        marketplace,
+        marketplace_http.marketplace_services,
+    )
+    return app
+
+
+def _mount(
+    app: web.Application,
+    prefix: str,
+    key: web.AppKey[web.Application],
+    sub: web.Application,
+    services: Services,
+) -> None:
+    """Mount `sub` at `prefix`, and run its services context after the core's opened."""
+    app[key] = sub
+    app.add_subapp(prefix, sub)
+    app.cleanup_ctx.append(_run_on(sub, services))
+
+
+def _add_xapi_routes(app: web.Application) -> None:
+    app.router.add_route("*", STATEMENTS_PATH, statements_resource)
+    app.router.add_route("*", "/xapi/about", about_resource)
+    app.router.add_route("*", "/xapi/activities", activities_resource)
+    app.router.add_route("*", "/xapi/agents", agents_resource)
+    app.router.add_route("*", documents.STATE_PATH, documents.state_resource)
+    app.router.add_route("*", documents.ACTIVITY_PROFILE_PATH, documents.activity_profile_resource)
+    app.router.add_route("*", documents.AGENT_PROFILE_PATH, documents.agent_profile_resource)
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    """Liveness: the process answers."""
+    return json_response({"status": "ok"})
+
+
+def _core_ctx(
+    backend: Backend | None, subapps: list[web.Application]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        opened = backend if backend is not None else await open_backend(app[settings_key])
+        pool = _statement_pool(app[settings_key])
+        _wire_services(app, opened, pool)
+        for sub in subapps:
+            for key in _CORE_KEYS:
+                sub[key] = app[key]
+        try:
+            yield
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            if backend is None:  # a backend handed in belongs to the caller
+                await opened.close()
+
+    return ctx
+
+
+def _run_on(sub: web.Application, services: Services) -> Services:
+    """A root cleanup context running a package's services context on its sub-app."""
+
+    async def ctx(_root: web.Application) -> AsyncIterator[None]:
+        async with asynccontextmanager(services)(sub):
+            yield
+
+    return ctx
 
 
 def _wire_services(
@@ -71,22 +164,6 @@ def _wire_services(
     )
     app[statement_service_key] = statement_service(backend, settings, pool)
     app[document_service_key] = DocumentService(backend.documents)
-
-
-def _backend_ctx(backend: Backend | None):
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        opened = backend if backend is not None else await open_backend(app[settings_key])
-        pool = _statement_pool(app[settings_key])
-        _wire_services(app, opened, pool)
-        try:
-            yield
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-            if backend is None:  # a backend handed in belongs to the caller
-                await opened.close()
-
-    return ctx
 
 
 def _statement_pool(settings: Settings) -> ProcessPoolExecutor | None:
@@ -103,35 +180,3 @@ def _statement_pool(settings: Settings) -> ProcessPoolExecutor | None:
     for _ in range(workers):
         pool.submit(warm_up)  # compile the schemas before the first request needs them
     return pool
-
-
-async def health(request: web.Request) -> web.StreamResponse:
-    """Liveness: the process answers."""
-    return json_response({"status": "ok"})
-
-
-# Packages that add routes and services: each module has `setup(app)`, which adds its routes
-# and appends a cleanup_ctx building its services from `app[backend_key]` (opened by then,
-# since cleanup contexts run in order). One line per package.
-PACKAGE_SETUPS: tuple[str, ...] = ("lti.http", "scorm_adapter.http", "projections.http")
-
-
-def create_app(settings: Settings, *, backend: Backend | None = None) -> web.Application:
-    """The LRS as an aiohttp application; `backend` lets tests hand in an opened store."""
-    app = web.Application(
-        middlewares=[xapi_headers_middleware, error_middleware],
-        client_max_size=settings.max_request_bytes,
-    )
-    app[settings_key] = settings
-    app.cleanup_ctx.append(_backend_ctx(backend))
-    app.router.add_route("*", STATEMENTS_PATH, statements_resource)
-    app.router.add_route("*", "/xapi/about", about_resource)
-    app.router.add_route("*", "/xapi/activities", activities_resource)
-    app.router.add_route("*", "/xapi/agents", agents_resource)
-    app.router.add_route("*", documents.STATE_PATH, documents.state_resource)
-    app.router.add_route("*", documents.ACTIVITY_PROFILE_PATH, documents.activity_profile_resource)
-    app.router.add_route("*", documents.AGENT_PROFILE_PATH, documents.agent_profile_resource)
-    app.router.add_get("/health", health)
-    for module_name in PACKAGE_SETUPS:
-        importlib.import_module(module_name).setup(app)
-    return app

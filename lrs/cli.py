@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import importlib
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
-from lrs.app import create_app, public_base_url
+from lrs import migration
+from lrs.app import create_app
 from lrs.auth import SCOPES, create_credential
-from lrs.errors import LRSError
+from lrs.cli_support import with_backend
+from lrs.config import Config
+from lrs.errors import ConfigError, LRSError
 from lrs.gc_tuning import tune_for_serving
-from lrs.settings import Settings
+from lrs.settings import public_base_url
 from lrs.store.base import Backend
-from lrs.store.factory import open_backend
+from lti import cli as lti_cli
+from projections import cli as projections_cli
+from scorm_adapter import cli as scorm_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,46 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def with_backend(settings: Settings, job: Callable[[Backend], Awaitable[int]]) -> int:
-    """Run `job` on the configured backend, opened for it and closed after; its exit code."""
-
-    async def run() -> int:
-        backend = await open_backend(settings)
-        try:
-            return await job(backend)
-        finally:
-            await backend.close()
-
-    return asyncio.run(run())
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (batch sizes and the like)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-# Subcommands of other packages: each module has `register(commands)`, adding parsers whose
-# `func(args, settings) -> int` runs the command. One line per package.
-PACKAGE_COMMANDS: tuple[str, ...] = (
-    "lrs.migration",
-    "lti.cli",
-    "scorm_adapter.cli",
-    "projections.cli",
-)
-
-
 def _register_packages(commands: Any) -> None:
-    for module_name in PACKAGE_COMMANDS:
-        importlib.import_module(module_name).register(commands)
+    """Each package's subcommands: parsers whose `func(args, config) -> int` runs the command."""
+    migration.register(commands)
+    lti_cli.register(commands)
+    scorm_cli.register(commands)
+    projections_cli.register(commands)
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
+def _serve(args: argparse.Namespace, config: Config) -> int:
     overrides: dict[str, Any] = {}
     if args.host:
         overrides["host"] = args.host
@@ -110,7 +83,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         overrides["port"] = args.port
     if args.with_worker:
         overrides["with_worker"] = True
-    settings = settings.with_overrides(**overrides)
+    settings = config.core.with_overrides(**overrides)
     store = (
         f"MongoDB ({settings.mongodb_database})"
         if settings.mongodb_uri
@@ -124,11 +97,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     tune_for_serving()
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    app = create_app(replace(config, core=settings))
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
 
 
-def _credentials_create(args: argparse.Namespace, settings: Settings) -> int:
+def _credentials_create(args: argparse.Namespace, config: Config) -> int:
     async def job(backend: Backend) -> int:
         new = await create_credential(backend.credentials, args.name, args.scopes.split())
         if args.json:
@@ -150,10 +124,10 @@ def _credentials_create(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
 
-    return with_backend(settings, job)
+    return with_backend(config.core, job)
 
 
-def _credentials_list(args: argparse.Namespace, settings: Settings) -> int:
+def _credentials_list(args: argparse.Namespace, config: Config) -> int:
     async def job(backend: Backend) -> int:
         rows: list[dict[str, Any]] = [
             {
@@ -173,10 +147,10 @@ def _credentials_list(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{row['key']}  {state:8} {row['name']}  [{' '.join(row['scopes'])}]")
         return 0
 
-    return with_backend(settings, job)
+    return with_backend(config.core, job)
 
 
-def _credentials_revoke(args: argparse.Namespace, settings: Settings) -> int:
+def _credentials_revoke(args: argparse.Namespace, config: Config) -> int:
     async def job(backend: Backend) -> int:
         if await backend.credentials.revoke_credential(args.key):
             print(f"revoked {args.key}")
@@ -184,18 +158,22 @@ def _credentials_revoke(args: argparse.Namespace, settings: Settings) -> int:
         print(f"no credential {args.key}", file=sys.stderr)
         return 1
 
-    return with_backend(settings, job)
+    return with_backend(config.core, job)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `lrs` console command."""
+    """Entry point of the `lrs` console command: a bad setting is one line on stderr, exit 2."""
     args = _parser().parse_args(argv)
-    settings = Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
     try:
-        return args.func(args, settings)
+        config = Config.from_env()
+        logging.basicConfig(
+            level=config.core.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
+        return args.func(args, config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except LRSError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2

@@ -17,6 +17,9 @@
     ├── TooManyRequests (429)
     └── StoreUnavailable (503)
 
+    ConfigError   not an LRSError and never an HTTP answer: a setting or key file is unusable;
+                  raised at start-up, the `lrs` command prints it on one line and exits 2
+
 Driver errors are translated into these inside the store modules; the middleware turns them into
 JSON responses in one place. Nothing else reaches a client. The two bearer-token errors serve the
 LTI adapter and the marketplace alike: each package renders them in its own body shape, with the
@@ -160,6 +163,10 @@ def _bearer_challenge(realm: str | None, **params: str) -> str:
     """`Bearer realm="...", name="value", ...` (RFC 6750 §3), the realm left out when None."""
     pairs = ({"realm": realm} if realm is not None else {}) | params
     return "Bearer " + ", ".join(f'{name}="{value}"' for name, value in pairs.items())
+
+
+class ConfigError(Exception):
+    """A setting, key file or mapping the process cannot start with; the message names it."""
 
 
 def _rebuild(cls: type[LRSError], args: tuple[Any, ...], state: dict[str, Any]) -> LRSError:

@@ -17,6 +17,8 @@ import secrets
 import stat
 from pathlib import Path
 
+from lrs.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -45,9 +47,9 @@ def load_or_create_key(path: Path, *, purpose: str, size: int = 32) -> bytes:
     try:
         key = unb64url(path.read_text().strip())
     except ValueError:
-        raise SystemExit(f"{path} does not hold a {purpose} (base64url)") from None
+        raise ConfigError(f"{path} does not hold a {purpose} (base64url)") from None
     if len(key) < size:
-        raise SystemExit(f"{path} holds a {purpose} shorter than {size} bytes")
+        raise ConfigError(f"{path} holds a {purpose} shorter than {size} bytes")
     return key
 
 

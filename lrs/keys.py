@@ -16,5 +16,10 @@ authenticator_key = web.AppKey("authenticator", Authenticator)
 statement_service_key = web.AppKey("statement_service", StatementService)
 document_service_key = web.AppKey("document_service", DocumentService)
 
+# the root app's sub-applications, by package (tests reach a package's services through them)
+lti_app_key = web.AppKey("lti_app", web.Application)
+scorm_app_key = web.AppKey("scorm_app", web.Application)
+marketplace_app_key = web.AppKey("marketplace_app", web.Application)
+
 # request-scoped: the xAPI version a response announces, once negotiated
 version_out_key = web.RequestKey("xapi_version_out", str)

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-
-def _int(env: dict[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+from lrs.env import Env
 
 
 @dataclass(frozen=True)
@@ -42,31 +34,42 @@ class Settings:
     with_worker: bool = False  # `lrs serve` also runs the marketplace projection worker
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every LRS_* variable; unknown values fail loudly at start-up, not later."""
-        env = dict(os.environ if environ is None else environ)
+        env = Env(environ)
         return cls(
-            host=env.get("LRS_HOST", cls.host),
-            port=_int(env, "LRS_PORT", cls.port),
-            data_dir=Path(env.get("LRS_DATA_DIR", "lrs-data")),
-            mongodb_uri=env.get("LRS_MONGODB_URI") or None,
-            mongodb_database=env.get("LRS_MONGODB_DATABASE", cls.mongodb_database),
-            public_base_url=env.get("LRS_PUBLIC_BASE_URL") or None,
-            authority_home_page=env.get("LRS_AUTHORITY_HOME_PAGE") or None,
-            statement_page_size=_int(env, "LRS_STATEMENT_PAGE_SIZE", cls.statement_page_size),
-            max_statement_page_size=_int(
-                env, "LRS_MAX_STATEMENT_PAGE_SIZE", cls.max_statement_page_size
+            host=env.text("LRS_HOST", cls.host),
+            port=env.integer("LRS_PORT", cls.port),
+            data_dir=Path(env.text("LRS_DATA_DIR", "lrs-data")),
+            mongodb_uri=env.optional("LRS_MONGODB_URI"),
+            mongodb_database=env.text("LRS_MONGODB_DATABASE", cls.mongodb_database),
+            public_base_url=env.optional("LRS_PUBLIC_BASE_URL"),
+            authority_home_page=env.optional("LRS_AUTHORITY_HOME_PAGE"),
+            statement_page_size=env.integer("LRS_STATEMENT_PAGE_SIZE", cls.statement_page_size),
+            max_statement_page_size=env.integer(
+                "LRS_MAX_STATEMENT_PAGE_SIZE", cls.max_statement_page_size
             ),
-            max_request_bytes=_int(env, "LRS_MAX_REQUEST_BYTES", cls.max_request_bytes),
-            max_batch_size=_int(env, "LRS_MAX_BATCH_SIZE", cls.max_batch_size),
-            max_attachment_bytes=_int(env, "LRS_MAX_ATTACHMENT_BYTES", cls.max_attachment_bytes),
-            cors_origins=env.get("LRS_CORS_ORIGINS", cls.cors_origins),
-            default_xapi_version=env.get("LRS_DEFAULT_XAPI_VERSION", cls.default_xapi_version),
-            log_level=env.get("LRS_LOG_LEVEL", cls.log_level),
-            statement_workers=_int(env, "LRS_STATEMENT_WORKERS", -1),
-            with_worker=env.get("LRS_WITH_WORKER", "").lower() in ("1", "true", "yes"),
+            max_request_bytes=env.integer("LRS_MAX_REQUEST_BYTES", cls.max_request_bytes),
+            max_batch_size=env.integer("LRS_MAX_BATCH_SIZE", cls.max_batch_size),
+            max_attachment_bytes=env.integer("LRS_MAX_ATTACHMENT_BYTES", cls.max_attachment_bytes),
+            cors_origins=env.text("LRS_CORS_ORIGINS", cls.cors_origins),
+            default_xapi_version=env.text("LRS_DEFAULT_XAPI_VERSION", cls.default_xapi_version),
+            log_level=env.text("LRS_LOG_LEVEL", cls.log_level),
+            statement_workers=env.integer("LRS_STATEMENT_WORKERS", -1),
+            # lenient on purpose (anything else is false), as it always was
+            with_worker=env.text("LRS_WITH_WORKER", "").lower() in ("1", "true", "yes"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with some fields changed (command-line flags win over the environment)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def public_base_url(settings: Settings) -> str:
+    """The URL clients reach this LRS at (configured, or the bound address)."""
+    return (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+def authority_home_page(settings: Settings) -> str:
+    """The homePage of the account Agents the LRS puts in `authority`."""
+    return settings.authority_home_page or public_base_url(settings)

@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lrs.cli import with_backend
+from lrs.cli_support import with_backend
+from lrs.config import Config
 from lrs.errors import BadRequest
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lti.registry import register_consumer, register_tool
 from lti.scopes import AGS_SCOPES, parse_scopes
-from lti.settings import LTISettings
 from lti.sourcedids import ResultRef, SourcedIds
 from lti.store import open_lti_store
 from lti.store.base import Tool
@@ -122,7 +122,9 @@ def _print(rows: dict[str, Any] | list[dict[str, Any]], as_json: bool) -> None:
         print()
 
 
-def _register_tool(args: argparse.Namespace, settings: Settings) -> int:
+def _register_tool(args: argparse.Namespace, config: Config) -> int:
+    settings = config.core
+
     async def job(backend: Backend) -> int:
         store = await open_lti_store(backend)
         tool = await register_tool(
@@ -149,7 +151,9 @@ def _scopes(text: str) -> tuple[str, ...]:
         raise BadRequest(str(exc)) from exc
 
 
-def _list_tools(args: argparse.Namespace, settings: Settings) -> int:
+def _list_tools(args: argparse.Namespace, config: Config) -> int:
+    settings = config.core
+
     async def job(backend: Backend) -> int:
         store = await open_lti_store(backend)
         _print([_tool_row(settings, t) for t in await store.list_tools()], args.json)
@@ -158,10 +162,12 @@ def _list_tools(args: argparse.Namespace, settings: Settings) -> int:
     return with_backend(settings, job)
 
 
-def _register_consumer(args: argparse.Namespace, settings: Settings) -> int:
+def _register_consumer(args: argparse.Namespace, config: Config) -> int:
+    settings = config.core
+
     async def job(backend: Backend) -> int:
         store = await open_lti_store(backend)
-        vault = load_vault(LTISettings.from_env(), settings.data_dir)
+        vault = load_vault(config.lti, settings.data_dir)
         new = await register_consumer(
             store,
             vault,
@@ -184,7 +190,9 @@ def _register_consumer(args: argparse.Namespace, settings: Settings) -> int:
     return with_backend(settings, job)
 
 
-def _list_consumers(args: argparse.Namespace, settings: Settings) -> int:
+def _list_consumers(args: argparse.Namespace, config: Config) -> int:
+    settings = config.core
+
     async def job(backend: Backend) -> int:
         store = await open_lti_store(backend)
         rows = [
@@ -203,13 +211,15 @@ def _list_consumers(args: argparse.Namespace, settings: Settings) -> int:
     return with_backend(settings, job)
 
 
-def _sourced_id(args: argparse.Namespace, settings: Settings) -> int:
+def _sourced_id(args: argparse.Namespace, config: Config) -> int:
+    settings = config.core
+
     async def job(backend: Backend) -> int:
         store = await open_lti_store(backend)
         if await store.get_consumer(args.consumer_key) is None:
             print(f"error: no consumer key {args.consumer_key}")
             return 1
-        vault = load_vault(LTISettings.from_env(), settings.data_dir)
+        vault = load_vault(config.lti, settings.data_dir)
         ref = ResultRef(args.consumer_key, args.resource_link_id, args.user_id)
         row = {
             "lis_result_sourcedid": SourcedIds(vault).mint(ref),

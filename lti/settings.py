@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
-
-
-def _int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
-    raw = env.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
-    if value < minimum:
-        raise SystemExit(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _bool(env: dict[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise SystemExit(f"{name} must be true or false, got {raw!r}")
+from lrs.env import Env
 
 
 @dataclass(frozen=True)
@@ -54,21 +31,25 @@ class LTISettings:
     max_page_size: int = 1000
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> LTISettings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LTISettings:
         """Read every LRS_LTI_* variable; bad values fail at start-up."""
-        env = dict(os.environ if environ is None else environ)
-        key_file = env.get("LRS_LTI_MASTER_KEY_FILE") or None
+        env = Env(environ)
+        key_file = env.optional("LRS_LTI_MASTER_KEY_FILE")
         return cls(
-            trust_proxy=_bool(env, "LRS_LTI_TRUST_PROXY"),
-            master_key=env.get("LRS_LTI_MASTER_KEY") or None,
+            trust_proxy=env.flag("LRS_LTI_TRUST_PROXY"),
+            master_key=env.optional("LRS_LTI_MASTER_KEY"),
             master_key_file=Path(key_file) if key_file else None,
-            user_home_page=env.get("LRS_LTI_USER_HOME_PAGE") or None,
-            token_seconds=_int(env, "LRS_LTI_TOKEN_SECONDS", cls.token_seconds),
-            assertion_max_seconds=_int(
-                env, "LRS_LTI_ASSERTION_MAX_SECONDS", cls.assertion_max_seconds
+            user_home_page=env.optional("LRS_LTI_USER_HOME_PAGE"),
+            token_seconds=env.integer("LRS_LTI_TOKEN_SECONDS", cls.token_seconds, minimum=1),
+            assertion_max_seconds=env.integer(
+                "LRS_LTI_ASSERTION_MAX_SECONDS", cls.assertion_max_seconds, minimum=1
             ),
-            clock_skew_seconds=_int(env, "LRS_LTI_CLOCK_SKEW_SECONDS", cls.clock_skew_seconds, 0),
-            jwks_cache_seconds=_int(env, "LRS_LTI_JWKS_CACHE_SECONDS", cls.jwks_cache_seconds, 0),
-            page_size=_int(env, "LRS_LTI_PAGE_SIZE", cls.page_size),
-            max_page_size=_int(env, "LRS_LTI_MAX_PAGE_SIZE", cls.max_page_size),
+            clock_skew_seconds=env.integer(
+                "LRS_LTI_CLOCK_SKEW_SECONDS", cls.clock_skew_seconds, minimum=0
+            ),
+            jwks_cache_seconds=env.integer(
+                "LRS_LTI_JWKS_CACHE_SECONDS", cls.jwks_cache_seconds, minimum=0
+            ),
+            page_size=env.integer("LRS_LTI_PAGE_SIZE", cls.page_size, minimum=1),
+            max_page_size=env.integer("LRS_LTI_MAX_PAGE_SIZE", cls.max_page_size, minimum=1),
         )

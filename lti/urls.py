@@ -15,9 +15,8 @@ import re
 
 from aiohttp import web
 
-from lrs.app import public_base_url
 from lrs.errors import BadRequest
-from lrs.settings import Settings
+from lrs.settings import Settings, public_base_url
 from lti.settings import LTISettings
 
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")

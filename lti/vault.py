@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from lrs.errors import ConfigError
 from lrs.keyfile import b64url, load_or_create_key, unb64url
 from lti.errors import KeysUnavailable
 from lti.settings import LTISettings
@@ -99,7 +100,7 @@ def load_vault(settings: LTISettings, data_dir: Path) -> Vault:
         try:
             return Vault(unb64url(settings.master_key.strip()))
         except ValueError as exc:
-            raise SystemExit(f"LRS_LTI_MASTER_KEY must be {KEY_BYTES} bytes in base64url") from exc
+            raise ConfigError(f"LRS_LTI_MASTER_KEY must be {KEY_BYTES} bytes in base64url") from exc
     path = settings.master_key_file or Path(data_dir) / KEY_FILE_NAME
     return Vault(_key_file(path))
 

@@ -1,4 +1,4 @@
-"""The projection's `lrs` subcommands (`register` is listed in `lrs.cli.PACKAGE_COMMANDS`).
+"""The projection's `lrs` subcommands (`register` is called by the `lrs` entry point, `lrs.cli`).
 
 lrs worker [--once] [--no-webhooks]      project statements (and deliver webhooks)
 lrs identities load FILE.csv             load HRIS identities, re-project what they match
@@ -22,16 +22,15 @@ from typing import Any
 
 import aiohttp
 
-from lrs.cli import with_backend
+from lrs.cli_support import with_backend
+from lrs.config import Config
 from lrs.errors import ValidationError
-from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
-from projections.api_webhooks import delivery_json, subscription_json
 from projections.export import FORMATS, ProgressBar, export_to_file
+from projections.http.webhooks import delivery_json, subscription_json
 from projections.identity import IdentityFileError, read_identity_csv
 from projections.service import Projection, open_projection
-from projections.settings import ProjectionSettings
 from projections.tokens import SCOPES
 from projections.transforms import MappingError
 from projections.webhooks import EVENT_TYPES, wall_clock_us
@@ -39,12 +38,12 @@ from projections.webhooks import EVENT_TYPES, wall_clock_us
 Job = Callable[[Projection, argparse.Namespace], Awaitable[int]]
 
 
-def _run(job: Job) -> Callable[[argparse.Namespace, Settings], int]:
+def _run(job: Job) -> Callable[[argparse.Namespace, Config], int]:
     """A command function: open the backend and the projection, run `job`, close."""
 
-    def command(args: argparse.Namespace, settings: Settings) -> int:
+    def command(args: argparse.Namespace, config: Config) -> int:
+        settings, projection_settings = config.core, config.projection
         try:
-            projection_settings = ProjectionSettings.from_env()
 
             async def on_backend(backend: Backend) -> int:
                 projection = await open_projection(backend, settings, projection_settings)

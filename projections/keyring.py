@@ -26,6 +26,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from lrs.errors import ConfigError
 from lrs.keyfile import b64url, load_or_create_key, unb64url
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def load_keyring(master_key: str | None, data_dir: Path) -> Keyring:
         try:
             return Keyring(unb64url(master_key.strip()))
         except ValueError as exc:
-            raise SystemExit(
+            raise ConfigError(
                 f"LRS_MARKETPLACE_MASTER_KEY must be {KEY_BYTES} bytes in base64url"
             ) from exc
     return Keyring(_key_file(Path(data_dir) / KEY_FILE_NAME))

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from lrs.settings import Settings
+from lrs.settings import Settings, public_base_url
 from lrs.store.base import Backend, StatementStore
 from projections.aggregates import summarize
 from projections.errors import MemberNotFound
@@ -25,11 +25,6 @@ from projections.tokens import TokenService
 from projections.transforms import format_datetime
 from projections.webhooks import WebhookService
 from projections.worker import ProjectionWorker
-
-
-def base_url(settings: Settings) -> str:
-    """The URL the LRS is reached at (as `lrs.app.public_base_url`)."""
-    return (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
 @dataclass
@@ -117,7 +112,7 @@ async def open_projection(
         tokens=TokenService(
             stores.access,
             keyring,
-            issuer=base_url(settings) + "/marketplace",
+            issuer=public_base_url(settings) + "/marketplace",
             ttl_s=projection_settings.token_ttl_s,
         ),
         webhooks=WebhookService(

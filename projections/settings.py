@@ -21,21 +21,14 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lrs.env import Env
+from lrs.errors import ConfigError
+
 SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
-
-
-def _float(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
 
 
 def parse_aliases(raw: str) -> dict[str, str]:
@@ -44,7 +37,7 @@ def parse_aliases(raw: str) -> dict[str, str]:
     for pair in filter(None, (p.strip() for p in raw.split(","))):
         alias, sep, canonical = pair.partition("=")
         if not sep or not alias.strip() or not canonical.strip():
-            raise SystemExit(f"LRS_EMAIL_DOMAIN_ALIASES: {pair!r} is not alias=canonical")
+            raise ConfigError(f"LRS_EMAIL_DOMAIN_ALIASES: {pair!r} is not alias=canonical")
         aliases[alias.strip().lower()] = canonical.strip().lower()
     return aliases
 
@@ -67,26 +60,26 @@ class ProjectionSettings:
     webhook_timeout_s: float = 10.0
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> ProjectionSettings:
-        """Read the variables; a bad value stops the process with a message naming it."""
-        env = dict(os.environ if environ is None else environ)
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectionSettings:
+        """Read the variables; a bad value is a ConfigError naming it."""
+        env = Env(environ)
         return cls(
-            hris_home_page=env.get("LRS_HRIS_HOME_PAGE") or None,
-            domain_aliases=parse_aliases(env.get("LRS_EMAIL_DOMAIN_ALIASES", "")),
-            mapping_path=Path(env.get("LRS_MARKETPLACE_MAPPING") or cls.mapping_path),
-            verbs_path=Path(env.get("LRS_MARKETPLACE_VERBS") or cls.verbs_path),
-            master_key=env.get("LRS_MARKETPLACE_MASTER_KEY") or None,
-            token_ttl_s=int(_float(env, "LRS_MARKETPLACE_TOKEN_TTL", cls.token_ttl_s)),
+            hris_home_page=env.optional("LRS_HRIS_HOME_PAGE"),
+            domain_aliases=parse_aliases(env.text("LRS_EMAIL_DOMAIN_ALIASES", "")),
+            mapping_path=Path(env.optional("LRS_MARKETPLACE_MAPPING") or cls.mapping_path),
+            verbs_path=Path(env.optional("LRS_MARKETPLACE_VERBS") or cls.verbs_path),
+            master_key=env.optional("LRS_MARKETPLACE_MASTER_KEY"),
+            token_ttl_s=int(env.number("LRS_MARKETPLACE_TOKEN_TTL", cls.token_ttl_s)),
             rate_limit_per_min=int(
-                _float(env, "LRS_MARKETPLACE_RATE_LIMIT", cls.rate_limit_per_min)
+                env.number("LRS_MARKETPLACE_RATE_LIMIT", cls.rate_limit_per_min)
             ),
-            worker_batch=int(_float(env, "LRS_WORKER_BATCH", cls.worker_batch)),
-            worker_lease_s=_float(env, "LRS_WORKER_LEASE", cls.worker_lease_s),
-            worker_poll_s=_float(env, "LRS_WORKER_POLL", cls.worker_poll_s),
+            worker_batch=int(env.number("LRS_WORKER_BATCH", cls.worker_batch)),
+            worker_lease_s=env.number("LRS_WORKER_LEASE", cls.worker_lease_s),
+            worker_poll_s=env.number("LRS_WORKER_POLL", cls.worker_poll_s),
             webhook_max_attempts=int(
-                _float(env, "LRS_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts)
+                env.number("LRS_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts)
             ),
-            webhook_timeout_s=_float(env, "LRS_WEBHOOK_TIMEOUT", cls.webhook_timeout_s),
+            webhook_timeout_s=env.number("LRS_WEBHOOK_TIMEOUT", cls.webhook_timeout_s),
         )
 
     def with_overrides(self, **changes: object) -> ProjectionSettings:

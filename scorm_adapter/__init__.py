@@ -12,13 +12,14 @@ Follows the ADL xAPI SCORM Profile. Pure conversion, no I/O: the HTTP endpoint a
 
 The runtime endpoint and the import, around that core:
 
-    endpoint.py   open-attempt and commit request bodies → values
+    request_bodies.py  open-attempt and commit request bodies → values
     attempts.py   per-attempt state; the order of commits (seq, finish, duplicates)
     documents.py  CMI elements → the profile's state and profile documents
     docwriter.py  writes those documents through the document service
     tokens.py     signed, expiring commit-URL tokens; the key file
     service.py    ScormService: open an attempt, apply a commit (the write path's caller)
-    http.py       POST /scorm/v1/attempts, POST /scorm/v1/commits/{token}; setup(app)
+    http/         the /scorm sub-app: POST /scorm/v1/attempts, POST /scorm/v1/commits/{token}
+    keys.py       the sub-app's AppKeys
     store/        the attempt store: Protocol, SQLite, MongoDB
     importer.py   `lrs import-scorm`: batches, counts, rejects, progress
     cli.py        the `import-scorm` subcommand; register(commands)

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, Literal, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lrs.app import statement_service
-from lrs.cli import positive_int, with_backend
+from lrs.cli_support import positive_int, with_backend
+from lrs.config import Config
 from lrs.importing import CsvRejects, Progress, RejectLog
 from lrs.migration import import_authority
+from lrs.services.factory import statement_service
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from scorm_adapter.errors import ScormDataError
@@ -107,10 +108,11 @@ def register(commands: Any) -> None:
     parser.set_defaults(func=import_command)
 
 
-def import_command(args: argparse.Namespace, settings: Settings) -> int:
+def import_command(args: argparse.Namespace, config: Config) -> int:
     """Run `lrs import-scorm`."""
+    settings = config.core
     try:
-        options = _options(args)
+        options = _options(args, config.scorm)
         file_format = args.format or _FORMATS.get(args.file.suffix.lower())
         if file_format is None:
             raise ScormDataError("--format", f"cannot tell the format of {args.file.name}")
@@ -165,14 +167,14 @@ def _file_problem(exc: Exception) -> str:
     return str(exc)
 
 
-def _options(args: argparse.Namespace) -> RecordOptions:
+def _options(args: argparse.Namespace, scorm: ScormSettings) -> RecordOptions:
     try:
         zone = ZoneInfo(args.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ScormDataError("--timezone", f"unknown time zone {args.timezone!r}") from None
     return RecordOptions(
         course_iri_base=args.course_iri_base,
-        home_page=args.home_page or ScormSettings.from_env().hris_home_page,
+        home_page=args.home_page or scorm.hris_home_page,
         columns=parse_columns(args.columns) if args.columns else {},
         default_version=args.scorm_version,
         default_timezone=zone,

@@ -52,9 +52,9 @@ from scorm_adapter.documents import (
     seconds,
 )
 from scorm_adapter.docwriter import DocumentWriter
-from scorm_adapter.endpoint import CommitBody, OpenRequest
 from scorm_adapter.errors import ScormDataError
 from scorm_adapter.mapping import convert_attempt
+from scorm_adapter.request_bodies import CommitBody, OpenRequest
 from scorm_adapter.store.base import AttemptRecord, AttemptStore
 from scorm_adapter.tokens import CommitClaims, TokenSigner
 from scorm_adapter.vocabulary import verb

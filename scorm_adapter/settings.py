@@ -13,9 +13,12 @@ once, when the endpoint is wired or the import command runs.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from lrs.env import Env
+from lrs.errors import ConfigError
 
 KEY_FILE_NAME = "scorm-signing.key"
 MIN_KEY_CHARS = 32
@@ -31,25 +34,23 @@ class ScormSettings:
     hris_home_page: str | None = None
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> ScormSettings:
-        """Read the variables; a bad value stops the process with a message naming it."""
-        env = dict(os.environ if environ is None else environ)
-        key = env.get("LRS_SCORM_SIGNING_KEY") or None
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ScormSettings:
+        """Read the variables; a bad value is a ConfigError naming it."""
+        env = Env(environ)
+        key = env.optional("LRS_SCORM_SIGNING_KEY")
         if key is not None and len(key) < MIN_KEY_CHARS:
-            raise SystemExit(f"LRS_SCORM_SIGNING_KEY must have at least {MIN_KEY_CHARS} characters")
-        ttl_raw = env.get("LRS_SCORM_TOKEN_TTL") or str(cls.token_ttl_s)
-        try:
-            ttl = int(ttl_raw)
-        except ValueError as exc:
-            raise SystemExit(f"LRS_SCORM_TOKEN_TTL must be an integer, got {ttl_raw!r}") from exc
+            raise ConfigError(
+                f"LRS_SCORM_SIGNING_KEY must have at least {MIN_KEY_CHARS} characters"
+            )
+        ttl = env.integer("LRS_SCORM_TOKEN_TTL", cls.token_ttl_s)
         if ttl <= 0:
-            raise SystemExit("LRS_SCORM_TOKEN_TTL must be positive")
-        key_file = env.get("LRS_SCORM_KEY_FILE")
+            raise ConfigError("LRS_SCORM_TOKEN_TTL must be positive")
+        key_file = env.optional("LRS_SCORM_KEY_FILE")
         return cls(
             signing_key=key,
             key_file=Path(key_file) if key_file else None,
             token_ttl_s=ttl,
-            hris_home_page=env.get("LRS_HRIS_HOME_PAGE") or None,
+            hris_home_page=env.optional("LRS_HRIS_HOME_PAGE"),
         )
 
     def key_path(self, data_dir: Path) -> Path:

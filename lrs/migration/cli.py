@@ -20,14 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lrs.app import authority_home_page, statement_service
-from lrs.cli import positive_int, with_backend
+from lrs.cli_support import positive_int, with_backend
+from lrs.config import Config
 from lrs.errors import LRSError
 from lrs.importing import NdjsonRejects, Progress, RejectLog
 from lrs.migration.export import export_target, write_statements
 from lrs.migration.importer import StatementImporter
 from lrs.migration.input import ExportReader, ImportFileError
-from lrs.settings import Settings
+from lrs.services.factory import statement_service
+from lrs.settings import Settings, authority_home_page
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
 
@@ -138,7 +139,8 @@ def import_authority(settings: Settings, name: str) -> dict[str, Any]:
     return {"objectType": "Agent", "name": name, "account": {"homePage": home_page, "name": name}}
 
 
-def _import_command(args: argparse.Namespace, settings: Settings) -> int:
+def _import_command(args: argparse.Namespace, config: Config) -> int:
+    settings = config.core
     if args.batch_size > settings.max_batch_size:
         raise ImportFileError(
             f"--batch-size {args.batch_size} is above LRS_MAX_BATCH_SIZE "
@@ -204,7 +206,9 @@ def _rejects_file(path: Path | None) -> Iterator[NdjsonRejects | None]:
         yield NdjsonRejects(out)
 
 
-def _export_command(args: argparse.Namespace, settings: Settings) -> int:
+def _export_command(args: argparse.Namespace, config: Config) -> int:
+    settings = config.core
+
     async def job(backend: Backend) -> int:
         try:
             with export_target(args.output, compress=args.gzip) as out:

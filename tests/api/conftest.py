@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from lrs.app import create_app
 from lrs.auth import create_credential
+from lrs.config import Config
 from lrs.settings import Settings
 from lrs.store.base import Backend
 
@@ -53,6 +54,6 @@ async def lrs(
     aiohttp_client: Callable, backend: Backend, settings: Settings
 ) -> AsyncIterator[LRSClient]:
     """The app over HTTP with a credential of scope `all`."""
-    client = await aiohttp_client(create_app(settings, backend=backend))
+    client = await aiohttp_client(create_app(Config(core=settings), backend=backend))
     new = await create_credential(backend.credentials, "suite", ["all"])
     yield LRSClient(http=client, auth=basic(new.credential.key, new.secret), backend=backend)

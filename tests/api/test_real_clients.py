@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from lrs.app import create_app
 from lrs.auth import create_credential
+from lrs.config import Config
 from lrs.settings import Settings
 from tests.api.conftest import LRSClient, basic
 from tests.api.test_statements import ACTOR, statement
@@ -50,7 +51,7 @@ async def test_patch_version_1_0_2_is_accepted(lrs: LRSClient) -> None:
 
 async def test_request_and_batch_limits_are_413(aiohttp_client, backend, tmp_path) -> None:
     settings = Settings(data_dir=tmp_path, max_request_bytes=20_000, max_batch_size=3)
-    client: TestClient = await aiohttp_client(create_app(settings, backend=backend))
+    client: TestClient = await aiohttp_client(create_app(Config(core=settings), backend=backend))
     new = await create_credential(backend.credentials, "t", ["all"])
     headers = {
         "Authorization": basic(new.credential.key, new.secret),

@@ -18,9 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lrs.app import create_app
 from lrs.auth import create_credential
+from lrs.config import Config
+from lrs.keys import lti_app_key
 from lrs.settings import Settings
 from lrs.store.base import Backend
-from lti.keys import lti_settings_key, lti_store_key, vault_key
+from lti.keys import lti_store_key, vault_key
 from lti.registry import NewConsumer, register_consumer, register_tool
 from lti.scopes import AGS_SCOPES
 from lti.settings import LTISettings
@@ -96,7 +98,8 @@ class LTIHarness:
 
     @property
     def app(self) -> Any:
-        return self.http.server.app
+        """The LTI sub-app, which holds the LTI services (and the core ones the root set)."""
+        return self.http.server.app[lti_app_key]
 
     @property
     def store(self) -> Any:
@@ -153,8 +156,7 @@ async def lti(
     aiohttp_client: Callable, backend: Backend, settings: Settings, lti_settings: LTISettings
 ) -> AsyncIterator[LTIHarness]:
     """The app over HTTP with the LTI adapter, and an xAPI credential of scope `all`."""
-    app = create_app(settings, backend=backend)
-    app[lti_settings_key] = lti_settings
+    app = create_app(Config(core=settings, lti=lti_settings), backend=backend)
     client = await aiohttp_client(app)
     new = await create_credential(backend.credentials, "reader", ["all"])
     yield LTIHarness(http=client, backend=backend, xapi_auth=basic(new.credential.key, new.secret))

@@ -13,7 +13,7 @@ import pytest
 
 from lrs.app import create_app
 from lrs.cli import main
-from lrs.settings import Settings
+from lrs.config import Config
 from tests.lti.conftest import public_pem, rsa_key
 from tests.lti.test_outcomes import envelope, parse_response
 
@@ -138,7 +138,7 @@ async def test_consumer_and_sourcedid_work_against_the_server(
     )
     assert isinstance(minted, dict)
     # the server, on the same data directory, shares the master key file with the CLI
-    client = await aiohttp_client(create_app(Settings.from_env()))
+    client = await aiohttp_client(create_app(Config.from_env()))
     body = envelope("replaceResult", minted["lis_result_sourcedid"], score="0.75")
     signer = oauthlib.oauth1.Client(created["consumer_key"], client_secret=secret)
     _uri, headers, _ = signer.sign(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from lrs.app import create_app
+from lrs.config import Config
 from lrs.settings import Settings
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "lti-openapi.json"
@@ -13,7 +14,7 @@ METHODS = {"get", "put", "post", "delete", "head", "patch"}
 
 
 def registered(tmp_path: Path) -> set[tuple[str, str]]:
-    app = create_app(Settings(data_dir=tmp_path))
+    app = create_app(Config(core=Settings(data_dir=tmp_path)))
     routes = set()
     for route in app.router.routes():
         path = route.resource.canonical if route.resource else ""

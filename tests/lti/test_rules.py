@@ -13,7 +13,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from lrs.errors import BadRequest, ValidationError
+from lrs.errors import BadRequest, ConfigError, ValidationError
 from lrs.settings import Settings
 from lrs.xapi.validation import validate_statements
 from lti import converters, pox
@@ -219,7 +219,7 @@ def test_the_master_key_file_is_made_once_with_mode_0600(tmp_path: Path) -> None
     assert first.sign(SOURCED_ID, b"x") == second.sign(SOURCED_ID, b"x")
     from_env = load_vault(LTISettings(master_key=path.read_text().strip()), tmp_path / "other")
     assert from_env.sign(SOURCED_ID, b"x") == first.sign(SOURCED_ID, b"x")
-    with pytest.raises(SystemExit):
+    with pytest.raises(ConfigError):
         load_vault(LTISettings(master_key="too-short"), tmp_path)
     os.chmod(path, 0o644)  # readable by others: still loads (with a warning)
     assert load_vault(LTISettings(), tmp_path).sign(SOURCED_ID, b"x") == first.sign(
@@ -291,5 +291,5 @@ def test_settings_from_the_environment() -> None:
     assert key not in repr(settings)
     assert LTISettings.from_env({}) == LTISettings()
     for bad in ({"LRS_LTI_TRUST_PROXY": "maybe"}, {"LRS_LTI_PAGE_SIZE": "0"}):
-        with pytest.raises(SystemExit):
+        with pytest.raises(ConfigError):
             LTISettings.from_env(bad)

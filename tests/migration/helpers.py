@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from lrs.app import statement_service
 from lrs.cli import main
+from lrs.services.factory import statement_service
 from lrs.settings import Settings
 from lrs.store.sqlite import SQLiteBackend
 from tests.factories import make_statement

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from lrs.app import statement_service
 from lrs.errors import ValidationError
+from lrs.services.factory import statement_service
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lrs.app import statement_service
 from lrs.errors import StatementConflict
+from lrs.services.factory import statement_service
 from lrs.services.outcomes import StatementOutcome, WriteResult
 from lrs.settings import Settings
 from lrs.store.base import Backend

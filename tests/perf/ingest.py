@@ -76,10 +76,10 @@ import orjson
 from aiohttp import web
 
 from lrs.app import create_app
+from lrs.config import Config
 from lrs.keys import statement_service_key
 from lrs.model.statements import StatementRecord
 from lrs.services.statements import StatementService, with_context_activity_arrays
-from lrs.settings import Settings
 from lrs.store.sqlite import STATEMENTS_SCHEMA, SQLiteBackend, write_statement_rows
 from lrs.store.sqlite_db import CACHE_KIB
 from lrs.store.sqlite_keys import KEYS_SCHEMA, remember
@@ -713,7 +713,7 @@ async def service_floor(
     backend, started with an AppRunner that binds no socket: the same object the server's
     POST handler calls, without HTTP."""
     backend = SQLiteBackend(directory)
-    runner = web.AppRunner(create_app(Settings(), backend=backend), handle_signals=False)
+    runner = web.AppRunner(create_app(Config(), backend=backend), handle_signals=False)
     try:
         await runner.setup()
         service: StatementService = runner.app[statement_service_key]

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from lrs.auth import create_credential
+from lrs.keys import marketplace_app_key
 from lrs.store.base import Backend
 from projections.keys import projection_key
 from projections.service import Projection
@@ -31,7 +32,7 @@ class Market:
     @property
     def projection(self) -> Projection:
         """The projection the app wired."""
-        return self.http.app[projection_key]
+        return self.http.app[marketplace_app_key][projection_key]
 
     async def client(self, *scopes: str, rate_limit: int | None = None) -> tuple[str, str]:
         """A new marketplace OAuth client: (id, secret)."""

@@ -135,10 +135,12 @@ async def market(
 ) -> Any:
     """The whole app over HTTP (xAPI + marketplace) on the test backend, HRIS configured."""
     from lrs.app import create_app
+    from lrs.config import Config
     from lrs.settings import Settings
     from tests.projections.api_support import Market
 
     monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
     monkeypatch.setenv("LRS_EMAIL_DOMAIN_ALIASES", "googlemail.com=gmail.com")
-    app = create_app(Settings(data_dir=tmp_path), backend=backend)
+    config = Config(core=Settings(data_dir=tmp_path), projection=ProjectionSettings.from_env())
+    app = create_app(config, backend=backend)
     return Market(http=await aiohttp_client(app), backend=backend)

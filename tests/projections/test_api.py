@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import orjson
 
-from projections.http import ROUTES
+from projections.http.app import ROUTES
 from projections.settings import SPEC_DIR
 from projections.store.base import Member
 from tests.projections.api_support import TOKEN_PATH, Market, basic

@@ -15,8 +15,11 @@ import pytest
 from aiohttp import web
 
 from lrs.app import create_app
+from lrs.config import Config
+from lrs.errors import ConfigError
 from lrs.settings import Settings
 from lrs.store.base import Backend
+from projections.settings import ProjectionSettings
 from projections.webhook_verify import SIGNATURE_HEADER, verify_webhook
 from tests.projections.api_support import Market
 from tests.projections.conftest import COURSE, HRIS, hris_actor, mbox_actor, statement
@@ -98,7 +101,11 @@ async def test_serve_with_worker_projects_by_itself(
 ) -> None:
     monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
     monkeypatch.setenv("LRS_WORKER_POLL", "0.02")
-    app = create_app(Settings(data_dir=tmp_path, with_worker=True), backend=backend)
+    config = Config(
+        core=Settings(data_dir=tmp_path, with_worker=True),
+        projection=ProjectionSettings.from_env(),
+    )
+    app = create_app(config, backend=backend)
     market = Market(http=await aiohttp_client(app), backend=backend)
     await market.post_statements([statement("completed", actor=hris_actor("E7"))])
     reader = await market.token("read:activity:aggregate")
@@ -129,5 +136,6 @@ def test_the_app_refuses_to_start_on_a_bad_mapping(
     bad = tmp_path / "m.csv"
     bad.write_text(shipped.read_text().replace("score,score,score", "score,scores,score"))
     monkeypatch.setenv("LRS_MARKETPLACE_MAPPING", str(bad))
-    with pytest.raises(SystemExit, match=r"m\.csv row 16: unknown target field 'scores'"):
-        create_app(Settings(data_dir=tmp_path))
+    config = Config(core=Settings(data_dir=tmp_path), projection=ProjectionSettings.from_env())
+    with pytest.raises(ConfigError, match=r"m\.csv row 16: unknown target field 'scores'"):
+        create_app(config)

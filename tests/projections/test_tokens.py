@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from lrs.errors import BadRequest, InsufficientScope, InvalidToken
+from lrs.errors import BadRequest, ConfigError, InsufficientScope, InvalidToken
 from projections.errors import OAuthError, RateLimited
 from projections.keyring import Keyring, load_keyring
 from projections.ratelimit import RateLimiter
@@ -180,5 +180,5 @@ def test_the_keyring(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert (tmp_path / "marketplace-master.key").stat().st_mode & 0o777 == 0o600
     assert first.webhook_secret("s", "a") != first.webhook_secret("s", "b")
     assert "hidden" in repr(first)
-    with pytest.raises(SystemExit):
+    with pytest.raises(ConfigError):
         load_keyring("short", tmp_path)

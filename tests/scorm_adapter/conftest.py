@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from lrs.app import create_app
 from lrs.auth import create_credential
+from lrs.config import Config
 from lrs.settings import Settings
 from lrs.store.base import Backend
 
@@ -104,7 +105,7 @@ async def scorm(
     monkeypatch.delenv("LRS_SCORM_SIGNING_KEY", raising=False)
     monkeypatch.delenv("LRS_SCORM_KEY_FILE", raising=False)
     settings = Settings(data_dir=tmp_path, statement_page_size=50)
-    client = await aiohttp_client(create_app(settings, backend=backend))
+    client = await aiohttp_client(create_app(Config(core=settings), backend=backend))
     new = await create_credential(
         backend.credentials, "lms", ["statements/write", "statements/read", "state", "profile"]
     )

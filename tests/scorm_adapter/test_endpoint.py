@@ -6,7 +6,7 @@ import pytest
 
 from lrs.errors import UnsupportedMediaType
 from scorm_adapter import ScormDataError
-from scorm_adapter.endpoint import parse_open_request, read_commit_body, read_commit_fields
+from scorm_adapter.request_bodies import parse_open_request, read_commit_body, read_commit_fields
 
 OPEN = {
     "learner": {"mbox": "mailto:ada@example.com"},

@@ -15,6 +15,7 @@ import pytest
 
 from lrs.app import create_app
 from lrs.cli import main
+from lrs.config import Config
 from lrs.settings import Settings
 from lrs.store.sqlite import SQLiteStatementStore
 
@@ -111,7 +112,7 @@ async def test_import_read_back_and_reimport(
     assert rejected[2]["reason"].startswith("Score:")
 
     auth = await credential(capsys)
-    client = await aiohttp_client(create_app(Settings(data_dir=data_dir)))
+    client = await aiohttp_client(create_app(Config(core=Settings(data_dir=data_dir))))
     statements = await read_statements(client, auth)
     assert len(statements) == 13
     by_actor: dict[str, list[str]] = {}

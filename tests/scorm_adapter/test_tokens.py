@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lrs.errors import ConfigError
 from scorm_adapter.settings import ScormSettings
 from scorm_adapter.tokens import (
     CommitClaims,
@@ -80,9 +81,9 @@ def test_settings_from_env(tmp_path: Path) -> None:
     assert settings.token_ttl_s == 60
     assert settings.key_path(Path("/elsewhere")) == tmp_path / "k"
     assert ScormSettings.from_env({}).key_path(tmp_path) == tmp_path / "scorm-signing.key"
-    with pytest.raises(SystemExit):
+    with pytest.raises(ConfigError):
         ScormSettings.from_env({"LRS_SCORM_SIGNING_KEY": "short"})
-    with pytest.raises(SystemExit):
+    with pytest.raises(ConfigError):
         ScormSettings.from_env({"LRS_SCORM_TOKEN_TTL": "soon"})
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from lrs.app import create_app
+from lrs.config import Config
 from lrs.settings import Settings
 
 SPEC = Path(__file__).resolve().parents[2] / "spec"
@@ -25,7 +26,7 @@ def documented() -> dict[str, set[str]]:
 
 
 def test_every_route_is_documented(tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path))
+    app = create_app(Config(core=Settings(data_dir=tmp_path)))
     described = documented()
     missing = []
     for route in app.router.routes():

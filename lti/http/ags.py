@@ -33,7 +33,7 @@ from lti.store.base import LineItemFilter, Tool
 from lti.urls import request_base
 from lti.vocabulary import LINEITEM_MEDIA, LINEITEMS_MEDIA, RESULTS_MEDIA, SCORE_MEDIA
 
-LINE_ITEMS = "/lti/tools/{tool}/lineitems"
+LINE_ITEMS = "/tools/{tool}/lineitems"  # under the sub-app's /lti
 LINE_ITEM = LINE_ITEMS + "/{item}"
 SCORES = LINE_ITEM + "/scores"
 RESULTS = LINE_ITEM + "/results"

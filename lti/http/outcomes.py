@@ -20,6 +20,7 @@ from lrs.errors import BadRequest, LRSError, NotFound, Unauthorized, Unsupported
 from lrs.keys import authenticator_key, settings_key
 from lrs.middlewares import json_response
 from lti import pox
+from lti.http import PREFIX
 from lti.keys import (
     lti_settings_key,
     lti_store_key,
@@ -35,8 +36,8 @@ from lti.urls import request_base, request_url
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = "/lti/1.1/outcomes"
-SOURCED_IDS = "/lti/1.1/sourcedids"
+OUTCOMES = "/1.1/outcomes"  # under the sub-app's /lti
+SOURCED_IDS = "/1.1/sourcedids"
 XML_TYPES = ("application/xml", "text/xml")
 
 
@@ -149,6 +150,6 @@ async def post_sourced_id(request: web.Request) -> web.StreamResponse:
         raise NotFound(f"no consumer key {ref.consumer_key}")
     base = request_base(request, request.app[settings_key], request.app[lti_settings_key])
     return json_response(
-        {"lis_result_sourcedid": sourced_id, "lis_outcome_service_url": base + OUTCOMES},
+        {"lis_result_sourcedid": sourced_id, "lis_outcome_service_url": base + PREFIX + OUTCOMES},
         status=201,
     )

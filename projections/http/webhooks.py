@@ -8,7 +8,7 @@ import orjson
 from aiohttp import web
 
 from lrs.errors import BadRequest, NotFound
-from projections.envelope import ok, protected
+from projections.http.envelope import ok, protected
 from projections.service import Projection
 from projections.store.base import Delivery, Subscription
 from projections.tokens import TokenClaims

@@ -98,14 +98,16 @@ def protected(*scopes: str) -> Callable[[Handler], Callable[[web.Request], Await
 
 
 def public(
+    marketplace: web.Application,
     handler: Callable[[web.Request, Projection], Awaitable[web.StreamResponse]],
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Run an unauthenticated handler with the projection; errors as envelopes."""
+    """Run an unauthenticated handler served outside the marketplace app (on the root) with
+    that app's projection; errors as envelopes."""
 
     @functools.wraps(handler)
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
-            return await handler(request, projection_of(request))
+            return await handler(request, marketplace[projection_key])
         except LRSError as err:
             return error(err)
 

@@ -1,0 +1,66 @@
+"""Typed reads of environment variables: the one place any package's settings read them.
+
+Every package's settings module builds its frozen settings from an `Env`; a value that does not
+parse is a `ConfigError` naming the variable, raised at start-up rather than on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from lrs.errors import ConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class Env:
+    """A snapshot of the environment (or of a mapping tests hand in), read by typed getters."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._values = dict(os.environ if environ is None else environ)
+
+    def snapshot(self) -> dict[str, str]:
+        """A copy of the variables, so several settings classes read the same values."""
+        return dict(self._values)
+
+    def text(self, name: str, default: str) -> str:
+        """The value as set (even empty), else `default`."""
+        return self._values.get(name, default)
+
+    def optional(self, name: str) -> str | None:
+        """The value, or None when unset or empty."""
+        return self._values.get(name) or None
+
+    def integer(self, name: str, default: int, *, minimum: int | None = None) -> int:
+        """A whole number; `default` when unset or empty."""
+        raw = self._values.get(name, "")
+        if raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def number(self, name: str, default: float) -> float:
+        """A decimal number; `default` when unset or empty."""
+        raw = self._values.get(name)
+        if not raw:
+            return default
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+    def flag(self, name: str) -> bool:
+        """true/false (also 1/0, yes/no, on/off); unset or empty is false."""
+        raw = self._values.get(name, "").strip().lower()
+        if raw in _TRUE:
+            return True
+        if raw in _FALSE:
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")

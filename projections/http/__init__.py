@@ -1,0 +1,24 @@
+"""The marketplace API over HTTP: a sub-application mounted at /marketplace (`app`).
+
+    POST   /marketplace/v1/oauth/token                        client credentials → access token
+    POST   /marketplace/v1/oauth/revoke                       revoke a token (RFC 7009)
+    GET    /marketplace/v1/members/{member_id}/learning       a member's records per activity
+    GET    /marketplace/v1/members/{member_id}/summary        a member's roll-up
+    POST   /marketplace/v1/members/{member_id}/badges         award a badge (idempotent)
+    GET    /marketplace/v1/aggregates                         every record, cursor-paged
+    GET    /marketplace/v1/export                             the bulk export, streamed
+    GET    /marketplace/v1/status                             projection lag, webhook backlog
+    GET    /marketplace/v1/webhooks                           subscriptions
+    POST   /marketplace/v1/webhooks                           subscribe
+    DELETE /marketplace/v1/webhooks/{subscription_id}         unsubscribe
+    GET    /marketplace/v1/webhooks/dead-letters              failed deliveries
+    POST   /marketplace/v1/webhooks/dead-letters/redeliver    try them again
+    GET    /metrics                                           the status in Prometheus text, on
+                                                              the root app (`metrics_route`)
+
+Modules: `app` (the sub-app factory and the projection's lifetime), `envelope` (the API's
+envelope, errors and access checks), `oauth`, `members`, `records`, `operations`, `webhooks`
+(the handlers, by resource). The OpenAPI document is spec/marketplace-openapi.json.
+"""
+
+PREFIX = "/marketplace"

@@ -1,0 +1,95 @@
+"""The marketplace sub-application: its routes, its error middleware, and the projection.
+
+`create_marketplace_app(settings)` refuses an invalid mapping (a ConfigError naming the row)
+and builds the app the root mounts at `PREFIX`. The root hands it the core services under the
+`lrs.keys` keys, then runs `marketplace_services(app)`, which opens the projection on the
+backend and, when `lrs serve --with-worker` (or `LRS_WITH_WORKER=1`) asked for it, runs the
+projection worker and the webhook dispatcher in this process until shutdown. `/metrics` is
+served by the root app: `metrics_route(app)` is its route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from lrs.errors import ConfigError
+from lrs.keys import backend_key, settings_key
+from lrs.middlewares import error_middleware
+from projections.facts import Projector
+from projections.http import PREFIX, members, oauth, operations, records, webhooks
+from projections.http.envelope import public
+from projections.keys import projection_key, projection_settings_key
+from projections.service import open_projection
+from projections.settings import ProjectionSettings
+from projections.transforms import MappingError
+
+__all__ = ["PREFIX", "create_marketplace_app", "marketplace_services", "metrics_route"]
+
+V1 = f"{PREFIX}/v1"
+
+# (method, path as served, handler): the sub-app registers each path without PREFIX.
+ROUTES = (
+    ("POST", f"{V1}/oauth/token", oauth.token),
+    ("POST", f"{V1}/oauth/revoke", oauth.revoke),
+    ("GET", f"{V1}/members/{{member_id}}/learning", members.member_learning),
+    ("GET", f"{V1}/members/{{member_id}}/summary", members.member_summary),
+    ("POST", f"{V1}/members/{{member_id}}/badges", members.award_badge),
+    ("GET", f"{V1}/aggregates", records.aggregates),
+    ("GET", f"{V1}/export", records.export),
+    ("GET", f"{V1}/status", operations.status),
+    ("GET", f"{V1}/webhooks", webhooks.list_webhooks),
+    ("POST", f"{V1}/webhooks", webhooks.create_webhook),
+    ("DELETE", f"{V1}/webhooks/{{subscription_id}}", webhooks.delete_webhook),
+    ("GET", f"{V1}/webhooks/dead-letters", webhooks.dead_letters),
+    ("POST", f"{V1}/webhooks/dead-letters/redeliver", webhooks.redeliver),
+)
+
+
+def check_mapping(settings: ProjectionSettings) -> None:
+    """Refuse to start on a mapping or verb table the projector cannot use."""
+    try:
+        Projector.from_settings(settings)
+    except MappingError as exc:
+        raise ConfigError(f"the marketplace mapping is invalid: {exc}") from exc
+
+
+def create_marketplace_app(settings: ProjectionSettings) -> web.Application:
+    """The marketplace routes; handlers answer in the API's envelope, the rest as the LRS does."""
+    check_mapping(settings)
+    app = web.Application(middlewares=[error_middleware])
+    app[projection_settings_key] = settings
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path.removeprefix(PREFIX), handler)
+    return app
+
+
+def metrics_route(marketplace: web.Application) -> web.RouteDef:
+    """GET /metrics for the root app, on the marketplace app's projection."""
+    return web.get("/metrics", public(marketplace, operations.metrics), allow_head=False)
+
+
+async def marketplace_services(app: web.Application) -> AsyncIterator[None]:
+    """Open the projection on the core services the root set on `app`; run the worker if asked."""
+    settings = app[settings_key]
+    projection_settings = app[projection_settings_key]
+    projection = await open_projection(app[backend_key], settings, projection_settings)
+    app[projection_key] = projection
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    if settings.with_worker:
+        poll = projection_settings.worker_poll_s
+        tasks = [
+            asyncio.create_task(projection.worker.run(stop, poll), name="projection-worker"),
+            asyncio.create_task(projection.webhooks.run(stop, poll), name="webhook-dispatcher"),
+        ]
+    yield
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,83 @@
+"""Per-member marketplace handlers: learning records, summary, badge awards.
+
+Scopes: `read:activity:aggregate` for learning records, `read:profile` for a member's
+summary, `write:badge` to award badges (`admin` holds every scope).
+"""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from lrs.errors import BadRequest
+from lrs.keys import statement_service_key
+from projections.badges import MAX_KEY, member_actor, parse_award, record_award
+from projections.export import export_item
+from projections.http.envelope import ok, protected
+from projections.service import Projection
+from projections.tokens import TokenClaims
+from projections.webhooks import wall_clock_us
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+@protected("read:activity:aggregate")
+async def member_learning(
+    request: web.Request, claims: TokenClaims, projection: Projection
+) -> web.StreamResponse:
+    """GET /members/{member_id}/learning: the member's record per activity."""
+    member_id = request.match_info["member_id"]
+    records = await projection.member_learning(member_id)
+    return ok([export_item(r) for r in records], member_id=member_id, count=len(records))
+
+
+@protected("read:profile")
+async def member_summary(
+    request: web.Request, claims: TokenClaims, projection: Projection
+) -> web.StreamResponse:
+    """GET /members/{member_id}/summary: the member's roll-up."""
+    return ok(await projection.member_summary(request.match_info["member_id"]))
+
+
+# --- badges -------------------------------------------------------------------------------------
+
+
+@protected("write:badge")
+async def award_badge(
+    request: web.Request, claims: TokenClaims, projection: Projection
+) -> web.StreamResponse:
+    """POST /members/{member_id}/badges: record a badge as a statement, idempotently."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > MAX_KEY:
+        raise BadRequest(
+            f"the Idempotency-Key header is required (1..{MAX_KEY} characters)",
+            header="Idempotency-Key",
+        )
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("the body is not JSON") from exc
+    member_id = request.match_info["member_id"]
+    award = parse_award(member_id, body, wall_clock_us())
+    member = await projection.stores.identities.get_member(member_id)
+    client = await projection.stores.access.get_client(claims.client_id)
+    authority = {
+        "objectType": "Agent",
+        "name": client.name if client else claims.client_id,
+        "account": {"homePage": "urn:lrs-marketplace:clients", "name": claims.client_id},
+    }
+    saved = await record_award(
+        request.app[statement_service_key],
+        projection.stores.access,
+        client_id=claims.client_id,
+        idempotency_key=key,
+        award=award,
+        actor=member_actor(member_id, projection.settings.hris_home_page, member),
+        authority=authority,
+    )
+    return web.Response(
+        body=saved.body,
+        status=saved.status,
+        content_type="application/json",
+        headers={"Idempotency-Key": key},
+    )

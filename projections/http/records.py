@@ -1,0 +1,123 @@
+"""Every record at once: the cursor-paged aggregates and the streamed bulk export.
+
+Scope: `read:activity:aggregate`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from lrs.errors import BadRequest, ValidationError
+from lrs.xapi.timestamps import timestamp_us
+from projections.errors import InvalidCursor
+from projections.export import FORMATS, export_chunks, export_item
+from projections.http.envelope import ok, protected
+from projections.service import Projection
+from projections.tokens import TokenClaims
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be 1..{MAX_LIMIT}", parameter="limit")
+    return int(raw)
+
+
+def _since(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        return timestamp_us(raw, path=name)
+    except ValidationError as exc:
+        raise BadRequest(f"{name} must be an ISO 8601 timestamp", parameter=name) from exc
+
+
+def _encode_cursor(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(state)).rstrip(b"=").decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        state = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
+        raise InvalidCursor("the cursor is not one this API issued") from exc
+    if (
+        not isinstance(state, dict)
+        or not isinstance(state.get("after"), str)
+        or not isinstance(state.get("since"), int | None)
+    ):
+        raise InvalidCursor("the cursor is not one this API issued")
+    return state
+
+
+@protected("read:activity:aggregate")
+async def aggregates(
+    request: web.Request, claims: TokenClaims, projection: Projection
+) -> web.StreamResponse:
+    """GET /aggregates: every record in update order, cursor-paged, optionally updated_since.
+
+    The cursor is opaque and carries the query it started with (`updated_since`,
+    `include_removed`), so paging is stable while records keep changing.
+    """
+    limit = _limit(request)
+    cursor = request.query.get("cursor")
+    if cursor:
+        state = _decode_cursor(cursor)
+    else:
+        state = {
+            "after": None,
+            "since": _since(request, "updated_since"),
+            "removed": request.query.get("include_removed") == "true",
+        }
+    try:
+        page = await projection.stores.aggregates.page_records(
+            after=state["after"],
+            since_us=state.get("since"),
+            limit=limit,
+            include_removed=bool(state.get("removed")),
+        )
+    except ValueError as exc:
+        raise InvalidCursor("the cursor is not one this API issued") from exc
+    items = [
+        export_item(r)
+        | {"member_id": r.member_id, "activity_id": r.activity_id}
+        | ({"removed": True} if r.record is None else {})
+        for r in page.records
+    ]
+    next_cursor = (
+        _encode_cursor({**state, "after": page.next_position}) if page.next_position else None
+    )
+    return ok(items, count=len(items), next_cursor=next_cursor)
+
+
+@protected("read:activity:aggregate")
+async def export(
+    request: web.Request, claims: TokenClaims, projection: Projection
+) -> web.StreamResponse:
+    """GET /export?format=ndjson|csv&since=: the bulk export, streamed."""
+    fmt = request.query.get("format", "ndjson")
+    if fmt not in FORMATS:
+        raise BadRequest(f"format must be one of {list(FORMATS)}", parameter="format")
+    since = _since(request, "since")
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
+            "Content-Disposition": f'attachment; filename="marketplace-records.{fmt}"',
+        }
+    )
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.enable_compression()
+    await response.prepare(request)
+    async for chunk in export_chunks(projection.stores.aggregates, fmt, since):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
