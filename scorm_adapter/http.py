@@ -42,7 +42,7 @@ from scorm_adapter.endpoint import (
 from scorm_adapter.errors import ScormDataError
 from scorm_adapter.service import CommitOutcome, OpenedAttempt, ScormService
 from scorm_adapter.settings import ScormSettings
-from scorm_adapter.store import attempt_store
+from scorm_adapter.store import open_attempt_store
 from scorm_adapter.tokens import TokenSigner, load_signing_key
 
 ATTEMPTS_PATH = "/scorm/v1/attempts"
@@ -102,7 +102,7 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
     app[scorm_service_key] = ScormService(
         app[statement_service_key],
         app[document_service_key],
-        attempt_store(backend),
+        await open_attempt_store(backend),
         backend.credentials,
         TokenSigner(key),
         token_ttl_s=scorm.token_ttl_s,

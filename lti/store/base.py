@@ -1,6 +1,7 @@
 """The storage the LTI adapter needs, in its own words. One implementation per backend:
-`lti.store.sqlite` (on the LRS's SQLiteDatabase) and `lti.store.mongo` (on its motor database);
-`open_lti_store(backend)` picks by `backend.kind`. Nothing else in `lti` imports a driver.
+`lti.store.sqlite` (on the LRS's SQLiteDatabase) and `lti.store.mongo` (on its MongoDatabase);
+`open_lti_store(backend)` opens the one of the backend's engine. Nothing else in `lti` imports
+a driver.
 
 Statements are not here: scores become statements through the LRS's statement service.
 """

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import AbstractContextManager, suppress
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from lrs.errors import BadRequest, Conflict
-from lrs.store.mongo_errors import translate_errors
+from lrs.store.engine.mongo import MongoDatabase, translate_errors
 from lti.store.base import (
     Consumer,
     LineItem,
@@ -45,11 +45,6 @@ from lti.store.codec import consumer_doc, consumer_from_doc, tool_doc, tool_from
 log = logging.getLogger(__name__)
 
 
-def _translate(action: str) -> AbstractContextManager[None]:
-    """Driver errors become StoreUnavailable; duplicate keys are handled here."""
-    return translate_errors(action, pass_duplicates=True)
-
-
 def _now_us() -> int:
     return time.time_ns() // 1000
 
@@ -61,7 +56,7 @@ def _clean(doc: dict[str, Any]) -> dict[str, Any]:
 class MongoLTIStore:
     """Every LTI store Protocol on one MongoDB database."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._keys = db["lti_platform_keys"]
         self._tools = db["lti_tools"]
         self._consumers = db["lti_consumers"]
@@ -72,7 +67,7 @@ class MongoLTIStore:
 
     async def create_indexes(self) -> None:
         """Create every index the queries use (idempotent)."""
-        with _translate("create LTI indexes"):
+        with translate_errors("create LTI indexes", pass_duplicates=True):
             await self._tools.create_indexes(
                 [
                     IndexModel([("client_id", ASCENDING)], unique=True, name="client_id"),
@@ -94,7 +89,7 @@ class MongoLTIStore:
 
     async def get_platform_key(self) -> PlatformKey | None:
         """The platform key, if made."""
-        with _translate("read the platform key"):
+        with translate_errors("read the platform key", pass_duplicates=True):
             doc = await self._keys.find_one({"_id": "current"})
         return None if doc is None else PlatformKey(**_clean(doc))
 
@@ -106,7 +101,10 @@ class MongoLTIStore:
             "created_at": key.created_at,
         }
         # a duplicate key: a concurrent process stored its key first
-        with _translate("store the platform key"), suppress(DuplicateKeyError):
+        with (
+            translate_errors("store the platform key", pass_duplicates=True),
+            suppress(DuplicateKeyError),
+        ):
             await self._keys.update_one({"_id": "current"}, {"$setOnInsert": fields}, upsert=True)
         stored = await self.get_platform_key()
         assert stored is not None
@@ -117,7 +115,7 @@ class MongoLTIStore:
     async def add_tool(self, tool: Tool) -> None:
         """Register a tool."""
         doc = {"_id": tool.id, "seq": _now_us(), **tool_doc(tool)}
-        with _translate("register the tool"):
+        with translate_errors("register the tool", pass_duplicates=True):
             try:
                 await self._tools.insert_one(doc)
             except DuplicateKeyError:
@@ -134,20 +132,20 @@ class MongoLTIStore:
         return await self._one_tool({"client_id": client_id})
 
     async def _one_tool(self, query: dict[str, Any]) -> Tool | None:
-        with _translate("read the tool"):
+        with translate_errors("read the tool", pass_duplicates=True):
             doc = await self._tools.find_one(query)
         return None if doc is None else tool_from_doc(_clean(doc))
 
     async def list_tools(self) -> list[Tool]:
         """Every tool, oldest first."""
-        with _translate("list tools"):
+        with translate_errors("list tools", pass_duplicates=True):
             docs = await self._tools.find({}).sort([("seq", 1), ("_id", 1)]).to_list(None)
         return [tool_from_doc(_clean(d)) for d in docs]
 
     async def add_consumer(self, consumer: Consumer) -> None:
         """Register a consumer key."""
         doc = {"_id": consumer.key, "seq": _now_us(), **consumer_doc(consumer)}
-        with _translate("register the consumer"):
+        with translate_errors("register the consumer", pass_duplicates=True):
             try:
                 await self._consumers.insert_one(doc)
             except DuplicateKeyError:
@@ -155,13 +153,13 @@ class MongoLTIStore:
 
     async def get_consumer(self, key: str) -> Consumer | None:
         """The consumer with this key."""
-        with _translate("read the consumer"):
+        with translate_errors("read the consumer", pass_duplicates=True):
             doc = await self._consumers.find_one({"_id": key})
         return None if doc is None else consumer_from_doc(_clean(doc))
 
     async def list_consumers(self) -> list[Consumer]:
         """Every consumer, oldest first."""
-        with _translate("list consumers"):
+        with translate_errors("list consumers", pass_duplicates=True):
             docs = await self._consumers.find({}).sort([("seq", 1), ("_id", 1)]).to_list(None)
         return [consumer_from_doc(_clean(d)) for d in docs]
 
@@ -170,7 +168,7 @@ class MongoLTIStore:
     async def use_once(self, key: str, expires_at: int) -> bool:
         """Record a one-time value; False when it is already recorded and not expired."""
         until = datetime.fromtimestamp(expires_at, UTC)
-        with _translate("record a one-time value"):
+        with translate_errors("record a one-time value", pass_duplicates=True):
             try:
                 await self._once.insert_one({"_id": key, "expires_at": until})
                 return True
@@ -186,18 +184,18 @@ class MongoLTIStore:
     async def add_line_item(self, item: LineItem) -> None:
         """Store a new line item."""
         doc = {"_id": item.id, "seq": _now_us(), "tool": item.tool_id, **_item_fields(item)}
-        with _translate("store the line item"):
+        with translate_errors("store the line item", pass_duplicates=True):
             await self._items.insert_one(doc)
 
     async def get_line_item(self, item_id: str) -> LineItem | None:
         """The line item with this id."""
-        with _translate("read the line item"):
+        with translate_errors("read the line item", pass_duplicates=True):
             doc = await self._items.find_one({"_id": item_id})
         return None if doc is None else _line_item(doc)
 
     async def replace_line_item(self, item: LineItem) -> bool:
         """Replace a line item's properties."""
-        with _translate("update the line item"):
+        with translate_errors("update the line item", pass_duplicates=True):
             result = await self._items.update_one(
                 {"_id": item.id, "tool": item.tool_id}, {"$set": _item_fields(item)}
             )
@@ -206,7 +204,7 @@ class MongoLTIStore:
     async def delete_line_item(self, item_id: str) -> bool:
         """Delete a line item, then its scores (a crash between leaves only unreachable scores,
         removed by the next delete of the same id, which cannot happen: ids are never reused)."""
-        with _translate("delete the line item"):
+        with translate_errors("delete the line item", pass_duplicates=True):
             result = await self._items.delete_one({"_id": item_id})
             await self._scores.delete_many({"line_item": item_id})
         return result.deleted_count == 1
@@ -225,7 +223,7 @@ class MongoLTIStore:
         if query.after is not None:
             seq, item_id = _seq_position(query.after)
             match["$or"] = [{"seq": {"$gt": seq}}, {"seq": seq, "_id": {"$gt": item_id}}]
-        with _translate("list line items"):
+        with translate_errors("list line items", pass_duplicates=True):
             cursor = self._items.find(match).sort([("seq", 1), ("_id", 1)]).limit(query.limit + 1)
             docs = await cursor.to_list(None)
         more = len(docs) > query.limit
@@ -252,7 +250,7 @@ class MongoLTIStore:
             "score": Binary(orjson.dumps(record.score)),
             "statement_ids": list(record.statement_ids),
         }
-        with _translate("store the score"):
+        with translate_errors("store the score", pass_duplicates=True):
             try:
                 await self._scores.update_one(
                     {"_id": key, "$or": newer_or_retry}, {"$set": fields}, upsert=True
@@ -263,7 +261,7 @@ class MongoLTIStore:
 
     async def finish_score(self, line_item_id: str, user_id: str, timestamp_us: int) -> None:
         """Clear `pending` if that score is still the last."""
-        with _translate("store the score"):
+        with translate_errors("store the score", pass_duplicates=True):
             await self._scores.update_one(
                 {"_id": f"{line_item_id}:{user_id}", "ts": timestamp_us},
                 {"$set": {"pending": False}},
@@ -271,7 +269,7 @@ class MongoLTIStore:
 
     async def get_score(self, line_item_id: str, user_id: str) -> ScoreRecord | None:
         """The user's last score on the line item."""
-        with _translate("read the score"):
+        with translate_errors("read the score", pass_duplicates=True):
             doc = await self._scores.find_one({"_id": f"{line_item_id}:{user_id}"})
         return None if doc is None else _score(doc)
 
@@ -286,7 +284,7 @@ class MongoLTIStore:
             match["user"] = user_id
         elif after is not None:
             match["user"] = {"$gt": after}
-        with _translate("list results"):
+        with translate_errors("list results", pass_duplicates=True):
             cursor = self._scores.find(match).sort([("user", 1)]).limit(limit + 1)
             docs = await cursor.to_list(None)
         more = len(docs) > limit
@@ -299,7 +297,7 @@ class MongoLTIStore:
         self, consumer_key: str, resource_link_id: str, user_id: str
     ) -> OutcomeRecord | None:
         """The current result."""
-        with _translate("read the result"):
+        with translate_errors("read the result", pass_duplicates=True):
             doc = await self._outcomes.find_one(
                 {"_id": _outcome_id(consumer_key, resource_link_id, user_id)}
             )
@@ -308,7 +306,7 @@ class MongoLTIStore:
     async def put_outcome(self, record: OutcomeRecord) -> OutcomeRecord:
         """Make `record` current, keeping every statement id seen for this result."""
         key = _outcome_id(record.consumer_key, record.resource_link_id, record.user_id)
-        with _translate("store the result"):
+        with translate_errors("store the result", pass_duplicates=True):
             doc = await self._outcomes.find_one_and_update(
                 {"_id": key},
                 {
@@ -328,7 +326,7 @@ class MongoLTIStore:
         self, consumer_key: str, resource_link_id: str, user_id: str, received_us: int
     ) -> bool:
         """Delete the result if unchanged since read."""
-        with _translate("delete the result"):
+        with translate_errors("delete the result", pass_duplicates=True):
             result = await self._outcomes.delete_one(
                 {
                     "_id": _outcome_id(consumer_key, resource_link_id, user_id),

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import orjson
 
 from lrs.errors import BadRequest, Conflict
-from lrs.store.sqlite_db import SQLiteDatabase
+from lrs.store.engine.sqlite import SQLiteDatabase
 from lti.store.base import (
     Consumer,
     LineItem,
