@@ -15,7 +15,7 @@ from lti.registry import register_consumer, register_tool
 from lti.scopes import AGS_SCOPES, parse_scopes
 from lti.settings import LTISettings
 from lti.sourcedids import ResultRef, SourcedIds
-from lti.store import open_lti_store
+from lti.store import open_lti_stores
 from lti.store.base import Tool
 from lti.urls import configured_base
 from lti.vault import load_vault
@@ -124,9 +124,9 @@ def _print(rows: dict[str, Any] | list[dict[str, Any]], as_json: bool) -> None:
 
 def _register_tool(args: argparse.Namespace, settings: Settings) -> int:
     async def job(backend: Backend) -> int:
-        store = await open_lti_store(backend)
+        registrations = (await open_lti_stores(backend)).registrations
         tool = await register_tool(
-            store,
+            registrations,
             name=args.name,
             client_id=args.client_id,
             jwks_url=args.jwks_url,
@@ -151,8 +151,8 @@ def _scopes(text: str) -> tuple[str, ...]:
 
 def _list_tools(args: argparse.Namespace, settings: Settings) -> int:
     async def job(backend: Backend) -> int:
-        store = await open_lti_store(backend)
-        _print([_tool_row(settings, t) for t in await store.list_tools()], args.json)
+        registrations = (await open_lti_stores(backend)).registrations
+        _print([_tool_row(settings, t) for t in await registrations.list_tools()], args.json)
         return 0
 
     return with_backend(settings, job)
@@ -160,10 +160,10 @@ def _list_tools(args: argparse.Namespace, settings: Settings) -> int:
 
 def _register_consumer(args: argparse.Namespace, settings: Settings) -> int:
     async def job(backend: Backend) -> int:
-        store = await open_lti_store(backend)
+        registrations = (await open_lti_stores(backend)).registrations
         vault = load_vault(LTISettings.from_env(), settings.data_dir)
         new = await register_consumer(
-            store,
+            registrations,
             vault,
             name=args.name,
             key=args.key,
@@ -186,7 +186,7 @@ def _register_consumer(args: argparse.Namespace, settings: Settings) -> int:
 
 def _list_consumers(args: argparse.Namespace, settings: Settings) -> int:
     async def job(backend: Backend) -> int:
-        store = await open_lti_store(backend)
+        registrations = (await open_lti_stores(backend)).registrations
         rows = [
             {
                 "consumer_key": c.key,
@@ -195,7 +195,7 @@ def _list_consumers(args: argparse.Namespace, settings: Settings) -> int:
                 "passing_threshold": c.passing_threshold,
                 "created_at": c.created_at,
             }
-            for c in await store.list_consumers()
+            for c in await registrations.list_consumers()
         ]
         _print(rows, args.json)
         return 0
@@ -205,8 +205,8 @@ def _list_consumers(args: argparse.Namespace, settings: Settings) -> int:
 
 def _sourced_id(args: argparse.Namespace, settings: Settings) -> int:
     async def job(backend: Backend) -> int:
-        store = await open_lti_store(backend)
-        if await store.get_consumer(args.consumer_key) is None:
+        registrations = (await open_lti_stores(backend)).registrations
+        if await registrations.get_consumer(args.consumer_key) is None:
             print(f"error: no consumer key {args.consumer_key}")
             return 1
         vault = load_vault(LTISettings.from_env(), settings.data_dir)
