@@ -15,7 +15,7 @@ from lrs.store.base import Backend
 from lti.registry import register_consumer, register_tool
 from lti.scopes import AGS_SCOPES, parse_scopes
 from lti.sourcedids import ResultRef, SourcedIds
-from lti.store import open_lti_store
+from lti.store import open_lti_stores
 from lti.store.base import Tool
 from lti.urls import configured_base
 from lti.vault import load_vault
@@ -126,9 +126,9 @@ def _register_tool(args: argparse.Namespace, config: Config) -> int:
     settings = config.core
 
     async def job(backend: Backend) -> int:
-        store = await open_lti_store(backend)
+        registrations = (await open_lti_stores(backend)).registrations
         tool = await register_tool(
-            store,
+            registrations,
             name=args.name,
             client_id=args.client_id,
             jwks_url=args.jwks_url,
@@ -155,8 +155,8 @@ def _list_tools(args: argparse.Namespace, config: Config) -> int:
     settings = config.core
 
     async def job(backend: Backend) -> int:
-        store = await open_lti_store(backend)
-        _print([_tool_row(settings, t) for t in await store.list_tools()], args.json)
+        registrations = (await open_lti_stores(backend)).registrations
+        _print([_tool_row(settings, t) for t in await registrations.list_tools()], args.json)
         return 0
 
     return with_backend(settings, job)
@@ -166,10 +166,10 @@ def _register_consumer(args: argparse.Namespace, config: Config) -> int:
     settings = config.core
 
     async def job(backend: Backend) -> int:
-        store = await open_lti_store(backend)
+        registrations = (await open_lti_stores(backend)).registrations
         vault = load_vault(config.lti, settings.data_dir)
         new = await register_consumer(
-            store,
+            registrations,
             vault,
             name=args.name,
             key=args.key,
@@ -194,7 +194,7 @@ def _list_consumers(args: argparse.Namespace, config: Config) -> int:
     settings = config.core
 
     async def job(backend: Backend) -> int:
-        store = await open_lti_store(backend)
+        registrations = (await open_lti_stores(backend)).registrations
         rows = [
             {
                 "consumer_key": c.key,
@@ -203,7 +203,7 @@ def _list_consumers(args: argparse.Namespace, config: Config) -> int:
                 "passing_threshold": c.passing_threshold,
                 "created_at": c.created_at,
             }
-            for c in await store.list_consumers()
+            for c in await registrations.list_consumers()
         ]
         _print(rows, args.json)
         return 0
@@ -215,8 +215,8 @@ def _sourced_id(args: argparse.Namespace, config: Config) -> int:
     settings = config.core
 
     async def job(backend: Backend) -> int:
-        store = await open_lti_store(backend)
-        if await store.get_consumer(args.consumer_key) is None:
+        registrations = (await open_lti_stores(backend)).registrations
+        if await registrations.get_consumer(args.consumer_key) is None:
             print(f"error: no consumer key {args.consumer_key}")
             return 1
         vault = load_vault(config.lti, settings.data_dir)

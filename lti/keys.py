@@ -9,12 +9,12 @@ from lti.outcomes import OutcomeService
 from lti.platform import PlatformKeys
 from lti.settings import LTISettings
 from lti.sourcedids import SourcedIds
-from lti.store.base import LTIStore
+from lti.store import LTIStores
 from lti.tokens import TokenService
 from lti.vault import Vault
 
 lti_settings_key = web.AppKey("lti_settings", LTISettings)
-lti_store_key = web.AppKey("lti_store", LTIStore)
+lti_stores_key = web.AppKey("lti_stores", LTIStores)
 vault_key = web.AppKey("lti_vault", Vault)
 platform_keys_key = web.AppKey("lti_platform_keys", PlatformKeys)
 token_service_key = web.AppKey("lti_token_service", TokenService)

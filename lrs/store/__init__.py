@@ -1,4 +1,6 @@
 """Storage: Protocols in domain words (base.py) and one implementation per backend.
 
-Only the modules in this package import sqlite3, motor or pymongo.
+`engine` is the public part other packages build their stores on (`open_store`). Only the
+modules in this package, and the other packages' `store` packages, import sqlite3, motor or
+pymongo.
 """

@@ -24,6 +24,7 @@ from lrs.model.statements import (
     StoredStatement,
 )
 from lrs.store.documents import DocumentStore
+from lrs.store.engine import Engine
 
 
 @runtime_checkable
@@ -145,18 +146,14 @@ class ActivityStore(Protocol):
 class Backend(Protocol):
     """One opened database: the stores on it, and how to close it.
 
-    `kind` is "sqlite" or "mongodb"; `db` is the backend's database handle (a
-    `SQLiteDatabase` or a motor database), for the storage modules of other packages.
-    Members are read-only properties so that a backend may hold its own store classes (a
-    protocol's plain attribute is writable, so a type checker would demand exactly the
-    protocol's types).
+    `engine` is the database itself (`lrs.store.engine`), on which the stores of other
+    packages are built with `open_store`. Members are read-only properties so that a backend
+    may hold its own store classes (a protocol's plain attribute is writable, so a type checker
+    would demand exactly the protocol's types).
     """
 
     @property
-    def kind(self) -> str: ...
-
-    @property
-    def db(self) -> Any: ...
+    def engine(self) -> Engine: ...
 
     @property
     def statements(self) -> StatementStore: ...

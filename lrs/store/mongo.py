@@ -89,9 +89,9 @@ from lrs.model.statements import (
     StoredStatement,
 )
 from lrs.store.base import ActivityStore
+from lrs.store.engine.mongo import MongoDatabase, translate_errors
 from lrs.store.mongo_activities import MongoActivityStore
 from lrs.store.mongo_documents import MongoDocumentStore
-from lrs.store.mongo_errors import translate_errors
 from lrs.xapi.voiding import voided_ids
 
 log = logging.getLogger(__name__)
@@ -636,13 +636,12 @@ class MongoAttachmentStore:
 
 
 class MongoBackend:
-    """One MongoDB database holding every store; `db` is there for other packages' stores."""
-
-    kind = "mongodb"
+    """One MongoDB database holding every store; other packages build theirs on `engine`."""
 
     def __init__(self, client: Any, db: AsyncIOMotorDatabase, *, owns_client: bool) -> None:
         self.client = client
         self.db = db
+        self.engine = MongoDatabase(db)
         self._owns_client = owns_client
         self.activities = MongoActivityStore(db)
         self.statements = MongoStatementStore(db, self.activities)

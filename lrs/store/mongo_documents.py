@@ -27,7 +27,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from lrs.model.documents import Document, DocumentIds, DocumentKey, DocumentScope
-from lrs.store.mongo_errors import translate_errors
+from lrs.store.engine.mongo import translate_errors
 
 log = logging.getLogger(__name__)
 

@@ -34,15 +34,8 @@ from lrs.model.statements import (
     StoredStatement,
     definition_json,
 )
-from lrs.store.sqlite_db import (
-    SQLiteDatabase,
-    WriteJob,
-    chunks,
-    insert_flat,
-    insert_rows,
-    marks,
-    remember_bounded,
-)
+from lrs.store.engine.sqlite import SQLiteDatabase, WriteJob, remember_bounded
+from lrs.store.engine.sqlite_bulk import chunks, insert_flat, insert_rows, marks
 from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
 from lrs.store.sqlite_keys import (
     KEYS_SCHEMA,
@@ -481,7 +474,7 @@ class SQLiteActivityStore:
     """Canonical activity definitions in SQLite; merges run in the writer, so they serialise.
 
     Most statements repeat definitions the LRS already holds, so the store keeps the
-    definitions it has committed in a writer cache (see `lrs.store.sqlite_db`): only the
+    definitions it has committed in a writer cache (see `lrs.store.engine.sqlite`): only the
     definitions a merge would change against it go to the writer (`changes`), where they are
     merged into the stored ones atomically (`merge_in`). A merge that changes nothing now is
     one that happened before any later change, so leaving it out is safe. Statements bring
@@ -551,10 +544,8 @@ def _activity_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, di
 class SQLiteBackend:
     """The embedded default: one SQLite file in the data directory holding every store.
 
-    Other packages build their own stores on `db` (see `SQLiteDatabase.ensure_schema`).
+    Other packages build their own stores on `engine` (see `lrs.store.engine.open_store`).
     """
-
-    kind = "sqlite"
 
     SCHEMA: tuple[str, ...] = (
         STATEMENTS_SCHEMA,
@@ -566,14 +557,14 @@ class SQLiteBackend:
     )
 
     def __init__(self, data_dir: Path) -> None:
-        self.db = SQLiteDatabase(Path(data_dir) / "lrs.sqlite3")
-        self.db.open(self.SCHEMA, migrations=(migrate_text_keys,))
-        self.activities = SQLiteActivityStore(self.db)
-        self.statements = SQLiteStatementStore(self.db, self.activities)
-        self.credentials = SQLiteCredentialStore(self.db)
-        self.attachments = SQLiteAttachmentStore(self.db)
-        self.documents = SQLiteDocumentStore(self.db)
+        self.engine = SQLiteDatabase(Path(data_dir) / "lrs.sqlite3")
+        self.engine.open(self.SCHEMA, migrations=(migrate_text_keys,))
+        self.activities = SQLiteActivityStore(self.engine)
+        self.statements = SQLiteStatementStore(self.engine, self.activities)
+        self.credentials = SQLiteCredentialStore(self.engine)
+        self.attachments = SQLiteAttachmentStore(self.engine)
+        self.documents = SQLiteDocumentStore(self.engine)
 
     async def close(self) -> None:
         """Close the database."""
-        await self.db.close()
+        await self.engine.close()

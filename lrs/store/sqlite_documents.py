@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from lrs.model.documents import Document, DocumentIds, DocumentKey, DocumentScope
-from lrs.store.sqlite_db import SQLiteDatabase
+from lrs.store.engine.sqlite import SQLiteDatabase
 
 DOCUMENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

@@ -32,7 +32,8 @@ from typing import Any, cast
 import orjson
 
 from lrs.model.statements import INDEX_KINDS, StatementIndex, StatementRecord
-from lrs.store.sqlite_db import chunks, insert_flat, insert_rows, marks, remember_bounded
+from lrs.store.engine.sqlite import remember_bounded
+from lrs.store.engine.sqlite_bulk import chunks, insert_flat, insert_rows, marks
 
 KEYS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS filter_keys (

@@ -23,7 +23,7 @@ from lti.jwks import ToolKeys
 from lti.keys import (
     gradebook_key,
     lti_settings_key,
-    lti_store_key,
+    lti_stores_key,
     outcome_service_key,
     platform_keys_key,
     sourced_ids_key,
@@ -34,7 +34,7 @@ from lti.outcomes import OutcomeService
 from lti.platform import PlatformKeys
 from lti.settings import LTISettings
 from lti.sourcedids import SourcedIds
-from lti.store import open_lti_store
+from lti.store import open_lti_stores
 from lti.tokens import TokenService
 from lti.urls import configured_base
 from lti.vault import load_vault
@@ -57,35 +57,35 @@ async def lti_services(app: web.Application) -> AsyncIterator[None]:
     """Build the LTI services on the core services the root set on `app`; close them after."""
     settings = app[settings_key]
     lti = app[lti_settings_key]
-    store = await open_lti_store(app[backend_key])
+    stores = await open_lti_stores(app[backend_key])
     vault = load_vault(lti, settings.data_dir)
     base = configured_base(settings)
     authority_home = settings.authority_home_page or base
     user_home = lti.user_home_page or base
-    platform = PlatformKeys(store, vault)
+    platform = PlatformKeys(stores.platform_keys, vault)
     session = aiohttp.ClientSession()
     statements = app[statement_service_key]
-    app[lti_store_key] = store
+    app[lti_stores_key] = stores
     app[vault_key] = vault
     app[platform_keys_key] = platform
     app[sourced_ids_key] = SourcedIds(vault)
     app[token_service_key] = TokenService(
-        store,
-        store,
+        stores.registrations,
+        stores.replays,
         platform,
         ToolKeys(session, cache_seconds=lti.jwks_cache_seconds),
         lti,
         issuer=base,
     )
     app[gradebook_key] = Gradebook(
-        store,
+        stores.gradebook,
         statements,
         iri_base=base,
         authority_home_page=authority_home,
         user_home_page=user_home,
     )
     app[outcome_service_key] = OutcomeService(
-        store,
+        stores.outcomes,
         statements,
         app[sourced_ids_key],
         iri_base=base,

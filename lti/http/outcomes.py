@@ -23,7 +23,7 @@ from lti import pox
 from lti.http import PREFIX
 from lti.keys import (
     lti_settings_key,
-    lti_store_key,
+    lti_stores_key,
     outcome_service_key,
     sourced_ids_key,
     vault_key,
@@ -83,8 +83,8 @@ async def post_outcome(request: web.Request) -> web.StreamResponse:
             method=request.method,
             headers=request.headers,
             body=body,
-            store=request.app[lti_store_key],
-            replays=request.app[lti_store_key],
+            store=request.app[lti_stores_key].registrations,
+            replays=request.app[lti_stores_key].replays,
             vault=request.app[vault_key],
         )
         if parse_error is not None or parsed is None:
@@ -146,7 +146,7 @@ async def post_sourced_id(request: web.Request) -> web.StreamResponse:
         user_id=body.get("user_id"),  # type: ignore[arg-type]
     )
     sourced_id = request.app[sourced_ids_key].mint(ref)
-    if await request.app[lti_store_key].get_consumer(ref.consumer_key) is None:
+    if await request.app[lti_stores_key].registrations.get_consumer(ref.consumer_key) is None:
         raise NotFound(f"no consumer key {ref.consumer_key}")
     base = request_base(request, request.app[settings_key], request.app[lti_settings_key])
     return json_response(

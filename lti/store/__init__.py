@@ -1,21 +1,52 @@
-"""LTI storage: the Protocols in `base`, one implementation per backend, and the factory."""
+"""LTI storage: the Protocols in `base`, one class per Protocol and backend, and the factory."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lrs.store.base import Backend
-from lti.store.base import LTIStore
+from lrs.store.engine import open_store
+from lti.store.base import (
+    GradebookStore,
+    OutcomeStore,
+    PlatformKeyStore,
+    RegistrationStore,
+    ReplayStore,
+)
+from lti.store.mongo import MongoPlatformKeyStore, MongoRegistrationStore, MongoReplayStore
+from lti.store.mongo_gradebook import MongoGradebookStore
+from lti.store.mongo_outcomes import MongoOutcomeStore
+from lti.store.sqlite import SQLitePlatformKeyStore, SQLiteRegistrationStore, SQLiteReplayStore
+from lti.store.sqlite_gradebook import SQLiteGradebookStore
+from lti.store.sqlite_outcomes import SQLiteOutcomeStore
 
 
-async def open_lti_store(backend: Backend) -> LTIStore:
-    """The LTI store on the backend's database, its schema or indexes created."""
-    if backend.kind == "sqlite":
-        from lti.store.sqlite import SQLiteLTIStore
+@dataclass(frozen=True)
+class LTIStores:
+    """Every store the LTI services use, on one database: each service is given its own."""
 
-        return SQLiteLTIStore(backend.db)
-    if backend.kind == "mongodb":
-        from lti.store.mongo import MongoLTIStore
+    platform_keys: PlatformKeyStore
+    registrations: RegistrationStore
+    replays: ReplayStore
+    gradebook: GradebookStore
+    outcomes: OutcomeStore
 
-        store = MongoLTIStore(backend.db)
-        await store.create_indexes()
-        return store
-    raise ValueError(f"no LTI store for a {backend.kind!r} backend")
+
+async def open_lti_stores(backend: Backend) -> LTIStores:
+    """The LTI stores on the backend's database, their tables or indexes created."""
+    platform_keys: PlatformKeyStore = await open_store(
+        backend, sqlite=SQLitePlatformKeyStore, mongo=MongoPlatformKeyStore
+    )
+    registrations: RegistrationStore = await open_store(
+        backend, sqlite=SQLiteRegistrationStore, mongo=MongoRegistrationStore
+    )
+    replays: ReplayStore = await open_store(
+        backend, sqlite=SQLiteReplayStore, mongo=MongoReplayStore
+    )
+    gradebook: GradebookStore = await open_store(
+        backend, sqlite=SQLiteGradebookStore, mongo=MongoGradebookStore
+    )
+    outcomes: OutcomeStore = await open_store(
+        backend, sqlite=SQLiteOutcomeStore, mongo=MongoOutcomeStore
+    )
+    return LTIStores(platform_keys, registrations, replays, gradebook, outcomes)

@@ -1,6 +1,7 @@
-"""The storage the LTI adapter needs, in its own words. One implementation per backend:
-`lti.store.sqlite` (on the LRS's SQLiteDatabase) and `lti.store.mongo` (on its motor database);
-`open_lti_store(backend)` picks by `backend.kind`. Nothing else in `lti` imports a driver.
+"""The storage the LTI adapter needs, in its own words: one Protocol per service. Each has one
+class per backend, `lti.store.sqlite*` (on the LRS's SQLiteDatabase) and `lti.store.mongo*` (on
+its MongoDatabase); `open_lti_stores(backend)` opens those of the backend's engine. Nothing else
+in `lti` imports a driver.
 
 Statements are not here: scores become statements through the LRS's statement service.
 """
@@ -246,12 +247,6 @@ class OutcomeStore(Protocol):
     ) -> bool:
         """Delete the result if its `received_us` is still that; False otherwise."""
         ...
-
-
-class LTIStore(
-    PlatformKeyStore, RegistrationStore, ReplayStore, GradebookStore, OutcomeStore, Protocol
-):
-    """Everything above, as each backend implements it."""
 
 
 def ordered_unique(ids: Sequence[str]) -> tuple[str, ...]:

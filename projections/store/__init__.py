@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from lrs.store.base import Backend
+from lrs.store.engine import open_store
 from projections.store.base import (
     AccessStore,
     AggregateStore,
@@ -14,6 +14,14 @@ from projections.store.base import (
     IdentityStore,
     WorkStore,
 )
+from projections.store.mongo import MongoAggregateStore, MongoFactStore, MongoWorkStore
+from projections.store.mongo_access import MongoAccessStore
+from projections.store.mongo_delivery import MongoDeliveryStore
+from projections.store.mongo_identity import MongoIdentityStore
+from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
+from projections.store.sqlite_access import SQLiteAccessStore
+from projections.store.sqlite_delivery import SQLiteDeliveryStore
+from projections.store.sqlite_identity import SQLiteIdentityStore
 
 
 @dataclass(frozen=True)
@@ -30,48 +38,18 @@ class ProjectionStores:
 
 async def open_stores(backend: Backend) -> ProjectionStores:
     """Build the stores on the backend's database, creating tables or indexes (idempotent)."""
-    if backend.kind == "sqlite":
-        return _sqlite(backend.db)
-    if backend.kind == "mongodb":
-        return await _mongo(backend.db)
-    raise ValueError(f"no projection store for a {backend.kind} backend")
-
-
-def _sqlite(db: Any) -> ProjectionStores:
-    from projections.store import sqlite, sqlite_access, sqlite_delivery, sqlite_identity
-
-    db.ensure_schema(sqlite.PROJECTION_SCHEMA)
-    db.ensure_schema(sqlite_identity.IDENTITY_SCHEMA)
-    db.ensure_schema(sqlite_delivery.DELIVERY_SCHEMA)
-    db.ensure_schema(sqlite_access.ACCESS_SCHEMA)
-    return ProjectionStores(
-        facts=sqlite.SQLiteFactStore(db),
-        work=sqlite.SQLiteWorkStore(db),
-        aggregates=sqlite.SQLiteAggregateStore(db),
-        identities=sqlite_identity.SQLiteIdentityStore(db),
-        deliveries=sqlite_delivery.SQLiteDeliveryStore(db),
-        access=sqlite_access.SQLiteAccessStore(db),
+    facts: FactStore = await open_store(backend, sqlite=SQLiteFactStore, mongo=MongoFactStore)
+    work: WorkStore = await open_store(backend, sqlite=SQLiteWorkStore, mongo=MongoWorkStore)
+    aggregates: AggregateStore = await open_store(
+        backend, sqlite=SQLiteAggregateStore, mongo=MongoAggregateStore
     )
-
-
-async def _mongo(db: Any) -> ProjectionStores:
-    from projections.store import mongo, mongo_access, mongo_delivery, mongo_identity
-
-    facts = mongo.MongoFactStore(db)
-    aggregates = mongo.MongoAggregateStore(db)
-    identities = mongo_identity.MongoIdentityStore(db)
-    deliveries = mongo_delivery.MongoDeliveryStore(db)
-    access = mongo_access.MongoAccessStore(db)
-    await facts.create_indexes()
-    await aggregates.create_indexes()
-    await identities.create_indexes()
-    await deliveries.create_indexes()
-    await access.create_indexes()
-    return ProjectionStores(
-        facts=facts,
-        work=mongo.MongoWorkStore(db),
-        aggregates=aggregates,
-        identities=identities,
-        deliveries=deliveries,
-        access=access,
+    identities: IdentityStore = await open_store(
+        backend, sqlite=SQLiteIdentityStore, mongo=MongoIdentityStore
     )
+    deliveries: DeliveryStore = await open_store(
+        backend, sqlite=SQLiteDeliveryStore, mongo=MongoDeliveryStore
+    )
+    access: AccessStore = await open_store(
+        backend, sqlite=SQLiteAccessStore, mongo=MongoAccessStore
+    )
+    return ProjectionStores(facts, work, aggregates, identities, deliveries, access)

@@ -1,8 +1,9 @@
 """The storage seam of the marketplace projection, in domain words.
 
 Each Protocol has a SQLite implementation (`sqlite*.py`, on the core's `SQLiteDatabase`) and a
-MongoDB one (`mongo*.py`, on the core's motor database); `tests/projections/contract/` runs
-the same assertions on both. None of them uses a multi-document transaction or a change stream.
+MongoDB one (`mongo*.py`, on the core's `MongoDatabase`), opened by `open_store` of
+`lrs.store.engine`; `tests/projections/contract/` runs the same assertions on both. None of
+them uses a multi-document transaction or a change stream.
 
     FactStore       what each statement contributes, keyed by statement id (the projection's
                     own index: statements of a member under all their addresses, unmatched ones)

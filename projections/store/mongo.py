@@ -25,20 +25,17 @@ MongoDB field names cannot hold faithfully.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
-import inspect
-import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from bson import Binary
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from lrs.errors import StoreUnavailable
+from lrs.store.engine.mongo import MongoDatabase, translates_errors
 from projections.store.base import (
     Fact,
     OutboxEvent,
@@ -48,31 +45,7 @@ from projections.store.base import (
 )
 from projections.store.sqlite import parse_record_position, record_position
 
-log = logging.getLogger(__name__)
-
 _FACT_FIELDS = ("actor_key", "member_id", "activity_id", "stored_us")
-T = TypeVar("T")
-
-
-def translate_errors(cls: type[T]) -> type[T]:
-    """Make every public coroutine method of a store report driver errors as StoreUnavailable
-    (503), the one error the LRS shows for them (duplicate keys are handled inside)."""
-
-    def wrap(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        @functools.wraps(method)
-        async def guarded(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return await method(*args, **kwargs)
-            except PyMongoError as exc:
-                log.warning("mongodb failed in %s: %s", method.__qualname__, exc)
-                raise StoreUnavailable("the store could not answer") from exc
-
-        return guarded
-
-    for name, member in list(vars(cls).items()):
-        if inspect.iscoroutinefunction(member) and not name.startswith("_"):
-            setattr(cls, name, wrap(member))
-    return cls
 
 
 def _fact(doc: dict[str, Any]) -> Fact:
@@ -87,11 +60,11 @@ def _fact(doc: dict[str, Any]) -> Fact:
     )
 
 
-@translate_errors
+@translates_errors
 class MongoFactStore:
     """Facts, one document per statement id."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._docs = db["projection_facts"]
 
     async def create_indexes(self) -> None:
@@ -176,11 +149,11 @@ class MongoFactStore:
             await self._docs.delete_many({"_id": {"$in": list(ids)}})
 
 
-@translate_errors
+@translates_errors
 class MongoWorkStore:
     """Leases (one document per leased statement) and progress counters."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._leases = db["projection_leases"]
         self._meta = db["projection_meta"]
 
@@ -246,11 +219,11 @@ def event_doc(event: OutboxEvent) -> dict[str, Any]:
     }
 
 
-@translate_errors
+@translates_errors
 class MongoAggregateStore:
     """Records with compare-and-set on `rev`; events ride in the record document."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._docs = db["marketplace_records"]
         self._events = db["webhook_events"]
 

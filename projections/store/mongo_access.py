@@ -20,8 +20,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from lrs.errors import Conflict
+from lrs.store.engine.mongo import MongoDatabase, translates_errors
 from projections.store.base import ApiClient, AuditEntry, SavedResponse, SigningKey
-from projections.store.mongo import translate_errors
 
 
 def _client(doc: dict[str, Any]) -> ApiClient:
@@ -36,11 +36,11 @@ def _client(doc: dict[str, Any]) -> ApiClient:
     )
 
 
-@translate_errors
+@translates_errors
 class MongoAccessStore:
     """Clients, keys, revocations, audit and idempotency in MongoDB."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._clients = db["marketplace_clients"]
         self._keys = db["marketplace_signing_keys"]
         self._revoked = db["marketplace_revoked_tokens"]

@@ -22,6 +22,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from lrs.errors import Conflict
+from lrs.store.engine.mongo import MongoDatabase, translates_errors
 from projections.store.base import (
     DEAD,
     DELIVERED,
@@ -31,7 +32,6 @@ from projections.store.base import (
     OutboxEvent,
     Subscription,
 )
-from projections.store.mongo import translate_errors
 from projections.store.sqlite_delivery import delivery_id
 
 _FILTERS = ("event_types", "verbs", "activities", "members")
@@ -60,11 +60,11 @@ def _delivery(doc: dict[str, Any], body: bytes) -> Delivery:
     )
 
 
-@translate_errors
+@translates_errors
 class MongoDeliveryStore:
     """Subscriptions, outbox and deliveries in MongoDB."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._subs = db["webhook_subscriptions"]
         self._events = db["webhook_events"]
         self._deliveries = db["webhook_deliveries"]

@@ -9,19 +9,18 @@ repaired by loading the same file again. The identity version counter (in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pymongo import ASCENDING, IndexModel
 
+from lrs.store.engine.mongo import MongoDatabase, translates_errors
 from projections.store.base import Member
-from projections.store.mongo import translate_errors
 
 
-@translate_errors
+@translates_errors
 class MongoIdentityStore:
     """The identity map: one document per member, one per email (the lookup index)."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._members = db["identity_members"]
         self._emails = db["identity_emails"]
         self._meta = db["projection_meta"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from lrs.store.sqlite_db import SQLiteDatabase
+from lrs.store.engine.sqlite import SQLiteDatabase
 from projections.store.base import (
     Fact,
     OutboxEvent,
@@ -105,6 +105,7 @@ class SQLiteFactStore:
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
+        db.ensure_schema(PROJECTION_SCHEMA)
 
     async def put_facts(self, facts: Sequence[Fact]) -> None:
         """Upsert; voided stays set."""
@@ -224,6 +225,7 @@ class SQLiteWorkStore:
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
+        db.ensure_schema(PROJECTION_SCHEMA)
 
     async def claim(self, ids: Sequence[str], owner: str, now_us: int, lease_us: int) -> set[str]:
         """Lease the free or expired ids."""
@@ -358,6 +360,7 @@ class SQLiteAggregateStore:
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
+        db.ensure_schema(PROJECTION_SCHEMA)
 
     async def get_record(self, member_id: str, activity_id: str) -> StoredRecord | None:
         """One record or tombstone."""

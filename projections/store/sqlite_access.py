@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from lrs.errors import Conflict
-from lrs.store.sqlite_db import SQLiteDatabase
+from lrs.store.engine.sqlite import SQLiteDatabase
 from projections.store.base import ApiClient, AuditEntry, SavedResponse, SigningKey
 
 ACCESS_SCHEMA = """
@@ -60,6 +60,7 @@ class SQLiteAccessStore:
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
+        db.ensure_schema(ACCESS_SCHEMA)
 
     async def add_client(self, client: ApiClient) -> None:
         """Store a new client."""

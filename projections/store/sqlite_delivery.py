@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from lrs.errors import Conflict
-from lrs.store.sqlite_db import SQLiteDatabase
+from lrs.store.engine.sqlite import SQLiteDatabase
 from projections.store.base import (
     DEAD,
     DELIVERED,
@@ -79,6 +79,7 @@ class SQLiteDeliveryStore:
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
+        db.ensure_schema(DELIVERY_SCHEMA)
 
     async def add_subscription(self, subscription: Subscription) -> None:
         """Store a new subscription."""

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from lrs.store.sqlite_db import SQLiteDatabase
+from lrs.store.engine.sqlite import SQLiteDatabase
 from projections.store.base import Member
 from projections.store.sqlite import add_meta, chunks, marks, read_meta
 
@@ -31,6 +31,7 @@ class SQLiteIdentityStore:
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
+        db.ensure_schema(IDENTITY_SCHEMA)
 
     async def put_members(self, members: Sequence[Member]) -> set[str]:
         """Upsert members; the emails whose member changed."""

@@ -19,7 +19,7 @@ from scorm_adapter.http.redaction import redact_commit_tokens
 from scorm_adapter.keys import scorm_service_key, scorm_settings_key
 from scorm_adapter.service import ScormService
 from scorm_adapter.settings import ScormSettings
-from scorm_adapter.store import attempt_store
+from scorm_adapter.store import open_attempt_store
 from scorm_adapter.tokens import TokenSigner, load_signing_key
 
 __all__ = ["PREFIX", "create_scorm_app", "scorm_services"]
@@ -43,7 +43,7 @@ async def scorm_services(app: web.Application) -> AsyncIterator[None]:
     app[scorm_service_key] = ScormService(
         app[statement_service_key],
         app[document_service_key],
-        attempt_store(backend),
+        await open_attempt_store(backend),
         backend.credentials,
         TokenSigner(key),
         token_ttl_s=scorm.token_ttl_s,

@@ -9,22 +9,14 @@ The state is kept as BSON binary: CMI element names contain dots, which field na
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
 from typing import Any, TypedDict
 
-from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo.errors import DuplicateKeyError
 
-from lrs.store.mongo_errors import translate_errors
+from lrs.store.engine.mongo import MongoDatabase, translate_errors
 from scorm_adapter.store.base import AttemptRecord
 
 log = logging.getLogger(__name__)
-
-
-def _translate(action: str) -> AbstractContextManager[None]:
-    """Driver errors become StoreUnavailable; duplicate keys are handled here."""
-    return translate_errors(action, pass_duplicates=True)
-
 
 COLLECTION = "scorm_attempts"
 
@@ -59,13 +51,13 @@ def _record(doc: dict[str, Any]) -> AttemptRecord:
 class MongoAttemptStore:
     """Per-attempt SCORM state in the LRS's MongoDB database."""
 
-    def __init__(self, db: AsyncIOMotorDatabase) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._docs = db[COLLECTION]
 
     async def create_attempt(self, record: AttemptRecord) -> bool:
         """Insert the record unless its id exists."""
         try:
-            with _translate("store the SCORM attempt"):
+            with translate_errors("store the SCORM attempt", pass_duplicates=True):
                 await self._docs.insert_one(dict(_doc(record)))
         except DuplicateKeyError:
             return False
@@ -73,13 +65,13 @@ class MongoAttemptStore:
 
     async def get_attempt(self, attempt_id: str) -> AttemptRecord | None:
         """The record, or None."""
-        with _translate("read the SCORM attempt"):
+        with translate_errors("read the SCORM attempt", pass_duplicates=True):
             doc = await self._docs.find_one({"_id": attempt_id})
         return None if doc is None else _record(doc)
 
     async def replace_attempt(self, record: AttemptRecord, *, expected_revision: int) -> bool:
         """Compare-and-set on the revision."""
-        with _translate("update the SCORM attempt"):
+        with translate_errors("update the SCORM attempt", pass_duplicates=True):
             result = await self._docs.replace_one(
                 {"_id": record.attempt_id, "revision": expected_revision}, dict(_doc(record))
             )

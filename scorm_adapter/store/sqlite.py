@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from lrs.store.sqlite_db import SQLiteDatabase
+from lrs.store.engine.sqlite import SQLiteDatabase
 from scorm_adapter.store.base import AttemptRecord
 
 ATTEMPTS_SCHEMA = """

@@ -41,7 +41,7 @@ T0 = 1_700_000_000_000_000
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
     """An empty document store on each backend."""
     if request.param == "sqlite":
-        from lrs.store.sqlite_db import SQLiteDatabase
+        from lrs.store.engine.sqlite import SQLiteDatabase
         from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
 
         db = SQLiteDatabase(tmp_path / "docs.sqlite3")

@@ -22,7 +22,7 @@ from lrs.config import Config
 from lrs.keys import lti_app_key
 from lrs.settings import Settings
 from lrs.store.base import Backend
-from lti.keys import lti_store_key, vault_key
+from lti.keys import lti_stores_key, vault_key
 from lti.registry import NewConsumer, register_consumer, register_tool
 from lti.scopes import AGS_SCOPES
 from lti.settings import LTISettings
@@ -102,8 +102,8 @@ class LTIHarness:
         return self.http.server.app[lti_app_key]
 
     @property
-    def store(self) -> Any:
-        return self.app[lti_store_key]
+    def stores(self) -> Any:
+        return self.app[lti_stores_key]
 
     async def add_tool(
         self, *, key_index: int = 0, scopes: tuple[str, ...] = AGS_SCOPES, **kw: Any
@@ -112,14 +112,17 @@ class LTIHarness:
         key = rsa_key(key_index)
         kw.setdefault("public_key", None if "jwks_url" in kw else public_pem(key))
         tool = await register_tool(
-            self.store, name=kw.pop("name", "Quiz tool"), scopes=scopes, **kw
+            self.stores.registrations, name=kw.pop("name", "Quiz tool"), scopes=scopes, **kw
         )
         return ToolClient(tool=tool, key=key)
 
     async def add_consumer(self, **kw: Any) -> NewConsumer:
         """Register an LTI 1.1 consumer."""
         return await register_consumer(
-            self.store, self.app[vault_key], name=kw.pop("name", "Legacy tool"), **kw
+            self.stores.registrations,
+            self.app[vault_key],
+            name=kw.pop("name", "Legacy tool"),
+            **kw,
         )
 
     async def token(self, client: ToolClient, scope: str | None = None) -> str:

@@ -126,7 +126,7 @@ async def test_statement_ids_are_deterministic(lti: LTIHarness, tool: AGSTool) -
         item, status=409, scoreGiven=5, scoreMaximum=10, timestamp="2026-03-01T11:00:00+01:00"
     )
     again = lti.app[gradebook_key]
-    stored_item = await lti.store.get_line_item(item["id"].rsplit("/", 1)[1])
+    stored_item = await lti.stores.gradebook.get_line_item(item["id"].rsplit("/", 1)[1])
     grade = again.grade(
         tool.client.tool,
         stored_item,

@@ -10,7 +10,7 @@ from typing import Any
 import oauthlib.oauth1
 import pytest
 
-from lti.keys import lti_settings_key, lti_store_key, vault_key
+from lti.keys import lti_settings_key, lti_stores_key, vault_key
 from lti.registry import NewConsumer
 from lti.sourcedids import ResultRef, SourcedIds
 from lti.vault import CONSUMER_SECRET
@@ -294,7 +294,7 @@ async def test_secrets_are_encrypted_and_never_logged(
     lti: LTIHarness, tool: LegacyTool, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    stored = await lti.app[lti_store_key].get_consumer(tool.key)
+    stored = await lti.app[lti_stores_key].registrations.get_consumer(tool.key)
     assert tool.secret not in stored.secret_enc and tool.secret not in repr(stored)
     assert (
         lti.app[vault_key].decrypt(CONSUMER_SECRET, stored.secret_enc, bound_to=tool.key).decode()

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import fields
+from types import SimpleNamespace
+from typing import Protocol, cast
 
 import pytest
 
 from lrs.errors import Conflict, LRSError
 from lrs.store.base import Backend
-from lti.store import open_lti_store
+from lti.store import LTIStores, open_lti_stores
 from lti.store.base import (
     Consumer,
     GradebookStore,
     LineItem,
     LineItemFilter,
-    LTIStore,
     OutcomeRecord,
     OutcomeStore,
     PlatformKey,
@@ -27,9 +29,27 @@ from lti.store.base import (
 )
 
 
+class LTIStore(
+    PlatformKeyStore, RegistrationStore, ReplayStore, GradebookStore, OutcomeStore, Protocol
+):
+    """What the tests call on `store`: the methods of every LTI store Protocol."""
+
+
 @pytest.fixture
-async def store(backend: Backend) -> LTIStore:
-    return await open_lti_store(backend)
+async def stores(backend: Backend) -> LTIStores:
+    return await open_lti_stores(backend)
+
+
+@pytest.fixture
+def store(stores: LTIStores) -> LTIStore:
+    """One object with the public methods of every store in the bundle (each from its own)."""
+    parts = [getattr(stores, f.name) for f in fields(stores)]
+    methods = {name: getattr(part, name) for part in parts for name in public_methods(part)}
+    return cast(LTIStore, SimpleNamespace(**methods))
+
+
+def public_methods(part: object) -> list[str]:
+    return [name for name in dir(part) if not name.startswith("_")]
 
 
 def tool(n: int, **changes: object) -> Tool:
@@ -77,6 +97,14 @@ async def test_the_store_satisfies_every_protocol(store: LTIStore) -> None:
         OutcomeStore,
     ):
         assert isinstance(store, protocol)
+
+
+async def test_each_store_of_the_bundle_satisfies_its_protocol(stores: LTIStores) -> None:
+    assert isinstance(stores.platform_keys, PlatformKeyStore)
+    assert isinstance(stores.registrations, RegistrationStore)
+    assert isinstance(stores.replays, ReplayStore)
+    assert isinstance(stores.gradebook, GradebookStore)
+    assert isinstance(stores.outcomes, OutcomeStore)
 
 
 async def test_the_first_platform_key_is_kept(store: LTIStore) -> None:

@@ -83,8 +83,8 @@ async def test_a_replayed_jti_is_refused_by_another_process(lti: LTIHarness) -> 
     assert (await post_token(lti, client.form(assertion)))[0] == 200
     service = lti.app[token_service_key]
     other = TokenService(
-        lti.store,
-        lti.store,
+        lti.stores.registrations,
+        lti.stores.replays,
         service._platform,
         service._tool_keys,
         service._settings,

@@ -80,8 +80,8 @@ from lrs.config import Config
 from lrs.keys import statement_service_key
 from lrs.model.statements import StatementRecord
 from lrs.services.statements import StatementService, with_context_activity_arrays
+from lrs.store.engine.sqlite import CACHE_KIB
 from lrs.store.sqlite import STATEMENTS_SCHEMA, SQLiteBackend, write_statement_rows
-from lrs.store.sqlite_db import CACHE_KIB
 from lrs.store.sqlite_keys import KEYS_SCHEMA, remember
 from lrs.store.sqlite_keys import build_rows as build_store_rows
 from lrs.xapi.agents import ifi_key
@@ -769,7 +769,7 @@ def build_rows(batches_: list[list[dict[str, Any]]]) -> list[Rows]:
 
 
 def raw_connect(path: Path) -> sqlite3.Connection:
-    """A connection set up as `lrs.store.sqlite_db` sets up its writer, durable at each COMMIT
+    """A connection set up as `lrs.store.engine.sqlite` sets up its writer, durable at each COMMIT
     (`synchronous=FULL`: the writer's NORMAL plus the fsync its syncer thread adds)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")

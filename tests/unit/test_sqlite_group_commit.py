@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lrs.store.sqlite_db import SQLiteDatabase
+from lrs.store.engine.sqlite import SQLiteDatabase
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY, v TEXT NOT NULL);"
 
@@ -143,7 +143,7 @@ async def test_writer_caches_are_emptied_when_another_connection_writes(
 async def test_the_writer_keeps_the_wal_from_growing_without_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import lrs.store.sqlite_db as sqlite_db
+    import lrs.store.engine.sqlite as sqlite_db
 
     limit = 256 * 1024
     monkeypatch.setattr(sqlite_db, "WAL_LIMIT_BYTES", limit)

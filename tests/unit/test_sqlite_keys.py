@@ -179,7 +179,7 @@ async def test_queries_see_postings_before_and_after_they_move(
             recent = conn.execute("SELECT count(DISTINCT seq) FROM recent_filters").fetchone()
             return moved[0], recent[0]
 
-        assert await backend.db.read(counts) == (8, 2)  # both tables answered
+        assert await backend.engine.read(counts) == (8, 2)  # both tables answered
     finally:
         await backend.close()
 
@@ -230,7 +230,7 @@ async def test_rows_built_from_a_cache_emptied_since_are_rebuilt(tmp_path: Path)
         # changed the file would give: the writer empties its caches before the next job
         # runs, and the job must not use what was read from them.
         store._key_ids[PASSED] = 999_999
-        other = sqlite3.connect(backend.db.path)
+        other = sqlite3.connect(backend.engine.path)
         with other:
             other.execute("INSERT INTO credentials VALUES ('k', 'n', 's', 'h', 'c', 0)")
         other.close()
