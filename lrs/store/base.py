@@ -1,7 +1,7 @@
 """The storage seam of the xAPI core, in domain words.
 
 Two backends implement every Protocol here: SQLite (`sqlite.py`, the embedded default) and
-MongoDB (`mongo.py`, production). The contract tests in `tests/contract/` run the same
+MongoDB (`mongo.py`, production). The contract tests in `tests/lrs/contract/` run the same
 assertions against both; nothing above this package knows which one it talks to. The values
 they take and return are in `lrs.model`.
 """

@@ -12,8 +12,8 @@ supplies. Each schema is compiled once per engine, on first use, for two engines
   the offending path). Each native pattern accepts a subset of what its Python format accepts
   (the same on ASCII; stricter on a few exotic non-ASCII spellings), so the native engine can
   only send a valid statement the slow way, never let an invalid one through.
-  tests/unit/test_validation_engines.py checks that, and tests/unit/test_validation.py checks
-  that both engines agree on every statement it validates.
+  tests/lrs/xapi/test_validation_engines.py checks that, and tests/lrs/xapi/test_validation.py
+  checks that both engines agree on every statement it validates.
 
 Every failure raises ``lrs.errors.ValidationError`` whose ``path`` names the offending property in
 dotted form, e.g. ``actor.mbox`` or ``object.definition.choices[2].id`` (``[3].actor.mbox`` in a

@@ -28,7 +28,7 @@ from lti.scopes import AGS_SCOPES
 from lti.settings import LTISettings
 from lti.store.base import Tool
 from lti.vault import b64url
-from tests.api.conftest import basic
+from tests.lrs.http.conftest import basic
 
 BASE = "https://lrs.example"
 TOKEN_URL = BASE + "/lti/token"

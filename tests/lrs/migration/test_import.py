@@ -12,7 +12,7 @@ import pytest
 from lrs.errors import StoreUnavailable
 from lrs.services.statements import StatementService
 from lrs.store.sqlite import SQLiteStatementStore
-from tests.migration.helpers import (
+from tests.lrs.migration.helpers import (
     lrs,
     ndjson,
     rows,

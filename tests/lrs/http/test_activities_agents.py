@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from tests.api.conftest import LRSClient
-from tests.api.test_statements import statement
+from tests.lrs.http.conftest import LRSClient
+from tests.lrs.http.test_statements import statement
 
 COURSE = "http://example.com/courses/safety"
 

@@ -10,7 +10,7 @@ from lrs.services.factory import statement_service
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
-from tests.migration.helpers import sid, statement
+from tests.lrs.migration.helpers import sid, statement
 
 AUTHORITY = {"objectType": "Agent", "mbox": "mailto:importer@example.com"}
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.migration.helpers import lrs, many
+from tests.lrs.migration.helpers import lrs, many
 
 N = 1000
 BATCH = "100"
@@ -65,7 +65,7 @@ def test_peak_memory_does_not_grow_with_the_file(
     large = writer(tmp_path / "large", many(4 * N))
     monkeypatch.delenv("LRS_MONGODB_URI", raising=False)
     # The SQLite writer's caches (key ids, activity definitions) grow with distinct keys up to
-    # a fixed bound (tests/unit/test_sqlite_keys.py); shrunk here so that a file this small
+    # a fixed bound (tests/lrs/store/test_sqlite_keys.py); shrunk here so that a file this small
     # already shows whether the import itself grows.
     monkeypatch.setattr("lrs.store.sqlite_keys.KEY_CACHE_ENTRIES", 100)
     monkeypatch.setattr("lrs.store.sqlite.DEFINITION_CACHE_ENTRIES", 100)

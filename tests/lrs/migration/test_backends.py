@@ -11,15 +11,14 @@ import io
 import json
 from pathlib import Path
 
-from lrs.importing import ImportCounts, NdjsonRejects, Progress, RejectLog
-from lrs.migration import import_authority
+from lrs.importing import ImportCounts, NdjsonRejects, Progress, RejectLog, import_authority
 from lrs.migration.export import write_statements
 from lrs.migration.importer import StatementImporter
 from lrs.migration.input import ExportReader
 from lrs.services.factory import statement_service
 from lrs.settings import Settings
 from lrs.store.base import Backend
-from tests.migration.helpers import ndjson, sid, statement, voiding
+from tests.lrs.migration.helpers import ndjson, sid, statement, voiding
 
 SOURCE = {"objectType": "Agent", "mbox": "mailto:old-lrs@example.com"}
 

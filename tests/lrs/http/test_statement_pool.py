@@ -16,7 +16,7 @@ from lrs.errors import StatementConflict, ValidationError
 from lrs.gc_tuning import SERVING_GC_THRESHOLDS
 from lrs.services.statement_prep import WORKER_NICENESS
 from lrs.settings import Settings
-from tests.api.conftest import LRSClient
+from tests.lrs.http.conftest import LRSClient
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ jsonschema_rs decides "valid" for most statements, running each format as a NATI
 regex; fastjsonschema with the Python FORMATS decides everything else and names the error. That
 is only correct if every native pattern accepts a subset of what its Python format accepts, which
 these tests check: on ASCII the two must agree exactly (or valid statements would take the slow
-path), beyond ASCII the native pattern may only be stricter. tests/unit/test_validation.py runs
+path), beyond ASCII the native pattern may only be stricter. tests/lrs/xapi/test_validation.py runs
 every statement it validates through both engines too (its `both_engines_agree` fixture).
 """
 
@@ -30,7 +30,7 @@ from lrs.xapi.validation import FORMATS, NATIVE_PATTERNS, validate_statement, va
 from tests.factories import make_statement
 
 VERSIONS = ["1.0.3", "2.0.0"]
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Code points to try in every position of a sample: all of ASCII and Latin-1, and the non-ASCII
 # characters Python's re treats specially (\s, \d and (?i) beyond ASCII, which ECMA-262 does not
 # share), plus a few that ECMA-262 treats specially (U+FEFF is \s there) and astral ones.

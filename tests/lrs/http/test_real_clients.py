@@ -11,8 +11,8 @@ from lrs.app import create_app
 from lrs.auth import create_credential
 from lrs.config import Config
 from lrs.settings import Settings
-from tests.api.conftest import LRSClient, basic
-from tests.api.test_statements import ACTOR, statement
+from tests.lrs.http.conftest import LRSClient, basic
+from tests.lrs.http.test_statements import ACTOR, statement
 
 
 async def test_json_content_type_on_get_and_delete(lrs: LRSClient) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.migration.helpers import (
+from tests.lrs.migration.helpers import (
     lrs,
     ndjson,
     rows,

@@ -6,7 +6,7 @@ import json
 import uuid
 from urllib.parse import urlencode
 
-from tests.api.conftest import LRSClient
+from tests.lrs.http.conftest import LRSClient
 
 ACTOR = {"objectType": "Agent", "mbox": "mailto:ada@example.com", "name": "Ada"}
 VERB = {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}}

@@ -9,7 +9,7 @@ from lrs.app import create_app
 from lrs.config import Config
 from lrs.settings import Settings
 
-SPEC = Path(__file__).resolve().parents[2] / "spec"
+SPEC = Path(__file__).resolve().parents[3] / "spec"
 METHODS = {"get", "put", "post", "delete", "head", "patch"}
 
 

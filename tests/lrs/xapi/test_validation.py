@@ -24,7 +24,7 @@ from lrs.xapi.validation import rules_version, validate_statement, validate_stat
 from tests.factories import DELETE, make_statement
 
 VERSIONS = ["1.0.3", "2.0.0"]
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SPEC_EXAMPLES = json.loads((FIXTURES / "xapi-1.0.3-spec-examples.json").read_text("utf-8"))
 
 MBOX = "mailto:someone@example.com"
@@ -225,7 +225,7 @@ def test_schemas_are_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_schemas_are_read_from_the_repository_spec_folder() -> None:
-    expected = Path(__file__).resolve().parents[2] / "spec"
+    expected = Path(__file__).resolve().parents[3] / "spec"
     assert expected == validation.SPEC_DIR
     for name in validation.SCHEMA_FILES.values():
         assert (validation.SPEC_DIR / name).is_file()

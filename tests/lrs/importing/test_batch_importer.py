@@ -21,7 +21,7 @@ from lrs.importing import (
 )
 from lrs.importing.batches import Body
 from lrs.services.outcomes import WriteResult
-from tests.migration.helpers import sid, statement
+from tests.lrs.migration.helpers import sid, statement
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from lrs.services.factory import statement_service
 from lrs.services.outcomes import StatementOutcome, WriteResult
 from lrs.settings import Settings
 from lrs.store.base import Backend
-from tests.migration.helpers import sid, statement
+from tests.lrs.migration.helpers import sid, statement
 
 AUTHORITY = {"objectType": "Agent", "mbox": "mailto:importer@example.com"}
 STORED, PRESENT = StatementOutcome.STORED, StatementOutcome.PRESENT

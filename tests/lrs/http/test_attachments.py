@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from multidict import CIMultiDict
 
-from tests.api.conftest import LRSClient
-from tests.api.test_statements import statement
+from tests.lrs.http.conftest import LRSClient
+from tests.lrs.http.test_statements import statement
 
 BOUNDARY = "xapi-test-boundary"
 SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
