@@ -12,13 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
-from lrs import migration
 from lrs.app import create_app
 from lrs.auth import SCOPES, create_credential
 from lrs.cli_support import with_backend
 from lrs.config import Config
 from lrs.errors import ConfigError, LRSError
 from lrs.gc_tuning import tune_for_serving
+from lrs.migration import cli as migration_cli
 from lrs.settings import public_base_url
 from lrs.store.base import Backend
 from lti import cli as lti_cli
@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _register_packages(commands: Any) -> None:
     """Each package's subcommands: parsers whose `func(args, config) -> int` runs the command."""
-    migration.register(commands)
+    migration_cli.register(commands)
     lti_cli.register(commands)
     scorm_cli.register(commands)
     projections_cli.register(commands)

@@ -5,20 +5,34 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lrs.cli_support import with_backend
-from lrs.config import Config
 from lrs.errors import BadRequest
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lti.registry import register_consumer, register_tool
 from lti.scopes import AGS_SCOPES, parse_scopes
+from lti.settings import LTISettings
 from lti.sourcedids import ResultRef, SourcedIds
 from lti.store import open_lti_stores
 from lti.store.base import Tool
 from lti.urls import configured_base
 from lti.vault import load_vault
+
+
+class LTICommandConfig(Protocol):
+    """What the LTI commands read of the process configuration (`lrs.config.Config`).
+
+    A structural type, so that this package does not import the composition root's config
+    (which imports every package's settings).
+    """
+
+    @property
+    def core(self) -> Settings: ...
+
+    @property
+    def lti(self) -> LTISettings: ...
 
 
 def register(commands: Any) -> None:
@@ -122,7 +136,7 @@ def _print(rows: dict[str, Any] | list[dict[str, Any]], as_json: bool) -> None:
         print()
 
 
-def _register_tool(args: argparse.Namespace, config: Config) -> int:
+def _register_tool(args: argparse.Namespace, config: LTICommandConfig) -> int:
     settings = config.core
 
     async def job(backend: Backend) -> int:
@@ -151,7 +165,7 @@ def _scopes(text: str) -> tuple[str, ...]:
         raise BadRequest(str(exc)) from exc
 
 
-def _list_tools(args: argparse.Namespace, config: Config) -> int:
+def _list_tools(args: argparse.Namespace, config: LTICommandConfig) -> int:
     settings = config.core
 
     async def job(backend: Backend) -> int:
@@ -162,7 +176,7 @@ def _list_tools(args: argparse.Namespace, config: Config) -> int:
     return with_backend(settings, job)
 
 
-def _register_consumer(args: argparse.Namespace, config: Config) -> int:
+def _register_consumer(args: argparse.Namespace, config: LTICommandConfig) -> int:
     settings = config.core
 
     async def job(backend: Backend) -> int:
@@ -190,7 +204,7 @@ def _register_consumer(args: argparse.Namespace, config: Config) -> int:
     return with_backend(settings, job)
 
 
-def _list_consumers(args: argparse.Namespace, config: Config) -> int:
+def _list_consumers(args: argparse.Namespace, config: LTICommandConfig) -> int:
     settings = config.core
 
     async def job(backend: Backend) -> int:
@@ -211,7 +225,7 @@ def _list_consumers(args: argparse.Namespace, config: Config) -> int:
     return with_backend(settings, job)
 
 
-def _sourced_id(args: argparse.Namespace, config: Config) -> int:
+def _sourced_id(args: argparse.Namespace, config: LTICommandConfig) -> int:
     settings = config.core
 
     async def job(backend: Backend) -> int:

@@ -18,30 +18,46 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
 from lrs.cli_support import with_backend
-from lrs.config import Config
 from lrs.errors import ValidationError
+from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
 from projections.identity import IdentityFileError, read_identity_csv
 from projections.service import Projection, open_projection
+from projections.settings import ProjectionSettings
 from projections.tokens import SCOPES
 from projections.transforms import MappingError
 from projections.webhooks import EVENT_TYPES, wall_clock_us
 
+
+class ProjectionCommandConfig(Protocol):
+    """What the marketplace commands read of the process configuration (`lrs.config.Config`).
+
+    A structural type, so that this package does not import the composition root's config
+    (which imports every package's settings).
+    """
+
+    @property
+    def core(self) -> Settings: ...
+
+    @property
+    def projection(self) -> ProjectionSettings: ...
+
+
 Job = Callable[[Projection, argparse.Namespace], Awaitable[int]]
 
 
-def _run(job: Job) -> Callable[[argparse.Namespace, Config], int]:
+def _run(job: Job) -> Callable[[argparse.Namespace, ProjectionCommandConfig], int]:
     """A command function: open the backend and the projection, run `job`, close."""
 
-    def command(args: argparse.Namespace, config: Config) -> int:
+    def command(args: argparse.Namespace, config: ProjectionCommandConfig) -> int:
         settings, projection_settings = config.core, config.projection
         try:
 

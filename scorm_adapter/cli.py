@@ -15,13 +15,11 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, TextIO, cast
+from typing import Any, Literal, Protocol, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lrs.cli_support import positive_int, with_backend
-from lrs.config import Config
-from lrs.importing import CsvRejects, Progress, RejectLog
-from lrs.migration import import_authority
+from lrs.importing import CsvRejects, Progress, RejectLog, import_authority
 from lrs.services.factory import statement_service
 from lrs.settings import Settings
 from lrs.store.base import Backend
@@ -29,6 +27,21 @@ from scorm_adapter.errors import ScormDataError
 from scorm_adapter.importer import REJECT_COLUMNS, RecordImporter, progress_bar, summary
 from scorm_adapter.records import RECORD_FIELDS, RecordOptions, read_records
 from scorm_adapter.settings import ScormSettings
+
+
+class ScormCommandConfig(Protocol):
+    """What the SCORM commands read of the process configuration (`lrs.config.Config`).
+
+    A structural type, so that this package does not import the composition root's config
+    (which imports every package's settings).
+    """
+
+    @property
+    def core(self) -> Settings: ...
+
+    @property
+    def scorm(self) -> ScormSettings: ...
+
 
 DEFAULT_BATCH = 500
 DEFAULT_AUTHORITY_NAME = "lrs-import-scorm"
@@ -108,7 +121,7 @@ def register(commands: Any) -> None:
     parser.set_defaults(func=import_command)
 
 
-def import_command(args: argparse.Namespace, config: Config) -> int:
+def import_command(args: argparse.Namespace, config: ScormCommandConfig) -> int:
     """Run `lrs import-scorm`."""
     settings = config.core
     try:

@@ -2,9 +2,10 @@
 
 `batches` writes items in batches through the statement service and counts what each write
 did; `reports` holds the counts, the rejects report and the progress line; `rows` reads CSV
-rows with the line each starts on.
+rows with the line each starts on; `authority` is the authority an import sets.
 """
 
+from lrs.importing.authority import import_authority
 from lrs.importing.batches import BatchImporter, Item
 from lrs.importing.reports import (
     CsvRejects,
@@ -22,4 +23,5 @@ __all__ = [
     "NdjsonRejects",
     "Progress",
     "RejectLog",
+    "import_authority",
 ]

@@ -3,7 +3,3 @@
 `cli` holds the commands, `input` reads another LRS's export as a stream, `importer` turns its
 elements into statements for the shared batch importer, `export` writes this LRS's statements.
 """
-
-from lrs.migration.cli import import_authority, register
-
-__all__ = ["import_authority", "register"]

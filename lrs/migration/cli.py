@@ -23,12 +23,12 @@ from typing import Any
 from lrs.cli_support import positive_int, with_backend
 from lrs.config import Config
 from lrs.errors import LRSError
-from lrs.importing import NdjsonRejects, Progress, RejectLog
+from lrs.importing import NdjsonRejects, Progress, RejectLog, import_authority
 from lrs.migration.export import export_target, write_statements
 from lrs.migration.importer import StatementImporter
 from lrs.migration.input import ExportReader, ImportFileError
 from lrs.services.factory import statement_service
-from lrs.settings import Settings, authority_home_page
+from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
 
@@ -131,12 +131,6 @@ def _timestamp(text: str) -> int:
         return timestamp_us(text)
     except LRSError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 timestamp: {text!r}") from None
-
-
-def import_authority(settings: Settings, name: str) -> dict[str, Any]:
-    """The authority of imported statements: an Agent shaped like a credential's authority."""
-    home_page = authority_home_page(settings)
-    return {"objectType": "Agent", "name": name, "account": {"homePage": home_page, "name": name}}
 
 
 def _import_command(args: argparse.Namespace, config: Config) -> int:

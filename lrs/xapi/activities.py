@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from lrs.model.statements import DefinitionMerge
 from lrs.xapi.agents import ifi_key
 
 LANGUAGE_MAPS = ("name", "description")
@@ -66,7 +67,7 @@ def merge_definition(current: dict[str, Any] | None, new: dict[str, Any]) -> dic
     return merged
 
 
-def merger(may_define: bool):
+def merger(may_define: bool) -> DefinitionMerge:
     """The merge to apply for a credential: create-only unless it may define."""
 
     def merge(current: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
