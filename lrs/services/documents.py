@@ -37,7 +37,8 @@ _ATTEMPTS = 8
 Build = Callable[[Document | None], tuple[bytes, str]]
 
 
-def _now_us() -> int:
+def wall_clock_us() -> int:
+    """Now, in microseconds since the epoch: the time documents are stamped with."""
     return time.time_ns() // 1000
 
 
@@ -48,11 +49,11 @@ class DocumentService:
         self,
         store: DocumentStore,
         *,
-        clock: Callable[[], int] = _now_us,
+        clock: Callable[[], int] | None = None,
         attempts: int = _ATTEMPTS,
     ) -> None:
         self._store = store
-        self._clock = clock
+        self._clock = clock or wall_clock_us  # looked up here, so a test can set the clock
         self._attempts = attempts
 
     async def get_document(self, key: DocumentKey) -> Document:

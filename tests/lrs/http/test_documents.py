@@ -15,7 +15,33 @@ from urllib.parse import urlencode
 
 import pytest
 
+from lrs.services import documents as documents_service
 from tests.lrs.http.conftest import LRSClient
+
+
+class FakeClock:
+    """The documents' clock, moved by the test (so no test waits for real time to pass)."""
+
+    def __init__(self) -> None:
+        self.now_us = 1_700_000_000_000_000
+
+    def __call__(self) -> int:
+        return self.now_us
+
+    def advance(self, *, seconds: int) -> None:
+        self.now_us += seconds * 1_000_000
+
+    def isoformat(self) -> str:
+        return datetime.fromtimestamp(self.now_us / 1e6, UTC).isoformat()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """A fake clock the document service of an app built after this fixture reads."""
+    fake = FakeClock()
+    monkeypatch.setattr(documents_service, "wall_clock_us", fake)
+    return fake
+
 
 STATE = "/xapi/activities/state"
 ACTIVITY_PROFILE = "/xapi/activities/profile"
@@ -225,10 +251,12 @@ async def test_post_invalid_json_to_absent_document_is_400(lrs: LRSClient) -> No
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-async def test_last_modified_moves_forward_on_change(lrs: LRSClient, version: str) -> None:
+async def test_last_modified_moves_forward_on_change(
+    clock: FakeClock, lrs: LRSClient, version: str
+) -> None:
     await post_json(lrs, state_url(), {"a": 1}, version)
     before = (await lrs.http.get(state_url(), headers=h(lrs, version))).headers["Last-Modified"]
-    await asyncio.sleep(1.05)  # Last-Modified has whole seconds
+    clock.advance(seconds=2)  # Last-Modified has whole seconds
     await post_json(lrs, state_url(), {"b": 2}, version)
     after = (await lrs.http.get(state_url(), headers=h(lrs, version))).headers["Last-Modified"]
     assert parsedate_to_datetime(after) > parsedate_to_datetime(before)
@@ -255,11 +283,13 @@ async def test_get_without_id_lists_ids_with_since(lrs: LRSClient, path: str) ->
     assert await get_json(lrs, doc_url(path, None, since="2999-01-01T00:00:00Z")) == []
 
 
-async def test_since_excludes_documents_not_changed_after_it(lrs: LRSClient) -> None:
+async def test_since_excludes_documents_not_changed_after_it(
+    clock: FakeClock, lrs: LRSClient
+) -> None:
     await create(lrs, STATE, {"n": 1}, "old")
-    await asyncio.sleep(0.02)
-    cut = datetime.now(UTC).isoformat()
-    await asyncio.sleep(0.02)
+    clock.advance(seconds=1)
+    cut = clock.isoformat()
+    clock.advance(seconds=1)
     await create(lrs, STATE, {"n": 2}, "new")
     assert await get_json(lrs, state_url(None, since=cut)) == ["new"]
 
