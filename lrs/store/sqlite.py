@@ -3,8 +3,8 @@
 Statements are one row each: the JSON kept as the bytes clients get back, and the statement's
 filter keys packed beside it. Every filter of GET /statements is an index range on
 `statement_filters`, never a scan of the statements; `lrs.store.sqlite_keys` says how keys are
-kept (a dictionary of integer ids), which is what bounds ingest speed: see the README's
-performance section. `seq` is the insertion order (the projection worker's commit-order
+kept (a dictionary of integer ids), which is what bounds ingest speed: see
+docs/performance.md. `seq` is the insertion order (the projection worker's commit-order
 cursor). Queries order by (stored_us, seq): the same as `seq` for statements this process
 stores, and still right for imported statements that keep their original `stored`. Pages are
 keyset ranges on that pair.
