@@ -2,7 +2,9 @@
 
 Only this module imports motor and pymongo. It uses no multi-document transactions and no
 change streams, so the same code runs on a single node, a replica set, a sharded cluster and
-mongomock-motor in the tests. Writes use majority write concern; every read sorts explicitly.
+mongomock-motor in the tests. Reads go to the primary with read concern majority, writes use
+majority journaled write concern with a bounded wtimeout, whatever the URI says (see
+`lrs.store.engine.mongo`); every read sorts explicitly.
 
 Statement documents (`statements` collection, see `StatementDoc`)
     `_id` is the statement id. `raw` is the statement exactly as clients get it back, kept as
@@ -28,24 +30,29 @@ Indexes (created at open; each query shape has one)
 All or nothing without transactions (`statement_batches` collection, see `BatchDoc`)
     A call to `insert_statements` is one batch with a random token:
     1. read the ids (the cheap pre-check: taken ids end the call with `stored=False`);
-    2. insert the batch document, state `pending`, with the ids and the voiding targets;
+    2. insert the batch document, state `pending`, dated by the server (`$currentDate`), with
+       the ids, the voiding targets and the activity definitions to merge;
     3. insert every statement with `pending: <token>`; queries and `get_statements` ignore
        pending statements. A duplicate key here (a concurrent request won the race) deletes
        this batch's statements and batch document, then goes back to 1;
     4. commit: one single-document compare-and-set of the batch from `pending` to
        `committed`. This is the commit point, atomic on every deployment;
     5. roll forward: mark the voiding targets voided, mark this batch's statements that a
-       committed voiding statement targets, clear `pending` (one `update_many`), delete the
-       batch document. Every step is idempotent, so anyone may repeat it.
+       committed voiding statement targets, clear `pending` (one `update_many`), merge the
+       activity definitions, delete the batch document. Every step is idempotent, so anyone
+       may repeat it, definitions included (with the writer's create-only or define rule,
+       recorded in the batch).
     After a crash (or a lost connection) the outcome depends only on the batch document:
-    - before 4, or a batch still `pending` after `pending_timeout_s`: it is dead. Whoever
-      meets it (a retry of the same ids, `get_statements`, or the sweep at open) aborts it
-      with a compare-and-set from `pending` to `aborted` and deletes its statements. A retry of
+    - before 4, or a batch still `pending` after `pending_timeout_s` by the server's clock:
+      it is dead. Whoever meets it (a retry of the same ids, `get_statements`, or the sweep)
+      aborts it with ONE write, an upsert setting `aborted` unless `committed` (a duplicate
+      key means committed; no read decides), and deletes its statements. A retry of
       the same ids is therefore never blocked by a crashed attempt for longer than the timeout;
       meanwhile it waits up to `wait_s` and then answers `StoreUnavailable` (503).
       A writer slower than the timeout finds its own commit refused and reports
       `StoreUnavailable`; the compare-and-set makes commit and abort exclusive.
-    - after 4: the batch is stored. Whoever meets it rolls it forward (the sweep at open, a
+    - after 4: the batch is stored. Whoever meets it rolls it forward (the sweep at open and
+      every `recovery_interval_s` after (`lrs.store.mongo_recovery`), a
       retry with the same ids, which then gets `stored=False` and the now stored statements,
       or `get_statements`). The client saw an error and its retry is answered as a repeat.
     Statements whose batch document is gone while they are still pending are leftovers of an
