@@ -55,6 +55,8 @@ All or nothing without transactions (`statement_batches` collection, see `BatchD
       every `recovery_interval_s` after (`lrs.store.mongo_recovery`), a
       retry with the same ids, which then gets `stored=False` and the now stored statements,
       or `get_statements`). The client saw an error and its retry is answered as a repeat.
+    The server's time is read by stamping the one document of `server_clock` ($currentDate),
+    which works on every deployment and on mongomock (which has no `$$NOW`).
     Statements whose batch document is gone while they are still pending are leftovers of an
     aborted batch and are deleted the same way. While step 5 runs, readers may briefly see part
     of a committed batch; what is stored is never partial.
@@ -118,7 +120,8 @@ log = logging.getLogger(__name__)
 
 PENDING, COMMITTED, ABORTED = "pending", "committed", "aborted"
 _DUPLICATE_KEY = 11000
-# a write that failed on input, not on the store: the batch is rolled back, then the error raised
+# what can fail a batch's insert: driver errors, and BSON's own (a document over 16 MiB, an
+# integer outside 64 bits), which are no PyMongoError; the batch is rolled back, then re-raised
 _WRITE_FAILURES = (PyMongoError, InvalidDocument, OverflowError)
 
 
