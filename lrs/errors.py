@@ -15,7 +15,8 @@
     ├── PayloadTooLarge (413)
     ├── UnsupportedMediaType (415)
     ├── TooManyRequests (429)
-    └── StoreUnavailable (503)
+    ├── StoreError (500; the store refused an operation for a reason retrying cannot change)
+    └── StoreUnavailable (503; the store cannot answer now: retry)
 
     ConfigError   not an LRSError and never an HTTP answer: a setting or key file is unusable;
                   raised at start-up, the `lrs` command prints it on one line and exits 2
@@ -152,6 +153,12 @@ class UnsupportedMediaType(LRSError):
 class TooManyRequests(LRSError):
     status = 429
     code = "too_many_requests"
+
+
+class StoreError(LRSError):
+    """The store refused an operation deterministically (a server error code, not an outage)."""
+
+    code = "store_error"
 
 
 class StoreUnavailable(LRSError):

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from lrs.auth import REALM
-from lrs.errors import LRSError, Unauthorized
+from lrs.errors import LRSError, StoreUnavailable, Unauthorized
 from lrs.keys import settings_key, statement_service_key, version_out_key
 from lrs.xapi.timestamps import format_us
 from lrs.xapi.versions import HEADER
@@ -38,6 +38,8 @@ def error_response(error: LRSError) -> web.Response:
     response = json_response(error.to_json(), status=error.status)
     if isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = REALM
+    if isinstance(error, StoreUnavailable):  # an outage of the store: worth retrying soon
+        response.headers["Retry-After"] = "1"
     return response
 
 

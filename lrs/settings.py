@@ -18,6 +18,9 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("lrs-data"))
     mongodb_uri: str | None = None
     mongodb_database: str = "lrs"
+    mongodb_server_selection_ms: int = 5000  # how long a request waits for a usable server
+    mongodb_write_timeout_ms: int = 10000  # wtimeout of the majority write concern
+    mongodb_recovery_interval_s: int = 30  # how often unfinished statement batches are swept
     public_base_url: str | None = None
     authority_home_page: str | None = None
     statement_page_size: int = 100
@@ -43,6 +46,15 @@ class Settings:
             data_dir=Path(env.text("LRS_DATA_DIR", "lrs-data")),
             mongodb_uri=env.optional("LRS_MONGODB_URI"),
             mongodb_database=env.text("LRS_MONGODB_DATABASE", cls.mongodb_database),
+            mongodb_server_selection_ms=env.integer(
+                "LRS_MONGODB_SERVER_SELECTION_MS", cls.mongodb_server_selection_ms, minimum=1
+            ),
+            mongodb_write_timeout_ms=env.integer(
+                "LRS_MONGODB_WRITE_TIMEOUT_MS", cls.mongodb_write_timeout_ms, minimum=1
+            ),
+            mongodb_recovery_interval_s=env.integer(
+                "LRS_MONGODB_RECOVERY_INTERVAL_S", cls.mongodb_recovery_interval_s, minimum=1
+            ),
             public_base_url=env.optional("LRS_PUBLIC_BASE_URL"),
             authority_home_page=env.optional("LRS_AUTHORITY_HOME_PAGE"),
             statement_page_size=env.integer("LRS_STATEMENT_PAGE_SIZE", cls.statement_page_size),

@@ -2,7 +2,9 @@
 
 Only this module imports motor and pymongo. It uses no multi-document transactions and no
 change streams, so the same code runs on a single node, a replica set, a sharded cluster and
-mongomock-motor in the tests. Writes use majority write concern; every read sorts explicitly.
+mongomock-motor in the tests. Reads go to the primary with read concern majority, writes use
+majority journaled write concern with a bounded wtimeout, whatever the URI says (see
+`lrs.store.engine.mongo`); every read sorts explicitly.
 
 Statement documents (`statements` collection, see `StatementDoc`)
     `_id` is the statement id. `raw` is the statement exactly as clients get it back, kept as
@@ -28,26 +30,33 @@ Indexes (created at open; each query shape has one)
 All or nothing without transactions (`statement_batches` collection, see `BatchDoc`)
     A call to `insert_statements` is one batch with a random token:
     1. read the ids (the cheap pre-check: taken ids end the call with `stored=False`);
-    2. insert the batch document, state `pending`, with the ids and the voiding targets;
+    2. insert the batch document, state `pending`, dated by the server (`$currentDate`), with
+       the ids, the voiding targets and the activity definitions to merge;
     3. insert every statement with `pending: <token>`; queries and `get_statements` ignore
        pending statements. A duplicate key here (a concurrent request won the race) deletes
        this batch's statements and batch document, then goes back to 1;
     4. commit: one single-document compare-and-set of the batch from `pending` to
        `committed`. This is the commit point, atomic on every deployment;
     5. roll forward: mark the voiding targets voided, mark this batch's statements that a
-       committed voiding statement targets, clear `pending` (one `update_many`), delete the
-       batch document. Every step is idempotent, so anyone may repeat it.
+       committed voiding statement targets, clear `pending` (one `update_many`), merge the
+       activity definitions, delete the batch document. Every step is idempotent, so anyone
+       may repeat it, definitions included (with the writer's create-only or define rule,
+       recorded in the batch).
     After a crash (or a lost connection) the outcome depends only on the batch document:
-    - before 4, or a batch still `pending` after `pending_timeout_s`: it is dead. Whoever
-      meets it (a retry of the same ids, `get_statements`, or the sweep at open) aborts it
-      with a compare-and-set from `pending` to `aborted` and deletes its statements. A retry of
+    - before 4, or a batch still `pending` after `pending_timeout_s` by the server's clock:
+      it is dead. Whoever meets it (a retry of the same ids, `get_statements`, or the sweep)
+      aborts it with ONE write, an upsert setting `aborted` unless `committed` (a duplicate
+      key means committed; no read decides), and deletes its statements. A retry of
       the same ids is therefore never blocked by a crashed attempt for longer than the timeout;
       meanwhile it waits up to `wait_s` and then answers `StoreUnavailable` (503).
       A writer slower than the timeout finds its own commit refused and reports
       `StoreUnavailable`; the compare-and-set makes commit and abort exclusive.
-    - after 4: the batch is stored. Whoever meets it rolls it forward (the sweep at open, a
+    - after 4: the batch is stored. Whoever meets it rolls it forward (the sweep at open and
+      every `recovery_interval_s` after (`lrs.store.mongo_recovery`), a
       retry with the same ids, which then gets `stored=False` and the now stored statements,
       or `get_statements`). The client saw an error and its retry is answered as a repeat.
+    The server's time is read by stamping the one document of `server_clock` ($currentDate),
+    which works on every deployment and on mongomock (which has no `$$NOW`).
     Statements whose batch document is gone while they are still pending are leftovers of an
     aborted batch and are deleted the same way. While step 5 runs, readers may briefly see part
     of a committed batch; what is stored is never partial.
@@ -64,14 +73,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 import uuid
 from collections.abc import Sequence
 from contextlib import suppress
+from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
+import orjson
+from bson import Binary
+from bson.errors import InvalidDocument
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
-from pymongo import ASCENDING, DESCENDING, IndexModel, WriteConcern
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from lrs.errors import BadRequest, Conflict, StoreUnavailable
@@ -80,6 +94,7 @@ from lrs.model.credentials import Credential
 from lrs.model.statements import (
     INDEX_KINDS,
     AwaitingPage,
+    DefinitionMerge,
     DefinitionUpdate,
     InsertOutcome,
     StatementFilter,
@@ -89,15 +104,25 @@ from lrs.model.statements import (
     StoredStatement,
 )
 from lrs.store.base import ActivityStore
-from lrs.store.engine.mongo import MongoDatabase, translate_errors
+from lrs.store.engine.mongo import (
+    MongoDatabase,
+    client_options,
+    database_options,
+    translate_errors,
+)
 from lrs.store.mongo_activities import MongoActivityStore
 from lrs.store.mongo_documents import MongoDocumentStore
+from lrs.store.mongo_recovery import RecoveryLoop
+from lrs.xapi.activities import merger
 from lrs.xapi.voiding import voided_ids
 
 log = logging.getLogger(__name__)
 
 PENDING, COMMITTED, ABORTED = "pending", "committed", "aborted"
 _DUPLICATE_KEY = 11000
+# what can fail a batch's insert: driver errors, and BSON's own (a document over 16 MiB, an
+# integer outside 64 bits), which are no PyMongoError; the batch is rolled back, then re-raised
+_WRITE_FAILURES = (PyMongoError, InvalidDocument, OverflowError)
 
 
 class StatementDoc(TypedDict):
@@ -119,9 +144,11 @@ class BatchDoc(TypedDict):
 
     _id: str  # the token
     state: str  # pending | committed | aborted
-    at_us: int  # when the writer started, by its clock
+    at: NotRequired[datetime]  # when the writer started, by the server's clock ($currentDate)
     ids: list[str]
     targets: list[str]  # ids the batch's voiding statements target
+    definitions: NotRequired[bytes]  # JSON {activity id: definition}, merged at roll-forward
+    define: NotRequired[bool]  # whether they may change a stored definition (`merger`)
 
 
 class CredentialDoc(TypedDict):
@@ -173,6 +200,27 @@ def _document(record: StatementRecord, token: str) -> StatementDoc:
     if record.ref is not None:
         doc["ref"] = record.ref
     return doc
+
+
+def _may_define(merge: DefinitionMerge) -> bool:
+    """Whether a `lrs.xapi.activities.merger` merge may change a stored definition: the
+    create-only one keeps what is stored (recorded so another process repeats the same one)."""
+    return merge({}, {"name": {"und": "?"}}) != {}
+
+
+def _batch(
+    token: str, records: Sequence[StatementRecord], definitions: DefinitionUpdate | None
+) -> BatchDoc:
+    batch: BatchDoc = {
+        "_id": token,
+        "state": PENDING,
+        "ids": [r.id for r in records],
+        "targets": list(dict.fromkeys(r.voids for r in records if r.voids is not None)),
+    }
+    if definitions is not None and definitions.encoded:
+        batch["definitions"] = Binary(orjson.dumps(definitions.definitions))
+        batch["define"] = _may_define(definitions.merge)
+    return batch
 
 
 def _stored(doc: dict[str, Any]) -> StoredStatement:
@@ -230,6 +278,7 @@ class MongoStatementStore:
     def __init__(self, db: AsyncIOMotorDatabase, activities: ActivityStore) -> None:
         self._docs = db["statements"]
         self._batches = db["statement_batches"]
+        self._clock = db["server_clock"]
         self._activities = activities
 
     async def create_indexes(self) -> None:
@@ -251,23 +300,19 @@ class MongoStatementStore:
         await self._docs.create_indexes(models)
 
     async def recover(self) -> None:
-        """Roll committed batches forward and dead ones back (run at open; safe at any time)."""
+        """Roll committed batches forward and dead ones back (at open, then periodically)."""
         tokens = {b["_id"] async for b in self._batches.find({}, {"_id": 1})}
-        tokens.update(await self._docs.distinct("pending"))
+        # the predicate lets the sparse `pending` index answer, not a collection scan
+        tokens.update(await self._docs.distinct("pending", {"pending": {"$exists": True}}))
         for token in tokens:
             await self._resolve(token)
 
     async def insert_statements(
         self, records: Sequence[StatementRecord], definitions: DefinitionUpdate | None = None
     ) -> InsertOutcome:
-        """Store every record or none (see the module docstring for how), then merge the
-        activity definitions they carry (derived data: after the statements, never before)."""
-        outcome = await self._insert(records)
-        if outcome.stored and definitions is not None:
-            await self._activities.merge_activities(definitions.definitions, definitions.merge)
-        return outcome
-
-    async def _insert(self, records: Sequence[StatementRecord]) -> InsertOutcome:
+        """Store every record or none (see the module docstring for how); the activity
+        definitions they carry ride in the batch document and are merged at its roll-forward
+        (derived data: after the statements, never before, and by whoever rolls it forward)."""
         if not records:
             return InsertOutcome(stored=True)
         ids = [r.id for r in records]
@@ -280,13 +325,13 @@ class MongoStatementStore:
                 existing, in_flight = await self._settled(ids)
                 if existing:
                     return InsertOutcome(stored=False, existing=existing)
-                if not in_flight and await self._write(records):
+                if not in_flight and await self._write(records, definitions):
                     return InsertOutcome(stored=True)
                 if time.monotonic() > deadline:
                     raise StoreUnavailable("another request is still writing these statements")
-                if in_flight:
-                    await asyncio.sleep(pause)
-                    pause = min(pause * 2, 0.25)
+                # a live batch holds the ids, or one won the race: back off before looking again
+                await asyncio.sleep(pause * random.uniform(0.5, 1.0))
+                pause = min(pause * 2, 0.25)
 
     async def get_statements(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
         """The stored statements among `ids`, voided or not."""
@@ -408,23 +453,23 @@ class MongoStatementStore:
             docs = await self._docs.find({"_id": {"$in": ids}}).to_list(length=None)
         return {d["_id"]: _stored(d) for d in docs if "pending" not in d}, in_flight
 
-    async def _write(self, records: Sequence[StatementRecord]) -> bool:
+    async def _write(
+        self, records: Sequence[StatementRecord], definitions: DefinitionUpdate | None
+    ) -> bool:
         """Steps 2-5 of a batch; False when an id was taken meanwhile (nothing is left behind)."""
         token = uuid.uuid4().hex
-        batch: BatchDoc = {
-            "_id": token,
-            "state": PENDING,
-            "at_us": _now_us(),
-            "ids": [r.id for r in records],
-            "targets": list(dict.fromkeys(r.voids for r in records if r.voids is not None)),
-        }
-        await self._batches.insert_one(batch)
+        batch = _batch(token, records, definitions)
+        fields = {k: v for k, v in batch.items() if k != "_id"}
+        # the server's clock dates the batch: whoever judges it dead reads the same clock
+        await self._batches.update_one(
+            {"_id": token}, {"$setOnInsert": fields, "$currentDate": {"at": True}}, upsert=True
+        )
         try:
             await self._docs.insert_many([_document(r, token) for r in records], ordered=True)
-        except PyMongoError as exc:
+        except _WRITE_FAILURES as exc:
             with suppress(PyMongoError):
                 await self._abort(token)
-            if _only_duplicates(exc):
+            if isinstance(exc, PyMongoError) and _only_duplicates(exc):
                 return False
             raise
         commit = await self._batches.update_one(
@@ -433,45 +478,77 @@ class MongoStatementStore:
         if commit.matched_count == 0:  # found dead by another request and aborted
             await self._abort(token)
             raise StoreUnavailable("the write took too long and was rolled back; retry it")
-        await self._roll_forward(batch)
+        await self._roll_forward(batch, definitions.merge if definitions else None)
         return True
 
     async def _resolve(self, token: str) -> bool:
         """Finish or roll back another batch; True while it is live (pending, not yet dead)."""
-        for _attempt in range(2):
+        for _attempt in range(3):
             batch = await self._batches.find_one({"_id": token})
             if batch is not None and batch["state"] == COMMITTED:
                 await self._roll_forward(batch)
                 return False
-            if batch is not None and batch["state"] == PENDING and not self._dead(batch):
+            if batch is not None and batch["state"] == PENDING and not await self._dead(batch):
                 return True
             if await self._abort(token):
                 return False
             # it committed between our read and the abort: roll it forward on the next turn
         return False
 
-    def _dead(self, batch: dict[str, Any]) -> bool:
-        """A pending batch older than the timeout: its writer crashed or is past caring."""
-        return _now_us() - batch["at_us"] >= self.pending_timeout_s * 1_000_000
+    async def _dead(self, batch: dict[str, Any]) -> bool:
+        """A pending batch older than the timeout, by the server's clock: its writer crashed
+        or is past caring. (A batch from before server times were kept: by this clock.)"""
+        started = batch.get("at")
+        if not isinstance(started, datetime):
+            return _now_us() - int(batch.get("at_us", 0)) >= self.pending_timeout_s * 1_000_000
+        age = await self._server_now() - started
+        return age.total_seconds() >= self.pending_timeout_s
+
+    async def _server_now(self) -> datetime:
+        """The server's clock, read by stamping a document with it (works on every deployment)."""
+        for _attempt in range(2):
+            with suppress(DuplicateKeyError):  # a concurrent first stamp: the next one matches
+                doc = await self._clock.find_one_and_update(
+                    {"_id": "now"},
+                    {"$currentDate": {"at": True}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+                if doc is not None:
+                    at: datetime = doc["at"]
+                    return at
+        raise StoreUnavailable("the store could not read its clock")
 
     async def _abort(self, token: str) -> bool:
-        """Roll back a batch not committed; False when it turns out to be committed."""
-        result = await self._batches.update_one(
-            {"_id": token, "state": {"$ne": COMMITTED}}, {"$set": {"state": ABORTED}}
-        )
-        if result.matched_count == 0 and await self._batches.find_one({"_id": token}):
+        """Roll back a batch unless committed, deciding with one write; False when committed.
+
+        The upsert marks the batch aborted unless it is committed (and records an aborted
+        batch whose document is gone); its duplicate key says it exists and did not match:
+        committed. No read decides, so no stale read can make it delete a committed batch.
+        """
+        try:
+            await self._batches.update_one(
+                {"_id": token, "state": {"$ne": COMMITTED}},
+                {"$set": {"state": ABORTED}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
             return False
         await self._docs.delete_many({"pending": token})
-        await self._batches.delete_one({"_id": token})
+        await self._batches.delete_one({"_id": token, "state": ABORTED})
         return True
 
-    async def _roll_forward(self, batch: BatchDoc | dict[str, Any]) -> None:
-        """Step 5 for a committed batch: voiding, then visibility, then forget the batch.
+    async def _roll_forward(
+        self, batch: BatchDoc | dict[str, Any], merge: DefinitionMerge | None = None
+    ) -> None:
+        """Step 5 for a committed batch: voiding, visibility, definitions, forget the batch.
 
         Which statements become voided is decided here (`lrs.xapi.voiding.voided_ids`), not by
         the service: it depends on the voiding statements other batches have committed by now.
         A statement's `voids` never changes once inserted, so reading it before the update is
-        as good as filtering on it.
+        as good as filtering on it. The definitions are merged after the statements are
+        visible; the merge is idempotent, and the batch document stays until it is done, so a
+        failed merge is repeated by the next recovery.
         """
         token = batch["_id"]
         # xAPI 1.0.3 Part 2 §2.3.2: a voiding statement voids its target; a statement voided
@@ -483,6 +560,10 @@ class MongoStatementStore:
             if voided:
                 await self._docs.update_many({"_id": {"$in": voided}}, {"$set": {"voided": True}})
         await self._docs.update_many({"pending": token}, {"$unset": {"pending": ""}})
+        carried = batch.get("definitions")
+        if carried is not None:
+            merge = merge or merger(bool(batch.get("define")))
+            await self._activities.merge_activities(orjson.loads(bytes(carried)), merge)
         await self._batches.delete_one({"_id": token})
 
     async def _targeted(self, ids: list[str], token: str) -> set[str]:
@@ -648,18 +729,30 @@ class MongoBackend:
         self.credentials = MongoCredentialStore(db)
         self.attachments = MongoAttachmentStore(db)
         self.documents = MongoDocumentStore(db)
+        self.recovery: RecoveryLoop | None = None
 
     @classmethod
-    async def open(cls, uri: str, database: str, *, client: Any = None) -> MongoBackend:
-        """Connect (or use `client`, e.g. mongomock-motor's), create indexes, recover batches.
+    async def open(
+        cls,
+        uri: str,
+        database: str,
+        *,
+        client: Any = None,
+        server_selection_ms: int = 5000,
+        write_timeout_ms: int = 10000,
+        recovery_interval_s: float | None = None,
+    ) -> MongoBackend:
+        """Connect (or use `client`, e.g. mongomock-motor's), create indexes, recover batches,
+        and sweep them again every `recovery_interval_s` seconds (None: only at open).
 
-        Writes use majority write concern whatever the URI says; timeouts and TLS come from it.
-        A client passed in stays open on `close()`: whoever made it closes it.
+        Reads, read concern and write concern are the engine's whatever the URI says
+        (`lrs.store.engine.mongo.database_options`); the server selection timeout too; TLS and
+        the rest come from the URI. A client passed in stays open on `close()`.
         """
         owns_client = client is None
         if client is None:
-            client = AsyncIOMotorClient(uri)
-        db = client.get_database(database, write_concern=WriteConcern(w="majority"))
+            client = AsyncIOMotorClient(uri, **client_options(server_selection_ms))
+        db = client.get_database(database, **database_options(write_timeout_ms))
         backend = cls(client, db, owns_client=owns_client)
         try:
             with translate_errors("open the database"):
@@ -670,10 +763,15 @@ class MongoBackend:
         except BaseException:
             await backend.close()
             raise
+        if recovery_interval_s is not None:
+            backend.recovery = RecoveryLoop(backend.statements.recover, recovery_interval_s)
+            backend.recovery.start()
         return backend
 
     async def close(self) -> None:
-        """Close the client if this backend opened it (idempotent)."""
+        """Stop the recovery loop; close the client if this backend opened it (idempotent)."""
+        if self.recovery is not None:
+            await self.recovery.stop()
         if self._owns_client and self.client is not None:
             self.client.close()
         self.client = None

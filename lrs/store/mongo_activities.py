@@ -3,7 +3,8 @@
 Each document is `{_id: activity id, definition: <JSON bytes>, rev: n}`; the definition is kept
 as bytes for the same reason statements are (extension keys full of dots). A merge is a
 compare-and-set on `rev`, retried when another writer got there first, so concurrent merges of
-the same activity lose nothing without transactions.
+the same activity lose nothing without transactions. Merging the same definitions twice gives
+the same result, so a statement batch's roll-forward may repeat its merge (`lrs.store.mongo`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any
 
 import orjson
 from bson import Binary
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
 from lrs.errors import StoreUnavailable
 from lrs.model.statements import DefinitionMerge
+from lrs.store.engine.mongo import translate_errors
 
 _ATTEMPTS = 20
 
@@ -31,11 +33,9 @@ class MongoActivityStore:
         self, definitions: Mapping[str, dict[str, Any]], merge: DefinitionMerge
     ) -> None:
         """Merge each definition into the stored one."""
-        try:
+        with translate_errors("save activity definitions"):
             for activity_id, definition in definitions.items():
                 await self._merge_one(activity_id, definition, merge)
-        except PyMongoError as exc:
-            raise StoreUnavailable("the store could not save activity definitions") from exc
 
     async def _merge_one(
         self, activity_id: str, definition: dict[str, Any], merge: DefinitionMerge
@@ -66,11 +66,9 @@ class MongoActivityStore:
         """The canonical definitions among `ids`."""
         if not ids:
             return {}
-        try:
+        with translate_errors("read activity definitions"):
             cursor = self._activities.find({"_id": {"$in": list(dict.fromkeys(ids))}})
             return {doc["_id"]: orjson.loads(bytes(doc["definition"])) async for doc in cursor}
-        except PyMongoError as exc:
-            raise StoreUnavailable("the store could not read activity definitions") from exc
 
 
 def _pack(definition: dict[str, Any]) -> Binary:

@@ -24,10 +24,10 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from lrs.errors import Conflict
+from lrs.errors import Conflict, StoreUnavailable
 from lrs.store.engine.mongo import MongoDatabase, translate_errors
 from lti.store.base import Consumer, PlatformKey, Tool
 from lti.store.codec import consumer_doc, consumer_from_doc, tool_doc, tool_from_doc
@@ -61,15 +61,19 @@ class MongoPlatformKeyStore:
             "private_key_enc": key.private_key_enc,
             "created_at": key.created_at,
         }
-        # a duplicate key: a concurrent process stored its key first
-        with (
-            translate_errors("store the platform key", pass_duplicates=True),
-            suppress(DuplicateKeyError),
-        ):
-            await self._keys.update_one({"_id": "current"}, {"$setOnInsert": fields}, upsert=True)
-        stored = await self.get_platform_key()
-        assert stored is not None
-        return stored
+        # One write answers with the key kept, so no (possibly stale) second read decides.
+        with translate_errors("store the platform key", pass_duplicates=True):
+            for _attempt in range(2):
+                with suppress(DuplicateKeyError):  # a concurrent process stored its key first
+                    doc = await self._keys.find_one_and_update(
+                        {"_id": "current"},
+                        {"$setOnInsert": fields},
+                        upsert=True,
+                        return_document=ReturnDocument.AFTER,
+                    )
+                    if doc is not None:
+                        return PlatformKey(**_clean(doc))
+        raise StoreUnavailable("the store could not keep the platform key; retry")
 
 
 class MongoRegistrationStore:

@@ -10,7 +10,7 @@ from bson import Binary
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from lrs.errors import BadRequest
+from lrs.errors import BadRequest, Conflict
 from lrs.store.engine.mongo import MongoDatabase, translate_errors
 from lti.store.base import LineItem, LineItemFilter, Page, ScoreRecord
 from lti.store.mongo import now_us
@@ -37,7 +37,10 @@ class MongoGradebookStore:
         """Store a new line item."""
         doc = {"_id": item.id, "seq": now_us(), "tool": item.tool_id, **_item_fields(item)}
         with translate_errors("store the line item", pass_duplicates=True):
-            await self._items.insert_one(doc)
+            try:
+                await self._items.insert_one(doc)
+            except DuplicateKeyError:
+                raise Conflict(f"a line item with id {item.id} exists") from None
 
     async def get_line_item(self, item_id: str) -> LineItem | None:
         """The line item with this id."""

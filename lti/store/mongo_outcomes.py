@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
+from lrs.errors import StoreUnavailable
 from lrs.store.engine.mongo import MongoDatabase, translate_errors
 from lti.store.base import OutcomeRecord
 
@@ -30,21 +33,25 @@ class MongoOutcomeStore:
     async def put_outcome(self, record: OutcomeRecord) -> OutcomeRecord:
         """Make `record` current, keeping every statement id seen for this result."""
         key = _outcome_id(record.consumer_key, record.resource_link_id, record.user_id)
-        with translate_errors("store the result", pass_duplicates=True):
-            doc = await self._outcomes.find_one_and_update(
-                {"_id": key},
-                {
-                    "$set": {
-                        "score": record.score,
-                        "message_id": record.message_id,
-                        "received_us": record.received_us,
-                    },
-                    "$addToSet": {"statement_ids": {"$each": list(record.statement_ids)}},
-                },
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        return _outcome(doc)
+        update = {
+            "$set": {
+                "score": record.score,
+                "message_id": record.message_id,
+                "received_us": record.received_us,
+            },
+            "$addToSet": {"statement_ids": {"$each": list(record.statement_ids)}},
+        }
+        with translate_errors("store the result"):
+            for _attempt in range(2):
+                # two first results at once: one upsert inserts, the other's duplicate key
+                # means the document exists now, and the same update applies to it
+                with suppress(DuplicateKeyError):
+                    doc = await self._outcomes.find_one_and_update(
+                        {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
+                    )
+                    if doc is not None:
+                        return _outcome(doc)
+        raise StoreUnavailable("the store could not keep the result; retry")
 
     async def delete_outcome(
         self, consumer_key: str, resource_link_id: str, user_id: str, received_us: int

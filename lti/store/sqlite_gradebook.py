@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from lrs.errors import BadRequest
+from lrs.errors import BadRequest, Conflict
 from lrs.store.engine.sqlite import SQLiteDatabase
 from lti.store.base import LineItem, LineItemFilter, Page, ScoreRecord
 
@@ -48,11 +48,14 @@ class SQLiteGradebookStore:
         row = (item.id, item.tool_id, *_filter_columns(item), orjson.dumps(item.properties))
 
         def job(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO lti_line_items (id, tool_id, resource_link_id, resource_id, tag, "
-                "properties) VALUES (?, ?, ?, ?, ?, ?)",
-                row,
-            )
+            try:
+                conn.execute(
+                    "INSERT INTO lti_line_items (id, tool_id, resource_link_id, resource_id, "
+                    "tag, properties) VALUES (?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+            except sqlite3.IntegrityError:  # the id is taken (as on MongoDB: 409)
+                raise Conflict(f"a line item with id {item.id} exists") from None
 
         await self._db.write(job)
 

@@ -4,7 +4,10 @@ Collections and indexes
     webhook_subscriptions  `_id` id; (created_at, _id) for listing
     webhook_events         `_id` event id (copied here by `publish_events`, see mongo.py);
                            (fanned, occurred_us, _id) for fan-out in order
-    webhook_deliveries     `_id` "<event>.<subscription>"; (state, next_at_us) for due ones
+    webhook_deliveries     `_id` "<event>.<subscription>"; `due_order` (state, next_at_us, _id)
+                           for due and dead ones in the order they are claimed and listed
+                           (the equality on state, then the index's own order: no sort in
+                           memory); replaces the earlier `due` (state, next_at_us), dropped
 
 Fan-out creates each delivery with an upsert keyed by (event, subscription), then marks the
 event fanned: a crash between the two repeats the upserts, which change nothing. A claim is a
@@ -19,7 +22,7 @@ from contextlib import suppress
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from lrs.errors import Conflict
 from lrs.store.engine.mongo import MongoDatabase, translates_errors
@@ -35,6 +38,8 @@ from projections.store.base import (
 from projections.store.sqlite_delivery import delivery_id
 
 _FILTERS = ("event_types", "verbs", "activities", "members")
+# after the equality on `state`, the rest of the `due_order` index: the sort reads the index
+_CLAIM_ORDER = [("next_at_us", ASCENDING), ("_id", ASCENDING)]
 
 
 def _subscription(doc: dict[str, Any]) -> Subscription:
@@ -82,9 +87,11 @@ class MongoDeliveryStore:
                 )
             ]
         )
-        await self._deliveries.create_indexes(
-            [IndexModel([("state", ASCENDING), ("next_at_us", ASCENDING)], name="due")]
-        )
+        order = [("state", ASCENDING), ("next_at_us", ASCENDING), ("_id", ASCENDING)]
+        await self._deliveries.create_indexes([IndexModel(order, name="due_order")])
+        if "due" in await self._deliveries.index_information():
+            with suppress(OperationFailure):  # another process dropped it first
+                await self._deliveries.drop_index("due")
 
     async def add_subscription(self, subscription: Subscription) -> None:
         """Store a new subscription."""
@@ -159,7 +166,7 @@ class MongoDeliveryStore:
     ) -> list[Delivery]:
         """Compare-and-set each due delivery to this owner."""
         due = {"state": PENDING, "next_at_us": {"$lte": now_us}, "lease_until_us": {"$lte": now_us}}
-        cursor = self._deliveries.find(due).sort([("next_at_us", ASCENDING), ("_id", 1)])
+        cursor = self._deliveries.find(due).sort(_CLAIM_ORDER)
         claimed = []
         for doc in await cursor.limit(limit).to_list(None):
             result = await self._deliveries.update_one(
@@ -206,7 +213,7 @@ class MongoDeliveryStore:
 
     async def dead_letters(self, limit: int) -> list[Delivery]:
         """Dead deliveries with bodies."""
-        cursor = self._deliveries.find({"state": DEAD}).sort([("next_at_us", 1), ("_id", 1)])
+        cursor = self._deliveries.find({"state": DEAD}).sort(_CLAIM_ORDER)
         return await self._with_bodies(await cursor.limit(limit).to_list(None))
 
     async def redeliver(self, delivery_ids: Sequence[str] | None, now_us: int) -> int:

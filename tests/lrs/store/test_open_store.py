@@ -6,7 +6,7 @@ from typing import Protocol
 
 import pytest
 
-from lrs.errors import StoreUnavailable
+from lrs.errors import StoreError, StoreUnavailable
 from lrs.store.base import Backend
 from lrs.store.engine import open_store
 from lrs.store.engine.mongo import MongoDatabase, translate_errors, translates_errors
@@ -62,7 +62,7 @@ async def test_backend_engines_are_typed_handles(backend: Backend) -> None:
     assert isinstance(backend.engine, expected)
 
 
-def test_translate_errors_reports_driver_errors_as_store_unavailable() -> None:
+def test_translate_errors_reports_outages_as_store_unavailable() -> None:
     from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
     with (
@@ -70,8 +70,9 @@ def test_translate_errors_reports_driver_errors_as_store_unavailable() -> None:
         translate_errors("read notes"),
     ):
         raise ServerSelectionTimeoutError("no server")
+    # a duplicate key the store did not expect is no outage: retrying fails the same way
     with (
-        pytest.raises(StoreUnavailable, match="could not add a note"),
+        pytest.raises(StoreError, match="refused to add a note"),
         translate_errors("add a note"),
     ):
         raise DuplicateKeyError("E11000")

@@ -269,3 +269,10 @@ async def test_outcomes(store: LTIStore) -> None:
     assert await store.delete_outcome(*key, received_us=10) is False  # changed since
     assert await store.delete_outcome(*key, received_us=20) is True
     assert await store.get_outcome(*key) is None
+
+
+async def test_a_taken_line_item_id_is_a_conflict(store: LTIStore) -> None:
+    await store.add_line_item(item(1))
+    with pytest.raises(Conflict):  # 409 on every backend, not a 500 (MongoDB) or 503 (SQLite)
+        await store.add_line_item(item(1, label="another"))
+    assert await store.get_line_item("li001") == item(1)
