@@ -8,8 +8,9 @@ from tests.architecture import import_graph
 
 
 def test_the_documented_import_graph_is_the_current_one() -> None:
+    regenerate = "python -m tests.architecture.import_graph --write"
     assert import_graph.documented() == import_graph.render(), (
-        "docs/architecture.md is out of date: run `python -m tests.architecture.import_graph --write`"
+        f"docs/architecture.md is out of date: run `{regenerate}`"
     )
 
 
