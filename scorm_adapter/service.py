@@ -1,7 +1,8 @@
 """The SCORM runtime endpoint's service: open an attempt, apply a commit.
 
     open_attempt(request, principal)   the LMS (HTTP Basic, statements/write) opens an attempt
-                                       session: the attempt's state is created or resumed, the
+                                       session: the attempt's state is created or resumed (only
+                                       by the credential that created it: 403 otherwise), the
                                        activity state lists the attempt, the LMS's data goes to
                                        the profile's documents; a signed commit URL comes back
     commit(token, body)                a runtime commits CMI data: ordered (attempts.py),
@@ -65,6 +66,12 @@ _TRIES = 16
 _TOTAL_TIME = {"1.2": "cmi.core.total_time", "2004": "cmi.total_time"}
 _FIELDS = {"course_iri": "course", "sco_iri": "sco", "version": "scormVersion"}
 _PROBE_FIELDS = (("actor", "learner"), ("object", "sco"), ("context", "course"))
+
+
+class AttemptOwnedElsewhere(Forbidden):
+    """Another credential opened this attempt (its commit URL and authority stay as they are)."""
+
+    code = "attempt_owned_elsewhere"
 
 
 @dataclass(frozen=True)
@@ -200,6 +207,7 @@ class ScormService:
                     return state, False
                 continue
             current = AttemptState.from_json(record.state)
+            _check_owner(current, key)
             if current.pending or current.pending_documents:
                 await self._settle(record)
                 continue
@@ -263,6 +271,14 @@ class ScormService:
         credential = await self._credentials.get_credential(state.credential_key)
         if credential is None or credential.revoked:
             raise Forbidden("the credential that opened this attempt has been revoked")
+
+
+def _check_owner(state: AttemptState, credential_key: str) -> None:
+    """An attempt belongs to the credential that opened it: another one may not take it over."""
+    if state.credential_key != credential_key:
+        raise AttemptOwnedElsewhere(
+            "this attempt was opened by another credential; only that credential can resume it"
+        )
 
 
 def _context(request: OpenRequest, session: str) -> AttemptContext:
