@@ -294,14 +294,23 @@ async def test_unknown_and_foreign_line_items(lti: LTIHarness, tool: AGSTool) ->
     theirs = await other.create()
     their_id = theirs["id"].rsplit("/", 1)[1]
     mine = f"{tool.container}/{their_id}"
-    response = await lti.http.get(mine, headers=tool.auth)
-    assert response.status == 403
-    response = await lti.http.post(
-        mine + "/scores",
-        json={"userId": "u"},
-        headers={**tool.auth, "Content-Type": SCORE_MEDIA},
-    )
-    assert response.status == 403
+    # another tool's line item is answered exactly as a missing one: its existence stays hidden
+    missing = await lti.http.get(f"{tool.container}/{'f' * len(their_id)}", headers=tool.auth)
+    expected = (await missing.json()) | {"message": f"no line item {their_id}"}
+    assert missing.status == 404
+    for method, suffix, body, media in (
+        ("GET", "", None, None),
+        ("PUT", "", {"label": "mine now", "scoreMaximum": 1}, LINEITEM_MEDIA),
+        ("DELETE", "", None, None),
+        ("POST", "/scores", {"userId": "u"}, SCORE_MEDIA),
+        ("GET", "/results", None, None),
+    ):
+        headers = {**tool.auth, **({"Content-Type": media} if media else {})}
+        response = await lti.http.request(method, mine + suffix, json=body, headers=headers)
+        assert response.status == 404, (method, suffix)
+        assert await response.json() == expected, (method, suffix)
+    response = await lti.http.get(other.path(theirs["id"]), headers=other.auth)
+    assert response.status == 200 and (await response.json())["label"] == theirs["label"]
     for method in ("GET", "DELETE"):
         response = await lti.http.request(method, f"{tool.container}/0000", headers=tool.auth)
         assert response.status == 404
