@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 import orjson
 
 from lrs.errors import ValidationError
+from lrs.xapi.timestamps import parse_timestamp
 from lti.store.base import LineItem, ScoreRecord
 from lti.vocabulary import PASSING_THRESHOLD
 
@@ -30,12 +31,25 @@ def is_number(value: Any) -> TypeGuard[float]:
 
 
 def check_zoned_timestamp(value: Any, path: str) -> None:
-    """ValidationError unless `value` is an ISO 8601 date-time string with a time zone."""
-    if not isinstance(value, str) or not _ISO.match(value.strip()):
+    """ValidationError unless `value` is an ISO 8601 date-time string with a time zone.
+
+    AGS 2.0 §3.2.6-7 and §4.3.6: ISO 8601 date-times with a zone. The shape is checked by
+    pattern, then every field by the calendar and clock (month 1-12, a day the month has, hour
+    0-23, minute and second 0-59, offset under 24 h): `12:99:00Z` or `02-30` is refused.
+    """
+    if not isinstance(value, str) or not _ISO.match(value.strip()) or not _real_instant(value):
         raise ValidationError(
             f"{path} must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T12:00:00.000Z",
             path=path,
         )
+
+
+def _real_instant(value: str) -> bool:
+    try:
+        parse_timestamp(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def parse_line_item(body: Any, *, item_id: str | None = None) -> dict[str, Any]:

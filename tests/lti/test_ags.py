@@ -325,6 +325,33 @@ async def test_unknown_and_foreign_line_items(lti: LTIHarness, tool: AGSTool) ->
     assert response.status == 404
 
 
+@pytest.mark.parametrize("name", ["startDateTime", "endDateTime"])
+async def test_impossible_line_item_dates_are_400_naming_the_field(
+    lti: LTIHarness, tool: AGSTool, name: str
+) -> None:
+    headers = {**tool.auth, "Content-Type": LINEITEM_MEDIA}
+    body = {"label": "Quiz 1", "scoreMaximum": 10, name: "2024-01-01T12:99:00Z"}
+    response = await lti.http.post(tool.container, json=body, headers=headers)
+    assert response.status == 400
+    assert (await response.json())["path"] == name
+    listed = await (await tool.get(BASE + tool.container)).json()
+    assert listed == []
+    item = await tool.create(**{name: "2024-01-01T12:00:00Z"})
+    response = await lti.http.put(tool.path(item["id"]), json=body, headers=headers)
+    assert response.status == 400
+    assert (await response.json())["path"] == name
+    kept = await (await tool.get(item["id"])).json()
+    assert kept[name] == "2024-01-01T12:00:00Z"
+
+
+async def test_an_impossible_score_timestamp_is_400(tool: AGSTool) -> None:
+    item = await tool.create()
+    answer = await tool.score(
+        item, status=400, scoreGiven=5, scoreMaximum=10, timestamp="2026-02-30T10:00:00Z"
+    )
+    assert answer["path"] == "timestamp"
+
+
 async def test_put_and_delete_a_line_item(lti: LTIHarness, tool: AGSTool) -> None:
     item = await tool.create(tag="a")
     changed = {**item, "label": "Renamed", "scoreMaximum": 20, "tag": "b"}
