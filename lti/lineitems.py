@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from typing import Any, TypeGuard
 
 import orjson
@@ -98,8 +99,8 @@ def result_json(record: ScoreRecord, item: LineItem, *, item_url: str, result_ur
     """A result (AGS 2.0 §5.2): the user's last score scaled to the line item's scoreMaximum.
 
     `resultScore` is there only when the score counts (gradingProgress FullyGraded, with a
-    scoreGiven): resultScore = scoreGiven / scoreMaximum (of the score) * scoreMaximum (of the
-    line item); `resultMaximum` is the line item's scoreMaximum.
+    scoreGiven): scoreGiven rescaled from the score's scoreMaximum to the line item's (see
+    `rescale`); `resultMaximum` is the line item's scoreMaximum.
     """
     score = record.score
     result: dict[str, Any] = {
@@ -110,7 +111,23 @@ def result_json(record: ScoreRecord, item: LineItem, *, item_url: str, result_ur
     }
     given, maximum = score.get("scoreGiven"), score.get("scoreMaximum")
     if score.get("gradingProgress") == "FullyGraded" and is_number(given) and is_number(maximum):
-        result["resultScore"] = given / maximum * item.score_maximum
+        result["resultScore"] = rescale(given, maximum, item.score_maximum)
     if isinstance(score.get("comment"), str):
         result["comment"] = score["comment"]
     return result
+
+
+def rescale(given: float, maximum: float, target: float) -> float:
+    """`given` out of `maximum` expressed out of `target`, without binary floating-point noise.
+
+    Equal maxima return `given` exactly as sent (55 of 100 stays 55, not 55.00000000000001).
+    Otherwise the numbers are taken as the decimals the tool wrote (their shortest repr), the
+    product given * target is formed first and divided by `maximum` in decimal arithmetic
+    (28 significant digits), and the result is the float nearest to that quotient: 7 of 3 on
+    a maximum of 3 is 7, 0.1 of 0.3 on 0.9 is 0.3. A quotient with no finite decimal form
+    (1 of 3 on 100) is the nearest float, 33.333333333333336.
+    """
+    if maximum == target:
+        return given
+    exact = Decimal(repr(given)) * Decimal(repr(target)) / Decimal(repr(maximum))
+    return float(exact)

@@ -226,6 +226,28 @@ async def test_pending_scores_count_only_once_graded(lti: LTIHarness, tool: AGST
     assert result["resultScore"] == 4
 
 
+# (scoreGiven, the score's scoreMaximum, the line item's scoreMaximum, resultScore): each of
+# these comes out with binary noise when divided first (55 / 100 * 100 == 55.00000000000001).
+RESCALED = [
+    (55, 100, 100, 55),
+    (55.5, 100, 100.0, 55.5),
+    (1.1, 3.3, 9.9, 3.3),
+    (0.1, 0.3, 0.9, 0.3),
+    (7, 3, 3, 7),
+    (55, 100, 10, 5.5),
+]
+
+
+async def test_results_are_rescaled_without_float_noise(lti: LTIHarness, tool: AGSTool) -> None:
+    for given, maximum, item_maximum, expected in RESCALED:
+        item = await tool.create(scoreMaximum=item_maximum)
+        await tool.score(item, scoreGiven=given, scoreMaximum=maximum)
+        response = await tool.get(item["id"] + "/results")
+        [result] = await response.json()
+        assert result["resultScore"] == expected, (given, maximum, item_maximum)
+        assert repr(expected) in await response.text()
+
+
 async def test_extra_credit_is_allowed(lti: LTIHarness, tool: AGSTool) -> None:
     item = await tool.create(scoreMaximum=100)
     await tool.score(item, scoreGiven=12, scoreMaximum=10)

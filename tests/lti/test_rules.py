@@ -19,7 +19,7 @@ from lrs.xapi.validation import validate_statements
 from lti import converters, pox
 from lti.errors import KeysUnavailable
 from lti.gradebook import Gradebook
-from lti.lineitems import parse_line_item
+from lti.lineitems import parse_line_item, rescale
 from lti.paging import decode_page, encode_page, parse_limit
 from lti.scores import parse_score
 from lti.settings import LTISettings
@@ -190,6 +190,31 @@ def test_a_score_timestamp_must_be_a_real_instant(value: str) -> None:
 def test_real_zoned_instants_are_kept_as_sent(value: str) -> None:
     properties = parse_line_item({"label": "Quiz", "scoreMaximum": 10, "startDateTime": value})
     assert properties["startDateTime"] == value
+
+
+@pytest.mark.parametrize(
+    ("given", "maximum", "target", "expected"),
+    [
+        (55, 100, 100, 55),
+        (55, 100, 10, 5.5),
+        (0.1, 0.3, 0.9, 0.3),
+        (1.1, 3.3, 9.9, 3.3),
+        (7, 3, 3, 7),
+        (7, 3, 6, 14),
+        (0.7, 0.1, 0.1, 0.7),
+        (12, 10, 100, 120),
+        (1, 3, 100, 33.333333333333336),  # no finite decimal: the nearest float
+    ],
+)
+def test_rescale_has_no_float_noise(
+    given: float, maximum: float, target: float, expected: float
+) -> None:
+    assert rescale(given, maximum, target) == expected
+
+
+def test_rescale_returns_the_score_as_given_when_the_maxima_are_equal() -> None:
+    assert type(rescale(55, 100, 100)) is int
+    assert rescale(0.30000000000000004, 1, 1) == 0.30000000000000004
 
 
 def test_a_fingerprint_ignores_key_order_only() -> None:
