@@ -54,6 +54,7 @@ from scorm_adapter.documents import (
 )
 from scorm_adapter.docwriter import DocumentWriter
 from scorm_adapter.errors import ScormDataError
+from scorm_adapter.limits import DEFAULT_FACTOR, check_value_lengths
 from scorm_adapter.mapping import convert_attempt
 from scorm_adapter.request_bodies import CommitBody, OpenRequest
 from scorm_adapter.store.base import AttemptRecord, AttemptStore
@@ -110,6 +111,7 @@ class ScormService:
         signer: TokenSigner,
         *,
         token_ttl_s: int,
+        max_value_factor: int = DEFAULT_FACTOR,
         clock: Any = time.time,
     ) -> None:
         self._statements = statements
@@ -119,6 +121,7 @@ class ScormService:
         self._signer = signer
         self._ttl = token_ttl_s
         self._clock = clock
+        self._max_value_factor = max_value_factor
 
     async def open_attempt(self, request: OpenRequest, principal: Principal) -> OpenedAttempt:
         """Create the attempt or start a new session of it; its commit token."""
@@ -127,6 +130,7 @@ class ScormService:
         ctx = _context(request, session)
         _check_xapi(ctx)
         check_lms_elements(request.lms_data, request.version)
+        check_value_lengths(request.lms_data, request.version, self._max_value_factor)
         lms_docs = lms_documents(request.lms_data, request.version)
         attempt_id = _attempt_id(ctx)
         state, resumed = await self._start_session(attempt_id, ctx, request, principal)
@@ -166,6 +170,7 @@ class ScormService:
     ) -> CommitOutcome | None:
         """Decide and apply; None when another request changed the attempt meanwhile."""
         commit = body.commit(state.version)
+        check_value_lengths(commit.elements, state.version, self._max_value_factor)
         order = order_commit(state, commit)
         if order is not CommitOrder.APPLY:
             return CommitOutcome(order, (), state.seq, state.finished)
