@@ -1,7 +1,8 @@
 """The AGS gradebook: line items, scores and results of LTI 1.3 tools (AGS 2.0 §3-§5).
 
 Outcomes of `post_score`:
-- the line item is unknown: NotFound (404); it belongs to another tool: Forbidden (403);
+- the line item is unknown, or belongs to another tool: NotFound (404), the same answer for
+  both, so a tool cannot learn that another tool's line item exists;
 - the score is malformed: ValidationError (400);
 - a score with the same or a later timestamp is already recorded for that user and line item:
   Conflict (409), nothing stored (AGS §4.3.1: a platform must not let an older score replace a
@@ -17,7 +18,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from lrs.errors import Conflict, Forbidden, NotFound
+from lrs.errors import Conflict, NotFound
 from lrs.services.statements import StatementService
 from lrs.xapi.versions import XAPI_VERSION
 from lti import converters
@@ -71,12 +72,10 @@ class Gradebook:
         return item
 
     async def line_item(self, tool: Tool, item_id: str) -> LineItem:
-        """The tool's line item; 404 when unknown, 403 when another tool's."""
+        """The tool's line item; 404 when unknown and, alike, when another tool's."""
         item = await self._store.get_line_item(item_id)
-        if item is None:
+        if item is None or item.tool_id != tool.id:
             raise NotFound(f"no line item {item_id}")
-        if item.tool_id != tool.id:
-            raise Forbidden("this line item belongs to another tool")
         return item
 
     async def replace_line_item(self, tool: Tool, item_id: str, body: Any) -> LineItem:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from typing import Any, TypeGuard
 
 import orjson
 
 from lrs.errors import ValidationError
+from lrs.xapi.timestamps import parse_timestamp
 from lti.store.base import LineItem, ScoreRecord
 from lti.vocabulary import PASSING_THRESHOLD
 
@@ -30,12 +32,25 @@ def is_number(value: Any) -> TypeGuard[float]:
 
 
 def check_zoned_timestamp(value: Any, path: str) -> None:
-    """ValidationError unless `value` is an ISO 8601 date-time string with a time zone."""
-    if not isinstance(value, str) or not _ISO.match(value.strip()):
+    """ValidationError unless `value` is an ISO 8601 date-time string with a time zone.
+
+    AGS 2.0 §3.2.6-7 and §4.3.6: ISO 8601 date-times with a zone. The shape is checked by
+    pattern, then every field by the calendar and clock (month 1-12, a day the month has, hour
+    0-23, minute and second 0-59, offset under 24 h): `12:99:00Z` or `02-30` is refused.
+    """
+    if not isinstance(value, str) or not _ISO.match(value.strip()) or not _real_instant(value):
         raise ValidationError(
             f"{path} must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T12:00:00.000Z",
             path=path,
         )
+
+
+def _real_instant(value: str) -> bool:
+    try:
+        parse_timestamp(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def parse_line_item(body: Any, *, item_id: str | None = None) -> dict[str, Any]:
@@ -84,8 +99,8 @@ def result_json(record: ScoreRecord, item: LineItem, *, item_url: str, result_ur
     """A result (AGS 2.0 §5.2): the user's last score scaled to the line item's scoreMaximum.
 
     `resultScore` is there only when the score counts (gradingProgress FullyGraded, with a
-    scoreGiven): resultScore = scoreGiven / scoreMaximum (of the score) * scoreMaximum (of the
-    line item); `resultMaximum` is the line item's scoreMaximum.
+    scoreGiven): scoreGiven rescaled from the score's scoreMaximum to the line item's (see
+    `rescale`); `resultMaximum` is the line item's scoreMaximum.
     """
     score = record.score
     result: dict[str, Any] = {
@@ -96,7 +111,23 @@ def result_json(record: ScoreRecord, item: LineItem, *, item_url: str, result_ur
     }
     given, maximum = score.get("scoreGiven"), score.get("scoreMaximum")
     if score.get("gradingProgress") == "FullyGraded" and is_number(given) and is_number(maximum):
-        result["resultScore"] = given / maximum * item.score_maximum
+        result["resultScore"] = rescale(given, maximum, item.score_maximum)
     if isinstance(score.get("comment"), str):
         result["comment"] = score["comment"]
     return result
+
+
+def rescale(given: float, maximum: float, target: float) -> float:
+    """`given` out of `maximum` expressed out of `target`, without binary floating-point noise.
+
+    Equal maxima return `given` exactly as sent (55 of 100 stays 55, not 55.00000000000001).
+    Otherwise the numbers are taken as the decimals the tool wrote (their shortest repr), the
+    product given * target is formed first and divided by `maximum` in decimal arithmetic
+    (28 significant digits), and the result is the float nearest to that quotient: 7 of 3 on
+    a maximum of 3 is 7, 0.1 of 0.3 on 0.9 is 0.3. A quotient with no finite decimal form
+    (1 of 3 on 100) is the nearest float, 33.333333333333336.
+    """
+    if maximum == target:
+        return given
+    exact = Decimal(repr(given)) * Decimal(repr(target)) / Decimal(repr(maximum))
+    return float(exact)

@@ -1,7 +1,8 @@
 """The SCORM runtime endpoint's service: open an attempt, apply a commit.
 
     open_attempt(request, principal)   the LMS (HTTP Basic, statements/write) opens an attempt
-                                       session: the attempt's state is created or resumed, the
+                                       session: the attempt's state is created or resumed (only
+                                       by the credential that created it: 403 otherwise), the
                                        activity state lists the attempt, the LMS's data goes to
                                        the profile's documents; a signed commit URL comes back
     commit(token, body)                a runtime commits CMI data: ordered (attempts.py),
@@ -53,6 +54,7 @@ from scorm_adapter.documents import (
 )
 from scorm_adapter.docwriter import DocumentWriter
 from scorm_adapter.errors import ScormDataError
+from scorm_adapter.limits import DEFAULT_FACTOR, check_value_lengths
 from scorm_adapter.mapping import convert_attempt
 from scorm_adapter.request_bodies import CommitBody, OpenRequest
 from scorm_adapter.store.base import AttemptRecord, AttemptStore
@@ -65,6 +67,12 @@ _TRIES = 16
 _TOTAL_TIME = {"1.2": "cmi.core.total_time", "2004": "cmi.total_time"}
 _FIELDS = {"course_iri": "course", "sco_iri": "sco", "version": "scormVersion"}
 _PROBE_FIELDS = (("actor", "learner"), ("object", "sco"), ("context", "course"))
+
+
+class AttemptOwnedElsewhere(Forbidden):
+    """Another credential opened this attempt (its commit URL and authority stay as they are)."""
+
+    code = "attempt_owned_elsewhere"
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ class ScormService:
         signer: TokenSigner,
         *,
         token_ttl_s: int,
+        max_value_factor: int = DEFAULT_FACTOR,
         clock: Any = time.time,
     ) -> None:
         self._statements = statements
@@ -112,6 +121,7 @@ class ScormService:
         self._signer = signer
         self._ttl = token_ttl_s
         self._clock = clock
+        self._max_value_factor = max_value_factor
 
     async def open_attempt(self, request: OpenRequest, principal: Principal) -> OpenedAttempt:
         """Create the attempt or start a new session of it; its commit token."""
@@ -120,6 +130,7 @@ class ScormService:
         ctx = _context(request, session)
         _check_xapi(ctx)
         check_lms_elements(request.lms_data, request.version)
+        check_value_lengths(request.lms_data, request.version, self._max_value_factor)
         lms_docs = lms_documents(request.lms_data, request.version)
         attempt_id = _attempt_id(ctx)
         state, resumed = await self._start_session(attempt_id, ctx, request, principal)
@@ -159,6 +170,7 @@ class ScormService:
     ) -> CommitOutcome | None:
         """Decide and apply; None when another request changed the attempt meanwhile."""
         commit = body.commit(state.version)
+        check_value_lengths(commit.elements, state.version, self._max_value_factor)
         order = order_commit(state, commit)
         if order is not CommitOrder.APPLY:
             return CommitOutcome(order, (), state.seq, state.finished)
@@ -200,6 +212,7 @@ class ScormService:
                     return state, False
                 continue
             current = AttemptState.from_json(record.state)
+            _check_owner(current, key)
             if current.pending or current.pending_documents:
                 await self._settle(record)
                 continue
@@ -263,6 +276,14 @@ class ScormService:
         credential = await self._credentials.get_credential(state.credential_key)
         if credential is None or credential.revoked:
             raise Forbidden("the credential that opened this attempt has been revoked")
+
+
+def _check_owner(state: AttemptState, credential_key: str) -> None:
+    """An attempt belongs to the credential that opened it: another one may not take it over."""
+    if state.credential_key != credential_key:
+        raise AttemptOwnedElsewhere(
+            "this attempt was opened by another credential; only that credential can resume it"
+        )
 
 
 def _context(request: OpenRequest, session: str) -> AttemptContext:

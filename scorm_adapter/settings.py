@@ -7,6 +7,8 @@ once, when the endpoint is wired or the import command runs.
   when unset, a key generated on first use and kept in the key file.
 - `LRS_SCORM_KEY_FILE` (`<LRS_DATA_DIR>/scorm-signing.key`): where that key is kept (mode 0600).
 - `LRS_SCORM_TOKEN_TTL` (`86400`): seconds a commit URL stays valid after the attempt is opened.
+- `LRS_SCORM_MAX_VALUE_FACTOR` (`16`): a CMI value may be this many times its element's SCORM
+  smallest permitted maximum long (see `scorm_adapter.limits`); longer is a 400.
 - `LRS_HRIS_HOME_PAGE` (unset): `account.homePage` of learner ids in `lrs import-scorm` (the
   default of its `--home-page`).
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from lrs.env import Env
 from lrs.errors import ConfigError
+from scorm_adapter.limits import DEFAULT_FACTOR
 
 KEY_FILE_NAME = "scorm-signing.key"
 MIN_KEY_CHARS = 32
@@ -32,6 +35,7 @@ class ScormSettings:
     key_file: Path | None = None
     token_ttl_s: int = 86400
     hris_home_page: str | None = None
+    max_value_factor: int = DEFAULT_FACTOR
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ScormSettings:
@@ -51,6 +55,7 @@ class ScormSettings:
             key_file=Path(key_file) if key_file else None,
             token_ttl_s=ttl,
             hris_home_page=env.optional("LRS_HRIS_HOME_PAGE"),
+            max_value_factor=env.integer("LRS_SCORM_MAX_VALUE_FACTOR", DEFAULT_FACTOR, minimum=1),
         )
 
     def key_path(self, data_dir: Path) -> Path:

@@ -70,7 +70,7 @@ class TokenSigner:
     def verify(self, token: str, now: float) -> CommitClaims:
         """The claims of a genuine, unexpired token; TokenInvalid or TokenExpired otherwise."""
         payload, dot, signature = token.partition(".")
-        if not dot or not payload or not signature:
+        if not token.isascii() or not dot or not payload or not signature:
             raise TokenInvalid("the commit token is malformed")
         try:
             given = unb64url(signature)

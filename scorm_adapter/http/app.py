@@ -47,5 +47,6 @@ async def scorm_services(app: web.Application) -> AsyncIterator[None]:
         backend.credentials,
         TokenSigner(key),
         token_ttl_s=scorm.token_ttl_s,
+        max_value_factor=scorm.max_value_factor,
     )
     yield

@@ -14,6 +14,7 @@ from lrs.keys import authenticator_key, settings_key
 from lrs.middlewares import json_response
 from scorm_adapter.errors import ScormDataError
 from scorm_adapter.http import PREFIX
+from scorm_adapter.http.bodies import read_form_fields, read_raw_body
 from scorm_adapter.keys import scorm_service_key
 from scorm_adapter.request_bodies import (
     CommitBody,
@@ -36,7 +37,7 @@ async def open_attempt(request: web.Request) -> web.StreamResponse:
         request.headers.get("Authorization")
     )
     try:
-        body = orjson.loads(await request.read())
+        body = orjson.loads(await read_raw_body(request))
     except orjson.JSONDecodeError:
         raise BadRequest("the body is not JSON", element="body") from None
     opened = await request.app[scorm_service_key].open_attempt(parse_open_request(body), principal)
@@ -49,11 +50,9 @@ async def commit(request: web.Request) -> web.StreamResponse:
     content_type = request.headers.get("Content-Type", "")
     body: CommitBody
     if content_type.split(";")[0].strip().lower() == "multipart/form-data":
-        form = await request.post()
-        fields = [(k, v) for k, v in form.items() if isinstance(v, str)]
-        body = read_commit_fields(fields, request.query)
+        body = read_commit_fields(await read_form_fields(request), request.query)
     else:
-        body = read_commit_body(await request.read(), content_type, request.query)
+        body = read_commit_body(await read_raw_body(request), content_type, request.query)
     outcome = await request.app[scorm_service_key].commit(token, body)
     return json_response(_outcome_json(outcome))
 

@@ -226,6 +226,28 @@ async def test_pending_scores_count_only_once_graded(lti: LTIHarness, tool: AGST
     assert result["resultScore"] == 4
 
 
+# (scoreGiven, the score's scoreMaximum, the line item's scoreMaximum, resultScore): each of
+# these comes out with binary noise when divided first (55 / 100 * 100 == 55.00000000000001).
+RESCALED = [
+    (55, 100, 100, 55),
+    (55.5, 100, 100.0, 55.5),
+    (1.1, 3.3, 9.9, 3.3),
+    (0.1, 0.3, 0.9, 0.3),
+    (7, 3, 3, 7),
+    (55, 100, 10, 5.5),
+]
+
+
+async def test_results_are_rescaled_without_float_noise(lti: LTIHarness, tool: AGSTool) -> None:
+    for given, maximum, item_maximum, expected in RESCALED:
+        item = await tool.create(scoreMaximum=item_maximum)
+        await tool.score(item, scoreGiven=given, scoreMaximum=maximum)
+        response = await tool.get(item["id"] + "/results")
+        [result] = await response.json()
+        assert result["resultScore"] == expected, (given, maximum, item_maximum)
+        assert repr(expected) in await response.text()
+
+
 async def test_extra_credit_is_allowed(lti: LTIHarness, tool: AGSTool) -> None:
     item = await tool.create(scoreMaximum=100)
     await tool.score(item, scoreGiven=12, scoreMaximum=10)
@@ -294,14 +316,23 @@ async def test_unknown_and_foreign_line_items(lti: LTIHarness, tool: AGSTool) ->
     theirs = await other.create()
     their_id = theirs["id"].rsplit("/", 1)[1]
     mine = f"{tool.container}/{their_id}"
-    response = await lti.http.get(mine, headers=tool.auth)
-    assert response.status == 403
-    response = await lti.http.post(
-        mine + "/scores",
-        json={"userId": "u"},
-        headers={**tool.auth, "Content-Type": SCORE_MEDIA},
-    )
-    assert response.status == 403
+    # another tool's line item is answered exactly as a missing one: its existence stays hidden
+    missing = await lti.http.get(f"{tool.container}/{'f' * len(their_id)}", headers=tool.auth)
+    expected = (await missing.json()) | {"message": f"no line item {their_id}"}
+    assert missing.status == 404
+    for method, suffix, body, media in (
+        ("GET", "", None, None),
+        ("PUT", "", {"label": "mine now", "scoreMaximum": 1}, LINEITEM_MEDIA),
+        ("DELETE", "", None, None),
+        ("POST", "/scores", {"userId": "u"}, SCORE_MEDIA),
+        ("GET", "/results", None, None),
+    ):
+        headers = {**tool.auth, **({"Content-Type": media} if media else {})}
+        response = await lti.http.request(method, mine + suffix, json=body, headers=headers)
+        assert response.status == 404, (method, suffix)
+        assert await response.json() == expected, (method, suffix)
+    response = await lti.http.get(other.path(theirs["id"]), headers=other.auth)
+    assert response.status == 200 and (await response.json())["label"] == theirs["label"]
     for method in ("GET", "DELETE"):
         response = await lti.http.request(method, f"{tool.container}/0000", headers=tool.auth)
         assert response.status == 404
@@ -314,6 +345,33 @@ async def test_unknown_and_foreign_line_items(lti: LTIHarness, tool: AGSTool) ->
     assert response.status == 404
     response = await lti.http.get(f"{tool.container}/0000/results", headers=tool.auth)
     assert response.status == 404
+
+
+@pytest.mark.parametrize("name", ["startDateTime", "endDateTime"])
+async def test_impossible_line_item_dates_are_400_naming_the_field(
+    lti: LTIHarness, tool: AGSTool, name: str
+) -> None:
+    headers = {**tool.auth, "Content-Type": LINEITEM_MEDIA}
+    body = {"label": "Quiz 1", "scoreMaximum": 10, name: "2024-01-01T12:99:00Z"}
+    response = await lti.http.post(tool.container, json=body, headers=headers)
+    assert response.status == 400
+    assert (await response.json())["path"] == name
+    listed = await (await tool.get(BASE + tool.container)).json()
+    assert listed == []
+    item = await tool.create(**{name: "2024-01-01T12:00:00Z"})
+    response = await lti.http.put(tool.path(item["id"]), json=body, headers=headers)
+    assert response.status == 400
+    assert (await response.json())["path"] == name
+    kept = await (await tool.get(item["id"])).json()
+    assert kept[name] == "2024-01-01T12:00:00Z"
+
+
+async def test_an_impossible_score_timestamp_is_400(tool: AGSTool) -> None:
+    item = await tool.create()
+    answer = await tool.score(
+        item, status=400, scoreGiven=5, scoreMaximum=10, timestamp="2026-02-30T10:00:00Z"
+    )
+    assert answer["path"] == "timestamp"
 
 
 async def test_put_and_delete_a_line_item(lti: LTIHarness, tool: AGSTool) -> None:

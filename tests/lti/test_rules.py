@@ -19,6 +19,7 @@ from lrs.xapi.validation import validate_statements
 from lti import converters, pox
 from lti.errors import KeysUnavailable
 from lti.gradebook import Gradebook
+from lti.lineitems import parse_line_item, rescale
 from lti.paging import decode_page, encode_page, parse_limit
 from lti.scores import parse_score
 from lti.settings import LTISettings
@@ -147,6 +148,73 @@ def test_a_score_timestamp_needs_a_time_zone() -> None:
     assert parse_score({**SCORE, "timestamp": "2026-03-01T11:00:00+01:00"}).timestamp_us == (
         parse_score({**SCORE, "timestamp": "2026-03-01T10:00:00Z"}).timestamp_us
     )
+
+
+IMPOSSIBLE_INSTANTS = [
+    "2024-01-01T12:99:00Z",  # minute 99
+    "2024-01-01T24:00:00Z",
+    "2024-01-01T12:00:61Z",
+    "2024-02-30T12:00:00Z",  # no such day
+    "2023-02-29T12:00:00Z",  # not a leap year
+    "2024-13-01T12:00:00Z",
+    "2024-00-10T12:00:00Z",
+    "2024-01-01T12:00:00+25:00",  # offset of a day or more
+    "0000-01-01T00:00:00Z",
+]
+
+
+@pytest.mark.parametrize("value", IMPOSSIBLE_INSTANTS)
+@pytest.mark.parametrize("name", ["startDateTime", "endDateTime"])
+def test_line_item_dates_must_be_real_instants(name: str, value: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        parse_line_item({"label": "Quiz", "scoreMaximum": 10, name: value})
+    assert error.value.status == 400 and error.value.to_json()["path"] == name
+
+
+@pytest.mark.parametrize("value", IMPOSSIBLE_INSTANTS)
+def test_a_score_timestamp_must_be_a_real_instant(value: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        parse_score({**SCORE, "timestamp": value})
+    assert error.value.to_json()["path"] == "timestamp"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-02-29T23:59:59.999Z",
+        "2024-01-01T12:00Z",
+        "2024-01-01T12:00:00+05:30",
+        "2024-01-01T00:00:00-0800",
+    ],
+)
+def test_real_zoned_instants_are_kept_as_sent(value: str) -> None:
+    properties = parse_line_item({"label": "Quiz", "scoreMaximum": 10, "startDateTime": value})
+    assert properties["startDateTime"] == value
+
+
+@pytest.mark.parametrize(
+    ("given", "maximum", "target", "expected"),
+    [
+        (55, 100, 100, 55),
+        (55, 100, 10, 5.5),
+        (0.1, 0.3, 0.9, 0.3),
+        (1.1, 3.3, 9.9, 3.3),
+        (7, 3, 3, 7),
+        (7, 3, 6, 14),
+        (0.7, 0.1, 0.1, 0.7),
+        (12, 10, 100, 120),
+        (1, 3, 100, 33.333333333333336),  # no finite decimal: the nearest float
+    ],
+)
+def test_rescale_has_no_float_noise(
+    given: float, maximum: float, target: float, expected: float
+) -> None:
+    assert rescale(given, maximum, target) == expected
+
+
+def test_rescale_returns_the_score_as_given_when_the_maxima_are_equal() -> None:
+    assert type(rescale(55, 100, 100)) is int
+    assert rescale(0.30000000000000004, 1, 1) == 0.30000000000000004
 
 
 def test_a_fingerprint_ignores_key_order_only() -> None:

@@ -129,9 +129,11 @@ async def test_hmac_signed_with_the_public_key_is_refused(lti: LTIHarness) -> No
 @pytest.mark.parametrize(
     ("claims", "words"),
     [
-        ({"exp": int(time.time()) - 300, "iat": int(time.time()) - 400}, "expired"),
-        ({"iat": int(time.time()) + 600, "exp": int(time.time()) + 660}, "future"),
-        ({"exp": int(time.time()) + 3600}, "ahead"),
+        # exp / iat as seconds from now, resolved when the test runs (not at collection:
+        # a long suite would otherwise carry "+600 s" into the past)
+        ({"exp": -300, "iat": -400}, "expired"),
+        ({"iat": 600, "exp": 660}, "future"),
+        ({"exp": 3600}, "ahead"),
         ({"aud": "https://other.example/token"}, "aud"),
         ({"aud": None}, "aud"),
         ({"jti": None}, "jti"),
@@ -145,6 +147,11 @@ async def test_bad_assertions_are_invalid_client(
     lti: LTIHarness, claims: dict[str, Any], words: str
 ) -> None:
     client = await lti.add_tool(deployment_ids=("d1",))
+    now = int(time.time())
+    claims = {
+        name: now + value if name in ("exp", "iat") and isinstance(value, int) else value
+        for name, value in claims.items()
+    }
     status, body = await post_token(lti, client.form(client.assertion(**claims)))
     assert status == 400 and body["error"] == "invalid_client"
     assert words in body["error_description"]

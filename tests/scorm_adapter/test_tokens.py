@@ -54,6 +54,13 @@ def test_forged(mutate: str) -> None:
     assert error.value.status == 403
 
 
+@pytest.mark.parametrize("token", ["\u00e9.AAAA", "\u00e9", "AAAA.\u00e9", "e30.\u200b"])
+def test_non_ascii_tokens_are_malformed(token: str) -> None:
+    with pytest.raises(TokenInvalid) as error:
+        TokenSigner(KEY).verify(token, now=1_900_000_000)
+    assert error.value.status == 403
+
+
 def test_short_keys_are_refused() -> None:
     with pytest.raises(ValueError):
         TokenSigner(b"short")
