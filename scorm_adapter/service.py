@@ -3,7 +3,8 @@
     open_attempt(request, principal)   the LMS (HTTP Basic, statements/write) opens an attempt
                                        session: the attempt's state is created or resumed, the
                                        activity state lists the attempt, the LMS's data goes to
-                                       the profile's documents; a signed commit URL comes back
+                                       the profile's documents; a signed commit URL and the
+                                       CMI values to start from come back (starting_data.py)
     commit(token, body)                a runtime commits CMI data: ordered (attempts.py),
                                        converted (mapping.py), stored through the statement
                                        service, documents written (docwriter.py)
@@ -25,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -55,6 +56,7 @@ from scorm_adapter.docwriter import DocumentWriter
 from scorm_adapter.errors import ScormDataError
 from scorm_adapter.mapping import convert_attempt
 from scorm_adapter.request_bodies import CommitBody, OpenRequest
+from scorm_adapter.starting_data import starting_elements
 from scorm_adapter.store.base import AttemptRecord, AttemptStore
 from scorm_adapter.tokens import CommitClaims, TokenSigner
 from scorm_adapter.vocabulary import verb
@@ -80,6 +82,7 @@ class OpenedAttempt:
     expires: int
     resumed: bool
     left_out: tuple[str, ...] = ()
+    starting: dict[str, str] = field(default_factory=dict)  # flat CMI to start from
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ class ScormService:
             expires=expires,
             resumed=resumed,
             left_out=lms_docs.left_out,
+            starting=starting_elements(state, request.lms_data, resumed),
         )
 
     async def commit(self, token: str, body: CommitBody) -> CommitOutcome:
