@@ -46,6 +46,13 @@ def scorm_again() -> Path:
 
 async def drive(prefix: Path, tmp_path: Path, scenario: dict[str, Any]) -> list[list[Any]]:
     """Run one scenario in Node (the server keeps serving meanwhile); each step's results."""
+    return (await drive_counting(prefix, tmp_path, scenario))[0]
+
+
+async def drive_counting(
+    prefix: Path, tmp_path: Path, scenario: dict[str, Any]
+) -> tuple[list[list[Any]], dict[str, int]]:
+    """`drive`, and how many commits left by synchronous XHR, fetch and sendBeacon."""
     path = tmp_path / f"scenario-{len(list(tmp_path.glob('scenario-*')))}.json"
     path.write_text(json.dumps(scenario))
     process = await asyncio.create_subprocess_exec(
@@ -58,8 +65,8 @@ async def drive(prefix: Path, tmp_path: Path, scenario: dict[str, Any]) -> list[
     )
     out, err = await asyncio.wait_for(process.communicate(), NODE_TIMEOUT_S)
     assert process.returncode == 0, err.decode()
-    results: list[list[Any]] = json.loads(out.decode().strip().splitlines()[-1])["results"]
-    return results
+    answer = json.loads(out.decode().strip().splitlines()[-1])
+    return answer["results"], answer["sent"]
 
 
 def settings(url: str, data_format: str, asynchronous: bool) -> dict[str, Any]:
@@ -141,7 +148,11 @@ async def test_a_scorm_again_session_is_stored(
         "startingData": opened["startingData"],
         "steps": STEPS[version],
     }
-    results = await drive(scorm_again, tmp_path, scenario)
+    results, sent = await drive_counting(scorm_again, tmp_path, scenario)
+    if asynchronous:  # two commits and the terminate commit, all by fetch
+        assert sent == {"xhr": 0, "fetch": 3, "beacon": 0}
+    else:  # two synchronous commits, the terminate commit as a beacon
+        assert sent == {"xhr": 2, "fetch": 0, "beacon": 1}
     assert [r[-2] for r in results if r[0] not in ("LMSGetValue", "GetValue")] == ["true"] * (
         len(results) - 2
     ), results

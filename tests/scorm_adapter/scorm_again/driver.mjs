@@ -4,7 +4,8 @@
 // Scenario: {"version": "1.2" | "2004", "settings": {...scorm-again settings},
 //            "startingData": {...the open-attempt answer's startingData},
 //            "steps": [["LMSInitialize", ""], ["LMSSetValue", "cmi.core.score.raw", "80"], ...]}
-// Prints one JSON line: {"results": [[step, returned, lastError], ...]}.
+// Prints one JSON line: {"results": [[step, ...args, returned, lastError], ...],
+//                        "sent": {"xhr": n, "fetch": n, "beacon": n}}.
 //
 // scorm-again is a browser library; the shims below are the minimum it uses (read from its
 // dist/esm source): a synchronous XMLHttpRequest for its synchronous commits (done on a worker
@@ -18,6 +19,7 @@ import { pathToFileURL } from "node:url";
 const [prefix, scenarioPath] = process.argv.slice(2);
 const scenario = JSON.parse(readFileSync(scenarioPath, "utf8"));
 const inFlight = new Set();
+const sent = { xhr: 0, fetch: 0, beacon: 0 }; // how the runtime's commits left
 
 function track(promise) {
   inFlight.add(promise);
@@ -28,12 +30,14 @@ function track(promise) {
 const realFetch = globalThis.fetch;
 globalThis.fetch = (url, init = {}) => {
   const { mode, keepalive, credentials, ...rest } = init; // browser-only options
+  sent.fetch += 1;
   return track(realFetch(url, rest));
 };
 
 globalThis.navigator = {
   sendBeacon(url, data) {
     const type = data && data.type ? data.type : "text/plain;charset=UTF-8";
+    sent.beacon += 1;
     track(realFetch(url, { method: "POST", body: data, headers: { "Content-Type": type } }));
     return true;
   },
@@ -76,6 +80,7 @@ class SyncXMLHttpRequest {
     this.headers[name] = value;
   }
   send(body) {
+    sent.xhr += 1;
     const shared = new SharedArrayBuffer(8 + (1 << 20));
     const flag = new Int32Array(shared, 0, 2);
     worker.postMessage({ url: this.url, method: this.method, headers: this.headers, body, shared });
@@ -102,5 +107,5 @@ for (const [name, ...args] of scenario.steps) {
   results.push([name, ...args, returned, api[lastError]()]);
 }
 while (inFlight.size) await Promise.allSettled([...inFlight]);
-process.stdout.write(JSON.stringify({ results }) + "\n");
+process.stdout.write(JSON.stringify({ results, sent }) + "\n");
 process.exit(0);
