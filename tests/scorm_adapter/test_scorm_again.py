@@ -38,9 +38,11 @@ def scorm_again() -> Path:
         return PREFIX
     PREFIX.mkdir(parents=True, exist_ok=True)
     command = ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(PREFIX)]
-    subprocess.run(
-        [*command, f"scorm-again@{SCORM_AGAIN}"], check=True, capture_output=True, timeout=300
+    done = subprocess.run(
+        [*command, f"scorm-again@{SCORM_AGAIN}"], capture_output=True, text=True, timeout=300
     )
+    if done.returncode != 0:
+        pytest.fail(f"npm could not install scorm-again@{SCORM_AGAIN}:\n{done.stderr}")
     return PREFIX
 
 
