@@ -26,6 +26,11 @@ refuse as a conflict).
 A new session of the same attempt (the LMS opens it again to resume) keeps the snapshot minus
 the session-scoped elements (entry, exit, session time), the sent ids and the total time, and
 starts a new sequence.
+
+Entry comes from the attempt's lifecycle, not from the runtime's echo (cmi.entry is read-only to
+the SCO, and a runtime the LMS loaded nothing into echoes ""): the first session of a new
+attempt is `ab-initio`, a resumed one `resume`, unless the LMS gave `cmi.entry` when it opened
+the session (its value wins). `entry_element` is merged over every applied commit.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class Commit:
     elements: dict[str, str]
     seq: int | None = None
     finish: bool = False
+    left_out: tuple[str, ...] = ()  # element names not in the data model, with why
 
     @property
     def digest(self) -> str:
@@ -105,6 +111,8 @@ class AttemptState:
     total_known: bool = False
     pending: tuple[dict[str, Any], ...] = ()
     pending_documents: bool = False
+    # The session's cmi.entry, from the attempt's lifecycle or the LMS; None in older states.
+    entry: str | None = None
 
     def to_json(self) -> bytes:
         """The state as JSON bytes."""
@@ -151,6 +159,12 @@ class AttemptState:
             finished=False,
             digests=(),
         )
+
+    def entry_element(self) -> dict[str, str]:
+        """`{cmi.entry: value}` as the LRS knows it (entry is read-only to the SCO: RTE)."""
+        if self.entry is None:
+            return {}
+        return {_SESSION_ELEMENTS[self.version][0]: self.entry}
 
     @property
     def total_time(self) -> Decimal:

@@ -13,7 +13,16 @@ SCORM keywords (`_children`, `_count`, `_version`) are read-only metadata and ar
 `cmi._version` of "3.4" (SCORM 1.2) or "1.0" (SCORM 2004) is used to tell the versions apart
 when the caller does not say. Every remaining name must be an element of that version's data
 model (SCORM 1.2 RTE §3.4, SCORM 2004 4th Edition RTE §4.2); anything else is a ScormDataError,
-so a typo never silently loses data.
+so a typo never silently loses data — except in a runtime's commit (`lenient=True`), where a
+name in neither version's model is left out and named in `CmiData.left_out`, so it cannot cost
+the learner the data beside it. An element of the other version still rejects the commit: the
+runtime speaks the other SCORM, and its values (`wrong` / `incorrect`) cannot be read as this
+one.
+
+Collection placeholders: scorm-again's `params` format renders an empty collection as its
+JavaScript string, `[object Object]` (an empty object) or the empty string (an empty array), under
+the collection's own name (`cmi.objectives=[object Object]`). Such a value under a collection
+name (`COLLECTIONS`) carries no data and is dropped, in every mode.
 """
 
 from __future__ import annotations
@@ -82,6 +91,29 @@ _MODEL: dict[ScormVersion, re.Pattern[str]] = {
     # adl.nav.request_valid.continue / .previous / .choice.{target=ID} / .jump.{target=ID}
     "2004": _pattern(_ELEMENTS_2004, [r"adl\.nav\.request_valid\.[^\s]+"]),
 }
+# Collections (arrays of the data model), as a runtime may name them when they are empty.
+_COLLECTIONS_12 = (
+    r"cmi\.objectives",
+    r"cmi\.interactions",
+    r"cmi\.interactions\.\d+\.objectives",
+    r"cmi\.interactions\.\d+\.correct_responses",
+)
+_COLLECTIONS: dict[ScormVersion, re.Pattern[str]] = {
+    "1.2": re.compile("^(?:" + "|".join(_COLLECTIONS_12) + ")$"),
+    "2004": re.compile(
+        "^(?:"
+        + "|".join(
+            (
+                *_COLLECTIONS_12,
+                r"cmi\.comments_from_learner",
+                r"cmi\.comments_from_lms",
+                r"adl\.data",
+            )
+        )
+        + ")$"
+    ),
+}
+PLACEHOLDERS = ("[object Object]", "")  # String({}) and String([]) in JavaScript
 _VERSION_KEYWORD = {"3.4": "1.2", "1.0": "2004"}
 _BRACKETS = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])+)$")
 
@@ -92,16 +124,28 @@ class CmiData:
 
     version: ScormVersion
     elements: dict[str, str]
+    left_out: tuple[str, ...] = ()
 
 
-def parse_json_commit(payload: Mapping[str, Any], version: str | None = None) -> CmiData:
+def parse_json_commit(
+    payload: Mapping[str, Any], version: str | None = None, *, lenient: bool = False
+) -> CmiData:
     """Parse nested or flattened CMI JSON (or a mix of both) into flat elements."""
-    return _finish(flatten_json(payload), version)
+    return _finish(flatten_json(payload), version, lenient)
 
 
-def parse_form_commit(params: Mapping[str, str], version: str | None = None) -> CmiData:
+def parse_form_commit(
+    params: Mapping[str, str], version: str | None = None, *, lenient: bool = False
+) -> CmiData:
     """Parse form parameters (a mapping or a multidict) into flat elements."""
-    return _finish(flatten_form(params), version)
+    return _finish(flatten_form(params), version, lenient)
+
+
+def is_placeholder(name: str, value: str) -> bool:
+    """True for a runtime's rendering of an empty collection (`cmi.objectives=[object Object]`)."""
+    if value.strip() not in PLACEHOLDERS:
+        return False
+    return any(pattern.match(name) for pattern in _COLLECTIONS.values())
 
 
 def flatten_json(payload: Mapping[str, Any]) -> dict[str, str]:
@@ -166,12 +210,25 @@ def is_keyword(name: str) -> bool:
     return any(part.startswith("_") for part in name.split("."))
 
 
-def _finish(flat: dict[str, str], version: str | None) -> CmiData:
+def _finish(flat: dict[str, str], version: str | None, lenient: bool) -> CmiData:
     hint = flat.get("cmi._version")
-    elements = {name: value for name, value in flat.items() if not is_keyword(name)}
+    elements = {
+        name: value
+        for name, value in flat.items()
+        if not is_keyword(name) and not is_placeholder(name, value)
+    }
     resolved = normalize_version(version) if version is not None else detect_version(elements, hint)
-    check_elements(elements, resolved)
-    return CmiData(resolved, elements)
+    if not lenient:
+        check_elements(elements, resolved)
+        return CmiData(resolved, elements)
+    unknown = [name for name in elements if not _in_model(name, resolved)]
+    other: ScormVersion = "2004" if resolved == "1.2" else "1.2"
+    for name in unknown:  # a runtime of the other version: the rest cannot be read as this one
+        if _in_model(name, other):
+            raise ScormDataError(name, f"not a SCORM {resolved} data model element")
+    kept = {name: value for name, value in elements.items() if name not in unknown}
+    notes = tuple(f"{name}: not a SCORM {resolved} data model element" for name in unknown)
+    return CmiData(resolved, kept, notes)
 
 
 def _in_model(name: str, version: ScormVersion) -> bool:

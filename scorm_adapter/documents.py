@@ -88,6 +88,7 @@ _NAMES: dict[ScormVersion, dict[str, str]] = {
         "audio_captioning": "cmi.learner_preference.audio_captioning",
     },
 }
+_ENTRY = {"1.2": "cmi.core.entry", "2004": "cmi.entry"}  # the session's entry (service.py)
 _PREFERENCES = ("audio_level", "language", "delivery_speed", "audio_captioning")
 _ADL_DATA = re.compile(r"^adl\.data\.(\d+)\.(id|store)$")
 _COMMENT_FROM_LMS = re.compile(r"^cmi\.comments_from_lms\.(\d+)\.(comment|location|timestamp)$")
@@ -163,12 +164,13 @@ def check_lms_elements(elements: Mapping[str, str], version: ScormVersion) -> No
 
     The LMS's data (`lmsData` of the open call) is what the LMS gives the SCO: identity,
     launch data, credit, mode, limits, comments, preferences, a resumed attempt's location,
-    suspend data and total time. Learner results (status, score, interactions...) are the SCO's
-    to report in its commits; given here they would be silently dropped, so they are refused.
+    suspend data and total time, and the session's entry (kept in the attempt's state). Learner
+    results (status, score, interactions...) are the SCO's to report in its commits; given here
+    they would be silently dropped, so they are refused.
     """
     known = set(_NAMES[version].values())
     for name in elements:
-        if name in known or name == "cmi.comments_from_lms":
+        if name in known or name in ("cmi.comments_from_lms", _ENTRY[version]):
             continue
         if _COMMENT_FROM_LMS.match(name) or (version == "2004" and _ADL_DATA.match(name)):
             continue

@@ -19,6 +19,7 @@ top-level body fields: `seq` (the runtime's commit counter, an integer ≥ 0) an
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,12 @@ from scorm_adapter.cmi import ScormVersion, normalize_version, parse_form_commit
 from scorm_adapter.errors import ScormDataError
 
 META = ("seq", "finish")
+# scorm-again's `includeCommitSequence: true` sends its commit counter as `commitSequence`.
+_META_ALIASES = {"commitSequence": "seq"}
+# What a URL encoder (encodeURIComponent, URLSearchParams, urlencode) leaves in a form body.
+_ENCODED_CHARS = re.compile(r"^[A-Za-z0-9\-._~*'()!%+=&\[\]]*$")
+_FIELD_NAME = re.compile(r"^(?:(?:cmi|adl)(?:[.\[]|%5B)|(?:seq|finish|commitSequence)$)", re.I)
+_RAW_FIELD_START = re.compile(r"&(?=(?:(?:cmi|adl)[.\[][^&=]*|seq|finish|commitSequence)=)")
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no", "")
 _NAME_FIELDS = {
@@ -115,10 +122,10 @@ class CommitBody:
     def commit(self, version: ScormVersion) -> Commit:
         """The commit's CMI elements, read as SCORM `version` (every name must be in its model)."""
         if self.form is not None:
-            data = parse_form_commit(_Pairs(self.form), version)
+            data = parse_form_commit(_Pairs(self.form), version, lenient=True)
         else:
-            data = parse_json_commit(self.json or {}, version)
-        return Commit(elements=data.elements, seq=self.seq, finish=self.finish)
+            data = parse_json_commit(self.json or {}, version, lenient=True)
+        return Commit(data.elements, self.seq, self.finish, data.left_out)
 
 
 def read_commit_body(body: bytes, content_type: str, query: Mapping[str, str]) -> CommitBody:
@@ -172,19 +179,26 @@ def _with_meta(
     pairs: tuple[tuple[str, str], ...] | None,
     query: Mapping[str, str],
 ) -> CommitBody:
-    found: dict[str, Any] = {name: query[name] for name in META if name in query}
+    found: dict[str, Any] = {}
+    for name, value in query.items():
+        if _meta_name(name):
+            _merge_meta(found, _meta_name(name), value)
     if payload is not None:
-        for name in META:
-            if name in payload:
-                _merge_meta(found, name, payload.pop(name))
+        for name in [name for name in payload if _meta_name(name)]:
+            _merge_meta(found, _meta_name(name), payload.pop(name))
     if pairs is not None:
         for name, value in pairs:
-            if name in META:
-                _merge_meta(found, name, value)
-        pairs = tuple((name, value) for name, value in pairs if name not in META)
+            if _meta_name(name):
+                _merge_meta(found, _meta_name(name), value)
+        pairs = tuple((name, value) for name, value in pairs if not _meta_name(name))
     seq = _seq(found["seq"]) if "seq" in found else None
     finish = _flag(found["finish"]) if "finish" in found else False
     return CommitBody(json=payload, form=pairs, seq=seq, finish=finish)
+
+
+def _meta_name(name: str) -> str:
+    """`seq` or `finish` for a meta field (or its alias), else the empty string."""
+    return name if name in META else _META_ALIASES.get(name, "")
 
 
 def _merge_meta(found: dict[str, Any], name: str, value: Any) -> None:
@@ -234,10 +248,35 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def _form_pairs(text: str) -> tuple[tuple[str, str], ...]:
+    """Form fields, URL-encoded or (scorm-again's `params` format) not encoded at all."""
+    text = text.strip()
+    if not _url_encoded(text):
+        return _raw_pairs(text)
     try:
-        return tuple(parse_qsl(text.strip(), keep_blank_values=True, strict_parsing=False))
+        return tuple(parse_qsl(text, keep_blank_values=True, strict_parsing=False))
     except ValueError:
         raise ScormDataError("body", "not form fields") from None
+
+
+def _url_encoded(text: str) -> bool:
+    """Whether the body reads as URL-encoded: only what an encoder emits, one `=` per field."""
+    if not _ENCODED_CHARS.match(text):
+        return False
+    for piece in text.split("&"):
+        name, equals, value = piece.partition("=")
+        if piece and (not equals or "=" in value or not _FIELD_NAME.match(name)):
+            return False
+    return True
+
+
+def _raw_pairs(text: str) -> tuple[tuple[str, str], ...]:
+    """`name=value&...` with values as sent: split only before a CMI name (or meta field)."""
+    pairs = []
+    for piece in _RAW_FIELD_START.split(text):
+        name, _equals, value = piece.partition("=")
+        if piece:
+            pairs.append((name, value))
+    return tuple(pairs)
 
 
 def _uuid(name: str, value: Any) -> str:

@@ -4,7 +4,8 @@
                                        session: the attempt's state is created or resumed (only
                                        by the credential that created it: 403 otherwise), the
                                        activity state lists the attempt, the LMS's data goes to
-                                       the profile's documents; a signed commit URL comes back
+                                       the profile's documents; a signed commit URL and the
+                                       CMI values to start from come back (starting_data.py)
     commit(token, body)                a runtime commits CMI data: ordered (attempts.py),
                                        converted (mapping.py), stored through the statement
                                        service, documents written (docwriter.py)
@@ -26,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -57,6 +58,7 @@ from scorm_adapter.errors import ScormDataError
 from scorm_adapter.limits import DEFAULT_FACTOR, check_value_lengths
 from scorm_adapter.mapping import convert_attempt
 from scorm_adapter.request_bodies import CommitBody, OpenRequest
+from scorm_adapter.starting_data import starting_elements
 from scorm_adapter.store.base import AttemptRecord, AttemptStore
 from scorm_adapter.tokens import CommitClaims, TokenSigner
 from scorm_adapter.vocabulary import verb
@@ -65,6 +67,8 @@ log = logging.getLogger(__name__)
 
 _TRIES = 16
 _TOTAL_TIME = {"1.2": "cmi.core.total_time", "2004": "cmi.total_time"}
+_ENTRY = {"1.2": "cmi.core.entry", "2004": "cmi.entry"}
+ENTRY_VALUES = ("ab-initio", "resume", "")
 _FIELDS = {"course_iri": "course", "sco_iri": "sco", "version": "scormVersion"}
 _PROBE_FIELDS = (("actor", "learner"), ("object", "sco"), ("context", "course"))
 
@@ -86,6 +90,7 @@ class OpenedAttempt:
     expires: int
     resumed: bool
     left_out: tuple[str, ...] = ()
+    starting: dict[str, str] = field(default_factory=dict)  # flat CMI to start from
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,7 @@ class ScormService:
             expires=expires,
             resumed=resumed,
             left_out=lms_docs.left_out,
+            starting=starting_elements(state, request.lms_data, resumed),
         )
 
     async def commit(self, token: str, body: CommitBody) -> CommitOutcome:
@@ -174,7 +180,7 @@ class ScormService:
         order = order_commit(state, commit)
         if order is not CommitOrder.APPLY:
             return CommitOutcome(order, (), state.seq, state.finished)
-        merged = {**state.snapshot, **commit.elements}
+        merged = {**state.snapshot, **commit.elements, **state.entry_element()}
         ctx = state.context(timestamp=_now_iso(self._clock()), session_ended=commit.finish or None)
         converted = convert_attempt(ctx, merged, previous=state.snapshot or None)
         sent = set(state.sent)
@@ -193,20 +199,20 @@ class ScormService:
             return None
         await self._settle(updated)
         ids = tuple(s["id"] for s in new)
-        return CommitOutcome(
-            CommitOrder.APPLY, ids, next_state.seq, next_state.finished, docs.left_out
-        )
+        left_out = (*commit.left_out, *docs.left_out)
+        return CommitOutcome(CommitOrder.APPLY, ids, next_state.seq, next_state.finished, left_out)
 
     async def _start_session(
         self, attempt_id: str, ctx: AttemptContext, request: OpenRequest, principal: Principal
     ) -> tuple[AttemptState, bool]:
         authority, key = principal.authority, principal.credential.key
         may_define = principal.has_any("define", "all")
-        total = _lms_total(request)
+        total, entry = _lms_total(request), _lms_entry(request)
         for _try in range(_TRIES):
             record = await self._attempts.get_attempt(attempt_id)
             if record is None:
                 state = _new_state(ctx, request, authority, key, may_define, total)
+                state = replace(state, entry="ab-initio" if entry is None else entry)
                 fresh = AttemptRecord(attempt_id, 0, state.to_json(), _us(self._clock()))
                 if await self._attempts.create_attempt(fresh):
                     return state, False
@@ -219,7 +225,9 @@ class ScormService:
             if current.version != ctx.version:
                 raise Conflict(f"this attempt is SCORM {current.version}, not {ctx.version}")
             state = current.new_session(ctx.session or "", authority, key)
-            state = replace(state, may_define=may_define)
+            state = replace(
+                state, may_define=may_define, entry="resume" if entry is None else entry
+            )
             if total is not None:
                 state = replace(state, total_seconds=str(total), total_known=True)
             updated = _next_record(record, state, self._clock())
@@ -340,6 +348,18 @@ def _lms_total(request: OpenRequest) -> Decimal | None:
         return None
     iso_time(name, value, request.version)
     return seconds(name, value, request.version)
+
+
+def _lms_entry(request: OpenRequest) -> str | None:
+    """The LMS's explicit cmi.entry for this session, if it gave one (it wins over ours)."""
+    name = _ENTRY[request.version]
+    if name not in request.lms_data:
+        return None
+    value = request.lms_data[name].strip()
+    if value not in ENTRY_VALUES:
+        shown = ", ".join(repr(item) for item in ENTRY_VALUES)
+        raise ScormDataError(name, f"expected one of {shown}, got {value!r}")
+    return value
 
 
 def _new_state(

@@ -23,6 +23,7 @@ from scorm_adapter.request_bodies import (
     read_commit_fields,
 )
 from scorm_adapter.service import CommitOutcome, OpenedAttempt
+from scorm_adapter.starting_data import nest
 
 ATTEMPTS_PATH = "/v1/attempts"  # under the sub-app's PREFIX
 COMMIT_PATH = "/v1/commits/{token}"
@@ -68,6 +69,7 @@ def _opened_json(request: web.Request, opened: OpenedAttempt) -> dict[str, Any]:
         "commitUrl": base.rstrip("/") + PREFIX + COMMIT_PATH.format(token=opened.token),
         "expiresAt": opened.expires,
         "resumed": opened.resumed,
+        "startingData": nest(opened.starting),  # for the runtime's loadFromJSON, as is
     }
     if opened.left_out:
         body["leftOut"] = list(opened.left_out)
