@@ -153,9 +153,9 @@ class Authenticator:
         if credential is None or credential.revoked:
             # the same cost whether or not the key exists
             await asyncio.to_thread(verify_secret, secret, _DUMMY_HASH)
-            raise Unauthorized("unknown or revoked credential")
+            raise Unauthorized(BAD_CREDENTIALS)
         if not await asyncio.to_thread(verify_secret, secret, credential.secret_hash):
-            raise Unauthorized("wrong secret")
+            raise Unauthorized(BAD_CREDENTIALS)
         self._verified[key] = (tag, time.monotonic() + self._cache_seconds, credential)
         return credential
 
@@ -171,6 +171,10 @@ class Authenticator:
         }
         return Principal(credential=credential, authority=authority)
 
+
+# One answer for an unknown key and a wrong secret: telling them apart would let a caller
+# probe which keys exist, which the constant-cost dummy check above is there to prevent.
+BAD_CREDENTIALS = "unknown credential or wrong secret"
 
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 

@@ -8,9 +8,10 @@ import uuid
 import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestPayloadError
 
 from lrs.auth import REALM
-from lrs.errors import LRSError, Unauthorized
+from lrs.errors import BadRequest, LRSError, MethodNotAllowed, Unauthorized
 from lrs.keys import settings_key, statement_service_key, version_out_key
 from lrs.xapi.timestamps import format_us
 from lrs.xapi.versions import HEADER
@@ -38,7 +39,15 @@ def error_response(error: LRSError) -> web.Response:
     response = json_response(error.to_json(), status=error.status)
     if isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = REALM
+    if isinstance(error, MethodNotAllowed):
+        # RFC 9110 §15.5.6: a 405 MUST carry Allow.
+        response.headers["Allow"] = ", ".join(error.details.get("allowed", ()))
     return response
+
+
+def undecodable_body(exc: RequestPayloadError) -> BadRequest:
+    """The 400 for a body aiohttp cannot decode (e.g. `Content-Encoding: gzip`, not gzip)."""
+    return BadRequest(f"the request body cannot be read: {exc}")
 
 
 @web.middleware
@@ -48,13 +57,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except LRSError as error:
         return error_response(error)
+    except RequestPayloadError as exc:
+        return error_response(undecodable_body(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
         response = json_response({"error": code, "message": exc.reason}, status=exc.status)
-        if exc.status == 405 and "Allow" in exc.headers:
-            response.headers["Allow"] = exc.headers["Allow"]
+        if exc.status == 405:
+            # RFC 9110 §15.5.6: a 405 MUST carry Allow (aiohttp's own 405 sets it).
+            response.headers["Allow"] = exc.headers.get("Allow", "")
         return response
     except Exception:
         incident = uuid.uuid4().hex

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from lrs.errors import BadRequest, Forbidden, NotFound, StatementConflict
+from lrs.errors import BadRequest, NotFound, StatementConflict
 from lrs.model.attachments import Attachment
 from lrs.model.statements import (
     DefinitionUpdate,
@@ -301,10 +301,11 @@ class StatementService:
         """GET by statementId (not voided) or voidedStatementId (voided only)."""
         found = (await self._store.get_statements([request.statement_id])).get(request.statement_id)
         # 1.0.3 Part 3 §2.1.4: a voided statement is returned only by voidedStatementId.
-        if found is None or found.voided != request.voided:
+        # Another credential's statement, for one that reads only its own, is answered as
+        # missing: a 403 would tell it the id exists.
+        hidden = found is not None and authority_filter not in (None, *found.index.authorities)
+        if found is None or found.voided != request.voided or hidden:
             raise NotFound(f"no statement {request.statement_id}")
-        if authority_filter is not None and authority_filter not in found.index.authorities:
-            raise Forbidden("this credential may read only the statements it stored")
         [raw] = await self._formatted([found.raw], request.format, pick_language)
         return StatementView(raw=raw, stored_us=found.stored_us)
 

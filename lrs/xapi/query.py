@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 import orjson
 
 from lrs.errors import BadRequest
+from lrs.params import ascii_int
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.timestamps import timestamp_us
 
@@ -127,10 +128,10 @@ def _agent(params: Mapping[str, str]) -> str | None:
 
 
 def _limit(params: Mapping[str, str]) -> int:
-    raw = params.get("limit", "0")
-    if not raw.isdigit():
+    limit = ascii_int(params.get("limit", "0"))
+    if limit is None:
         raise BadRequest("limit must be a non-negative integer", parameter="limit")
-    return int(raw)
+    return limit
 
 
 def _time(params: Mapping[str, str], name: str) -> int | None:

@@ -1,0 +1,95 @@
+"""Issue 14 hardening through HTTP: bodies that cannot be decoded, 405s, numbers, credentials."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from lrs.params import ascii_int, is_ascii_digits
+from tests.lrs.http.conftest import LRSClient, basic
+from tests.lrs.http.test_statements import post, statement
+
+
+@pytest.mark.parametrize("path", ["/xapi/statements", "/lti/token"])
+async def test_gzip_header_on_a_body_that_is_not_gzip_is_400(lrs: LRSClient, path: str) -> None:
+    # issue 14.5: RequestPayloadError out of request.read() was a 500
+    headers = lrs.headers(**{"Content-Encoding": "gzip", "Content-Type": "application/json"})
+    if path == "/lti/token":
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    response = await lrs.http.post(path, data=b"this is not gzip at all", headers=headers)
+    assert response.status == 400, await response.text()
+    body = await response.json()
+    if path == "/lti/token":  # RFC 6749 §5.2 shape kept
+        assert body["error"] == "invalid_request"
+        assert "error_description" in body
+    else:
+        assert body["error"] == "bad_request"
+
+
+def _not_allowed(methods: set[str]) -> str:
+    return next(m for m in ("PATCH", "PUT", "DELETE", "POST", "GET") if m not in methods)
+
+
+async def test_every_405_carries_allow(lrs: LRSClient) -> None:
+    # issue 14.8: RFC 9110 §15.5.6, on every route of the root and of every sub-app
+    app = lrs.http.app
+    assert app is not None
+    routes: dict[str, set[str]] = {}
+    for route in app.router.routes():
+        if route.resource is not None:
+            routes.setdefault(route.resource.canonical, set()).add(route.method)
+    assert len(routes) > 20
+    for path, methods in routes.items():
+        url = path.replace("{", "x").replace("}", "x")
+        method = _not_allowed(methods)
+        response = await lrs.http.request(method, url, headers=lrs.headers())
+        assert response.status == 405, (method, path, response.status)
+        allow = response.headers.get("Allow", "")
+        assert allow, (method, path)
+        assert method not in {m.strip() for m in allow.split(",")}
+
+
+async def test_xapi_405_names_the_methods_in_allow(lrs: LRSClient) -> None:
+    response = await lrs.http.request("PATCH", "/xapi/statements", headers=lrs.headers())
+    assert response.status == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "POST", "PUT"}
+
+
+@pytest.mark.parametrize("limit", ["%C2%B2", "%D9%A3", "+5", "%205", "1_0", "-1"])
+async def test_limit_takes_ascii_digits_only(lrs: LRSClient, limit: str) -> None:
+    # issue 14.7: "²" passed str.isdigit() and int() refused it (500)
+    response = await lrs.http.get(f"/xapi/statements?limit={limit}", headers=lrs.headers())
+    assert response.status == 400, await response.text()
+    assert (await response.json())["parameter"] == "limit"
+
+
+async def test_marketplace_limit_takes_ascii_digits_only(lrs: LRSClient) -> None:
+    response = await lrs.http.get("/marketplace/v1/aggregates?limit=%C2%B2")
+    assert response.status in (400, 401)  # never a 500, whatever the order of checks
+
+
+def test_ascii_digits() -> None:
+    assert is_ascii_digits("0123456789")
+    assert not any(map(is_ascii_digits, ["", "²", "٣", "+1", " 1", "1_0", "1\n"]))
+    assert ascii_int("42") == 42
+    assert ascii_int("²") is None
+
+
+async def test_unknown_key_and_wrong_secret_get_one_message(lrs: LRSClient) -> None:
+    # issue 14.15: two messages told which keys exist
+    known = await lrs.credential("statements/read")
+    key = known.split()[1]
+    real_key = base64.b64decode(key).decode().split(":")[0]
+    wrong_secret = basic(real_key, "not-the-secret")
+    unknown = basic("no-such-key", "not-the-secret")
+    answers = []
+    for header in (wrong_secret, unknown):
+        response = await lrs.http.get("/xapi/statements", headers=lrs.headers(Authorization=header))
+        assert response.status == 401
+        answers.append(await response.json())
+    assert answers[0] == answers[1]
+
+
+async def test_statement_post_still_works(lrs: LRSClient) -> None:
+    assert (await post(lrs, statement())).status == 200
