@@ -32,6 +32,8 @@ class Settings:
     # event loop's process). `from_env` (so `lrs serve`) defaults to -1.
     statement_workers: int = 0
     with_worker: bool = False  # `lrs serve` also runs the marketplace projection worker
+    # the HMAC key of `more` tokens; None: a key file in the data directory (`lrs.app`)
+    query_token_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +60,7 @@ class Settings:
             statement_workers=env.integer("LRS_STATEMENT_WORKERS", -1),
             # lenient on purpose (anything else is false), as it always was
             with_worker=env.text("LRS_WITH_WORKER", "").lower() in ("1", "true", "yes"),
+            query_token_key=env.optional("LRS_QUERY_TOKEN_KEY"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

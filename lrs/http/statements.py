@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import orjson
@@ -17,11 +18,12 @@ from lrs.http.multipart import (
 )
 from lrs.http.resource import xapi_resource
 from lrs.http.xapi_request import XAPIRequest
-from lrs.keys import statement_service_key
+from lrs.keys import query_token_key, statement_service_key
 from lrs.services.statement_prep import parse_json
 from lrs.services.statements import StatementService
 from lrs.xapi.formats import language_picker
 from lrs.xapi.query import MORE, SingleStatementRequest, parse_statement_params
+from lrs.xapi.query_token import decode_query, encode_query
 from lrs.xapi.timestamps import http_date
 
 PATH = "/xapi/statements"
@@ -99,7 +101,8 @@ async def get_statements(request: web.Request, xreq: XAPIRequest) -> web.StreamR
     assert xreq.principal is not None
     require(xreq.principal, STATEMENTS_READ)
     service = _service(request)
-    parsed = parse_statement_params(xreq.params)
+    key = request.app[query_token_key]
+    parsed = parse_statement_params(xreq.params, partial(decode_query, key=key))
     mine = read_mine_only(xreq.principal)
     picker = language_picker(xreq.headers.get("Accept-Language"))
     if isinstance(parsed, SingleStatementRequest):
@@ -108,7 +111,7 @@ async def get_statements(request: web.Request, xreq: XAPIRequest) -> web.StreamR
         response.headers["Last-Modified"] = http_date(view.stored_us)
         return response
     result = await service.query_statements(parsed, authority_filter=mine, pick_language=picker)
-    more = f"{PATH}?{MORE}={result.more.to_token()}" if result.more else ""
+    more = f"{PATH}?{MORE}={encode_query(result.more, key)}" if result.more else ""
     body = b'{"statements":[' + b",".join(result.statements) + b'],"more":' + orjson.dumps(more)
     return await _statement_body(service, body + b"}", result.statements, parsed.attachments)
 

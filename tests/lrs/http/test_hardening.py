@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from urllib.parse import urlencode
 
+import orjson
 import pytest
 
+from lrs.app import create_app
+from lrs.config import Config
 from lrs.params import ascii_int, is_ascii_digits
+from lrs.settings import Settings
+from lrs.store.base import Backend
 from tests.lrs.http.conftest import LRSClient, basic
 from tests.lrs.http.test_statements import post, statement
 
@@ -93,3 +100,51 @@ async def test_unknown_key_and_wrong_secret_get_one_message(lrs: LRSClient) -> N
 
 async def test_statement_post_still_works(lrs: LRSClient) -> None:
     assert (await post(lrs, statement())).status == 200
+
+
+async def _first_page_more(lrs: LRSClient) -> str:
+    for _ in range(3):
+        assert (await post(lrs, statement())).status == 200
+    response = await lrs.http.get("/xapi/statements?limit=1", headers=lrs.headers())
+    more = (await response.json())["more"]
+    assert more.startswith("/xapi/statements?more=")
+    return more.split("=", 1)[1]
+
+
+def _unsigned(data: dict) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
+
+
+async def test_forged_tampered_and_injected_more_tokens_are_400(lrs: LRSClient) -> None:
+    # issue 15: the token was unsigned JSON; `{"$regex": ".*"}` matched everything on MongoDB
+    token = await _first_page_more(lrs)
+    payload, signature = token.split(".")
+    data = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged = [
+        _unsigned({"agent": {"$regex": ".*"}, "limit": 1}),  # the old, unsigned form
+        _unsigned({"limit": "x"}),
+        _unsigned(data) + "." + signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB"),
+        _unsigned({**data, "limit": 1000}) + "." + signature,  # tampered, old signature
+        _unsigned({**data, "agent": {"$regex": ".*"}}) + "." + signature,
+        "garbage!",
+        token + "x",
+        "é" * 10,
+    ]
+    for bad in forged:
+        response = await lrs.http.get(
+            "/xapi/statements?" + urlencode({"more": bad}), headers=lrs.headers()
+        )
+        assert response.status == 400, (bad, await response.text())
+        assert (await response.json())["parameter"] == "more"
+    good = await lrs.http.get(f"/xapi/statements?more={token}", headers=lrs.headers())
+    assert good.status == 200
+
+
+async def test_more_token_survives_a_restart(
+    aiohttp_client: Callable, backend: Backend, settings: Settings, lrs: LRSClient
+) -> None:
+    token = await _first_page_more(lrs)
+    again = await aiohttp_client(create_app(Config(core=settings), backend=backend))
+    response = await again.get(f"/xapi/statements?more={token}", headers=lrs.headers())
+    assert response.status == 200, await response.text()
+    assert len((await response.json())["statements"]) == 1
