@@ -34,6 +34,8 @@ SCOPES = (
     "state",
     "define",
     "profile",
+    # this LRS's own: void statements other credentials stored (with statements/write)
+    "statements/void",
 )
 REALM = 'Basic realm="xAPI LRS"'
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -202,6 +204,7 @@ STATE = ("state", "all")
 PROFILE = ("profile", "all")
 PROFILE_READ = ("profile", "all/read", "all")
 STATE_READ = ("state", "all/read", "all")
+VOID_OTHERS = ("statements/void", "all")
 DEFINE_READ = ("define", "all/read", "all", "statements/read", "statements/write")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from lrs.auth import STATEMENTS_READ, STATEMENTS_WRITE, read_mine_only, require
+from lrs.auth import STATEMENTS_READ, STATEMENTS_WRITE, VOID_OTHERS, read_mine_only, require
 from lrs.errors import BadRequest
 from lrs.http.multipart import (
     AttachmentPart,
@@ -60,6 +60,7 @@ async def post_statements(request: web.Request, xreq: XAPIRequest) -> web.Stream
             authority=xreq.principal.authority,
             version=xreq.version,
             may_define=xreq.principal.has_any("define", "all"),
+            may_void_others=xreq.principal.has_any(*VOID_OTHERS),
         )
         return web.Response(body=orjson.dumps(written.ids), content_type="application/json")
     body, parts = _statement_payload(xreq)
@@ -69,6 +70,7 @@ async def post_statements(request: web.Request, xreq: XAPIRequest) -> web.Stream
         version=xreq.version,
         parts=parts,
         may_define=xreq.principal.has_any("define", "all"),
+        may_void_others=xreq.principal.has_any(*VOID_OTHERS),
     )
     response = web.Response(body=orjson.dumps(written.ids), content_type="application/json")
     return response
@@ -92,6 +94,7 @@ async def put_statement(request: web.Request, xreq: XAPIRequest) -> web.StreamRe
         version=xreq.version,
         parts=parts,
         may_define=xreq.principal.has_any("define", "all"),
+        may_void_others=xreq.principal.has_any(*VOID_OTHERS),
     )
     return web.Response(status=204)
 

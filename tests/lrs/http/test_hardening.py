@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -148,3 +150,55 @@ async def test_more_token_survives_a_restart(
     response = await again.get(f"/xapi/statements?more={token}", headers=lrs.headers())
     assert response.status == 200, await response.text()
     assert len((await response.json())["statements"]) == 1
+
+
+def _voiding(target: str) -> dict:
+    return statement(
+        verb={"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided"}},
+        object={"objectType": "StatementRef", "id": target},
+    )
+
+
+async def _post_as(lrs: LRSClient, auth: str, body: object) -> Any:
+    return await lrs.http.post(
+        "/xapi/statements", json=body, headers=lrs.headers(Authorization=auth)
+    )
+
+
+async def test_voiding_others_statements_needs_a_scope_that_says_so(lrs: LRSClient) -> None:
+    # issue 14.14: any statements/write credential could void anyone's statements
+    writer = await lrs.credential("statements/write")
+    other = await lrs.credential("statements/write")
+    voider = await lrs.credential("statements/write", "statements/void")
+    [theirs] = await (await _post_as(lrs, other, statement())).json()
+    refused = await _post_as(lrs, writer, _voiding(theirs))
+    assert refused.status == 403, await refused.text()
+    assert (await refused.json())["statement_id"] == theirs
+    found = await lrs.http.get(f"/xapi/statements?statementId={theirs}", headers=lrs.headers())
+    assert found.status == 200  # not voided
+    put = await lrs.http.put(
+        f"/xapi/statements?statementId={uuid.uuid4()}",
+        json=_voiding(theirs),
+        headers=lrs.headers(Authorization=writer),
+    )
+    assert put.status == 403
+    # a target not stored yet: its owner is unknown, so refused too
+    early = await _post_as(lrs, writer, _voiding(str(uuid.uuid4())))
+    assert early.status == 403
+    assert (await _post_as(lrs, voider, _voiding(theirs))).status == 200
+    gone = await lrs.http.get(f"/xapi/statements?statementId={theirs}", headers=lrs.headers())
+    assert gone.status == 404
+
+
+async def test_own_statements_and_all_scope_may_void(lrs: LRSClient) -> None:
+    writer = await lrs.credential("statements/write")
+    [mine] = await (await _post_as(lrs, writer, statement())).json()
+    assert (await _post_as(lrs, writer, _voiding(mine))).status == 200
+    target, voiding = str(uuid.uuid4()), _voiding("")
+    voiding["object"]["id"] = target
+    batch = [statement(id=target), voiding]  # a target in the same batch is its own
+    assert (await _post_as(lrs, writer, batch)).status == 200
+    [theirs] = await (await _post_as(lrs, writer, statement())).json()
+    assert (await post(lrs, _voiding(theirs))).status == 200  # `all` voids anything
+    early = await post(lrs, _voiding(str(uuid.uuid4())))  # and before the target arrives
+    assert early.status == 200
