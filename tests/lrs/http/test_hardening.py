@@ -202,3 +202,40 @@ async def test_own_statements_and_all_scope_may_void(lrs: LRSClient) -> None:
     assert (await post(lrs, _voiding(theirs))).status == 200  # `all` voids anything
     early = await post(lrs, _voiding(str(uuid.uuid4())))  # and before the target arrives
     assert early.status == 200
+
+
+def _nested(levels: int) -> bytes:
+    return b'{"a":' * levels + b"1" + b"}" * levels
+
+
+@pytest.mark.parametrize("levels", [97, 101, 253, 300, 1000])
+async def test_statement_nesting_limit(lrs: LRSClient, levels: int) -> None:
+    # issue 14.6: 252-1023 levels were a 500; a statement adds 3 levels above its extensions
+    raw = orjson.dumps(statement(result={"extensions": {}}))
+    body = raw.replace(
+        b'"extensions":{}', b'"extensions":{"http://example.com/x":' + _nested(levels) + b"}"
+    )
+    response = await lrs.http.post(
+        "/xapi/statements", data=body, headers=lrs.headers(**{"Content-Type": "application/json"})
+    )
+    if levels <= 97:
+        assert response.status == 200, await response.text()
+    else:
+        assert response.status == 400, await response.text()
+        assert "nests more than 100 levels" in (await response.json())["message"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST"])
+async def test_document_nesting_limit(lrs: LRSClient, method: str) -> None:
+    # issue 14.6: the same limit for JSON documents (POST merges them)
+    agent = orjson.dumps({"mbox": "mailto:ada@example.com"}).decode()
+    url = "/xapi/activities/state?" + urlencode(
+        {"activityId": "http://example.com/a", "agent": agent, "stateId": "s"}
+    )
+    headers = lrs.headers(**{"Content-Type": "application/json"})
+    assert (await lrs.http.put(url, data=b'{"ok":1}', headers=headers)).status == 204
+    deep = b'{"x":' + _nested(500) + b"}"
+    response = await lrs.http.request(method, url, data=deep, headers=headers)
+    assert response.status == 400, await response.text()
+    fine = b'{"x":' + _nested(90) + b"}"
+    assert (await lrs.http.request(method, url, data=fine, headers=headers)).status == 204
