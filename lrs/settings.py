@@ -25,6 +25,7 @@ class Settings:
     max_request_bytes: int = 20 * 1024 * 1024
     max_batch_size: int = 5000
     max_attachment_bytes: int = 10 * 1024 * 1024
+    max_attachments: int = 1000  # attachment parts in one multipart/mixed statement request
     cors_origins: str = "*"
     default_xapi_version: str = "2.0.0"
     log_level: str = "INFO"
@@ -54,6 +55,7 @@ class Settings:
             max_request_bytes=env.integer("LRS_MAX_REQUEST_BYTES", cls.max_request_bytes),
             max_batch_size=env.integer("LRS_MAX_BATCH_SIZE", cls.max_batch_size),
             max_attachment_bytes=env.integer("LRS_MAX_ATTACHMENT_BYTES", cls.max_attachment_bytes),
+            max_attachments=env.integer("LRS_MAX_ATTACHMENTS", cls.max_attachments, minimum=0),
             cors_origins=env.text("LRS_CORS_ORIGINS", cls.cors_origins),
             default_xapi_version=env.text("LRS_DEFAULT_XAPI_VERSION", cls.default_xapi_version),
             log_level=env.text("LRS_LOG_LEVEL", cls.log_level),

@@ -18,7 +18,7 @@ from lrs.http.multipart import (
 )
 from lrs.http.resource import xapi_resource
 from lrs.http.xapi_request import XAPIRequest
-from lrs.keys import query_token_key, statement_service_key
+from lrs.keys import query_token_key, settings_key, statement_service_key
 from lrs.services.statement_prep import parse_json
 from lrs.services.statements import StatementService
 from lrs.xapi.formats import language_picker
@@ -33,10 +33,14 @@ def _service(request: web.Request) -> StatementService:
     return request.app[statement_service_key]
 
 
-def _statement_payload(xreq: XAPIRequest) -> tuple[Any, list[ReceivedPart] | None]:
+def _statement_payload(
+    request: web.Request, xreq: XAPIRequest
+) -> tuple[Any, list[ReceivedPart] | None]:
     """The statement JSON and, for multipart/mixed, the attachment parts (Part 3 §1.5)."""
     if xreq.content_type == "multipart/mixed":
-        json_bytes, parts = parse_multipart(xreq.body, xreq.headers.get("Content-Type", ""))
+        max_parts = request.app[settings_key].max_attachments + 1  # and the JSON part
+        content_type = xreq.headers.get("Content-Type", "")
+        json_bytes, parts = parse_multipart(xreq.body, content_type, max_parts)
         return _json(json_bytes), parts
     if xreq.content_type in ("application/json", ""):
         return _json(xreq.body), None
@@ -63,7 +67,7 @@ async def post_statements(request: web.Request, xreq: XAPIRequest) -> web.Stream
             may_void_others=xreq.principal.has_any(*VOID_OTHERS),
         )
         return web.Response(body=orjson.dumps(written.ids), content_type="application/json")
-    body, parts = _statement_payload(xreq)
+    body, parts = _statement_payload(request, xreq)
     written = await service.store_statements(
         body,
         authority=xreq.principal.authority,
@@ -86,7 +90,7 @@ async def put_statement(request: web.Request, xreq: XAPIRequest) -> web.StreamRe
     if set(xreq.params) != {"statementId"}:
         raise BadRequest("PUT /statements takes only the statementId parameter")
     service = _service(request)
-    body, parts = _statement_payload(xreq)
+    body, parts = _statement_payload(request, xreq)
     await service.put_statement(
         statement_id,
         body,

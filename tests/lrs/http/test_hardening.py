@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,8 @@ import pytest
 
 from lrs.app import create_app
 from lrs.config import Config
+from lrs.errors import PayloadTooLarge
+from lrs.http.multipart import parse_multipart
 from lrs.params import ascii_int, is_ascii_digits
 from lrs.settings import Settings
 from lrs.store.base import Backend
@@ -239,3 +242,39 @@ async def test_document_nesting_limit(lrs: LRSClient, method: str) -> None:
     assert response.status == 400, await response.text()
     fine = b'{"x":' + _nested(90) + b"}"
     assert (await lrs.http.request(method, url, data=fine, headers=headers)).status == 204
+
+
+async def test_a_multipart_request_of_millions_of_parts_is_413(lrs: LRSClient) -> None:
+    # issue 14.9: one JSON part then "--a" millions of times blocked the loop ~15 s, 2 GB RSS
+    json_part = b"--a\r\nContent-Type: application/json\r\n\r\n" + orjson.dumps(statement())
+    body = json_part + b"\r\n" + b"--a" * 3_000_000 + b"--a--\r\n"
+    headers = lrs.headers(**{"Content-Type": "multipart/mixed; boundary=a"})
+    response = await lrs.http.post("/xapi/statements", data=io.BytesIO(body), headers=headers)
+    assert response.status == 413, await response.text()
+    assert "at most 1001 parts" in (await response.json())["message"]  # the JSON part too
+
+
+class _CountingBody(bytes):
+    """bytes that count how often the scanner looks for a delimiter."""
+
+    finds = 0
+
+    def find(self, *args: Any) -> int:  # type: ignore[override]
+        type(self).finds += 1
+        return super().find(*args)
+
+
+def test_the_multipart_scan_stops_at_the_part_cap() -> None:
+    body = _CountingBody(b"--a\r\nContent-Type: application/json\r\n\r\n{}\r\n" + b"--a" * 100_000)
+    with pytest.raises(PayloadTooLarge):
+        parse_multipart(body, "multipart/mixed; boundary=a", max_parts=10)
+    assert _CountingBody.finds <= 12  # bounded work: it never walks the other 99,990
+
+
+def test_the_part_cap_allows_exactly_max_parts() -> None:
+    parts = b"".join(b"--a\r\nContent-Type: text/plain\r\n\r\nx\r\n" for _ in range(9))
+    body = b"--a\r\nContent-Type: application/json\r\n\r\n{}\r\n" + parts + b"--a--\r\n"
+    json_bytes, rest = parse_multipart(body, "multipart/mixed; boundary=a", max_parts=10)
+    assert json_bytes == b"{}" and len(rest) == 9
+    with pytest.raises(PayloadTooLarge):
+        parse_multipart(body, "multipart/mixed; boundary=a", max_parts=9)
