@@ -80,7 +80,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def xapi_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """CORS for browser content, preflights answered without authentication, version header."""
-    settings = request.app[settings_key]
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         response: web.StreamResponse = web.Response(status=204)
         response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, PUT, POST, DELETE, OPTIONS"
@@ -88,6 +87,14 @@ async def xapi_headers_middleware(request: web.Request, handler: Handler) -> web
         response.headers["Access-Control-Max-Age"] = "86400"
     else:
         response = await handler(request)
+    if not response.prepared:  # a streamed response set them before it started
+        add_xapi_headers(request, response)
+    return response
+
+
+def add_xapi_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The CORS, version and consistent-through headers (before a streamed response starts)."""
+    settings = request.app[settings_key]
     response.headers["Access-Control-Allow-Origin"] = settings.cors_origins
     response.headers["Access-Control-Expose-Headers"] = EXPOSED
     if request.path.startswith("/xapi"):
@@ -98,4 +105,3 @@ async def xapi_headers_middleware(request: web.Request, handler: Handler) -> web
         # acknowledged, so the consistent-through point is now.
         now = request.app[statement_service_key].now_us()
         response.headers[CONSISTENT_THROUGH] = format_us(now)
-    return response

@@ -29,31 +29,43 @@ class AttachmentPart:
 def multipart_body(json_body: bytes, parts: Sequence[AttachmentPart]) -> tuple[bytes, str]:
     """The body and the boundary of a multipart/mixed message."""
     boundary = uuid.uuid4().hex
-    dash = b"--" + boundary.encode()
-    chunks = [dash, CRLF, b"Content-Type: application/json", CRLF, CRLF, json_body, CRLF]
-    for part in parts:
-        chunks += [
-            dash,
-            CRLF,
-            f"Content-Type: {part.content_type}".encode(),
-            CRLF,
-            b"Content-Transfer-Encoding: binary",
-            CRLF,
-            f"X-Experience-API-Hash: {part.sha2}".encode(),
-            CRLF,
-            CRLF,
-            part.content,
-            CRLF,
-        ]
-    chunks += [dash, b"--", CRLF]
+    chunks = [json_part(boundary, json_body)]
+    chunks += [b"".join(attachment_part(boundary, part)) for part in parts]
+    chunks.append(closing(boundary))
     return b"".join(chunks), boundary
+
+
+def json_part(boundary: str, json_body: bytes) -> bytes:
+    """The first part: the statement or StatementResult."""
+    dash = b"--" + boundary.encode()
+    return b"".join([dash, CRLF, b"Content-Type: application/json", CRLF, CRLF, json_body, CRLF])
+
+
+def attachment_part(boundary: str, part: AttachmentPart) -> tuple[bytes, bytes, bytes]:
+    """One attachment part as (head, content, CRLF), so the content is never copied."""
+    head = (
+        f"--{boundary}\r\nContent-Type: {part.content_type}\r\n"
+        "Content-Transfer-Encoding: binary\r\n"
+        f"X-Experience-API-Hash: {part.sha2}\r\n\r\n"
+    )
+    return head.encode(), part.content, CRLF
+
+
+def closing(boundary: str) -> bytes:
+    """The closing delimiter."""
+    return b"--" + boundary.encode() + b"--" + CRLF
+
+
+def content_type(boundary: str) -> str:
+    """The Content-Type of a multipart/mixed response with `boundary`."""
+    return f'multipart/mixed; boundary="{boundary}"'
 
 
 def multipart_response(json_body: bytes, parts: Sequence[AttachmentPart]) -> web.Response:
     """A multipart/mixed response carrying the JSON and the attachments."""
     body, boundary = multipart_body(json_body, parts)
     response = web.Response(body=body)
-    response.headers["Content-Type"] = f'multipart/mixed; boundary="{boundary}"'
+    response.headers["Content-Type"] = content_type(boundary)
     return response
 
 

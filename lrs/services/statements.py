@@ -254,6 +254,14 @@ class StatementService:
             check_signatures(statement, received)
         return received
 
+    def attachment_hashes(self, raws: Sequence[bytes]) -> list[str]:
+        """The hashes of the attachments the statements reference, each once, in order."""
+        return list(dict.fromkeys(h for raw in raws for h in referenced_hashes(orjson.loads(raw))))
+
+    async def attachment(self, sha2: str) -> Attachment | None:
+        """One stored attachment's content (a streamed response reads them one at a time)."""
+        return (await self._attachments.get_attachments([sha2])).get(sha2)
+
     async def attachments_for(self, raws: Sequence[bytes]) -> list[Attachment]:
         """The stored attachment content the statements reference (each hash once)."""
         hashes = [h for raw in raws for h in referenced_hashes(orjson.loads(raw))]
