@@ -278,3 +278,38 @@ def test_the_part_cap_allows_exactly_max_parts() -> None:
     assert json_bytes == b"{}" and len(rest) == 9
     with pytest.raises(PayloadTooLarge):
         parse_multipart(body, "multipart/mixed; boundary=a", max_parts=9)
+
+
+async def test_iri_and_extension_value_lengths(lrs: LRSClient) -> None:
+    # issue 14.12: a 5 MB activity IRI was accepted
+    long_iri = "http://example.com/" + "a" * (5 * 1024 * 1024)
+    cases = {
+        "object.id": statement(object={"objectType": "Activity", "id": long_iri}),
+        "verb.id": statement(verb={"id": long_iri}),
+        "context.extensions key": statement(context={"extensions": {long_iri[:9000]: 1}}),
+        "result.extensions.http://example.com/e": statement(
+            result={"extensions": {"http://example.com/e": "x" * (1024 * 1024 + 1)}}
+        ),
+        "[1].object.definition.type": [
+            statement(),
+            statement(object={"id": "http://example.com/a", "definition": {"type": long_iri}}),
+        ],
+    }
+    for path, body in cases.items():
+        response = await lrs.http.post(
+            "/xapi/statements",
+            data=io.BytesIO(orjson.dumps(body)),
+            headers=lrs.headers(**{"Content-Type": "application/json"}),
+        )
+        assert response.status == 400, (path, await response.text())
+        assert (await response.json()).get("path") == path, (path, await response.text())
+    fine = statement(
+        object={"objectType": "Activity", "id": "http://example.com/" + "a" * 8000},
+        result={"extensions": {"http://example.com/e": "x" * 500_000}},
+    )
+    response = await lrs.http.post(
+        "/xapi/statements",
+        data=io.BytesIO(orjson.dumps(fine)),
+        headers=lrs.headers(**{"Content-Type": "application/json"}),
+    )
+    assert response.status == 200, await response.text()
