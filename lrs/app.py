@@ -28,17 +28,20 @@ from aiohttp import web
 
 from lrs.auth import Authenticator
 from lrs.config import Config
+from lrs.errors import ConfigError
 from lrs.http import documents
 from lrs.http.about import about_resource
 from lrs.http.activities import activities_resource, agents_resource
 from lrs.http.statements import PATH as STATEMENTS_PATH
 from lrs.http.statements import statements_resource
+from lrs.keyfile import load_or_create_key
 from lrs.keys import (
     authenticator_key,
     backend_key,
     document_service_key,
     lti_app_key,
     marketplace_app_key,
+    query_token_key,
     scorm_app_key,
     settings_key,
     statement_service_key,
@@ -164,6 +167,27 @@ def _wire_services(
     )
     app[statement_service_key] = statement_service(backend, settings, pool)
     app[document_service_key] = DocumentService(backend.documents)
+    app[query_token_key] = load_query_token_key(settings)
+
+
+QUERY_TOKEN_KEY_FILE = "query-token.key"
+MIN_QUERY_TOKEN_KEY = 32
+
+
+def load_query_token_key(settings: Settings) -> bytes:
+    """The `more`-token key: LRS_QUERY_TOKEN_KEY, else a 0600 key file in the data directory.
+
+    Every process serving one deployment needs the same key (a shared data directory does it;
+    processes on several machines share LRS_QUERY_TOKEN_KEY).
+    """
+    if settings.query_token_key is not None:
+        if len(settings.query_token_key) < MIN_QUERY_TOKEN_KEY:
+            raise ConfigError(
+                f"LRS_QUERY_TOKEN_KEY must be at least {MIN_QUERY_TOKEN_KEY} characters"
+            )
+        return settings.query_token_key.encode()
+    path = settings.data_dir / QUERY_TOKEN_KEY_FILE
+    return load_or_create_key(path, purpose="more-token signing key")
 
 
 def _statement_pool(settings: Settings) -> ProcessPoolExecutor | None:

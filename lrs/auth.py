@@ -34,6 +34,8 @@ SCOPES = (
     "state",
     "define",
     "profile",
+    # this LRS's own: void statements other credentials stored (with statements/write)
+    "statements/void",
 )
 REALM = 'Basic realm="xAPI LRS"'
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -153,9 +155,9 @@ class Authenticator:
         if credential is None or credential.revoked:
             # the same cost whether or not the key exists
             await asyncio.to_thread(verify_secret, secret, _DUMMY_HASH)
-            raise Unauthorized("unknown or revoked credential")
+            raise Unauthorized(BAD_CREDENTIALS)
         if not await asyncio.to_thread(verify_secret, secret, credential.secret_hash):
-            raise Unauthorized("wrong secret")
+            raise Unauthorized(BAD_CREDENTIALS)
         self._verified[key] = (tag, time.monotonic() + self._cache_seconds, credential)
         return credential
 
@@ -171,6 +173,10 @@ class Authenticator:
         }
         return Principal(credential=credential, authority=authority)
 
+
+# One answer for an unknown key and a wrong secret: telling them apart would let a caller
+# probe which keys exist, which the constant-cost dummy check above is there to prevent.
+BAD_CREDENTIALS = "unknown credential or wrong secret"
 
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 
@@ -198,6 +204,7 @@ STATE = ("state", "all")
 PROFILE = ("profile", "all")
 PROFILE_READ = ("profile", "all/read", "all")
 STATE_READ = ("state", "all/read", "all")
+VOID_OTHERS = ("statements/void", "all")
 DEFINE_READ = ("define", "all/read", "all", "statements/read", "statements/write")
 
 

@@ -15,6 +15,8 @@ backend_key = web.AppKey("backend", Backend)
 authenticator_key = web.AppKey("authenticator", Authenticator)
 statement_service_key = web.AppKey("statement_service", StatementService)
 document_service_key = web.AppKey("document_service", DocumentService)
+# the HMAC key that signs `more` tokens (`lrs.xapi.query_token`)
+query_token_key = web.AppKey("query_token_key", bytes)
 
 # the root app's sub-applications, by package (tests reach a package's services through them)
 lti_app_key = web.AppKey("lti_app", web.Application)

@@ -8,9 +8,10 @@ import uuid
 import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestPayloadError
 
 from lrs.auth import REALM
-from lrs.errors import LRSError, StoreUnavailable, Unauthorized
+from lrs.errors import BadRequest, LRSError, MethodNotAllowed, StoreUnavailable, Unauthorized
 from lrs.keys import settings_key, statement_service_key, version_out_key
 from lrs.xapi.timestamps import format_us
 from lrs.xapi.versions import HEADER
@@ -40,7 +41,15 @@ def error_response(error: LRSError) -> web.Response:
         response.headers["WWW-Authenticate"] = REALM
     if isinstance(error, StoreUnavailable):  # an outage of the store: worth retrying soon
         response.headers["Retry-After"] = "1"
+    if isinstance(error, MethodNotAllowed):
+        # RFC 9110 §15.5.6: a 405 MUST carry Allow.
+        response.headers["Allow"] = ", ".join(error.details.get("allowed", ()))
     return response
+
+
+def undecodable_body(exc: RequestPayloadError) -> BadRequest:
+    """The 400 for a body aiohttp cannot decode (e.g. `Content-Encoding: gzip`, not gzip)."""
+    return BadRequest(f"the request body cannot be read: {exc}")
 
 
 @web.middleware
@@ -50,13 +59,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except LRSError as error:
         return error_response(error)
+    except RequestPayloadError as exc:
+        return error_response(undecodable_body(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
         response = json_response({"error": code, "message": exc.reason}, status=exc.status)
-        if exc.status == 405 and "Allow" in exc.headers:
-            response.headers["Allow"] = exc.headers["Allow"]
+        if exc.status == 405:
+            # RFC 9110 §15.5.6: a 405 MUST carry Allow (aiohttp's own 405 sets it).
+            response.headers["Allow"] = exc.headers.get("Allow", "")
         return response
     except Exception:
         incident = uuid.uuid4().hex
@@ -70,7 +82,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def xapi_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """CORS for browser content, preflights answered without authentication, version header."""
-    settings = request.app[settings_key]
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         response: web.StreamResponse = web.Response(status=204)
         response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, PUT, POST, DELETE, OPTIONS"
@@ -78,6 +89,14 @@ async def xapi_headers_middleware(request: web.Request, handler: Handler) -> web
         response.headers["Access-Control-Max-Age"] = "86400"
     else:
         response = await handler(request)
+    if not response.prepared:  # a streamed response set them before it started
+        add_xapi_headers(request, response)
+    return response
+
+
+def add_xapi_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The CORS, version and consistent-through headers (before a streamed response starts)."""
+    settings = request.app[settings_key]
     response.headers["Access-Control-Allow-Origin"] = settings.cors_origins
     response.headers["Access-Control-Expose-Headers"] = EXPOSED
     if request.path.startswith("/xapi"):
@@ -88,4 +107,3 @@ async def xapi_headers_middleware(request: web.Request, handler: Handler) -> web
         # acknowledged, so the consistent-through point is now.
         now = request.app[statement_service_key].now_us()
         response.headers[CONSISTENT_THROUGH] = format_us(now)
-    return response

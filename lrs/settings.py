@@ -28,6 +28,7 @@ class Settings:
     max_request_bytes: int = 20 * 1024 * 1024
     max_batch_size: int = 5000
     max_attachment_bytes: int = 10 * 1024 * 1024
+    max_attachments: int = 1000  # attachment parts in one multipart/mixed statement request
     cors_origins: str = "*"
     default_xapi_version: str = "2.0.0"
     log_level: str = "INFO"
@@ -35,6 +36,8 @@ class Settings:
     # event loop's process). `from_env` (so `lrs serve`) defaults to -1.
     statement_workers: int = 0
     with_worker: bool = False  # `lrs serve` also runs the marketplace projection worker
+    # the HMAC key of `more` tokens; None: a key file in the data directory (`lrs.app`)
+    query_token_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,12 +67,14 @@ class Settings:
             max_request_bytes=env.integer("LRS_MAX_REQUEST_BYTES", cls.max_request_bytes),
             max_batch_size=env.integer("LRS_MAX_BATCH_SIZE", cls.max_batch_size),
             max_attachment_bytes=env.integer("LRS_MAX_ATTACHMENT_BYTES", cls.max_attachment_bytes),
+            max_attachments=env.integer("LRS_MAX_ATTACHMENTS", cls.max_attachments, minimum=0),
             cors_origins=env.text("LRS_CORS_ORIGINS", cls.cors_origins),
             default_xapi_version=env.text("LRS_DEFAULT_XAPI_VERSION", cls.default_xapi_version),
             log_level=env.text("LRS_LOG_LEVEL", cls.log_level),
             statement_workers=env.integer("LRS_STATEMENT_WORKERS", -1),
             # lenient on purpose (anything else is false), as it always was
             with_worker=env.text("LRS_WITH_WORKER", "").lower() in ("1", "true", "yes"),
+            query_token_key=env.optional("LRS_QUERY_TOKEN_KEY"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from lrs.errors import UnsupportedMediaType
+from lrs.params import is_ascii_digits
 from scorm_adapter.attempts import Commit
 from scorm_adapter.cmi import ScormVersion, normalize_version, parse_form_commit, parse_json_commit
 from scorm_adapter.errors import ScormDataError
@@ -210,7 +211,7 @@ def _merge_meta(found: dict[str, Any], name: str, value: Any) -> None:
 def _seq(value: Any) -> int:
     if isinstance(value, bool):
         raise ScormDataError("seq", "must be a whole number, 0 or more")
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and is_ascii_digits(value.strip()):
         value = int(value.strip())
     if not isinstance(value, int) or value < 0:
         raise ScormDataError("seq", f"must be a whole number, 0 or more, not {value!r}")

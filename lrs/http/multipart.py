@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from lrs.errors import BadRequest
+from lrs.errors import BadRequest, PayloadTooLarge
 
 CRLF = b"\r\n"
 
@@ -29,31 +29,43 @@ class AttachmentPart:
 def multipart_body(json_body: bytes, parts: Sequence[AttachmentPart]) -> tuple[bytes, str]:
     """The body and the boundary of a multipart/mixed message."""
     boundary = uuid.uuid4().hex
-    dash = b"--" + boundary.encode()
-    chunks = [dash, CRLF, b"Content-Type: application/json", CRLF, CRLF, json_body, CRLF]
-    for part in parts:
-        chunks += [
-            dash,
-            CRLF,
-            f"Content-Type: {part.content_type}".encode(),
-            CRLF,
-            b"Content-Transfer-Encoding: binary",
-            CRLF,
-            f"X-Experience-API-Hash: {part.sha2}".encode(),
-            CRLF,
-            CRLF,
-            part.content,
-            CRLF,
-        ]
-    chunks += [dash, b"--", CRLF]
+    chunks = [json_part(boundary, json_body)]
+    chunks += [b"".join(attachment_part(boundary, part)) for part in parts]
+    chunks.append(closing(boundary))
     return b"".join(chunks), boundary
+
+
+def json_part(boundary: str, json_body: bytes) -> bytes:
+    """The first part: the statement or StatementResult."""
+    dash = b"--" + boundary.encode()
+    return b"".join([dash, CRLF, b"Content-Type: application/json", CRLF, CRLF, json_body, CRLF])
+
+
+def attachment_part(boundary: str, part: AttachmentPart) -> tuple[bytes, bytes, bytes]:
+    """One attachment part as (head, content, CRLF), so the content is never copied."""
+    head = (
+        f"--{boundary}\r\nContent-Type: {part.content_type}\r\n"
+        "Content-Transfer-Encoding: binary\r\n"
+        f"X-Experience-API-Hash: {part.sha2}\r\n\r\n"
+    )
+    return head.encode(), part.content, CRLF
+
+
+def closing(boundary: str) -> bytes:
+    """The closing delimiter."""
+    return b"--" + boundary.encode() + b"--" + CRLF
+
+
+def content_type(boundary: str) -> str:
+    """The Content-Type of a multipart/mixed response with `boundary`."""
+    return f'multipart/mixed; boundary="{boundary}"'
 
 
 def multipart_response(json_body: bytes, parts: Sequence[AttachmentPart]) -> web.Response:
     """A multipart/mixed response carrying the JSON and the attachments."""
     body, boundary = multipart_body(json_body, parts)
     response = web.Response(body=body)
-    response.headers["Content-Type"] = f'multipart/mixed; boundary="{boundary}"'
+    response.headers["Content-Type"] = content_type(boundary)
     return response
 
 
@@ -89,10 +101,21 @@ def boundary_of(content_type_header: str) -> str:
     raise BadRequest("multipart/mixed requires a boundary parameter")
 
 
-def parse_multipart(body: bytes, content_type_header: str) -> tuple[bytes, list[ReceivedPart]]:
-    """The JSON first part and the attachment parts of a multipart/mixed request."""
+# Parts a multipart/mixed statement request may have, the JSON part included, unless the
+# settings say otherwise (`LRS_MAX_ATTACHMENT_PARTS`).
+MAX_PARTS = 1001
+
+
+def parse_multipart(
+    body: bytes, content_type_header: str, max_parts: int = MAX_PARTS
+) -> tuple[bytes, list[ReceivedPart]]:
+    """The JSON first part and the attachment parts of a multipart/mixed request.
+
+    One linear scan for the delimiters that stops at `max_parts` (413 past it): a body of
+    millions of empty parts costs neither time nor memory beyond that.
+    """
     delimiter = b"--" + boundary_of(content_type_header).encode()
-    pieces = body.split(delimiter)
+    pieces = _split(body, delimiter, max_parts)
     if len(pieces) < 3:
         raise BadRequest("the multipart body has no complete part")
     parts = [_part(piece) for piece in pieces[1:-1]]
@@ -104,6 +127,25 @@ def parse_multipart(body: bytes, content_type_header: str) -> tuple[bytes, list[
         raise BadRequest("the first part of a multipart statement request must be application/json")
     rest = [ReceivedPart(headers=h, candidates=c) for h, c in parts[1:]]
     return first_candidates[0], rest
+
+
+def _split(body: bytes, delimiter: bytes, max_parts: int) -> list[bytes]:
+    """`body.split(delimiter)`, refused with a 413 once it would hold more than `max_parts`
+    parts (the preamble and the epilogue after the closing delimiter are not parts)."""
+    pieces: list[bytes] = []
+    start = 0
+    while True:
+        found = body.find(delimiter, start)
+        if found < 0:
+            pieces.append(body[start:])
+            return pieces
+        pieces.append(body[start:found])
+        if len(pieces) > max_parts + 1:  # the preamble, then max_parts parts
+            raise PayloadTooLarge(
+                f"a multipart statement request holds at most {max_parts} parts "
+                "(the statements and their attachments)"
+            )
+        start = found + len(delimiter)
 
 
 def _part(piece: bytes) -> tuple[dict[str, str], tuple[bytes, ...]]:

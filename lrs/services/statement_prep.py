@@ -23,6 +23,7 @@ from lrs.model.statements import StatementIndex, definition_json
 from lrs.xapi.activities import definitions_in
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.attachments import require_file_urls
+from lrs.xapi.depth import check_depth
 from lrs.xapi.indexing import index_statement, statement_ref_target
 from lrs.xapi.signatures import check_signatures
 from lrs.xapi.timestamps import timestamp_us
@@ -66,9 +67,11 @@ def parse_json(body: bytes) -> Any:
     if not body:
         raise BadRequest("the request has no statement")
     try:
-        return orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    check_depth(parsed, "the statement body")
+    return parsed
 
 
 def validated(body: Any, version: str, *, keep_stored: bool, max_batch: int) -> list[dict]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from lrs.errors import BadRequest, Forbidden, NotFound, StatementConflict
+from lrs.errors import BadRequest, NotFound, StatementConflict
 from lrs.model.attachments import Attachment
 from lrs.model.statements import (
     DefinitionUpdate,
@@ -55,7 +55,7 @@ from lrs.xapi.formats import LanguagePicker, canonical_format, ids_format
 from lrs.xapi.query import SingleStatementRequest, StatementQuery
 from lrs.xapi.signatures import check_signatures
 from lrs.xapi.timestamps import StoredClock, format_us
-from lrs.xapi.voiding import check_voidable
+from lrs.xapi.voiding import check_voidable, check_voiding_authority
 
 log = logging.getLogger(__name__)
 _MAX_INSERT_ATTEMPTS = 5
@@ -117,6 +117,7 @@ class StatementService:
         keep_authority: bool = False,
         keep_stored: bool = False,
         may_define: bool = True,
+        may_void_others: bool = False,
     ) -> WriteResult:
         """Validate and store one statement or a batch, all or nothing; what it did to each.
 
@@ -125,6 +126,8 @@ class StatementService:
         canonical activity definitions (see `lrs.xapi.activities`). `keep_authority` and
         `keep_stored` (imports from another LRS) keep a statement's own `authority` and
         `stored` instead of assigning them; a statement without one still gets the LRS's.
+        `may_void_others`: whether the caller may void statements another authority stored
+        (without it, and without `keep_authority`, only its own: `check_voiding_authority`).
         """
         statements = validated(body, version, keep_stored=keep_stored, max_batch=self._max_batch)
         received = self._received_attachments(statements, parts)
@@ -135,7 +138,8 @@ class StatementService:
             keep_authority=keep_authority,
             keep_stored=keep_stored,
         )
-        return await self._store_prepared(batch, received, may_define)
+        void_as = _void_as(authority, may_void_others or keep_authority)
+        return await self._store_prepared(batch, received, may_define, void_as)
 
     async def store_statements_json(
         self,
@@ -144,6 +148,7 @@ class StatementService:
         authority: dict[str, Any],
         version: str,
         may_define: bool = True,
+        may_void_others: bool = False,
     ) -> WriteResult:
         """`store_statements` for an application/json body not parsed yet (POST).
 
@@ -165,14 +170,24 @@ class StatementService:
                 self._pool = None
         if batch is None:
             batch = prepare_json(body, authority, version, self._max_batch)
-        return await self._store_prepared(batch, {}, may_define)
+        void_as = _void_as(authority, may_void_others)
+        return await self._store_prepared(batch, {}, may_define, void_as)
 
     async def _store_prepared(
-        self, batch: PreparedBatch, received: dict[str, Attachment], may_define: bool
+        self,
+        batch: PreparedBatch,
+        received: dict[str, Attachment],
+        may_define: bool,
+        void_as: str | None,
     ) -> WriteResult:
+        """`void_as`: the caller's authority key when it may void only its own statements."""
         prepared = batch.statements
         known = await self._related_stored(prepared)
         check_voidable({s.id: s.voids for s in prepared}, {t: s.voids for t, s in known.items()})
+        if void_as is not None:
+            targets = {s.voids for s in prepared if s.voids} - {s.id for s in prepared}
+            owners = {t: _authority_key(known[t]) for t in targets if t in known}
+            check_voiding_authority(targets, owners, void_as)
         ids = [s.id for s in prepared]
         pending = dict(zip(ids, prepared, strict=True))
         present: set[str] = set()
@@ -211,6 +226,7 @@ class StatementService:
         version: str,
         parts: Sequence[Part] | None = None,
         may_define: bool = True,
+        may_void_others: bool = False,
     ) -> WriteResult:
         """PUT /statements: the body's id, if any, must match the statementId parameter."""
         if not isinstance(body, dict):
@@ -223,6 +239,7 @@ class StatementService:
             version=version,
             parts=parts,
             may_define=may_define,
+            may_void_others=may_void_others,
         )
 
     def _received_attachments(
@@ -236,6 +253,14 @@ class StatementService:
         for statement in statements:
             check_signatures(statement, received)
         return received
+
+    def attachment_hashes(self, raws: Sequence[bytes]) -> list[str]:
+        """The hashes of the attachments the statements reference, each once, in order."""
+        return list(dict.fromkeys(h for raw in raws for h in referenced_hashes(orjson.loads(raw))))
+
+    async def attachment(self, sha2: str) -> Attachment | None:
+        """One stored attachment's content (a streamed response reads them one at a time)."""
+        return (await self._attachments.get_attachments([sha2])).get(sha2)
 
     async def attachments_for(self, raws: Sequence[bytes]) -> list[Attachment]:
         """The stored attachment content the statements reference (each hash once)."""
@@ -301,10 +326,11 @@ class StatementService:
         """GET by statementId (not voided) or voidedStatementId (voided only)."""
         found = (await self._store.get_statements([request.statement_id])).get(request.statement_id)
         # 1.0.3 Part 3 §2.1.4: a voided statement is returned only by voidedStatementId.
-        if found is None or found.voided != request.voided:
+        # Another credential's statement, for one that reads only its own, is answered as
+        # missing: a 403 would tell it the id exists.
+        hidden = found is not None and authority_filter not in (None, *found.index.authorities)
+        if found is None or found.voided != request.voided or hidden:
             raise NotFound(f"no statement {request.statement_id}")
-        if authority_filter is not None and authority_filter not in found.index.authorities:
-            raise Forbidden("this credential may read only the statements it stored")
         [raw] = await self._formatted([found.raw], request.format, pick_language)
         return StatementView(raw=raw, stored_us=found.stored_us)
 
@@ -368,3 +394,13 @@ class StatementService:
     def now_us(self) -> int:
         """The LRS's current stored-clock time (for Consistent-Through)."""
         return self._clock.now_us()
+
+
+def _void_as(authority: dict[str, Any], may_void_others: bool) -> str | None:
+    """The authority key voiding is limited to, or None when the caller may void anything."""
+    return None if may_void_others else (ifi_key(authority) or "")
+
+
+def _authority_key(stored: StoredStatement) -> str | None:
+    """The IFI key of a stored statement's own authority (its index also holds its targets')."""
+    return ifi_key(orjson.loads(stored.raw).get("authority"))

@@ -24,6 +24,7 @@ from typing import Any
 from lrs.errors import BadRequest, Conflict, PreconditionFailed, ValidationError
 from lrs.model.documents import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, DocumentKey, DocumentScope
 from lrs.xapi.agents import ifi_key
+from lrs.xapi.depth import check_depth
 from lrs.xapi.timestamps import timestamp_us
 from lrs.xapi.validation import IRI_RE, MAILTO_RE, SHA1_RE, UUID_RE
 from lrs.xapi.versions import is_v2
@@ -204,9 +205,11 @@ def _reject_constant(name: str) -> Any:
 
 def _load(content: bytes, what: str) -> Any:
     try:
-        return json.loads(content, parse_constant=_reject_constant)
+        loaded = json.loads(content, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise BadRequest(f"{what} is sent as application/json but is not valid JSON") from exc
+    check_depth(loaded, what)
+    return loaded
 
 
 def check_json_content(content: bytes) -> None:

@@ -1,21 +1,21 @@
 """GET /statements parameters → a query value (1.0.3 Part 3 §2.1.3), as a pure function.
 
-The `more` link carries the whole query and the store's position in one opaque token, so a
-client paging through results keeps exactly the query it started with, and statements that
-arrive meanwhile neither shift nor repeat a page (a keyset cursor, not an offset).
+The `more` link carries the whole query and the store's position in one opaque, signed token
+(`lrs.xapi.query_token`), so a client paging through results keeps exactly the query it started
+with, and statements that arrive meanwhile neither shift nor repeat a page (a keyset cursor,
+not an offset).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 import orjson
 
 from lrs.errors import BadRequest
+from lrs.params import ascii_int
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.timestamps import timestamp_us
 
@@ -71,21 +71,6 @@ class StatementQuery:
         """The same query, continuing after `position`."""
         return replace(self, after=position)
 
-    def to_token(self) -> str:
-        """An opaque, URL-safe token for the `more` link."""
-        raw = orjson.dumps({k: v for k, v in asdict(self).items() if v not in (None, False, 0)})
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def from_token(cls, token: str) -> StatementQuery:
-        """The query a `more` token carries; a damaged token is a 400."""
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            data = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
-            return cls(**data)
-        except (ValueError, TypeError, binascii.Error) as exc:
-            raise BadRequest("the more token is not one this LRS issued") from exc
-
 
 def _bool(params: Mapping[str, str], name: str) -> bool:
     value = params.get(name)
@@ -127,10 +112,10 @@ def _agent(params: Mapping[str, str]) -> str | None:
 
 
 def _limit(params: Mapping[str, str]) -> int:
-    raw = params.get("limit", "0")
-    if not raw.isdigit():
+    limit = ascii_int(params.get("limit", "0"))
+    if limit is None:
         raise BadRequest("limit must be a non-negative integer", parameter="limit")
-    return int(raw)
+    return limit
 
 
 def _time(params: Mapping[str, str], name: str) -> int | None:
@@ -144,14 +129,17 @@ def _time(params: Mapping[str, str], name: str) -> int | None:
 
 
 def parse_statement_params(
-    params: Mapping[str, str],
+    params: Mapping[str, str], read_more: Callable[[str], StatementQuery]
 ) -> SingleStatementRequest | StatementQuery:
-    """The request GET /statements makes, or a 400 naming the parameter at fault."""
+    """The request GET /statements makes, or a 400 naming the parameter at fault.
+
+    `read_more` turns a `more` token back into its query (`lrs.xapi.query_token`).
+    """
     names = set(params)
     if MORE in names:
         if names - {MORE}:
             raise BadRequest("a more link takes no other parameters")
-        return StatementQuery.from_token(params[MORE])
+        return read_more(params[MORE])
     unknown = names - set(_FILTERS) - set(_SINGLE)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(sorted(unknown))}")

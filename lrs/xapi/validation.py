@@ -34,6 +34,7 @@ import jsonschema_rs
 import orjson
 
 from lrs.errors import ValidationError
+from lrs.xapi.lengths import check_lengths
 from lrs.xapi.voiding import check_voiding_object
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
@@ -544,6 +545,7 @@ def _validate(statement: object, rules: str, prefix: str) -> Statement:
     _check_schema(statement, rules, prefix)
     checked = cast(Statement, statement)  # the schema's top-level "type" is "object"
     check_statement_rules(checked, prefix)
+    check_lengths(checked, prefix)
     check_voiding_object(checked, prefix)
     return checked
 

@@ -8,7 +8,8 @@ Who applies which part:
 
 - validation: `check_voiding_object` (the Object of a voiding statement is a StatementRef);
 - the statement service, before writing: `voided_target` (what each statement voids, kept on its
-  record) and `check_voidable` (a batch voiding a voiding statement it can see is refused);
+  record), `check_voidable` (a batch voiding a voiding statement it can see is refused) and,
+  for a caller without the right to void others' statements, `check_voiding_authority`;
 - the statement stores, inside the write that stores a batch: `voided_ids`, which statements
   become voided. That decision needs what is stored at that instant (a voiding statement that
   arrived before its target, a target a concurrent request just stored), so the stores read
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from lrs.errors import BadRequest, ValidationError
+from lrs.errors import BadRequest, Forbidden, ValidationError
 from lrs.xapi.indexing import statement_ref_target
 
 VOIDED_VERB: Final = "http://adlnet.gov/expapi/verbs/voided"
@@ -58,6 +59,32 @@ def check_voidable(batch: Mapping[str, str | None], stored: Mapping[str, str | N
             continue
         if batch.get(target) is not None or stored.get(target) is not None:
             raise BadRequest(f"statement {target} is a voiding statement and cannot be voided")
+
+
+def check_voiding_authority(
+    targets: Iterable[str], owners: Mapping[str, str | None], own: str | None
+) -> None:
+    """1.0.3 Part 3 §2.1.4 (SHOULD refuse voiding from a source not authorised): 403 unless
+    every target is already stored under the caller's own authority.
+
+    `targets` are the ids the caller's statements void (those in its own batch left out);
+    `owners` maps each stored one to its authority's IFI key; `own` is the caller's. A target
+    not stored yet is refused too: its future owner is unknown, and adapters' ids are
+    predictable (UUIDv5), so allowing it would let anyone void them in advance.
+    """
+    for target in sorted(targets):
+        if target not in owners:
+            raise Forbidden(
+                f"statement {target} is not stored: this credential may void only statements "
+                "it stored (voiding others' needs the statements/void or all scope)",
+                statement_id=target,
+            )
+        if own is None or owners[target] != own:
+            raise Forbidden(
+                f"statement {target} was stored by another credential: voiding it needs the "
+                "statements/void or all scope",
+                statement_id=target,
+            )
 
 
 def voided_ids(targeted: Iterable[str], voids_of: Mapping[str, str | None]) -> list[str]:

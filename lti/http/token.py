@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from lrs.keys import settings_key
 from lrs.middlewares import json_response
@@ -26,7 +27,7 @@ async def token(request: web.Request) -> web.StreamResponse:
         raise InvalidRequest(f"a token request is sent as {FORM}")
     try:
         form = await request.post()
-    except ValueError as exc:  # e.g. bytes that are not UTF-8
+    except (ValueError, RequestPayloadError) as exc:  # not UTF-8; Content-Encoding not kept
         raise InvalidRequest("the token request is not a valid form") from exc
     fields: dict[str, str] = {}
     for name in form:

@@ -13,6 +13,7 @@ import orjson
 from aiohttp import web
 
 from lrs.errors import BadRequest, ValidationError
+from lrs.params import is_ascii_digits
 from lrs.xapi.timestamps import timestamp_us
 from projections.errors import InvalidCursor
 from projections.export import FORMATS, export_chunks, export_item
@@ -26,7 +27,7 @@ DEFAULT_LIMIT = 100
 
 def _limit(request: web.Request) -> int:
     raw = request.query.get("limit", str(DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not is_ascii_digits(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be 1..{MAX_LIMIT}", parameter="limit")
     return int(raw)
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from multidict import CIMultiDict
 
+from lrs.keys import statement_service_key
 from tests.lrs.http.conftest import LRSClient
 from tests.lrs.http.test_statements import statement
 
@@ -202,3 +203,54 @@ async def test_signature_certificate_without_rsa_key_is_400(lrs: LRSClient) -> N
     response = await post_multipart(lrs, signed_request(original, token))
     assert response.status == 400
     assert "RSA" in (await response.json())["message"]
+
+
+class _CountingService:
+    """Wraps the statement service and records how many attachments each read returned."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.reads: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def attachment(self, sha2: str) -> Any:
+        self.reads.append(1)
+        return await self.inner.attachment(sha2)
+
+    async def attachments_for(self, raws: Any) -> Any:
+        found = await self.inner.attachments_for(raws)
+        self.reads.append(len(found))
+        return found
+
+
+async def test_attachments_true_response_is_streamed_one_attachment_at_a_time(
+    lrs: LRSClient,
+) -> None:
+    # issue 14.12: the whole multipart response was built in memory
+    contents = [f"attachment {n}".encode() * 50 for n in range(3)]
+    sid = str(uuid.uuid4())
+    body = statement(id=sid, attachments=[attachment(c) for c in contents])
+    parts = [(c, part_headers(c)) for c in contents]
+    assert (await post_multipart(lrs, multipart(orjson.dumps(body), parts))).status == 200
+    app = lrs.http.app
+    assert app is not None
+    counting = _CountingService(app[statement_service_key])
+    app._state[statement_service_key] = counting  # type: ignore[attr-defined]
+    try:
+        for query in (f"statementId={sid}", "limit=5"):
+            counting.reads.clear()
+            got = await lrs.http.get(
+                f"/xapi/statements?{query}&attachments=true", headers=lrs.headers()
+            )
+            assert got.status == 200
+            assert got.headers.get("Transfer-Encoding") == "chunked"  # streamed
+            assert got.headers["X-Experience-API-Version"] == "1.0.3"
+            assert "X-Experience-API-Consistent-Through" in got.headers
+            assert ("Last-Modified" in got.headers) == query.startswith("statementId")
+            received = parse_response_parts(await got.read(), got.headers["Content-Type"])
+            assert [c for _h, c in received[1:]] == contents
+            assert counting.reads == [1, 1, 1]  # one attachment in memory at a time
+    finally:
+        app._state[statement_service_key] = counting.inner  # type: ignore[attr-defined]

@@ -112,3 +112,20 @@ def test_pool_workers_collect_garbage_at_the_serving_thresholds(settings: Settin
     finally:
         pool.shutdown()
     assert thresholds == SERVING_GC_THRESHOLDS != gc.get_threshold()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("levels", [101, 300, 1000])
+async def test_a_batch_nesting_too_deep_is_400_in_the_pool(lrs: LRSClient, levels: int) -> None:
+    # issue 14.6: 252-1023 levels were a 500 (orjson.dumps' recursion limit)
+    batch = orjson.dumps([_statement(n) for n in range(400)])
+    deep = b'{"http://example.com/x":' + b'{"a":' * levels + b"1" + b"}" * levels + b"}"
+    one = orjson.dumps(_statement(400, result={"extensions": {}}))
+    one = one.replace(b'"extensions":{}', b'"extensions":' + deep)
+    body = batch[:-1] + b"," + one + b"]"
+    assert len(body) > 64 * 1024  # through the pool
+    resp = await lrs.http.post(
+        "/xapi/statements", data=body, headers=lrs.headers(**{"Content-Type": "application/json"})
+    )
+    assert resp.status == 400, await resp.text()
+    assert "nests more than 100 levels" in (await resp.json())["message"]

@@ -164,10 +164,12 @@ async def test_read_mine_sees_only_own_statements(lrs: LRSClient) -> None:
     [theirs] = await (await post(lrs, statement())).json()
     response = await lrs.http.get("/xapi/statements", headers=lrs.headers(Authorization=mine))
     assert [s["id"] for s in (await response.json())["statements"]] == [own]
-    forbidden = await lrs.http.get(
+    # issue 14.15: another credential's statement is answered as a missing one, not 403
+    hidden = await lrs.http.get(
         f"/xapi/statements?statementId={theirs}", headers=lrs.headers(Authorization=mine)
     )
-    assert forbidden.status == 403
+    assert hidden.status == 404
+    assert (await hidden.json())["error"] == "not_found"
 
 
 async def test_voiding_hides_target_but_keeps_it_fetchable(lrs: LRSClient) -> None:
