@@ -137,6 +137,10 @@ class ScormService:
             left_out=lms_docs.left_out,
         )
 
+    def check_token(self, token: str) -> None:
+        """Refuse a forged, malformed or expired commit URL before its body is read."""
+        self._signer.verify(token, self._clock())
+
     async def commit(self, token: str, body: CommitBody) -> CommitOutcome:
         """Apply one commit of the session the token names (module docstring)."""
         claims = self._signer.verify(token, self._clock())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from lrs.forms import read_small_form
 from lrs.keys import settings_key
 from lrs.middlewares import json_response
 from lti.errors import InvalidRequest
@@ -25,7 +26,7 @@ async def token(request: web.Request) -> web.StreamResponse:
     if request.content_type != FORM:
         raise InvalidRequest(f"a token request is sent as {FORM}")
     try:
-        form = await request.post()
+        form = await read_small_form(request)
     except ValueError as exc:  # e.g. bytes that are not UTF-8
         raise InvalidRequest("the token request is not a valid form") from exc
     fields: dict[str, str] = {}
