@@ -46,7 +46,12 @@ from lrs.keys import (
     settings_key,
     statement_service_key,
 )
-from lrs.middlewares import error_middleware, json_response, xapi_headers_middleware
+from lrs.middlewares import (
+    body_timeout_middleware,
+    error_middleware,
+    json_response,
+    xapi_headers_middleware,
+)
 from lrs.services.documents import DocumentService
 from lrs.services.factory import statement_service
 from lrs.services.statement_prep import start_worker, warm_up
@@ -75,7 +80,7 @@ def create_app(config: Config, *, backend: Backend | None = None) -> web.Applica
     """The LRS as an aiohttp application; `backend` lets tests hand in an opened store."""
     settings = config.core
     app = web.Application(
-        middlewares=[xapi_headers_middleware, error_middleware],
+        middlewares=[body_timeout_middleware, xapi_headers_middleware, error_middleware],
         client_max_size=settings.max_request_bytes,
     )
     app[settings_key] = settings

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from aiohttp import web
-
 from lrs.app import create_app
 from lrs.auth import SCOPES, create_credential
 from lrs.cli_support import with_backend
@@ -19,6 +17,7 @@ from lrs.config import Config
 from lrs.errors import ConfigError, LRSError
 from lrs.gc_tuning import tune_for_serving
 from lrs.migration import cli as migration_cli
+from lrs.serving import run as run_server
 from lrs.settings import public_base_url
 from lrs.store.base import Backend
 from lti import cli as lti_cli
@@ -98,7 +97,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
     )
     tune_for_serving()
     app = create_app(replace(config, core=settings))
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    run_server(app, settings)
     return 0
 
 

@@ -11,6 +11,7 @@
     ├── MethodNotAllowed (405)
     ├── StatementConflict (409, carries the statement id)
     ├── Conflict (409)
+    ├── RequestTimeout (408; also a TimeoutError: the body did not arrive in time)
     ├── PreconditionFailed (412)
     ├── PayloadTooLarge (413)
     ├── UnsupportedMediaType (415)
@@ -133,6 +134,16 @@ class StatementConflict(Conflict):
             statement_id=statement_id,
         )
         self.statement_id = statement_id
+
+
+class RequestTimeout(LRSError, TimeoutError):
+    """The request body did not arrive within `LRS_BODY_TIMEOUT` (see `body_timeout_middleware`).
+
+    A TimeoutError too, so that aiohttp, finding it on a payload after the response, closes the
+    connection quietly instead of logging it as unhandled."""
+
+    status = 408
+    code = "request_timeout"
 
 
 class PreconditionFailed(LRSError):

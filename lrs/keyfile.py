@@ -54,7 +54,9 @@ def load_or_create_key(path: Path, *, purpose: str, size: int = 32) -> bytes:
 
 
 def _create(path: Path, size: int, purpose: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)  # the data directory is private (mkdir obeys the umask)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

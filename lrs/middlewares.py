@@ -1,7 +1,9 @@
-"""Errors → HTTP in ONE place, the xAPI version header on every response, and CORS."""
+"""Errors → HTTP in ONE place, the xAPI version header on every response, CORS, and the
+request-body timeout."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -11,7 +13,14 @@ from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestPayloadError
 
 from lrs.auth import REALM
-from lrs.errors import BadRequest, LRSError, MethodNotAllowed, StoreUnavailable, Unauthorized
+from lrs.errors import (
+    BadRequest,
+    LRSError,
+    MethodNotAllowed,
+    RequestTimeout,
+    StoreUnavailable,
+    Unauthorized,
+)
 from lrs.keys import settings_key, statement_service_key, version_out_key
 from lrs.xapi.timestamps import format_us
 from lrs.xapi.versions import HEADER
@@ -27,6 +36,10 @@ ALLOWED_HEADERS = (
     "Authorization, Content-Type, X-Experience-API-Version, If-Match, If-None-Match, "
     "Accept-Language, X-Requested-With, Idempotency-Key"
 )
+
+
+# nginx's status for a request the client closed before the answer (only the access log sees it)
+CLIENT_CLOSED_REQUEST = 499
 
 
 def json_response(body: object, status: int = 200) -> web.Response:
@@ -70,13 +83,58 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             # RFC 9110 §15.5.6: a 405 MUST carry Allow (aiohttp's own 405 sets it).
             response.headers["Allow"] = exc.headers.get("Allow", "")
         return response
-    except Exception:
-        incident = uuid.uuid4().hex
-        log.exception("unhandled error %s on %s %s", incident, request.method, request.path)
+    except ConnectionError:
+        if not _client_gone(request):
+            return _internal_error(request)
+        # the client went away mid-request (its body is cut short): nothing to answer, no bug
+        log.info("client disconnected during %s %s", request.method, request.path)
         return json_response(
-            {"error": "internal_error", "message": "internal error", "incident": incident},
-            status=500,
+            {"error": "client_disconnected", "message": "the client closed the connection"},
+            status=CLIENT_CLOSED_REQUEST,
         )
+    except Exception:
+        return _internal_error(request)
+
+
+def _internal_error(request: web.Request) -> web.Response:
+    """A 500 with an incident id, the traceback logged under it (called inside `except`)."""
+    incident = uuid.uuid4().hex
+    log.exception("unhandled error %s on %s %s", incident, request.method, request.path)
+    return json_response(
+        {"error": "internal_error", "message": "internal error", "incident": incident},
+        status=500,
+    )
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+@web.middleware
+async def body_timeout_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A body still incomplete `LRS_BODY_TIMEOUT` after the request started fails its read with
+    a 408 and the connection is closed: a slow client must not hold a handler for ever."""
+    timeout = request.app[settings_key].body_timeout
+    if timeout <= 0 or not request.can_read_body:
+        return await handler(request)
+    payload = request.content
+    expired: list[bool] = []
+
+    def expire() -> None:
+        if not payload.is_eof():
+            expired.append(True)
+            message = f"the request body did not arrive within {timeout:g} s"
+            payload.set_exception(RequestTimeout(message))  # wakes a read waiting for it
+
+    timer = asyncio.get_running_loop().call_later(timeout, expire)
+    try:
+        response = await handler(request)
+    finally:
+        timer.cancel()
+    if expired:
+        response.force_close()
+    return response
 
 
 @web.middleware

@@ -32,6 +32,12 @@ class Settings:
     cors_origins: str = "*"
     default_xapi_version: str = "2.0.0"
     log_level: str = "INFO"
+    # slow clients (seconds; 0 turns a timeout off): a request body must arrive within
+    # body_timeout of the request's start (else 408); a connection's request headers within
+    # header_timeout of its opening or of the previous response (else it is closed)
+    body_timeout: float = 60.0
+    header_timeout: float = 60.0
+    max_connections: int = 1000  # `lrs serve` refuses (503) connections beyond this many
     # processes for the CPU work of large statement batches: -1 one per core, 0 none (in the
     # event loop's process). `from_env` (so `lrs serve`) defaults to -1.
     statement_workers: int = 0
@@ -71,6 +77,9 @@ class Settings:
             cors_origins=env.text("LRS_CORS_ORIGINS", cls.cors_origins),
             default_xapi_version=env.text("LRS_DEFAULT_XAPI_VERSION", cls.default_xapi_version),
             log_level=env.text("LRS_LOG_LEVEL", cls.log_level),
+            body_timeout=env.number("LRS_BODY_TIMEOUT", cls.body_timeout),
+            header_timeout=env.number("LRS_HEADER_TIMEOUT", cls.header_timeout),
+            max_connections=env.integer("LRS_MAX_CONNECTIONS", cls.max_connections, minimum=1),
             statement_workers=env.integer("LRS_STATEMENT_WORKERS", -1),
             # lenient on purpose (anything else is false), as it always was
             with_worker=env.text("LRS_WITH_WORKER", "").lower() in ("1", "true", "yes"),

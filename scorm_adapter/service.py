@@ -154,6 +154,10 @@ class ScormService:
             starting=starting_elements(state, request.lms_data, resumed),
         )
 
+    def check_token(self, token: str) -> None:
+        """Refuse a forged, malformed or expired commit URL before its body is read."""
+        self._signer.verify(token, self._clock())
+
     async def commit(self, token: str, body: CommitBody) -> CommitOutcome:
         """Apply one commit of the session the token names (module docstring)."""
         claims = self._signer.verify(token, self._clock())

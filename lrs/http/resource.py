@@ -1,8 +1,9 @@
 """One aiohttp handler per xAPI resource, dispatching on the effective method.
 
-It parses the request once (alternate syntax included), authenticates, negotiates the
-version, and calls the method's handler with the XAPIRequest. HEAD is answered as GET;
-aiohttp leaves the body out.
+It authenticates (before reading the body, except for the alternate syntax, whose credentials
+are in the body), parses the request once (alternate syntax included), negotiates the
+version, and calls the method's handler with the XAPIRequest. HEAD is answered as GET; aiohttp
+leaves the body out.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
+from lrs.auth import Principal
 from lrs.errors import MethodNotAllowed
 from lrs.http.xapi_request import XAPIRequest, parse_xapi_request
 from lrs.keys import authenticator_key, version_out_key
@@ -26,12 +28,17 @@ def xapi_resource(
     allowed = set(handlers) | ({"HEAD"} if "GET" in handlers else set())
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        principal = None
+        if authenticate and "method" not in request.query:
+            # Basic credentials are in the headers: check them before reading a body, so an
+            # unauthenticated client cannot hold the server with one (the alternate syntax's
+            # Authorization is a form field of the body, so that path reads the body first)
+            principal = await _authenticate(request, request.headers)
         xreq = await parse_xapi_request(request)
         if xreq.alternate:
             request[version_out_key] = V1
         if authenticate:
-            authenticator = request.app[authenticator_key]
-            xreq.principal = await authenticator.authenticate(xreq.headers.get("Authorization"))
+            xreq.principal = principal or await _authenticate(request, xreq.headers)
         if versioned:
             xreq.version = negotiate(xreq.headers.get(HEADER))
             request[version_out_key] = xreq.version
@@ -41,3 +48,7 @@ def xapi_resource(
         return await handlers[method](request, xreq)
 
     return handle
+
+
+async def _authenticate(request: web.Request, headers: Mapping[str, str]) -> Principal:
+    return await request.app[authenticator_key].authenticate(headers.get("Authorization"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
+from lrs.forms import read_small_form
 from lrs.keys import settings_key
 from lrs.middlewares import json_response
 from lti.errors import InvalidRequest
@@ -26,7 +27,7 @@ async def token(request: web.Request) -> web.StreamResponse:
     if request.content_type != FORM:
         raise InvalidRequest(f"a token request is sent as {FORM}")
     try:
-        form = await request.post()
+        form = await read_small_form(request)
     except (ValueError, RequestPayloadError) as exc:  # not UTF-8; Content-Encoding not kept
         raise InvalidRequest("the token request is not a valid form") from exc
     fields: dict[str, str] = {}

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from lrs.forms import read_small_form
 from projections.errors import OAuthError
 from projections.http.envelope import projection_of
 
@@ -22,7 +23,7 @@ def _oauth_error(err: OAuthError) -> web.Response:
 
 async def _client_credentials(request: web.Request) -> tuple[Any, Any]:
     """(form, authenticated client): HTTP Basic or form fields (RFC 6749 §2.3.1)."""
-    form = await request.post()
+    form = await read_small_form(request)
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("basic "):
         try:

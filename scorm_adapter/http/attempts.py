@@ -48,6 +48,9 @@ async def open_attempt(request: web.Request) -> web.StreamResponse:
 async def commit(request: web.Request) -> web.StreamResponse:
     """POST /scorm/v1/commits/{token}: a runtime commits CMI data."""
     token = request.match_info["token"]
+    # the URL token is the credential: checked before the body is read (a slow or large body
+    # from a client without a valid URL must not hold the server)
+    request.app[scorm_service_key].check_token(token)
     content_type = request.headers.get("Content-Type", "")
     body: CommitBody
     if content_type.split(";")[0].strip().lower() == "multipart/form-data":

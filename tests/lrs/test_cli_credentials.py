@@ -59,9 +59,7 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
 
 def test_serve_runs_the_app_at_the_serving_gc_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[int, int, int]] = []
-    monkeypatch.setattr(
-        "lrs.cli.web.run_app", lambda *_args, **_kw: seen.append(gc.get_threshold())
-    )
+    monkeypatch.setattr("lrs.cli.run_server", lambda *_args, **_kw: seen.append(gc.get_threshold()))
     before = gc.get_threshold()
     try:
         assert main(["serve", "--port", "8999"]) == 0

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lrs.errors import LRSError, StoreUnavailable
+from lrs.store.engine.sqlite_files import open_error, prepare_files
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -61,6 +62,10 @@ WAL_LIMIT_BYTES = 64 * 1024 * 1024
 # the writer's page cache (SQLite's default: 2 MiB): index inserts touch pages all over the
 # file, and a reader's cache is dropped whenever the writer commits
 CACHE_KIB = 64 * 1024
+BUSY_TIMEOUT_S = 30.0
+# how long start-up waits for a lock another process holds before it gives up with one clear
+# error (`sqlite_files.open_error`) instead of serving requests that would each wait and fail
+OPEN_LOCK_WAIT_S = 5.0
 
 
 def remember_bounded(cache: dict[Any, Any], new: Mapping[Any, Any], limit: int) -> None:
@@ -71,12 +76,12 @@ def remember_bounded(cache: dict[Any, Any], new: Mapping[Any, Any], limit: int) 
     cache.update(new)
 
 
-def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+def _connect(path: Path, *, readonly: bool, busy_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_s)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_s * 1000)}")
     conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     if readonly:
         conn.execute("PRAGMA query_only=ON")
@@ -124,12 +129,8 @@ class SQLiteDatabase:
     ) -> None:
         """Create the file, apply every schema statement (each must be idempotent), then run
         each migration (each a no-op on a database it has already moved) before any job."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = _connect(self.path, readonly=False)
-        for ddl in schema:
-            conn.executescript(ddl)
-        for migrate in migrations:
-            migrate(conn)
+        prepare_files(self.path)
+        conn = self._open_writer(schema, migrations)
         conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
         conn.execute("PRAGMA synchronous=NORMAL")  # the syncer fsyncs after each commit
         self._writer_conn = conn
@@ -141,6 +142,27 @@ class SQLiteDatabase:
             target=self._checkpoint_loop, name="sqlite-checkpoint", daemon=True
         )
         self._checkpointer.start()
+
+    def _open_writer(
+        self, schema: Sequence[str], migrations: Sequence[Callable[[sqlite3.Connection], None]]
+    ) -> sqlite3.Connection:
+        """The writer connection, schema and migrations applied; `StoreFileError` when the
+        file is damaged, not a database, or locked by another process."""
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = _connect(self.path, readonly=False, busy_s=OPEN_LOCK_WAIT_S)
+            conn.execute("BEGIN IMMEDIATE")  # fails now, not on the first write, when locked
+            conn.execute("ROLLBACK")
+            for ddl in schema:
+                conn.executescript(ddl)
+            for migrate in migrations:
+                migrate(conn)
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise open_error(self.path, exc) from exc
+        return conn
 
     def ensure_schema(self, ddl: str) -> None:
         """Apply idempotent DDL for a store added by another package, on its own connection.
