@@ -69,8 +69,8 @@ class Writer:
     async def store(self, *statements: dict[str, Any]) -> list[str]:
         """Store statements (one batch); their ids."""
         written = await self.service.store_statements(
-            list(statements), authority=AUTHORITY, version="1.0.3"
-        )
+            list(statements), authority=AUTHORITY, version="1.0.3", may_void_others=True
+        )  # a writer with the `all` scope: it may void before the target arrives
         return written.ids
 
 
