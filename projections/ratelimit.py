@@ -45,11 +45,12 @@ class RateLimiter:
 class FailedAttempts:
     """Failed client authentications per key (client id, address) in a sliding window.
 
-    The token and revocation endpoints check a key before running the slow secret check and
-    record a failure after a wrong one; a key with `limit` failures in the last `window_s`
-    seconds is refused (429) until its oldest failure leaves the window. Successes are not
-    counted. Keys whose failures have all left the window are dropped on a periodic sweep, so
-    random client ids cannot grow the table without bound.
+    The token and revocation endpoints check a key, then count the attempt as failed before
+    running the slow secret check (so concurrent attempts count too), and `forget` it when the
+    secret was right; a key with `limit` failures in the last `window_s` seconds is refused
+    (429) until its oldest failure leaves the window. Successes are not counted. Keys whose
+    failures have all left the window are dropped on a periodic sweep, so random client ids
+    cannot grow the table without bound.
     """
 
     def __init__(self, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
@@ -68,11 +69,18 @@ class FailedAttempts:
             oldest = recent[len(recent) - limit]
             raise RateLimited(retry_after=max(1, math.ceil(oldest + self._window_s - now)))
 
-    def record(self, key: str) -> None:
-        """Count one failure for `key`."""
+    def record(self, key: str) -> float:
+        """Count one failure for `key`; its time, to `forget` it if the attempt succeeds."""
         now = self._clock()
         self._sweep(now)
         self._failures.setdefault(key, deque()).append(now)
+        return now
+
+    def forget(self, key: str, at: float) -> None:
+        """Un-count the failure recorded at `at` (an attempt counted in advance succeeded)."""
+        recent = self._failures.get(key)
+        if recent is not None and at in recent:
+            recent.remove(at)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         recent = self._failures.get(key, deque())

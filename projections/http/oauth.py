@@ -4,8 +4,8 @@ Both endpoints authenticate the client (RFC 6749 §2.3.1) and answer errors in t
 §5.2 shape. A body that is not a well-formed form (a multipart body without a boundary, bytes
 that are not UTF-8, a bad part header) is `invalid_request` (400). Failed client
 authentications are limited per client id and per client address (`projections.ratelimit.
-FailedAttempts`); beyond the limit the answer is 429 `rate_limited` with `Retry-After`, before
-the form is read or any secret checked.
+FailedAttempts`), concurrent attempts included; beyond the limit the answer is 429
+`rate_limited` with `Retry-After`, before any secret is checked.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from multidict import MultiDictProxy
 
 from projections.errors import OAuthError, RateLimited
 from projections.http.envelope import projection_of
+from projections.ratelimit import FailedAttempts
 from projections.store.base import ApiClient
 
 # What aiohttp raises for a body that is not a form: a missing or unknown boundary or charset
@@ -65,21 +66,38 @@ def _credentials(request: web.Request, form: MultiDictProxy[Any]) -> tuple[str, 
 
 
 async def _client_credentials(request: web.Request) -> tuple[MultiDictProxy[Any], ApiClient]:
-    """(form, authenticated client); failures counted per address and per client id."""
+    """(form, authenticated client); failed attempts limited per address and per client id.
+
+    An attempt is counted as failed before the secret is checked, so that concurrent attempts
+    count too, and forgotten when the secret was right.
+    """
     projection = projection_of(request)
     attempts, limits = projection.failed_logins, projection.settings
-    keys = ["address:" + (request.remote or "")]
-    attempts.check(keys[0], limits.token_failures_per_address)
+    address = "address:" + (request.remote or "")
+    attempts.check(address, limits.token_failures_per_address)
     form = await _read_form(request)
     try:
         client_id, secret = _credentials(request, form)
-        keys.append("client:" + client_id)
-        attempts.check(keys[1], limits.token_failures_per_client)
-        return form, await projection.tokens.authenticate_client(client_id, secret)
     except OAuthError:
-        for key in keys:
-            attempts.record(key)
+        attempts.record(address)
         raise
+    client_key = "client:" + client_id
+    attempts.check(client_key, limits.token_failures_per_client)
+    counted = [(address, attempts.record(address)), (client_key, attempts.record(client_key))]
+    try:
+        client = await projection.tokens.authenticate_client(client_id, secret)
+    except OAuthError:
+        raise  # a failed attempt: it stays counted
+    except BaseException:
+        _forget(attempts, counted)
+        raise
+    _forget(attempts, counted)
+    return form, client
+
+
+def _forget(attempts: FailedAttempts, counted: list[tuple[str, float]]) -> None:
+    for key, at in counted:
+        attempts.forget(key, at)
 
 
 async def token(request: web.Request) -> web.StreamResponse:

@@ -153,6 +153,10 @@ def test_failed_attempts_slide_out_of_the_window() -> None:
     with pytest.raises(RateLimited) as caught:
         attempts.check("c", 2)
     assert caught.value.retry_after == 10
+    attempts.forget("c", 1030.0)  # that attempt succeeded after all
+    attempts.check("c", 2)
+    attempts.forget("c", 1.0)  # unknown: nothing happens
+    attempts.forget("unknown", 1.0)
 
 
 def test_keys_without_recent_failures_are_swept() -> None:
@@ -177,3 +181,13 @@ def test_the_failure_limits_are_settings() -> None:
     assert (read.token_failures_per_client, read.token_failures_per_address) == (3, 0)
     with pytest.raises(ConfigError, match="LRS_MARKETPLACE_TOKEN_FAILURES_PER_CLIENT"):
         ProjectionSettings.from_env({"LRS_MARKETPLACE_TOKEN_FAILURES_PER_CLIENT": "-1"})
+
+
+async def test_concurrent_failed_attempts_count_before_their_secrets_are_checked(
+    market: Market,
+) -> None:
+    client_id, _secret = await market.client("read:profile")
+    statuses = await asyncio.gather(
+        *(post_token(market, client_id, f"wrong{n}") for n in range(15))
+    )
+    assert sorted(status for status, _body, _retry in statuses) == [401] * 10 + [429] * 5
