@@ -106,7 +106,7 @@ def parse_retry_after(value: str | None, now_s: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # float() refuses "²", which isdigit() accepts
         return float(value)
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - now_s)

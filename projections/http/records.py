@@ -26,9 +26,18 @@ DEFAULT_LIMIT = 100
 
 def _limit(request: web.Request) -> int:
     raw = request.query.get("limit", str(DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be 1..{MAX_LIMIT}", parameter="limit")
     return int(raw)
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    """A boolean query parameter: `true` or `false` (absent: false); anything else is a 400."""
+    raw = request.query.get(name, "false")
+    if raw not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false", parameter=name)
+    return raw == "true"
 
 
 def _since(request: web.Request, name: str) -> int | None:
@@ -76,7 +85,7 @@ async def aggregates(
         state = {
             "after": None,
             "since": _since(request, "updated_since"),
-            "removed": request.query.get("include_removed") == "true",
+            "removed": _flag(request, "include_removed"),
         }
     try:
         page = await projection.stores.aggregates.page_records(

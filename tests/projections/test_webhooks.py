@@ -65,7 +65,9 @@ def test_bad_signatures_and_stale_timestamps_are_rejected(
         verify_webhook(secret, body, header, now=now)
 
 
-@pytest.mark.parametrize("header", [None, "", "v1=abc", "t=123", "t=x,v1=abc", "garbage"])
+@pytest.mark.parametrize(
+    "header", [None, "", "v1=abc", "t=123", "t=x,v1=abc", "t=\u00b2,v1=abc", "garbage"]
+)
 def test_malformed_signature_headers_are_rejected(header: str | None) -> None:
     with pytest.raises(WebhookVerificationError):
         verify_webhook(SECRET, b"{}", header, now=123)
@@ -82,6 +84,7 @@ def test_backoff_doubles_from_half_a_second_to_thirty() -> None:
 
 
 def test_retry_after_parsing() -> None:
+    assert parse_retry_after("\u00b2", 0.0) is None  # a Unicode digit raised ValueError
     assert parse_retry_after("120", 0) == 120
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470.0) == 10
     assert parse_retry_after("soon", 0) is None
