@@ -16,7 +16,7 @@ from projections.aggregates import summarize
 from projections.errors import MemberNotFound
 from projections.facts import Projector
 from projections.keyring import Keyring, load_keyring
-from projections.ratelimit import RateLimiter
+from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
 from projections.settings import ProjectionSettings
 from projections.store import ProjectionStores, open_stores
@@ -41,6 +41,7 @@ class Projection:
     tokens: TokenService
     webhooks: WebhookService
     limiter: RateLimiter
+    failed_logins: FailedAttempts
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -123,4 +124,5 @@ async def open_projection(
             timeout_s=projection_settings.webhook_timeout_s,
         ),
         limiter=RateLimiter(),
+        failed_logins=FailedAttempts(),
     )

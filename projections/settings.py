@@ -12,11 +12,16 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_MARKETPLACE_MASTER_KEY` | unset | 32 bytes base64url; else a key file in the data dir |
 | `LRS_MARKETPLACE_TOKEN_TTL` | `900` | access token lifetime in seconds |
 | `LRS_MARKETPLACE_RATE_LIMIT` | `600` | default requests per minute per client |
+| `LRS_MARKETPLACE_TOKEN_FAILURES_PER_CLIENT` | `10` | failed logins a minute per client id |
+| `LRS_MARKETPLACE_TOKEN_FAILURES_PER_ADDRESS` | `30` | failed logins a minute per address |
 | `LRS_WORKER_BATCH` | `200` | statements a worker claims at a time |
 | `LRS_WORKER_LEASE` | `60` | seconds a claim lasts before another worker may take it |
 | `LRS_WORKER_POLL` | `1.0` | seconds a worker waits when there is no work |
 | `LRS_WEBHOOK_MAX_ATTEMPTS` | `8` | deliveries tried before a dead letter |
 | `LRS_WEBHOOK_TIMEOUT` | `10` | seconds a receiver has to answer |
+
+Failed logins are failed client authentications at the OAuth endpoints; beyond the limit they
+are answered 429 (0: no limit).
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class ProjectionSettings:
     master_key: str | None = None
     token_ttl_s: int = 900
     rate_limit_per_min: int = 600
+    token_failures_per_client: int = 10
+    token_failures_per_address: int = 30
     worker_batch: int = 200
     worker_lease_s: float = 60.0
     worker_poll_s: float = 1.0
@@ -72,6 +79,16 @@ class ProjectionSettings:
             token_ttl_s=int(env.number("LRS_MARKETPLACE_TOKEN_TTL", cls.token_ttl_s)),
             rate_limit_per_min=int(
                 env.number("LRS_MARKETPLACE_RATE_LIMIT", cls.rate_limit_per_min)
+            ),
+            token_failures_per_client=env.integer(
+                "LRS_MARKETPLACE_TOKEN_FAILURES_PER_CLIENT",
+                cls.token_failures_per_client,
+                minimum=0,
+            ),
+            token_failures_per_address=env.integer(
+                "LRS_MARKETPLACE_TOKEN_FAILURES_PER_ADDRESS",
+                cls.token_failures_per_address,
+                minimum=0,
             ),
             worker_batch=int(env.number("LRS_WORKER_BATCH", cls.worker_batch)),
             worker_lease_s=env.number("LRS_WORKER_LEASE", cls.worker_lease_s),

@@ -1,7 +1,8 @@
 """OAuth 2.0 client credentials for the marketplace: clients, JWT access tokens, revocation.
 
 - Clients have an id, a secret (stored only as a salted scrypt hash, `lrs.auth.hash_secret`,
-  checked in constant time; the same work is done for an unknown id) and scopes.
+  checked in constant time in a worker thread; the same work is done for an unknown id) and
+  scopes.
 - Access tokens are short-lived JWTs (HS256, `LRS_MARKETPLACE_TOKEN_TTL`, 15 minutes by
   default) with `iss`, `sub` (the client), `aud`, `iat`, `nbf`, `exp`, `jti` and `scope`. The
   header's `kid` names the signing key, derived from the master key (`projections.keyring`).
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 import uuid
@@ -160,14 +162,17 @@ class TokenService:
         return live[-1] if live else await self.rotate_key(actor="system")
 
     async def authenticate_client(self, client_id: str, secret: str) -> ApiClient:
-        """The client if the secret is right; invalid_client otherwise (same cost either way)."""
+        """The client if the secret is right; invalid_client otherwise (same cost either way).
+
+        scrypt runs in a thread: it is slow on purpose and must not stall the event loop.
+        """
         client = await self._store.get_client(client_id) if client_id else None
-        if client is None or client.revoked:
-            verify_secret(secret, _DUMMY_HASH)
+        known = client if client is not None and not client.revoked else None
+        stored = known.secret_hash if known is not None else _DUMMY_HASH
+        matched = await asyncio.to_thread(verify_secret, secret, stored)
+        if known is None or not matched:
             raise OAuthError("invalid_client", "unknown client or wrong secret")
-        if not verify_secret(secret, client.secret_hash):
-            raise OAuthError("invalid_client", "unknown client or wrong secret")
-        return client
+        return known
 
     async def issue(self, client: ApiClient, requested: Sequence[str] | None) -> IssuedToken:
         """A token for an authenticated client, with the requested scopes (default: all its)."""

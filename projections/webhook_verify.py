@@ -48,7 +48,7 @@ def _parse(header: str) -> tuple[int, list[str]]:
         key, sep, value = part.strip().partition("=")
         if not sep:
             continue
-        if key == "t" and value.isdigit():
+        if key == "t" and value.isascii() and value.isdigit():  # int() refuses "²"
             timestamp = int(value)
         elif key == "v1":
             macs.append(value)

@@ -13,7 +13,8 @@ the change (see `projections.store`). The dispatcher then
    A 2xx answer delivers it. Anything else (or no answer in `LRS_WEBHOOK_TIMEOUT`) is retried
    after 0.5 s, 1 s, 2 s, ... at most 30 s, or after the receiver's `Retry-After` when that
    is longer; after `LRS_WEBHOOK_MAX_ATTEMPTS` attempts it becomes a dead letter, listed and
-   redelivered with `lrs webhooks dead-letters` / `lrs webhooks redeliver`.
+   redelivered with `lrs webhooks dead-letters` / `lrs webhooks redeliver`. At most the first
+   4 KiB of an answer's body are read, never the rest.
 
 Delivery is at least once (a dispatcher that dies after sending but before recording sends
 again when its lease expires): receivers de-duplicate by event id, and order a record's
@@ -70,6 +71,26 @@ BACKOFF_START_S = 0.5
 BACKOFF_FACTOR = 2.0
 BACKOFF_CAP_S = 30.0
 MAX_RETRY_AFTER_S = 3600.0
+MAX_ANSWER_BYTES = 4096  # of a receiver's answer body read; the rest is never read
+
+
+async def read_capped(response: aiohttp.ClientResponse, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """At most `limit` bytes of an answer's body; the connection is closed if more is left.
+
+    A receiver's answer matters only for its status and headers: a receiver that answers with
+    an endless or huge body must not hold the dispatcher or fill its memory.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await response.content.read(limit - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    if not response.content.at_eof():
+        response.close()
+    return b"".join(chunks)
 
 
 def backoff_s(attempts: int, retry_after_s: float | None = None) -> float:
@@ -85,7 +106,7 @@ def parse_retry_after(value: str | None, now_s: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # float() refuses "²", which isdigit() accepts
         return float(value)
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - now_s)
@@ -237,7 +258,7 @@ class WebhookService:
             async with session.post(
                 subscription.url, data=body, headers=headers, timeout=timeout
             ) as response:
-                await response.read()
+                await read_capped(response)
                 if 200 <= response.status < 300:
                     await self._finish(delivery, DELIVERED, attempts, None)
                     return

@@ -1,4 +1,12 @@
-"""OAuth 2.0 of the marketplace: client credentials (RFC 6749 §4.4), revocation (RFC 7009)."""
+"""OAuth 2.0 of the marketplace: client credentials (RFC 6749 §4.4), revocation (RFC 7009).
+
+Both endpoints authenticate the client (RFC 6749 §2.3.1) and answer errors in the RFC 6749
+§5.2 shape. A body that is not a well-formed form (a multipart body without a boundary, bytes
+that are not UTF-8, a bad part header) is `invalid_request` (400). Failed client
+authentications are limited per client id and per client address (`projections.ratelimit.
+FailedAttempts`), concurrent attempts included; beyond the limit the answer is 429
+`rate_limited` with `Retry-After`, before any secret is checked.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +15,44 @@ import binascii
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
+from multidict import MultiDictProxy
 
 from lrs.forms import read_small_form
-from projections.errors import OAuthError
+from projections.errors import OAuthError, RateLimited
 from projections.http.envelope import projection_of
+from projections.ratelimit import FailedAttempts
+from projections.store.base import ApiClient
+
+# What aiohttp raises for a body that is not a form: a missing or unknown boundary or charset
+# and undecodable bytes (ValueError, LookupError), a bad part header (HttpProcessingError), a
+# bad Content-Encoding (RequestPayloadError).
+_MALFORMED_FORM = (ValueError, LookupError, HttpProcessingError, RequestPayloadError)
 
 
-def _oauth_error(err: OAuthError) -> web.Response:
-    response = web.json_response(err.to_oauth(), status=err.status)
+def _oauth_error(err: OAuthError | RateLimited) -> web.Response:
+    body = {"error": err.code, "error_description": err.message}
+    response = web.json_response(body, status=err.status)
     if err.status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="marketplace"'
+    if isinstance(err, RateLimited):
+        response.headers["Retry-After"] = str(err.retry_after)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-async def _client_credentials(request: web.Request) -> tuple[Any, Any]:
-    """(form, authenticated client): HTTP Basic or form fields (RFC 6749 §2.3.1)."""
-    form = await read_small_form(request)
+async def _read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The request's form (at most 64 KiB); a body that does not parse is invalid_request
+    (RFC 6749 §5.2)."""
+    try:
+        return await read_small_form(request)
+    except _MALFORMED_FORM as exc:
+        raise OAuthError("invalid_request", "the body is not a well-formed form") from exc
+
+
+def _credentials(request: web.Request, form: MultiDictProxy[Any]) -> tuple[str, str]:
+    """(client id, secret) from HTTP Basic or the form fields (RFC 6749 §2.3.1)."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("basic "):
         try:
@@ -35,7 +64,42 @@ async def _client_credentials(request: web.Request) -> tuple[Any, Any]:
         client_id, secret = str(form.get("client_id", "")), str(form.get("client_secret", ""))
     if not client_id:
         raise OAuthError("invalid_client", "client authentication is required")
-    return form, await projection_of(request).tokens.authenticate_client(client_id, secret)
+    return client_id, secret
+
+
+async def _client_credentials(request: web.Request) -> tuple[MultiDictProxy[Any], ApiClient]:
+    """(form, authenticated client); failed attempts limited per address and per client id.
+
+    An attempt is counted as failed before the secret is checked, so that concurrent attempts
+    count too, and forgotten when the secret was right.
+    """
+    projection = projection_of(request)
+    attempts, limits = projection.failed_logins, projection.settings
+    address = "address:" + (request.remote or "")
+    attempts.check(address, limits.token_failures_per_address)
+    form = await _read_form(request)
+    try:
+        client_id, secret = _credentials(request, form)
+    except OAuthError:
+        attempts.record(address)
+        raise
+    client_key = "client:" + client_id
+    attempts.check(client_key, limits.token_failures_per_client)
+    counted = [(address, attempts.record(address)), (client_key, attempts.record(client_key))]
+    try:
+        client = await projection.tokens.authenticate_client(client_id, secret)
+    except OAuthError:
+        raise  # a failed attempt: it stays counted
+    except BaseException:
+        _forget(attempts, counted)
+        raise
+    _forget(attempts, counted)
+    return form, client
+
+
+def _forget(attempts: FailedAttempts, counted: list[tuple[str, float]]) -> None:
+    for key, at in counted:
+        attempts.forget(key, at)
 
 
 async def token(request: web.Request) -> web.StreamResponse:
@@ -50,7 +114,7 @@ async def token(request: web.Request) -> web.StreamResponse:
         scope = form.get("scope")
         requested = str(scope).split() if scope else None
         issued = await projection_of(request).tokens.issue(client, requested)
-    except OAuthError as err:
+    except (OAuthError, RateLimited) as err:
         return _oauth_error(err)
     body = {
         "access_token": issued.access_token,
@@ -72,6 +136,6 @@ async def revoke(request: web.Request) -> web.StreamResponse:
         if not value:
             raise OAuthError("invalid_request", "token is required")
         await projection_of(request).tokens.revoke(str(value), client)
-    except OAuthError as err:
+    except (OAuthError, RateLimited) as err:
         return _oauth_error(err)
     return web.Response(status=200)

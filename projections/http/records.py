@@ -32,6 +32,14 @@ def _limit(request: web.Request) -> int:
     return int(raw)
 
 
+def _flag(request: web.Request, name: str) -> bool:
+    """A boolean query parameter: `true` or `false` (absent: false); anything else is a 400."""
+    raw = request.query.get(name, "false")
+    if raw not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false", parameter=name)
+    return raw == "true"
+
+
 def _since(request: web.Request, name: str) -> int | None:
     raw = request.query.get(name)
     if raw is None:
@@ -77,7 +85,7 @@ async def aggregates(
         state = {
             "after": None,
             "since": _since(request, "updated_since"),
-            "removed": request.query.get("include_removed") == "true",
+            "removed": _flag(request, "include_removed"),
         }
     try:
         page = await projection.stores.aggregates.page_records(

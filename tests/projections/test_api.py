@@ -177,6 +177,12 @@ async def test_aggregates_pages_with_an_opaque_cursor(market: Market) -> None:
     for bad in ({"cursor": "!!"}, {"cursor": "eyJ4IjoxfQ"}, {"limit": "0"}, {"limit": "x"}):
         status, body, _ = await market.get(f"{P}/aggregates", auth, **bad)
         assert status == 400, bad
+    # a Unicode digit was a 500; a flag that is not true/false was read as false
+    for bad in ({"limit": "\u00b2"}, {"include_removed": "null"}, {"include_removed": "1"}):
+        status, body, _ = await market.get(f"{P}/aggregates", auth, **bad)
+        assert status == 400 and body["error"]["details"]["parameter"] in bad, bad
+    status, _, _ = await market.get(f"{P}/aggregates", auth, include_removed="false")
+    assert status == 200
     status, body, _ = await market.get(f"{P}/aggregates", auth, updated_since="yesterday")
     assert status == 400 and body["error"]["details"]["parameter"] == "updated_since"
 

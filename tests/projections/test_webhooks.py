@@ -4,6 +4,7 @@ the tests move forward; nothing sleeps."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,13 @@ from projections.webhook_verify import (
     sign,
     verify_webhook,
 )
-from projections.webhooks import WebhookService, backoff_s, matches, parse_retry_after
+from projections.webhooks import (
+    WebhookService,
+    backoff_s,
+    matches,
+    parse_retry_after,
+    read_capped,
+)
 from projections.worker import ProjectionWorker
 from tests.projections.conftest import COURSE, Writer, hris_actor, statement
 
@@ -58,7 +65,9 @@ def test_bad_signatures_and_stale_timestamps_are_rejected(
         verify_webhook(secret, body, header, now=now)
 
 
-@pytest.mark.parametrize("header", [None, "", "v1=abc", "t=123", "t=x,v1=abc", "garbage"])
+@pytest.mark.parametrize(
+    "header", [None, "", "v1=abc", "t=123", "t=x,v1=abc", "t=\u00b2,v1=abc", "garbage"]
+)
 def test_malformed_signature_headers_are_rejected(header: str | None) -> None:
     with pytest.raises(WebhookVerificationError):
         verify_webhook(SECRET, b"{}", header, now=123)
@@ -75,6 +84,7 @@ def test_backoff_doubles_from_half_a_second_to_thirty() -> None:
 
 
 def test_retry_after_parsing() -> None:
+    assert parse_retry_after("\u00b2", 0.0) is None  # a Unicode digit raised ValueError
     assert parse_retry_after("120", 0) == 120
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470.0) == 10
     assert parse_retry_after("soon", 0) is None
@@ -278,7 +288,73 @@ async def test_two_dispatchers_do_not_send_the_same_delivery_twice(
     await first.fan_out_once()
     await second.fan_out_once()
     async with aiohttp.ClientSession() as session:
-        import asyncio
-
         sent = await asyncio.gather(first.deliver_once(session), second.deliver_once(session))
     assert sum(sent) == 5 and got.requests == 5 and len(got.events) == 5
+
+
+@dataclass
+class FloodingReceiver:
+    """A receiver that answers 503 with a body far larger than anyone should read."""
+
+    body_bytes: int = 32 * 1024 * 1024
+    sent: int = 0
+    cut: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(status=503, headers={"Retry-After": "7"})
+        chunk = b"x" * 65536
+        try:
+            await response.prepare(request)
+            while self.sent < self.body_bytes:
+                await response.write(chunk)
+                self.sent += len(chunk)
+            await response.write_eof()
+        except ConnectionError:
+            self.cut = True  # the dispatcher hung up instead of reading on
+        except asyncio.CancelledError:
+            self.cut = True  # aiohttp cancels a handler whose client went away
+            raise
+        finally:
+            self.done.set()
+        return response
+
+
+async def test_a_receivers_answer_body_is_read_only_up_to_4_kib(
+    hooks: WebhookService,
+    aiohttp_server: Callable[..., Any],
+    worker: ProjectionWorker,
+    writer: Writer,
+    stores: ProjectionStores,
+    clock: list[int],
+) -> None:
+    flood = FloodingReceiver()
+    app = web.Application()
+    app.router.add_post("/hooks", flood.handle)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    await hooks.subscribe(str(server.make_url("/hooks")))
+    await writer.store(statement("completed"))
+    await worker.drain()
+    async with aiohttp.ClientSession() as session:
+        assert await hooks.run_once(session) == 2  # fanned out, attempted
+        await asyncio.wait_for(flood.done.wait(), timeout=30)
+    assert flood.cut and flood.sent < flood.body_bytes
+    counts = await stores.deliveries.delivery_counts()
+    assert (counts.pending, counts.delivered) == (1, 0)
+    clock[0] += 6_000_000
+    async with aiohttp.ClientSession() as session:  # the answer's Retry-After was still read
+        assert await hooks.deliver_once(session) == 0
+
+
+async def test_read_capped_returns_a_short_body_whole(aiohttp_server: Callable[..., Any]) -> None:
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(status=400, text="missing field 'x'")
+
+    app = web.Application()
+    app.router.add_get("/", answer)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    async with aiohttp.ClientSession() as session, session.get(server.make_url("/")) as response:
+        assert await read_capped(response, 8) == b"missing "
+    async with aiohttp.ClientSession() as session, session.get(server.make_url("/")) as response:
+        assert await read_capped(response) == b"missing field 'x'"
