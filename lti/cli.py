@@ -198,7 +198,7 @@ def _register_consumer(args: argparse.Namespace, config: LTICommandConfig) -> in
         }
         _print(row, args.json)
         if not args.json:
-            print("The secret is shown only now; it is stored encrypted (see the README, LTI).")
+            print("The secret is shown only now; it is stored encrypted (see docs/lti.md).")
         return 0
 
     return with_backend(settings, job)

@@ -1,6 +1,6 @@
 """Grades → xAPI statements, for both LTI versions: pure functions, deterministic ids.
 
-The rules (the README's "Scores become statements" section says the same):
+The rules (docs/lti.md, "Scores become statements", says the same):
 
 - actor: an Agent with an `account` whose `homePage` is the user home page of the tool (LTI 1.3)
   or consumer (LTI 1.1), default `LRS_LTI_USER_HOME_PAGE`, else the LRS's public base URL, and

@@ -1,4 +1,4 @@
-"""Settings of the LTI adapter, from LRS_LTI_* environment variables (README, section LTI)."""
+"""Settings of the LTI adapter, from LRS_LTI_* environment variables (docs/lti.md, Settings)."""
 
 from __future__ import annotations
 

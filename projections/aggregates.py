@@ -6,7 +6,7 @@ That is what makes a statement count exactly once, however often it is applied, 
 voiding retract it. Facts are taken in the order they happened: `last_activity_at` (the
 statement's timestamp), then stored time, then statement id.
 
-Rules (see also the README, "Marketplace projection"):
+Rules (see also docs/marketplace.md):
 - learning_completed: true when any fact completes (a verb the verb table marks `completes`,
   e.g. completed or passed, or `result.completion: true`). A pass counts as completion.
   completed_at is the earliest completing fact's time.

@@ -3,7 +3,7 @@
 A SCORM runtime commits the whole (or part of the) CMI data model again and again during a
 session: on a timer, on LMSCommit/Commit, and a last time on LMSFinish/Terminate, usually as a
 `navigator.sendBeacon` while the page unloads. Asynchronous commits can arrive out of order
-and retried ones twice. The rules (README, "SCORM"):
+and retried ones twice. The rules (docs/scorm.md):
 
 1. **Sequence number.** A runtime that sends `seq` (a counter it increases with every commit of
    a session) gets exact ordering: a commit whose `seq` is not above the last applied one is

@@ -56,7 +56,7 @@ def register(commands: Any) -> None:
         description="Import SCORM 1.2 / 2004 completion records from FILE, each row converted "
         "per the ADL xAPI SCORM Profile and stored through the LRS's write path. Statement ids "
         "are derived from each record, so importing the same file again stores nothing twice. "
-        f"Fields: {', '.join(RECORD_FIELDS)} (see the README, SCORM). Exit status: 0 all rows "
+        f"Fields: {', '.join(RECORD_FIELDS)} (see docs/scorm.md). Exit status: 0 all rows "
         "new or already present, 1 some rejected, 2 the file or the store failed.",
     )
     parser.add_argument("file", type=Path, metavar="FILE", help="the export to import")
