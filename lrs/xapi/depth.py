@@ -18,14 +18,21 @@ MAX_JSON_DEPTH = 100
 
 
 def nests_deeper_than(value: Any, limit: int) -> bool:
-    """Whether containers (objects, arrays) nest more than `limit` levels in `value`."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        children = current.values() if isinstance(current, dict) else current
-        if depth > limit:
+    """Whether containers (objects, arrays) nest more than `limit` levels in `value`.
+
+    Every statement passes here, so only containers are visited (a recursion at most `limit`
+    deep that stops at the first too-deep one), never the scalars beside them.
+    """
+    if not isinstance(value, dict | list):
+        return False
+    return limit < 1 or _deeper(value, limit - 1)
+
+
+def _deeper(container: dict[str, Any] | list[Any], budget: int) -> bool:
+    """Whether a container below `container` nests more than `budget` further levels."""
+    for child in container.values() if isinstance(container, dict) else container:
+        if isinstance(child, dict | list) and (budget == 0 or _deeper(child, budget - 1)):
             return True
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return False
 
 

@@ -26,23 +26,37 @@ _IRI_PROPERTIES = frozenset(
 
 def check_lengths(statement: Mapping[str, Any], path: str = "") -> None:
     """A 400 naming the path of an IRI over MAX_IRI_CHARS or an extension value over
-    MAX_EXTENSION_VALUE_BYTES serialised; extension values themselves are not searched."""
-    stack: list[tuple[Any, str]] = [(statement, path)]
-    while stack:
-        node, where = stack.pop()
-        if isinstance(node, list):
-            stack.extend((item, f"{where}[{n}]") for n, item in enumerate(node))
-            continue
-        if not isinstance(node, dict):
-            continue
-        for key, value in node.items():
-            here = f"{where}.{key}" if where else key
-            if key == "extensions" and isinstance(value, dict):
-                _check_extensions(value, here)
-            elif key in _IRI_PROPERTIES and isinstance(value, str):
-                _check_iri(value, here)
-            elif isinstance(value, dict | list):
-                stack.append((value, here))
+    MAX_EXTENSION_VALUE_BYTES serialised; extension values themselves are not searched.
+
+    Every statement passes here: paths are carried as tuples and joined only for an error."""
+    _walk(statement, (path,) if path else ())
+
+
+def _walk(node: Any, where: tuple[str, ...]) -> None:
+    if isinstance(node, list):
+        for number, item in enumerate(node):
+            if isinstance(item, dict | list):
+                _walk(item, (*where, f"[{number}]"))
+        return
+    for key, value in node.items():
+        if isinstance(value, str):
+            if key in _IRI_PROPERTIES and len(value) > MAX_IRI_CHARS:
+                _too_long_iri(_joined((*where, key)))
+        elif isinstance(value, dict):
+            if key == "extensions":
+                _check_extensions(value, _joined((*where, key)))
+            else:
+                _walk(value, (*where, key))
+        elif isinstance(value, list):
+            _walk(value, (*where, key))
+
+
+def _joined(parts: tuple[str, ...]) -> str:
+    """`a.b[2].c` from ("a", "b", "[2]", "c")."""
+    joined = ""
+    for part in parts:
+        joined += part if not joined or part.startswith("[") else "." + part
+    return joined
 
 
 def _check_extensions(extensions: Mapping[str, Any], path: str) -> None:
@@ -62,4 +76,8 @@ def _check_extensions(extensions: Mapping[str, Any], path: str) -> None:
 
 def _check_iri(value: str, path: str) -> None:
     if len(value) > MAX_IRI_CHARS:
-        raise ValidationError(f"{path}: an IRI is at most {MAX_IRI_CHARS} characters", path=path)
+        _too_long_iri(path)
+
+
+def _too_long_iri(path: str) -> None:
+    raise ValidationError(f"{path}: an IRI is at most {MAX_IRI_CHARS} characters", path=path)
