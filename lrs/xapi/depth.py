@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from lrs.errors import BadRequest
 
 MAX_JSON_DEPTH = 100
@@ -20,12 +22,28 @@ MAX_JSON_DEPTH = 100
 def nests_deeper_than(value: Any, limit: int) -> bool:
     """Whether containers (objects, arrays) nest more than `limit` levels in `value`.
 
-    Every statement passes here, so only containers are visited (a recursion at most `limit`
-    deep that stops at the first too-deep one), never the scalars beside them.
+    Every statement passes here, so the walk is skipped when it cannot find anything: a value
+    whose JSON holds at most `limit` opening brackets cannot nest deeper (brackets inside
+    strings only raise the count), and orjson counts them far faster than Python walks. A list
+    (a batch) is judged item by item, so that each statement of a batch takes the fast path.
+    The walk itself visits only containers and stops at the first too-deep one.
     """
     if not isinstance(value, dict | list):
         return False
-    return limit < 1 or _deeper(value, limit - 1)
+    if limit < 1:
+        return True
+    if isinstance(value, list):
+        return any(nests_deeper_than(item, limit - 1) for item in value)
+    return not _few_brackets(value, limit) and _deeper(value, limit - 1)
+
+
+def _few_brackets(value: dict[str, Any] | list[Any], limit: int) -> bool:
+    """Whether `value` serialises with at most `limit` opening brackets (so nests no deeper)."""
+    try:
+        dumped = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # too deep for orjson, or not JSON (an in-process caller)
+        return False
+    return dumped.count(b"{") + dumped.count(b"[") <= limit
 
 
 def _deeper(container: dict[str, Any] | list[Any], budget: int) -> bool:

@@ -28,7 +28,15 @@ def check_lengths(statement: Mapping[str, Any], path: str = "") -> None:
     """A 400 naming the path of an IRI over MAX_IRI_CHARS or an extension value over
     MAX_EXTENSION_VALUE_BYTES serialised; extension values themselves are not searched.
 
-    Every statement passes here: paths are carried as tuples and joined only for an error."""
+    Every statement passes here, so the walk is skipped when nothing can be too long: a
+    statement whose JSON is at most MAX_IRI_CHARS bytes holds no longer string (a character is
+    at least one byte of UTF-8) and no larger extension value. In the walk, paths are carried
+    as tuples and joined only for an error."""
+    try:
+        if len(orjson.dumps(statement)) <= MAX_IRI_CHARS:
+            return
+    except orjson.JSONEncodeError:  # not JSON (an in-process caller's value): walk it
+        pass
     _walk(statement, (path,) if path else ())
 
 
