@@ -1,0 +1,167 @@
+"""How SQLite answers GET /statements: plans that walk one index and stop at the limit, the
+record of statements stored out of order, and its migration."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import pytest
+
+from lrs.model.statements import StatementFilter, StatementIndex, StatementRecord
+from lrs.store.sqlite import SQLiteBackend
+from lrs.store.sqlite_query import query_page
+
+T0 = 1_700_000_000_000_000
+VERBS = [f"http://example.com/verbs/{n}" for n in range(4)]
+COURSE = "http://example.com/course"
+
+
+def record(n: int, stored_us: int | None = None) -> StatementRecord:
+    """Statement `n`: one of four verbs, one of 50 agents, under one course."""
+    sid = str(uuid.UUID(int=n + 1, version=4))
+    agent = f"mbox:mailto:a{n % 50}@example.com"
+    unit = f"{COURSE}/unit/{n % 10}"
+    return StatementRecord(
+        id=sid,
+        raw=orjson.dumps({"id": sid, "n": n}),
+        stored_us=T0 + n * 1000 if stored_us is None else stored_us,
+        index=StatementIndex.of(
+            agents=(agent,),
+            related_agents=(agent,),
+            verbs=(VERBS[n % 4],),
+            activities=(unit,),
+            related_activities=(unit, COURSE),
+            authorities=("mbox:mailto:lrs@example.com",),
+        ),
+    )
+
+
+async def fill(path: Path, count: int, first: int = 0) -> None:
+    backend = SQLiteBackend(path)
+    try:
+        for start in range(first, first + count, 250):
+            batch = [record(n) for n in range(start, min(start + 250, first + count))]
+            await backend.statements.insert_statements(batch)
+    finally:
+        await backend.close()
+
+
+@contextmanager
+def reader(path: Path) -> Iterator[sqlite3.Connection]:
+    conn = sqlite3.connect(path / "lrs.sqlite3")
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+SHAPES = {
+    "verb": StatementFilter(verb=VERBS[1]),
+    "course and related": StatementFilter(activity=COURSE, related_activities=True),
+    "agent, verb, since": StatementFilter(
+        agent="mbox:mailto:a7@example.com", verb=VERBS[3], since_us=T0 + 100_000
+    ),
+    "verb until, ascending": StatementFilter(verb=VERBS[2], until_us=T0 + 900_000, ascending=True),
+    "more page": StatementFilter(verb=VERBS[0], after=f"{T0 + 800_000}:801"),
+}
+
+
+def traced(conn: sqlite3.Connection, query: StatementFilter) -> list[str]:
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        query_page(conn, query)
+    finally:
+        conn.set_trace_callback(None)
+    return statements
+
+
+def vm_steps(conn: sqlite3.Connection, query: StatementFilter) -> int:
+    """SQLite virtual-machine steps (in hundreds) spent answering `query`: its work."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    conn.set_progress_handler(count, 100)
+    try:
+        query_page(conn, query)
+    finally:
+        conn.set_progress_handler(None, 0)
+    return steps
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+async def test_keyed_queries_walk_an_index_without_sorting(tmp_path: Path, shape: str) -> None:
+    await fill(tmp_path, 2000)
+    with reader(tmp_path) as conn:
+        plans = [
+            row[3]
+            for sql in traced(conn, SHAPES[shape])
+            for row in conn.execute("EXPLAIN QUERY PLAN " + sql)
+        ]
+    assert plans
+    assert not [p for p in plans if "TEMP B-TREE" in p], plans
+    # the one scan: the first row of the out-of-order record, if any (LIMIT 1)
+    scans = [p for p in plans if p.startswith("SCAN") and "subquery" not in p]
+    assert scans == ["SCAN statements_unordered"], plans
+
+
+async def test_the_work_of_a_page_does_not_grow_with_the_store(tmp_path: Path) -> None:
+    """A full page of a common key at 8,000 statements costs what it costs at 1,000 (it read
+    every posting of the key and sorted them: about eight times the work)."""
+    full_pages = [name for name in SHAPES if name != "agent, verb, since"]  # < limit matches
+    await fill(tmp_path, 1000)
+    with reader(tmp_path) as conn:
+        small = {name: vm_steps(conn, SHAPES[name]) for name in full_pages}
+    await fill(tmp_path, 7000, first=1000)
+    with reader(tmp_path) as conn:
+        large = {name: vm_steps(conn, SHAPES[name]) for name in full_pages}
+    for name in full_pages:
+        assert large[name] <= 2 * small[name], (name, small, large)
+
+
+async def test_statements_stored_out_of_order_are_recorded(tmp_path: Path) -> None:
+    backend = SQLiteBackend(tmp_path)
+    try:
+        store = backend.statements
+        await store.insert_statements([record(n) for n in range(10)])
+        await store.insert_statements([record(n) for n in range(10, 12)])
+        with reader(tmp_path) as conn:
+            assert conn.execute("SELECT seq FROM statements_unordered").fetchall() == []
+        # an import keeping older stored times, then one in order again
+        await store.insert_statements([record(20, T0 + 5500), record(21, T0 + 20_000)])
+        await store.insert_statements([record(22, T0 + 15_000), record(23, T0 + 30_000)])
+        with reader(tmp_path) as conn:
+            rows = conn.execute("SELECT seq FROM statements_unordered ORDER BY seq").fetchall()
+        assert rows == [(13,), (15,)]
+        page = await store.query_statements(StatementFilter(verb=VERBS[0], ascending=True))
+        assert [orjson.loads(raw)["n"] for raw in page.statements] == [0, 4, 20, 8]
+    finally:
+        await backend.close()
+
+
+async def test_a_database_from_before_the_record_is_checked_once_at_open(tmp_path: Path) -> None:
+    backend = SQLiteBackend(tmp_path)
+    try:
+        await backend.statements.insert_statements([record(n) for n in range(5)])
+        await backend.statements.insert_statements([record(9, T0 + 1500), record(10, T0)])
+    finally:
+        await backend.close()
+    with reader(tmp_path) as conn:  # as the store left it before the record existed
+        conn.executescript("DROP TABLE statements_unordered; DROP TABLE statements_order_checked")
+    await SQLiteBackend(tmp_path).close()
+    with reader(tmp_path) as conn:
+        assert conn.execute("SELECT seq FROM statements_unordered").fetchall() == [(6,), (7,)]
+        conn.execute("DELETE FROM statements_unordered")
+        conn.commit()
+    await SQLiteBackend(tmp_path).close()  # checked: not again
+    with reader(tmp_path) as conn:
+        assert conn.execute("SELECT seq FROM statements_unordered").fetchall() == []
