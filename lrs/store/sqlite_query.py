@@ -11,8 +11,11 @@ filtered page walks the postings of one key by seq, from the newest (or the olde
 Statements whose `stored` is earlier than that of a statement committed before them (imports
 that keep their own `stored`, a clock stepped back between two runs) break that equality. The
 writer records each in `statements_unordered` (a read of the newest stored time per insert, no
-write at all for statements in order); while that table holds any, filtered queries take the
-general plan (every posting of the keys, sorted), which is exact whatever the order.
+write at all for statements in order). Among the others seq order still is stored order (each
+has a stored time at least that of every statement before it). So while that table holds any,
+a filtered page is the walk over the statements in order, merged with the general plan (the
+postings of the keys, sorted by stored time) over the recorded ones: as fast as before for a
+few, no slower than the general plan for many (a bulk import).
 
 The walk (`_walk`):
 - `since`, `until` and the `more` position are turned into a seq range by seeking the
@@ -63,15 +66,22 @@ def query_page(conn: sqlite3.Connection, query: StatementFilter) -> StatementPag
     if len(ids) < len({key for _kind, key in named}):
         return StatementPage(statements=[], next_position=None)  # a key no statement has
     wanted = [(ids[key], KIND_BIT[kind]) for kind, key in named]
-    if wanted and _in_order(conn):
-        rows = _walk(conn, query, wanted)
-    else:
-        rows = _sorted(conn, query, wanted)
+    if not wanted:
+        return _page(_sorted(conn, query, wanted), query.limit)
+    in_order = _in_order(conn)
+    rows = _walk(conn, query, wanted, in_order)
+    if not in_order:
+        rows += _sorted(conn, query, wanted, only_unordered=True)
+        rows.sort(key=lambda row: (row[0], row[1]), reverse=not query.ascending)
     return _page(rows, query.limit)
 
 
 def _in_order(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM statements_unordered LIMIT 1").fetchone() is None
+
+
+# Of a statement `t.seq`: it is not one recorded as stored out of order.
+_ORDERED = "NOT EXISTS (SELECT 1 FROM statements_unordered u WHERE u.seq = {table}.seq)"
 
 
 def _page(rows: list[tuple[int, int, bytes]], limit: int) -> StatementPage:
@@ -101,11 +111,14 @@ def _stored_bounds(query: StatementFilter) -> tuple[list[str], list[object]]:
 
 
 def _sorted(
-    conn: sqlite3.Connection, query: StatementFilter, wanted: Wanted
+    conn: sqlite3.Connection, query: StatementFilter, wanted: Wanted, only_unordered: bool = False
 ) -> list[tuple[int, int, bytes]]:
     """The general plan: every posting of the keys, statements sorted by (stored_us, seq);
-    without keys, the walk of `statements_stored`, the plan of unfiltered pages."""
+    without keys, the walk of `statements_stored`, the plan of unfiltered pages. With
+    `only_unordered`, of the statements recorded as stored out of order only."""
     where, params = ["s.voided = 0"], list[object]()
+    if only_unordered:
+        where.append("s.seq IN (SELECT seq FROM statements_unordered)")
     for key_id, bit in wanted:
         where.append(POSTED_UNDER)
         params.extend((key_id, bit, key_id, bit))
@@ -119,9 +132,12 @@ def _sorted(
     ).fetchall()
 
 
-def _seq_range(conn: sqlite3.Connection, query: StatementFilter) -> tuple[int, int] | None:
-    """The seqs the stored-time bounds of `query` leave (inclusive), None when none; exact
-    only while seq order is stored order (`_in_order`)."""
+def _seq_range(
+    conn: sqlite3.Connection, query: StatementFilter, in_order: bool
+) -> tuple[int, int] | None:
+    """The seqs of statements in order (not recorded out of order) that the stored-time
+    bounds of `query` leave (inclusive), None when none: among them, seq order is stored
+    order, so each bound is the seq of the first of them past it."""
     low, high = 0, 2**63 - 1
     seeks: list[tuple[str, tuple[object, ...], bool]] = []
     if query.since_us is not None:
@@ -132,6 +148,8 @@ def _seq_range(conn: sqlite3.Connection, query: StatementFilter) -> tuple[int, i
         beyond = ">" if query.ascending else "<"
         seeks.append((f"(stored_us, seq) {beyond} (?, ?)", position(query.after), query.ascending))
     for condition, params, upward in seeks:
+        if not in_order:
+            condition += " AND " + _ORDERED.format(table="statements")
         order = "ASC" if upward else "DESC"
         row = conn.execute(
             f"SELECT seq FROM statements INDEXED BY statements_stored WHERE {condition} "
@@ -145,15 +163,18 @@ def _seq_range(conn: sqlite3.Connection, query: StatementFilter) -> tuple[int, i
 
 
 def _walk(
-    conn: sqlite3.Connection, query: StatementFilter, wanted: Wanted
+    conn: sqlite3.Connection, query: StatementFilter, wanted: Wanted, in_order: bool
 ) -> list[tuple[int, int, bytes]]:
-    """Walk one index in stored order and stop at limit + 1 (see the module docstring)."""
-    seqs = _seq_range(conn, query)
+    """Walk one key's postings of the statements in order, in stored order, and stop at
+    limit + 1 (see the module docstring)."""
+    seqs = _seq_range(conn, query, in_order)
     if seqs is None:
         return []
     order = "ASC" if query.ascending else "DESC"
     driver, *others = _by_selectivity(conn, wanted, seqs)
     where = ["f.key_id = ?", "f.kinds & ? != 0", "f.seq BETWEEN ? AND ?", "s.voided = 0"]
+    if not in_order:
+        where.append(_ORDERED.format(table="f"))
     params: list[object] = [*driver, *seqs]
     for key_id, bit in others:
         where.append(
@@ -170,7 +191,7 @@ def _walk(
             (*params, query.limit + 1),
         ).fetchall()
     rows.sort(key=lambda row: row[1], reverse=not query.ascending)
-    return rows
+    return rows[: query.limit + 1]
 
 
 def _by_selectivity(conn: sqlite3.Connection, wanted: Wanted, seqs: tuple[int, int]) -> Wanted:
