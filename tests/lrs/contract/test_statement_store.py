@@ -27,6 +27,7 @@ from lrs.model.statements import (
 from lrs.store import mongo
 from lrs.store.base import Backend, StatementStore
 from lrs.store.mongo import MongoBackend
+from lrs.store.mongo_query import STORED_INDEX, index_keys, kind_index, query_plan
 
 T0 = 1_700_000_000_000_000  # a stored time in microseconds
 NAMESPACE = uuid.UUID("6b1c9c7e-5c1e-4d7a-9a53-3f1f8c2a0b11")
@@ -592,6 +593,20 @@ def mongo_only(backend: Backend) -> MongoBackend:
     if not isinstance(backend, MongoBackend):
         pytest.skip("MongoDB batch mechanics")
     return backend
+
+
+async def test_mongo_has_the_index_each_query_plan_hints(backend: Backend) -> None:
+    """Every index a query may hint exists with the keys `index_keys` says (a hint naming a
+    missing index fails every query of its shape on a real server)."""
+    store = mongo_only(backend).statements
+    created = await store._docs.index_information()
+    names = [STORED_INDEX, *(kind_index(kind) for kind in INDEX_KINDS)]
+    for name in names:
+        assert list(created[name]["key"]) == index_keys(name), name
+    filters = [StatementFilter(), StatementFilter(agent="a", verb="v", since_us=T0)]
+    for query in filters:
+        assert query_plan(query).hint in names
+        await store.query_statements(query)  # the hint is accepted
 
 
 async def leave_batch(
