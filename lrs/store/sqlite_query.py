@@ -13,9 +13,9 @@ that keep their own `stored`, a clock stepped back between two runs) break that 
 writer records each in `statements_unordered` (a read of the newest stored time per insert, no
 write at all for statements in order). Among the others seq order still is stored order (each
 has a stored time at least that of every statement before it). So while that table holds any,
-a filtered page is the walk over the statements in order, merged with the general plan (the
-postings of the keys, sorted by stored time) over the recorded ones: as fast as before for a
-few, no slower than the general plan for many (a bulk import).
+a filtered page is the walk over the statements in order, merged with the recorded ones that
+match, sorted by stored time (each checked by primary-key lookups while they are fewer than
+SELECTIVE_COUNT; for more, a bulk import, the general plan: the keys' postings, sorted).
 
 The walk (`_walk`):
 - `since`, `until` and the `more` position are turned into a seq range by seeking the
@@ -71,7 +71,7 @@ def query_page(conn: sqlite3.Connection, query: StatementFilter) -> StatementPag
     in_order = _in_order(conn)
     rows = _walk(conn, query, wanted, in_order)
     if not in_order:
-        rows += _sorted(conn, query, wanted, only_unordered=True)
+        rows += _unordered(conn, query, wanted)
         rows.sort(key=lambda row: (row[0], row[1]), reverse=not query.ascending)
     return _page(rows, query.limit)
 
@@ -82,6 +82,15 @@ def _in_order(conn: sqlite3.Connection) -> bool:
 
 # Of a statement `t.seq`: it is not one recorded as stored out of order.
 _ORDERED = "NOT EXISTS (SELECT 1 FROM statements_unordered u WHERE u.seq = {table}.seq)"
+
+
+# Of statement `{seq}`: it is posted under a key id with one of the kind bits, in either
+# table; two primary-key lookups (parameters: key_id, bits, key_id, bits).
+_POSTED_AT = (
+    "(EXISTS (SELECT 1 FROM statement_filters g WHERE g.key_id = ? AND g.seq = {seq} "
+    "AND g.kinds & ? != 0) OR EXISTS (SELECT 1 FROM recent_filters g "
+    "WHERE g.key_id = ? AND g.seq = {seq} AND g.kinds & ? != 0))"
+)
 
 
 def _page(rows: list[tuple[int, int, bytes]], limit: int) -> StatementPage:
@@ -122,10 +131,38 @@ def _sorted(
     for key_id, bit in wanted:
         where.append(POSTED_UNDER)
         params.extend((key_id, bit, key_id, bit))
+    return _sorted_rows(conn, query, "statements s", where, params)
+
+
+def _unordered(
+    conn: sqlite3.Connection, query: StatementFilter, wanted: Wanted
+) -> list[tuple[int, int, bytes]]:
+    """The matches among the statements recorded as stored out of order, sorted: read one by
+    one when they are few, else by the keys' postings (`_sorted`)."""
+    (count,) = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM statements_unordered LIMIT ?)", (SELECTIVE_COUNT,)
+    ).fetchone()
+    if count >= SELECTIVE_COUNT:
+        return _sorted(conn, query, wanted, only_unordered=True)
+    where, params = ["s.voided = 0"], list[object]()
+    for key_id, bit in wanted:
+        where.append(_POSTED_AT.format(seq="s.seq"))
+        params.extend((key_id, bit, key_id, bit))
+    source = "statements_unordered u CROSS JOIN statements s ON s.seq = u.seq"
+    return _sorted_rows(conn, query, source, where, params)
+
+
+def _sorted_rows(
+    conn: sqlite3.Connection,
+    query: StatementFilter,
+    source: str,
+    where: list[str],
+    params: list[object],
+) -> list[tuple[int, int, bytes]]:
     bounds, bound_params = _stored_bounds(query)
     order = "ASC" if query.ascending else "DESC"
     return conn.execute(
-        f"SELECT s.stored_us, s.seq, s.raw FROM statements s "
+        f"SELECT s.stored_us, s.seq, s.raw FROM {source} "
         f"WHERE {' AND '.join(where + bounds)} "
         f"ORDER BY s.stored_us {order}, s.seq {order} LIMIT ?",
         [*params, *bound_params, query.limit + 1],
@@ -177,11 +214,7 @@ def _walk(
         where.append(_ORDERED.format(table="f"))
     params: list[object] = [*driver, *seqs]
     for key_id, bit in others:
-        where.append(
-            "(EXISTS (SELECT 1 FROM statement_filters g WHERE g.key_id = ? AND g.seq = f.seq "
-            "AND g.kinds & ? != 0) OR EXISTS (SELECT 1 FROM recent_filters g "
-            "WHERE g.key_id = ? AND g.seq = f.seq AND g.kinds & ? != 0))"
-        )
+        where.append(_POSTED_AT.format(seq="f.seq"))
         params.extend((key_id, bit, key_id, bit))
     rows: list[tuple[int, int, bytes]] = []
     for table in POSTING_TABLES:

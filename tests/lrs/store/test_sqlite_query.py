@@ -7,6 +7,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -165,3 +166,36 @@ async def test_a_database_from_before_the_record_is_checked_once_at_open(tmp_pat
     await SQLiteBackend(tmp_path).close()  # checked: not again
     with reader(tmp_path) as conn:
         assert conn.execute("SELECT seq FROM statements_unordered").fetchall() == []
+
+
+@pytest.mark.parametrize("unordered_limit", [2000, 2])
+async def test_many_statements_out_of_order_are_merged_by_their_postings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unordered_limit: int
+) -> None:
+    """Few recorded statements are each checked; many (a bulk import) are found through the
+    keys' postings: the same page either way."""
+    monkeypatch.setattr("lrs.store.sqlite_query.SELECTIVE_COUNT", unordered_limit)
+    await fill(tmp_path, 40)
+    backend = SQLiteBackend(tmp_path)
+    try:
+        store = backend.statements
+        # imported: stored between the others (n = 100..111 at T0 + 0.5 ms + 3 ms steps)
+        await store.insert_statements(
+            [record(n, T0 + 500 + (n - 100) * 3000) for n in range(100, 112)]
+        )
+        for ascending in (False, True):
+            query = StatementFilter(verb=VERBS[0], since_us=T0 + 2000, limit=5, ascending=ascending)
+            pages, after = [], None
+            while True:
+                page = await store.query_statements(replace(query, after=after))
+                pages.append([orjson.loads(raw)["n"] for raw in page.statements])
+                if page.next_position is None:
+                    break
+                after = page.next_position
+            stored = {n: T0 + n * 1000 for n in range(40) if n % 4 == 0}
+            stored |= {n: T0 + 500 + (n - 100) * 3000 for n in range(100, 112) if n % 4 == 0}
+            expected = sorted((us, n) for n, us in stored.items() if us > T0 + 2000)
+            flat = [n for page in pages for n in page]
+            assert flat == [n for _us, n in (expected if ascending else expected[::-1])]
+    finally:
+        await backend.close()
