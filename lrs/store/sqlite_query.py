@@ -23,7 +23,8 @@ The walk (`_walk`):
 - of several keys, the one with the fewest postings in that range (counted up to
   SELECTIVE_COUNT) drives the walk; the others are point lookups in the postings' primary key;
 - both posting tables (`recent_filters`, `statement_filters`) are walked, each stopped at
-  limit + 1, and merged.
+  limit + 1, and merged; once the first has filled a page, the second is walked only before
+  that page's last statement (usually nothing: the recent table holds the newest).
 Unfiltered queries walk `statements_stored` itself, whatever the order (`_sorted`).
 `EXPLAIN QUERY PLAN` of each shape is in docs/query-plans.md.
 """
@@ -216,13 +217,22 @@ def _walk(
     for key_id, bit in others:
         where.append(_POSTED_AT.format(seq="f.seq"))
         params.extend((key_id, bit, key_id, bit))
+    sql = (
+        "SELECT s.stored_us, s.seq, s.raw FROM {table} f CROSS JOIN statements s "
+        f"ON s.seq = f.seq WHERE {' AND '.join(where)} ORDER BY f.seq {order} LIMIT ?"
+    )
+    low, high = seqs
     rows: list[tuple[int, int, bytes]] = []
-    for table in POSTING_TABLES:
-        rows += conn.execute(
-            f"SELECT s.stored_us, s.seq, s.raw FROM {table} f CROSS JOIN statements s "
-            f"ON s.seq = f.seq WHERE {' AND '.join(where)} ORDER BY f.seq {order} LIMIT ?",
-            (*params, query.limit + 1),
-        ).fetchall()
+    # the newest postings are in recent_filters: read first the table that holds the page's
+    # start, and of the other only what would come before the last row of a full page
+    for table in POSTING_TABLES[::-1] if query.ascending else POSTING_TABLES:
+        if low <= high:
+            found = conn.execute(
+                sql.format(table=table), (*params[:2], low, high, *params[4:], query.limit + 1)
+            ).fetchall()
+            rows += found
+            if len(found) > query.limit:
+                low, high = (low, found[-1][1] - 1) if query.ascending else (found[-1][1] + 1, high)
     rows.sort(key=lambda row: row[1], reverse=not query.ascending)
     return rows[: query.limit + 1]
 

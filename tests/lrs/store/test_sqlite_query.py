@@ -199,3 +199,44 @@ async def test_many_statements_out_of_order_are_merged_by_their_postings(
             assert flat == [n for _us, n in (expected if ascending else expected[::-1])]
     finally:
         await backend.close()
+
+
+async def every_number(store: object, query: StatementFilter) -> list[int]:
+    numbers: list[int] = []
+    after = None
+    while True:
+        page = await store.query_statements(replace(query, after=after))  # type: ignore[attr-defined]
+        numbers += [orjson.loads(raw)["n"] for raw in page.statements]
+        if page.next_position is None:
+            return numbers
+        after = page.next_position
+
+
+@pytest.mark.parametrize("limit", [1, 8, 30, 200])
+async def test_pages_span_the_recent_and_the_merged_postings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Postings move from `recent_filters` to `statement_filters` in bulk; a page walks both."""
+    monkeypatch.setattr("lrs.store.sqlite_keys.MERGE_EVERY", 40)
+    backend = SQLiteBackend(tmp_path)
+    try:
+        store = backend.statements
+        for start in range(0, 300, 7):
+            await store.insert_statements([record(n) for n in range(start, min(start + 7, 300))])
+        with reader(tmp_path) as conn:  # both tables hold postings of the verb
+            for table in ("recent_filters", "statement_filters"):
+                assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
+        cases = {
+            StatementFilter(verb=VERBS[2], limit=limit): [n for n in range(300) if n % 4 == 2],
+            StatementFilter(verb=VERBS[1], agent="mbox:mailto:a7@example.com", limit=limit): [
+                n for n in range(300) if n % 4 == 1 and n % 50 == 7
+            ],
+            StatementFilter(verb=VERBS[3], since_us=T0 + 250_500, limit=limit): [
+                n for n in range(251, 300) if n % 4 == 3
+            ],
+        }
+        for query, expected in cases.items():
+            assert await every_number(store, query) == expected[::-1]
+            assert await every_number(store, replace(query, ascending=True)) == expected
+    finally:
+        await backend.close()
