@@ -16,10 +16,11 @@ Statement documents (`statements` collection, see `StatementDoc`)
     IRIs are values, never field names. Beside them: `stored_us`, `voided`, `voids` and `ref`
     (the last two only when set) and `pending` while the statement's batch is being written.
 
-Indexes (created at open; each query shape has one)
+Indexes (created at open; each query shape has one: see `lrs.store.mongo_query`)
     `stored`       (stored_us, _id)                unfiltered pages, `last_stored_us`
     `idx_<kind>`   (idx.<kind>, stored_us, _id)    one per filter kind, multikey; the equality
-                                                   picks the key and the index gives the order
+                                                   picks the key and the index gives the order;
+                                                   a query hints that of its most selective key
     `voids`        (voids) sparse                  voiding lookups at insert
     `pending`      (pending) sparse                unfinished batches (crash recovery)
     `awaiting`     (awaiting, stored_us, _id)      statements awaiting projection, partial on
@@ -88,7 +89,7 @@ from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from lrs.errors import BadRequest, Conflict, StoreUnavailable
+from lrs.errors import Conflict, StoreUnavailable
 from lrs.model.attachments import Attachment
 from lrs.model.credentials import Credential
 from lrs.model.statements import (
@@ -112,6 +113,15 @@ from lrs.store.engine.mongo import (
 )
 from lrs.store.mongo_activities import MongoActivityStore
 from lrs.store.mongo_documents import MongoDocumentStore
+from lrs.store.mongo_query import (
+    STORED_INDEX,
+    index_keys,
+    kind_index,
+    parse_position,
+    query_filter,
+    query_plan,
+    stored_order,
+)
 from lrs.store.mongo_recovery import RecoveryLoop
 from lrs.xapi.activities import merger
 from lrs.xapi.voiding import voided_ids
@@ -239,36 +249,6 @@ def _position(doc: dict[str, Any]) -> str:
     return f"{doc['stored_us']}:{doc['_id']}"
 
 
-def _parse_position(position: str) -> tuple[int, str]:
-    stored, _sep, sid = position.partition(":")
-    try:
-        return int(stored), sid
-    except ValueError:
-        raise BadRequest("the paging position is not one this LRS gave out") from None
-
-
-def _query_filter(query: StatementFilter) -> dict[str, Any]:
-    clauses: list[dict[str, Any]] = [{"voided": False}, {"pending": {"$exists": False}}]
-    keyed = (
-        ("related_agents" if query.related_agents else "agents", query.agent),
-        ("verbs", query.verb),
-        ("related_activities" if query.related_activities else "activities", query.activity),
-        ("registrations", query.registration),
-        ("authorities", query.authority),
-    )
-    clauses.extend({f"idx.{kind}": key} for kind, key in keyed if key is not None)
-    if query.since_us is not None:
-        clauses.append({"stored_us": {"$gt": query.since_us}})
-    if query.until_us is not None:
-        clauses.append({"stored_us": {"$lte": query.until_us}})
-    if query.after is not None:
-        stored_us, sid = _parse_position(query.after)
-        beyond, reach = ("$gt", "$gte") if query.ascending else ("$lt", "$lte")
-        clauses.append({"stored_us": {reach: stored_us}})
-        clauses.append({"$or": [{"stored_us": {beyond: stored_us}}, {"_id": {beyond: sid}}]})
-    return {"$and": clauses}
-
-
 class MongoStatementStore:
     """Statements in MongoDB; see the module docstring for documents, indexes and batches."""
 
@@ -283,11 +263,9 @@ class MongoStatementStore:
 
     async def create_indexes(self) -> None:
         """Create the index serving each query shape (idempotent)."""
-        order = [("stored_us", ASCENDING), ("_id", ASCENDING)]
-        models = [IndexModel(order, name="stored")]
-        models += [
-            IndexModel([(f"idx.{k}", ASCENDING), *order], name=f"idx_{k}") for k in INDEX_KINDS
-        ]
+        order = stored_order()
+        models = [IndexModel(index_keys(STORED_INDEX), name=STORED_INDEX)]
+        models += [IndexModel(index_keys(kind_index(k)), name=kind_index(k)) for k in INDEX_KINDS]
         models.append(IndexModel([("voids", ASCENDING)], name="voids", sparse=True))
         models.append(IndexModel([("pending", ASCENDING)], name="pending", sparse=True))
         models.append(
@@ -345,11 +323,12 @@ class MongoStatementStore:
         """One page of non-voided statements matching the filter, sorted by (stored_us, _id)."""
         if query.limit < 1:  # as on SQLite; and MongoDB would read limit(0) as "no limit"
             return StatementPage(statements=[], next_position=None)
-        direction = ASCENDING if query.ascending else DESCENDING
+        plan = query_plan(query)
         with translate_errors("query statements"):
             cursor = (
-                self._docs.find(_query_filter(query), {"raw": 1, "stored_us": 1})
-                .sort([("stored_us", direction), ("_id", direction)])
+                self._docs.find(plan.filter, {"raw": 1, "stored_us": 1})
+                .sort(plan.sort)
+                .hint(plan.hint)
                 .limit(query.limit + 1)
             )
             docs = await cursor.to_list(length=query.limit + 1)
@@ -379,7 +358,7 @@ class MongoStatementStore:
         """
         clauses: list[dict[str, Any]] = [{"awaiting": True}, {"pending": {"$exists": False}}]
         if after is not None:
-            stored_us, sid = _parse_position(after)
+            stored_us, sid = parse_position(after)
             clauses.append({"stored_us": {"$gte": stored_us}})
             clauses.append({"$or": [{"stored_us": {"$gt": stored_us}}, {"_id": {"$gt": sid}}]})
         with translate_errors("read statements awaiting projection"):
@@ -423,7 +402,7 @@ class MongoStatementStore:
         if limit < 1:
             return StatementPage(statements=[], next_position=None)
         window = StatementFilter(since_us=since_us, until_us=until_us, ascending=True, after=after)
-        clauses = [c for c in _query_filter(window)["$and"] if c != {"voided": False}]
+        clauses = [c for c in query_filter(window)["$and"] if c != {"voided": False}]
         with translate_errors("export statements"):
             cursor = (
                 self._docs.find({"$and": clauses}, {"raw": 1, "stored_us": 1})

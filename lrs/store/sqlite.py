@@ -7,7 +7,7 @@ kept (a dictionary of integer ids), which is what bounds ingest speed: see
 docs/performance.md. `seq` is the insertion order (the projection worker's commit-order
 cursor). Queries order by (stored_us, seq): the same as `seq` for statements this process
 stores, and still right for imported statements that keep their original `stored`. Pages are
-keyset ranges on that pair.
+keyset ranges on that pair; `lrs.store.sqlite_query` says how each query walks an index.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from typing import Any
 
 import orjson
 
-from lrs.errors import BadRequest, Conflict
+from lrs.errors import Conflict
 from lrs.model.attachments import Attachment
 from lrs.model.credentials import Credential
 from lrs.model.statements import (
-    KIND_BIT,
     AwaitingPage,
     DefinitionMerge,
     DefinitionUpdate,
@@ -39,16 +38,21 @@ from lrs.store.engine.sqlite_bulk import chunks, insert_flat, insert_rows, marks
 from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
 from lrs.store.sqlite_keys import (
     KEYS_SCHEMA,
-    POSTED_UNDER,
     ROW_WIDTH,
     StatementRows,
     add_postings,
     build_rows,
     finish_rows,
     indexes_of,
-    known_key_ids,
     migrate_text_keys,
     remember,
+)
+from lrs.store.sqlite_query import (
+    UNORDERED_SCHEMA,
+    migrate_unordered,
+    note_unordered,
+    position,
+    query_page,
 )
 from lrs.xapi.voiding import voided_ids
 
@@ -97,6 +101,7 @@ CREATE TABLE IF NOT EXISTS activities (
 """
 
 INSERT_STATEMENT = "INSERT INTO statements (seq, id, raw, stored_us, voids, ref, keys)"
+_STORED = 3  # stored_us's place in INSERT_STATEMENT's columns (`StatementRows.rows`)
 
 
 class SQLiteStatementStore:
@@ -141,7 +146,7 @@ class SQLiteStatementStore:
 
     async def query_statements(self, query: StatementFilter) -> StatementPage:
         """One page of non-voided statements matching the filter."""
-        return await self._db.read(lambda conn: _query(conn, query))
+        return await self._db.read(lambda conn: query_page(conn, query))
 
     async def last_stored_us(self) -> int | None:
         """Stored time of the newest statement."""
@@ -258,6 +263,7 @@ def write_statement_rows(
     """
     (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()
     learned = finish_rows(conn, built, top)
+    note_unordered(conn, built.rows[_STORED::ROW_WIDTH], top + 1)
     insert_flat(conn, INSERT_STATEMENT, built.rows, ROW_WIDTH)
     add_postings(conn, built.pairs, built.numbers, top + 1)
     return top, learned
@@ -287,48 +293,6 @@ def _fetch(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredStat
     }
 
 
-def _query(conn: sqlite3.Connection, query: StatementFilter) -> StatementPage:
-    where = ["s.voided = 0"]
-    params: list[object] = []
-    keyed = (
-        ("related_agents" if query.related_agents else "agents", query.agent),
-        ("verbs", query.verb),
-        ("related_activities" if query.related_activities else "activities", query.activity),
-        ("registrations", query.registration),
-        ("authorities", query.authority),
-    )
-    wanted = [(kind, key) for kind, key in keyed if key is not None]
-    ids = known_key_ids(conn, list({key for _kind, key in wanted}))
-    if len(ids) < len({key for _kind, key in wanted}):
-        return StatementPage(statements=[], next_position=None)  # a key no statement has
-    for kind, key in wanted:
-        where.append(POSTED_UNDER)
-        params.extend((ids[key], KIND_BIT[kind], ids[key], KIND_BIT[kind]))
-    if query.since_us is not None:
-        where.append("s.stored_us > ?")
-        params.append(query.since_us)
-    if query.until_us is not None:
-        where.append("s.stored_us <= ?")
-        params.append(query.until_us)
-    if query.after is not None:
-        where.append("(s.stored_us, s.seq) " + (">" if query.ascending else "<") + " (?, ?)")
-        params.extend(_position(query.after))
-    order = "ASC" if query.ascending else "DESC"
-    params.append(query.limit + 1)
-    rows = conn.execute(
-        f"SELECT s.stored_us, s.seq, s.raw FROM statements s WHERE {' AND '.join(where)} "
-        f"ORDER BY s.stored_us {order}, s.seq {order} LIMIT ?",
-        params,
-    ).fetchall()
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    last = rows[-1] if rows else None
-    return StatementPage(
-        statements=[bytes(raw) for _us, _seq, raw in rows],
-        next_position=f"{last[0]}:{last[1]}" if more and last else None,
-    )
-
-
 def _export(
     conn: sqlite3.Connection,
     after: str | None,
@@ -346,7 +310,7 @@ def _export(
         params.append(until_us)
     if after is not None:
         where.append("(stored_us, seq) > (?, ?)")
-        params.extend(_position(after))
+        params.extend(position(after))
     params.append(limit + 1)
     rows = conn.execute(
         f"SELECT stored_us, seq, raw FROM statements WHERE {' AND '.join(where)} "
@@ -360,14 +324,6 @@ def _export(
         statements=[bytes(raw) for _us, _seq, raw in rows],
         next_position=f"{last[0]}:{last[1]}" if more and last else None,
     )
-
-
-def _position(after: str) -> tuple[int, int]:
-    stored_us, _, seq = after.partition(":")
-    try:
-        return int(stored_us), int(seq)
-    except ValueError as exc:
-        raise BadRequest("the more link is not one this LRS issued") from exc
 
 
 class SQLiteCredentialStore:
@@ -549,6 +505,7 @@ class SQLiteBackend:
 
     SCHEMA: tuple[str, ...] = (
         STATEMENTS_SCHEMA,
+        UNORDERED_SCHEMA,
         KEYS_SCHEMA,
         CREDENTIALS_SCHEMA,
         ATTACHMENTS_SCHEMA,
@@ -558,7 +515,7 @@ class SQLiteBackend:
 
     def __init__(self, data_dir: Path) -> None:
         self.engine = SQLiteDatabase(Path(data_dir) / "lrs.sqlite3")
-        self.engine.open(self.SCHEMA, migrations=(migrate_text_keys,))
+        self.engine.open(self.SCHEMA, migrations=(migrate_text_keys, migrate_unordered))
         self.activities = SQLiteActivityStore(self.engine)
         self.statements = SQLiteStatementStore(self.engine, self.activities)
         self.credentials = SQLiteCredentialStore(self.engine)

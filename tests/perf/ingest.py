@@ -84,6 +84,7 @@ from lrs.store.engine.sqlite import CACHE_KIB
 from lrs.store.sqlite import STATEMENTS_SCHEMA, SQLiteBackend, write_statement_rows
 from lrs.store.sqlite_keys import KEYS_SCHEMA, remember
 from lrs.store.sqlite_keys import build_rows as build_store_rows
+from lrs.store.sqlite_query import UNORDERED_SCHEMA
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.indexing import index_statement
 from lrs.xapi.timestamps import format_us
@@ -775,7 +776,7 @@ def raw_connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-    conn.executescript(STATEMENTS_SCHEMA + KEYS_SCHEMA)
+    conn.executescript(STATEMENTS_SCHEMA + UNORDERED_SCHEMA + KEYS_SCHEMA)
     return conn
 
 

@@ -8,6 +8,7 @@ do by itself: all-or-nothing batches without transactions, and recovery after a 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 
@@ -26,6 +27,7 @@ from lrs.model.statements import (
 from lrs.store import mongo
 from lrs.store.base import Backend, StatementStore
 from lrs.store.mongo import MongoBackend
+from lrs.store.mongo_query import STORED_INDEX, index_keys, kind_index, query_plan
 
 T0 = 1_700_000_000_000_000  # a stored time in microseconds
 NAMESPACE = uuid.UUID("6b1c9c7e-5c1e-4d7a-9a53-3f1f8c2a0b11")
@@ -460,6 +462,109 @@ async def test_stored_order_wins_over_arrival_order(backend: Backend) -> None:
     assert await query(store, since_us=T0 + 3000, until_us=T0 + 4000) == [4]
 
 
+async def test_filtered_queries_follow_stored_order_not_arrival_order(backend: Backend) -> None:
+    store = backend.statements
+    await insert(store, record(5, verbs=("v",)), record(3, verbs=("v",)), record(6))
+    await insert(store, record(4, verbs=("v",)))  # imported: stored between 3 and 5
+    assert await query(store, verb="v") == [5, 4, 3]
+    assert await every_page(store, verb="v", limit=1, ascending=True) == [[3], [4], [5]]
+    assert await query(store, verb="v", since_us=T0 + 3000, until_us=T0 + 4000) == [4]
+
+
+def model_dataset(seed: int, count: int, stored: list[int]) -> list[StatementRecord]:
+    """`count` records with keys drawn from small pools: common verbs, rarer agents."""
+    rng = random.Random(seed)
+    records = []
+    for n in range(count):
+        agent, other = f"a{rng.randrange(8)}", f"a{rng.randrange(8)}"
+        activity, parent = f"x{rng.randrange(6)}", f"c{rng.randrange(2)}"
+        records.append(
+            record(
+                n,
+                stored[n],
+                agents=(agent,),
+                related_agents=(agent, other),
+                verbs=(f"v{rng.randrange(3)}",),
+                activities=(activity,),
+                related_activities=(activity, parent),
+                registrations=(f"g{rng.randrange(4)}",),
+                authorities=("u1" if n % 5 else "u2",),
+            )
+        )
+    return records
+
+
+MODEL_QUERIES: list[dict[str, object]] = [
+    {"verb": "v1"},
+    {"agent": "a3"},
+    {"agent": "a3", "related_agents": True},
+    {"activity": "c1", "related_activities": True},
+    {"activity": "x2"},
+    {"registration": "g0", "authority": "u1"},
+    {"agent": "a2", "verb": "v0"},
+    {"verb": "v2", "activity": "c0", "related_activities": True, "authority": "u1"},
+    {"verb": "v1", "since_us": T0 + 40_000},
+    {"verb": "v1", "until_us": T0 + 40_000},
+    {"agent": "a5", "verb": "v2", "since_us": T0 + 20_000, "until_us": T0 + 90_000},
+    {"since_us": T0 + 30_000, "until_us": T0 + 70_000},
+]
+
+
+def model_answer(
+    records: list[StatementRecord], voided: set[str], filters: dict[str, object], asc: bool
+) -> list[int]:
+    """What a query must return: every match, by (stored_us, arrival) as the backends order."""
+    kinds = {
+        "agent": "related_agents" if filters.get("related_agents") else "agents",
+        "verb": "verbs",
+        "activity": "related_activities" if filters.get("related_activities") else "activities",
+        "registration": "registrations",
+        "authority": "authorities",
+    }
+    since, until = filters.get("since_us"), filters.get("until_us")
+    found = [
+        (r.stored_us, arrival, orjson.loads(r.raw)["n"])
+        for arrival, r in enumerate(records)
+        if r.id not in voided
+        and all(filters[f] in getattr(r.index, kind) for f, kind in kinds.items() if f in filters)
+        and (since is None or r.stored_us > since)  # type: ignore[operator]
+        and (until is None or r.stored_us <= until)  # type: ignore[operator]
+    ]
+    return [n for _us, _arrival, n in sorted(found, reverse=not asc)]
+
+
+@pytest.mark.parametrize("arrival", ["in stored order", "with an import", "with ties"])
+async def test_filtered_pages_match_a_model(backend: Backend, arrival: str) -> None:
+    """Every page of every query shape, both directions, against a model of the contract.
+
+    Stored times are distinct (the backends break ties differently: seq or id) except in
+    "with ties", where one batch shares a stored time, as every batch stored here does."""
+    count = 120
+    stored = [n * 1000 for n in range(count)]
+    if arrival == "with ties":
+        stored = [(n // 10) * 10_000 for n in range(count)]
+    if arrival == "with an import":  # the last 20 arrive last, stored between the others
+        stored[100:] = [us - 95_500 for us in stored[100:]]
+    records = model_dataset(7, count, stored)
+    store = backend.statements
+    for start in range(0, count, 10):
+        await store.insert_statements(records[start : start + 10])
+    await insert(store, record(500, voids=17), record(501, voids=42))
+    voided = {sid(17), sid(42)}
+    for filters in MODEL_QUERIES:
+        for asc in (False, True):
+            expected = model_answer(records, voided, filters, asc)
+            pages = await every_page(store, limit=7, ascending=asc, **filters)
+            got = [n for page in pages for n in page if n < 500]
+            if arrival == "with ties":  # the tie order is the backend's own: compare groups
+                key = {orjson.loads(r.raw)["n"]: r.stored_us for r in records}
+                assert [key[n] for n in got] == [key[n] for n in expected], filters
+                assert sorted(got) == sorted(expected), filters
+            else:
+                assert got == expected, (filters, asc)
+            assert all(len(page) == 7 for page in pages[:-1]), filters
+
+
 # --- last stored ------------------------------------------------------------------------------
 
 
@@ -488,6 +593,20 @@ def mongo_only(backend: Backend) -> MongoBackend:
     if not isinstance(backend, MongoBackend):
         pytest.skip("MongoDB batch mechanics")
     return backend
+
+
+async def test_mongo_has_the_index_each_query_plan_hints(backend: Backend) -> None:
+    """Every index a query may hint exists with the keys `index_keys` says (a hint naming a
+    missing index fails every query of its shape on a real server)."""
+    store = mongo_only(backend).statements
+    created = await store._docs.index_information()
+    names = [STORED_INDEX, *(kind_index(kind) for kind in INDEX_KINDS)]
+    for name in names:
+        assert list(created[name]["key"]) == index_keys(name), name
+    filters = [StatementFilter(), StatementFilter(agent="a", verb="v", since_us=T0)]
+    for query in filters:
+        assert query_plan(query).hint in names
+        await store.query_statements(query)  # the hint is accepted
 
 
 async def leave_batch(
