@@ -12,6 +12,7 @@ from lrs.keys import backend_key, statement_service_key
 from lrs.middlewares import json_response
 from lrs.xapi.activities import person_of
 from lrs.xapi.agents import IFI_PROPERTIES
+from lrs.xapi.documents import parse_activity_id
 
 
 def _only(xreq: XAPIRequest, name: str) -> str:
@@ -25,7 +26,8 @@ def _only(xreq: XAPIRequest, name: str) -> str:
 
 async def get_activity(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
     """The Activity with its canonical definition; an unknown id still gets an Activity."""
-    activity_id = _only(xreq, "activityId")
+    # 1.0.3 Part 3 §2.5: activityId is the IRI of an Activity
+    activity_id = parse_activity_id(_only(xreq, "activityId"))
     canonical = await request.app[backend_key].activities.get_activities([activity_id])
     activity: dict[str, object] = {"objectType": "Activity", "id": activity_id}
     if activity_id in canonical:

@@ -28,8 +28,13 @@ def xapi_resource(
     allowed = set(handlers) | ({"HEAD"} if "GET" in handlers else set())
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        alternate = "method" in request.query
+        if not alternate:
+            # RFC 9110 §15.5.5: a method the resource does not have is a 405 whatever the
+            # request's credentials or version header (as aiohttp's router answers it)
+            _check_method(request.method, allowed)
         principal = None
-        if authenticate and "method" not in request.query:
+        if authenticate and not alternate:
             # Basic credentials are in the headers: check them before reading a body, so an
             # unauthenticated client cannot hold the server with one (the alternate syntax's
             # Authorization is a form field of the body, so that path reads the body first)
@@ -42,12 +47,16 @@ def xapi_resource(
         if versioned:
             xreq.version = negotiate(xreq.headers.get(HEADER))
             request[version_out_key] = xreq.version
+        _check_method(xreq.method, allowed)
         method = "GET" if xreq.method == "HEAD" else xreq.method
-        if xreq.method not in allowed:
-            raise MethodNotAllowed(f"{xreq.method} is not allowed here", allowed=sorted(allowed))
         return await handlers[method](request, xreq)
 
     return handle
+
+
+def _check_method(method: str, allowed: set[str]) -> None:
+    if method not in allowed:
+        raise MethodNotAllowed(f"{method} is not allowed here", allowed=sorted(allowed))
 
 
 async def _authenticate(request: web.Request, headers: Mapping[str, str]) -> Principal:

@@ -69,9 +69,17 @@ async def parse_xapi_request(request: web.Request) -> XAPIRequest:
     return _alternate(request, body)
 
 
+def _names_v2(version: str | None) -> bool:
+    """True when `version` is a 2.0 version; an unsupported one is left to the negotiation
+    after authentication (an anonymous request is a 401 whatever its version says)."""
+    try:
+        return bool(version) and is_v2(negotiate(version))
+    except BadRequest:
+        return False
+
+
 def _alternate(request: web.Request, body: bytes) -> XAPIRequest:
-    header_version = request.headers.get(HEADER)
-    if header_version and is_v2(negotiate(header_version)):
+    if _names_v2(request.headers.get(HEADER)):
         # xAPI 2.0 removed the alternate request syntax.
         raise BadRequest("the alternate request syntax is not part of xAPI 2.0")
     if request.method != "POST":
@@ -99,8 +107,7 @@ def _alternate(request: web.Request, body: bytes) -> XAPIRequest:
             content = value.encode("utf-8")
         else:
             params.add(name, value)
-    form_version = headers.get(HEADER)
-    if form_version and is_v2(negotiate(form_version)):
+    if _names_v2(headers.get(HEADER)):
         raise BadRequest("the alternate request syntax is not part of xAPI 2.0")
     return XAPIRequest(
         method=method,
