@@ -1,8 +1,9 @@
 """Issue 14: which check answers first (method, then credentials, then version), and the
-activityId of the Activities resource."""
+parameters of the Activities and Agents resources."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 import pytest
@@ -69,3 +70,27 @@ async def test_activities_answers_an_iri(lrs: LRSClient) -> None:
     response = await lrs.http.get(f"/xapi/activities?{query}", headers=lrs.headers())
     assert response.status == 200
     assert (await response.json())["id"] == "http://example.com/activities/a"
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        {"mbox": "\nnot a mailto"},
+        {"mbox_sha1sum": "xyz"},
+        {"account": {"homePage": "not an iri", "name": "a"}},
+        {"openid": "no iri"},
+    ],
+)
+async def test_agents_takes_a_valid_ifi_only(lrs: LRSClient, agent: dict[str, object]) -> None:
+    # 1.0.3 Part 3 §2.6: the IFI's value was not checked and a Person came back (200)
+    query = urlencode({"agent": json.dumps(agent)})
+    response = await lrs.http.get(f"/xapi/agents?{query}", headers=lrs.headers())
+    assert response.status == 400, await response.text()
+    assert (await response.json())["parameter"] == "agent"
+
+
+async def test_agents_answers_a_valid_agent(lrs: LRSClient) -> None:
+    query = urlencode({"agent": json.dumps({"mbox": "mailto:a@example.com"})})
+    response = await lrs.http.get(f"/xapi/agents?{query}", headers=lrs.headers())
+    assert response.status == 200
+    assert (await response.json())["mbox"] == ["mailto:a@example.com"]
