@@ -70,18 +70,22 @@ async def parse_xapi_request(request: web.Request) -> XAPIRequest:
 
 
 def _names_v2(version: str | None) -> bool:
-    """True when `version` is a 2.0 version; an unsupported one is left to the negotiation
-    after authentication (an anonymous request is a 401 whatever its version says)."""
+    """True when `version` is a 2.0 version (an unsupported one is the negotiation's 400)."""
     try:
         return bool(version) and is_v2(negotiate(version))
     except BadRequest:
         return False
 
 
-def _alternate(request: web.Request, body: bytes) -> XAPIRequest:
-    if _names_v2(request.headers.get(HEADER)):
-        # xAPI 2.0 removed the alternate request syntax.
+def check_alternate_version(request: web.Request, xreq: XAPIRequest) -> None:
+    """xAPI 2.0 removed the alternate request syntax: a 400 when the request's header or its
+    form names 2.0. Called after authentication (the form may carry the credentials), so an
+    anonymous request is a 401 whatever version it names."""
+    if xreq.alternate and (_names_v2(request.headers.get(HEADER)) or is_v2(xreq.version)):
         raise BadRequest("the alternate request syntax is not part of xAPI 2.0")
+
+
+def _alternate(request: web.Request, body: bytes) -> XAPIRequest:
     if request.method != "POST":
         raise BadRequest("the alternate request syntax requires POST")
     if set(request.query) != {"method"}:
@@ -107,8 +111,6 @@ def _alternate(request: web.Request, body: bytes) -> XAPIRequest:
             content = value.encode("utf-8")
         else:
             params.add(name, value)
-    if _names_v2(headers.get(HEADER)):
-        raise BadRequest("the alternate request syntax is not part of xAPI 2.0")
     return XAPIRequest(
         method=method,
         params=params,

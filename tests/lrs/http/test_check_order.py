@@ -56,6 +56,16 @@ async def test_alternate_syntax_authenticates_before_the_version(lrs: LRSClient)
     assert (await response.json())["error"] == "unsupported_version"
 
 
+async def test_a_malformed_alternate_request_is_401_before_400(lrs: LRSClient) -> None:
+    # a JSON body (no form, so no form credentials) was a 400 to an anonymous client
+    url = "/xapi/statements?method=GET"
+    headers = {"Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"}
+    response = await lrs.http.post(url, data=b"{}", headers=headers)
+    assert response.status == 401, await response.text()
+    response = await lrs.http.post(url, data=b"{}", headers={**headers, "Authorization": lrs.auth})
+    assert response.status == 400
+
+
 @pytest.mark.parametrize("activity_id", ["not an iri", "notaniri", "http://x.example/a b"])
 async def test_activities_activity_id_must_be_an_iri(lrs: LRSClient, activity_id: str) -> None:
     # 1.0.3 Part 3 §2.5: it was echoed back with a 200
