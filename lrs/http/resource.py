@@ -29,10 +29,9 @@ def xapi_resource(
 
     async def handle(request: web.Request) -> web.StreamResponse:
         alternate = "method" in request.query
-        if not alternate:
-            # RFC 9110 §15.5.5: a method the resource does not have is a 405 whatever the
-            # request's credentials or version header (as aiohttp's router answers it)
-            _check_method(request.method, allowed)
+        # RFC 9110 §15.5.5: a method the resource does not have is a 405 whatever the request's
+        # credentials, version header or alternate syntax (as aiohttp's router answers it)
+        _check_method(request.method, allowed)
         principal = None
         if authenticate and not alternate:
             # Basic credentials are in the headers: check them before reading a body, so an
