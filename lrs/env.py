@@ -7,12 +7,14 @@ parse is a `ConfigError` naming the variable, raised at start-up rather than on 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 from lrs.errors import ConfigError
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
 class Env:
@@ -38,10 +40,9 @@ class Env:
         raw = self._values.get(name, "")
         if raw == "":
             return default
-        try:
-            value = int(raw)
-        except ValueError as exc:
-            raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+        if not _INTEGER.fullmatch(raw.strip()):
+            raise ConfigError(_not_an_integer(name, raw))
+        value = int(raw)
         if minimum is not None and value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, got {value}")
         return value
@@ -64,3 +65,13 @@ class Env:
         if raw in _FALSE:
             return False
         raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _not_an_integer(name: str, raw: str) -> str:
+    """The message for a value that is not an integer in ASCII digits, saying which rule it
+    broke when int() alone would have read it (other scripts' digits such as "٣", "1_0")."""
+    try:
+        int(raw)
+    except ValueError:
+        return f"{name} must be an integer, got {raw!r}"
+    return f"{name} must be an integer written with the ASCII digits 0-9 only, got {raw!r}"

@@ -114,27 +114,43 @@ def _client_gone(request: web.Request) -> bool:
 @web.middleware
 async def body_timeout_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A body still incomplete `LRS_BODY_TIMEOUT` after the request started fails its read with
-    a 408 and the connection is closed: a slow client must not hold a handler for ever."""
-    timeout = request.app[settings_key].body_timeout
-    if timeout <= 0 or not request.can_read_body:
+    a 408 and the connection is closed: a slow client must not hold a handler for ever.
+
+    A body that failed (timed out, or `Content-Encoding: gzip` on bytes that are not gzip) is
+    answered and its connection closed here: aiohttp would otherwise drain the rest of the body
+    after the answer, meet the failure again and log it as an unhandled exception.
+    """
+    if not request.can_read_body:
         return await handler(request)
+    timeout = request.app[settings_key].body_timeout
     payload = request.content
-    expired: list[bool] = []
 
     def expire() -> None:
         if not payload.is_eof():
-            expired.append(True)
             message = f"the request body did not arrive within {timeout:g} s"
             payload.set_exception(RequestTimeout(message))  # wakes a read waiting for it
 
-    timer = asyncio.get_running_loop().call_later(timeout, expire)
+    timer = asyncio.get_running_loop().call_later(timeout, expire) if timeout > 0 else None
     try:
         response = await handler(request)
     finally:
-        timer.cancel()
-    if expired:
-        response.force_close()
+        if timer is not None:
+            timer.cancel()
+    if isinstance(payload.exception(), (RequestTimeout, RequestPayloadError)):
+        await _answer_and_close(request, response)
     return response
+
+
+async def _answer_and_close(request: web.Request, response: web.StreamResponse) -> None:
+    """Send `response` now and close the connection, without reading the rest of the body."""
+    response.force_close()
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client left too: nothing more to do than close
+    if request.protocol is not None:
+        request.protocol.force_close()
 
 
 @web.middleware

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from lrs.errors import BadRequest
+from lrs.params import ascii_int
 
 PAGE_PARAM = "page"
 
@@ -39,10 +40,7 @@ def parse_limit(raw: str | None, *, default: int, maximum: int) -> int:
     """The page size from a `limit` parameter: a positive integer, at most `maximum`."""
     if raw is None or raw == "":
         return default
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
+    limit = ascii_int(raw) or 0  # ASCII digits only: int() takes "٣", " 5", "1_0"
     if limit < 1:
         raise BadRequest(f"limit must be a positive integer, got {raw!r}")
     return min(limit, maximum)

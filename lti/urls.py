@@ -16,6 +16,7 @@ import re
 from aiohttp import web
 
 from lrs.errors import BadRequest
+from lrs.params import is_ascii_digits
 from lrs.settings import Settings, public_base_url
 from lti.settings import LTISettings
 
@@ -47,7 +48,7 @@ def request_base(request: web.Request, settings: Settings, lti: LTISettings) -> 
     if proto not in _DEFAULT_PORTS or not _HOST.match(host):
         raise BadRequest("the X-Forwarded-Proto or X-Forwarded-Host header is malformed")
     if port:
-        if not port.isdigit() or ":" in host.rsplit("]", 1)[-1]:
+        if not is_ascii_digits(port) or ":" in host.rsplit("]", 1)[-1]:
             raise BadRequest("the X-Forwarded-Port header is malformed or conflicts with the host")
         if port != _DEFAULT_PORTS[proto]:
             host = f"{host}:{port}"

@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +29,7 @@ from lrs.errors import ValidationError
 from lrs.xapi.timestamps import parse_timestamp, to_us
 
 ENROLLMENT_STATES = ("active", "completed", "dropped")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SUCCESS_VALUES = ("passed", "failed")
 _YES = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False, "": False}
 
@@ -190,9 +191,9 @@ def normalize_score_0_100(value: Any, ctx: TransformContext) -> dict[str, Any] |
 
 def format_datetime(us: int) -> str:
     """UTC, microseconds, `Z`: the one datetime form of marketplace records."""
-    seconds, micros = divmod(us, 1_000_000)
-    base = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{base}.{micros:06d}Z"
+    # isoformat, not strftime("%Y"): glibc writes the year 275 as "275", which no parser reads
+    moment = _EPOCH + timedelta(microseconds=us)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso8601(value: Any, ctx: TransformContext | None) -> str | None:

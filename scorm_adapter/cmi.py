@@ -197,7 +197,8 @@ def check_elements(elements: Mapping[str, str], version: ScormVersion) -> None:
 
 def normalize_version(text: str) -> ScormVersion:
     """ "1.2", "SCORM 1.2", "2004", "SCORM 2004 4th Edition", "scorm_2004" → "1.2" / "2004"."""
-    value = re.sub(r"[\s_]+", " ", text.strip().lower()).removeprefix("scorm").strip()
+    # collapse before stripping: "_SCORM 1.2" kept its "_" and then its "scorm"
+    value = re.sub(r"[\s_]+", " ", text.lower()).strip().removeprefix("scorm").strip()
     if value in ("1.2", "12"):
         return "1.2"
     if value.startswith("2004"):

@@ -44,6 +44,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from lrs.importing.rows import CsvRows
+from lrs.params import is_ascii_digits
 from scorm_adapter.cmi import ScormVersion, normalize_version
 from scorm_adapter.context import SCORM_NAMESPACE, AttemptContext, canonical_json, learner_key
 from scorm_adapter.errors import ScormDataError
@@ -338,7 +339,7 @@ def _attempt(
     value: str | None, learner: dict[str, Any], course_iri: str, sco_iri: str, timestamp: str | None
 ) -> str | int:
     if value is not None:
-        if value.isdigit():
+        if is_ascii_digits(value):  # str.isdigit() takes "²", which int() refuses
             return int(value)
         if _IRI.match(value):
             return value

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from lrs.params import is_ascii_digits
 from scorm_adapter.attempts import AttemptState
 from scorm_adapter.cmi import ScormVersion
 from scorm_adapter.documents import duration_from_seconds
@@ -96,7 +97,7 @@ def _lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     children = {key: _lists(value) for key, value in node.items()}
-    if children and all(key.isdigit() for key in children):
+    if children and all(map(is_ascii_digits, children)):  # "²".isdigit(); int() refuses it
         indices = sorted(int(key) for key in children)
         if indices == list(range(len(indices))):
             return [children[str(index)] for index in indices]

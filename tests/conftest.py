@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from mongomock_motor import AsyncMongoMockClient
 
 from lrs.store.base import Backend
@@ -47,3 +48,11 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         finally:
             await mongo.db.client.drop_database(name)
             await mongo.close()
+
+
+# Hypothesis profiles for the property tests (tests/lrs/http/test_properties.py): "ci" keeps the
+# suite fast; `pytest --hypothesis-profile=long` runs 2,000 examples per test. No deadline: the
+# examples go through the whole app and its store, whose speed is the host's.
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True)
+settings.register_profile("long", max_examples=2000, deadline=None)
+settings.load_profile("ci")

@@ -11,7 +11,7 @@ from lrs.http.xapi_request import XAPIRequest
 from lrs.keys import backend_key, statement_service_key
 from lrs.middlewares import json_response
 from lrs.xapi.activities import person_of
-from lrs.xapi.agents import IFI_PROPERTIES
+from lrs.xapi.documents import parse_activity_id, parse_agent
 
 
 def _only(xreq: XAPIRequest, name: str) -> str:
@@ -25,7 +25,8 @@ def _only(xreq: XAPIRequest, name: str) -> str:
 
 async def get_activity(request: web.Request, xreq: XAPIRequest) -> web.StreamResponse:
     """The Activity with its canonical definition; an unknown id still gets an Activity."""
-    activity_id = _only(xreq, "activityId")
+    # 1.0.3 Part 3 §2.5: activityId is the IRI of an Activity
+    activity_id = parse_activity_id(_only(xreq, "activityId"))
     canonical = await request.app[backend_key].activities.get_activities([activity_id])
     activity: dict[str, object] = {"objectType": "Activity", "id": activity_id}
     if activity_id in canonical:
@@ -40,10 +41,9 @@ async def get_agent(request: web.Request, xreq: XAPIRequest) -> web.StreamRespon
         agent = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("agent must be a JSON Agent object", parameter="agent") from exc
-    if not isinstance(agent, dict) or sum(k in agent for k in IFI_PROPERTIES) != 1:
-        raise BadRequest("agent must be an Agent with exactly one IFI", parameter="agent")
-    if agent.get("objectType", "Agent") != "Agent":
-        raise BadRequest("agent must be an Agent, not a Group", parameter="agent")
+    # 1.0.3 Part 3 §2.6: an Agent with one valid IFI, checked as the document resources do
+    # (an mbox that is not a mailto IRI was answered with a Person)
+    parse_agent(raw)
     known = await request.app[statement_service_key].agent_names(agent)
     return json_response(person_of(agent, known_names=known))
 

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from lrs.auth import Principal
-from lrs.errors import MethodNotAllowed
-from lrs.http.xapi_request import XAPIRequest, parse_xapi_request
+from lrs.errors import BadRequest, MethodNotAllowed
+from lrs.http.xapi_request import XAPIRequest, check_alternate_version, parse_xapi_request
 from lrs.keys import authenticator_key, version_out_key
 from lrs.xapi.versions import HEADER, V1, negotiate
 
@@ -28,13 +28,24 @@ def xapi_resource(
     allowed = set(handlers) | ({"HEAD"} if "GET" in handlers else set())
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        alternate = "method" in request.query
+        # RFC 9110 §15.5.5: a method the resource does not have is a 405 whatever the request's
+        # credentials, version header or alternate syntax (as aiohttp's router answers it)
+        _check_method(request.method, allowed)
         principal = None
-        if authenticate and "method" not in request.query:
+        if authenticate and not alternate:
             # Basic credentials are in the headers: check them before reading a body, so an
             # unauthenticated client cannot hold the server with one (the alternate syntax's
             # Authorization is a form field of the body, so that path reads the body first)
             principal = await _authenticate(request, request.headers)
-        xreq = await parse_xapi_request(request)
+        try:
+            xreq = await parse_xapi_request(request)
+        except BadRequest:
+            if authenticate and alternate:
+                # the form that could carry credentials is malformed: the header's are the
+                # only ones, and an anonymous request is a 401 before it is a 400
+                await _authenticate(request, request.headers)
+            raise
         if xreq.alternate:
             request[version_out_key] = V1
         if authenticate:
@@ -42,12 +53,17 @@ def xapi_resource(
         if versioned:
             xreq.version = negotiate(xreq.headers.get(HEADER))
             request[version_out_key] = xreq.version
+            check_alternate_version(request, xreq)
+        _check_method(xreq.method, allowed)
         method = "GET" if xreq.method == "HEAD" else xreq.method
-        if xreq.method not in allowed:
-            raise MethodNotAllowed(f"{xreq.method} is not allowed here", allowed=sorted(allowed))
         return await handlers[method](request, xreq)
 
     return handle
+
+
+def _check_method(method: str, allowed: set[str]) -> None:
+    if method not in allowed:
+        raise MethodNotAllowed(f"{method} is not allowed here", allowed=sorted(allowed))
 
 
 async def _authenticate(request: web.Request, headers: Mapping[str, str]) -> Principal:

@@ -69,11 +69,23 @@ async def parse_xapi_request(request: web.Request) -> XAPIRequest:
     return _alternate(request, body)
 
 
-def _alternate(request: web.Request, body: bytes) -> XAPIRequest:
-    header_version = request.headers.get(HEADER)
-    if header_version and is_v2(negotiate(header_version)):
-        # xAPI 2.0 removed the alternate request syntax.
+def _names_v2(version: str | None) -> bool:
+    """True when `version` is a 2.0 version (an unsupported one is the negotiation's 400)."""
+    try:
+        return bool(version) and is_v2(negotiate(version))
+    except BadRequest:
+        return False
+
+
+def check_alternate_version(request: web.Request, xreq: XAPIRequest) -> None:
+    """xAPI 2.0 removed the alternate request syntax: a 400 when the request's header or its
+    form names 2.0. Called after authentication (the form may carry the credentials), so an
+    anonymous request is a 401 whatever version it names."""
+    if xreq.alternate and (_names_v2(request.headers.get(HEADER)) or is_v2(xreq.version)):
         raise BadRequest("the alternate request syntax is not part of xAPI 2.0")
+
+
+def _alternate(request: web.Request, body: bytes) -> XAPIRequest:
     if request.method != "POST":
         raise BadRequest("the alternate request syntax requires POST")
     if set(request.query) != {"method"}:
@@ -99,9 +111,6 @@ def _alternate(request: web.Request, body: bytes) -> XAPIRequest:
             content = value.encode("utf-8")
         else:
             params.add(name, value)
-    form_version = headers.get(HEADER)
-    if form_version and is_v2(negotiate(form_version)):
-        raise BadRequest("the alternate request syntax is not part of xAPI 2.0")
     return XAPIRequest(
         method=method,
         params=params,

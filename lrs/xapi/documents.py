@@ -117,7 +117,7 @@ def parse_document_params(
         raise _bad(spec.id_name, f"the {spec.id_name} parameter must not be empty")
     scope = DocumentScope(
         kind=kind,
-        activity_id=_activity_id(params["activityId"]) if "activityId" in spec.scope else "",
+        activity_id=parse_activity_id(params["activityId"]) if "activityId" in spec.scope else "",
         agent=parse_agent(params["agent"]) if "agent" in spec.scope else "",
         registration=_registration(params["registration"]) if "registration" in params else None,
     )
@@ -125,7 +125,8 @@ def parse_document_params(
     return DocumentRequest(scope=scope, doc_id=doc_id, since_us=since)
 
 
-def _activity_id(value: str) -> str:
+def parse_activity_id(value: str) -> str:
+    """The `activityId` parameter, which must be an IRI (1.0.3 Part 3 §2.3, §2.5, §2.7)."""
     if not IRI_RE.fullmatch(value):
         raise _bad("activityId", f"activityId must be an IRI, got {value!r}")
     return value

@@ -48,6 +48,10 @@ ROUTES = (
     ("POST", f"{V1}/webhooks/dead-letters/redeliver", webhooks.redeliver),
 )
 
+# Any id but `dead-letters`: that path is a resource of its own (GET only), and its 405 would
+# otherwise also allow DELETE, the subscription route matching it too.
+SUBSCRIPTION_ID = "{subscription_id:(?!dead-letters$)[^/]+}"
+
 
 def check_mapping(settings: ProjectionSettings) -> None:
     """Refuse to start on a mapping or verb table the projector cannot use."""
@@ -63,6 +67,7 @@ def create_marketplace_app(settings: ProjectionSettings) -> web.Application:
     app = web.Application(middlewares=[error_middleware])
     app[projection_settings_key] = settings
     for method, path, handler in ROUTES:
+        path = path.replace("{subscription_id}", SUBSCRIPTION_ID)
         app.router.add_route(method, path.removeprefix(PREFIX), handler)
     return app
 

@@ -111,6 +111,9 @@ async def redeliver(
 ) -> web.StreamResponse:
     """POST /webhooks/dead-letters/redeliver: `{"ids": [...]}` or `{"all": true}`."""
     body = await _json_object(request)
-    ids = None if body.get("all") is True else _strings(body, "ids")
+    everything = body.get("all", False)
+    if not isinstance(everything, bool):  # {"all": {}} was read as "not all"
+        raise BadRequest("all must be true or false", field="all")
+    ids = None if everything else _strings(body, "ids")
     count = await projection.stores.deliveries.redeliver(ids, wall_clock_us())
     return ok({"redelivered": count})

@@ -67,3 +67,14 @@ def test_create_app_reads_no_environment(tmp_path: Path, monkeypatch: pytest.Mon
     mounted = {r.get_info().get("prefix") for r in app.router.resources()}
     assert {"/lti", "/scorm", "/marketplace"} <= mounted
     assert app[scorm_app_key] is not app[marketplace_app_key]
+
+
+@pytest.mark.parametrize("raw", ["٣", "²", "1_0", "\uff18\uff10"])
+def test_an_integer_setting_takes_ascii_digits_only(raw: str) -> None:
+    # int() read "٣" as 3 and "1_0" as 10, and "²" was a plain "must be an integer"
+    with pytest.raises(ConfigError, match=f"LRS_PORT must be an integer.*got '{raw}'"):
+        Env({"LRS_PORT": raw}).integer("LRS_PORT", 1)
+    if raw != "²":
+        with pytest.raises(ConfigError, match="ASCII digits 0-9 only"):
+            Env({"LRS_PORT": raw}).integer("LRS_PORT", 1)
+    assert Env({"N": " -12 "}).integer("N", 1) == -12

@@ -319,6 +319,9 @@ def test_page_cursors_survive_a_change_of_case() -> None:
     assert parse_limit("50", default=5, maximum=10) == 10
     with pytest.raises(BadRequest):
         parse_limit("-1", default=5, maximum=10)
+    for not_ascii in ("٣", "1_0", " 5", "+5"):  # int() read them all
+        with pytest.raises(BadRequest):
+            parse_limit(not_ascii, default=5, maximum=10)
 
 
 def _request(headers: dict[str, str]) -> Any:
@@ -344,6 +347,7 @@ def test_forwarded_headers_only_when_trusted() -> None:
         {"X-Forwarded-Host": "a/b"},
         {"X-Forwarded-Host": "a", "X-Forwarded-Proto": "ftp"},
         {"X-Forwarded-Host": "a", "X-Forwarded-Port": "x"},
+        {"X-Forwarded-Host": "a", "X-Forwarded-Port": "٤٤٣"},  # str.isdigit() took it
         {"X-Forwarded-Host": "a", "X-Forwarded-Prefix": "no-slash"},
     ):
         with pytest.raises(BadRequest):

@@ -251,6 +251,20 @@ async def test_badges_are_statements_recorded_once(market: Market) -> None:
     assert response.status == 403
 
 
+async def test_a_badge_issued_before_the_year_1000_is_recorded(market: Market) -> None:
+    # the record form wrote the year 275 as "275-...", which the statement's timestamp check
+    # refused (400 naming "timestamp", a field the client never sent)
+    auth = await market.token("write:badge")
+    award = {"badge_id": "old", "activity_id": COURSE, "issued_at": "0275-05-20T17:23:41+07:06"}
+    response = await market.http.post(
+        f"{P}/members/E1/badges",
+        json=award,
+        headers={"Authorization": auth, "Idempotency-Key": "a"},
+    )
+    assert response.status == 201, await response.text()
+    assert (await response.json())["data"]["issued_at"] == "0275-05-20T10:17:41.000000Z"
+
+
 # --- export, status, metrics, webhooks --------------------------------------------------------
 
 
@@ -320,3 +334,27 @@ async def test_webhook_subscriptions(market: Market) -> None:
     assert again.status == 404
     _, dead, _ = await market.get(f"{P}/webhooks/dead-letters", admin)
     assert dead["data"] == []
+
+
+async def test_dead_letters_allows_get_only(market: Market) -> None:
+    # the subscription route matched dead-letters too: its 405 allowed DELETE as well
+    admin = await market.token("admin")
+    for method in ("OPTIONS", "DELETE", "PUT"):
+        response = await market.http.request(
+            method, f"{P}/webhooks/dead-letters", headers={"Authorization": admin}
+        )
+        assert response.status == 405, method
+        assert response.headers["Allow"] == "GET"
+
+
+async def test_redeliver_takes_a_boolean_all(market: Market) -> None:
+    # {"all": {}} was read as "not all" and answered 200
+    admin = await market.token("admin")
+    url = f"{P}/webhooks/dead-letters/redeliver"
+    for bad in ({"all": {}}, {"all": "true"}, {"all": 1}, {"all": None}):
+        response = await market.http.post(url, json=bad, headers={"Authorization": admin})
+        assert response.status == 400, bad
+        assert (await response.json())["error"]["details"] == {"field": "all"}
+    for good in ({"all": True}, {"all": False, "ids": []}, {}):
+        response = await market.http.post(url, json=good, headers={"Authorization": admin})
+        assert response.status == 200, good

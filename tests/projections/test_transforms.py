@@ -12,6 +12,7 @@ from projections.transforms import (
     MappingError,
     TransformContext,
     VerbTable,
+    format_datetime,
     load_verb_table,
     normalize_email,
 )
@@ -207,3 +208,10 @@ def test_the_verb_table_refuses_bad_rows(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match=r"row 3.*twice"):
         load_verb_table(bad)
     assert VerbTable().rule(ADL + "passed") is None
+
+
+def test_record_datetimes_have_four_digit_years() -> None:
+    # strftime("%Y") wrote the year 275 as "275"
+    assert format_datetime(0) == "1970-01-01T00:00:00.000000Z"
+    assert format_datetime(-53476958179000000) == "0275-05-20T17:23:41.000000Z"
+    assert format_datetime(1_733_000_000_123_456) == "2024-11-30T20:53:20.123456Z"

@@ -204,6 +204,8 @@ def test_given_version_is_enforced() -> None:
         ("2004", "2004"),
         ("SCORM 2004 4th Edition", "2004"),
         ("scorm_2004_3rd_edition", "2004"),
+        ("_SCORM 1.2", "1.2"),  # was unknown: the "_" survived the strip
+        ("\t_scorm_2004_", "2004"),
     ],
 )
 def test_normalize_version(text: str, version: str) -> None:

@@ -155,6 +155,13 @@ def test_attempt_column(attempt: str, attempt_iri: str | None) -> None:
         )
 
 
+@pytest.mark.parametrize("attempt", ["²", "٣"])
+def test_an_attempt_number_is_ascii_digits(attempt: str) -> None:
+    # "²".isdigit() is true and int("²") raised ValueError out of the import
+    outcome = convert(lesson_status="passed", attempt=attempt)
+    assert isinstance(outcome, RejectedRecord) and outcome.reason.startswith("attempt"), outcome
+
+
 def test_identity_prefers_the_account_and_falls_back_to_email() -> None:
     both = converted(convert(email="x@example.com", lesson_status="passed"))
     assert both[0]["actor"] == {"account": {"homePage": "https://hr.example.com/", "name": "E1"}}

@@ -23,6 +23,12 @@ def test_nest_builds_the_loadfromjson_shape_with_arrays() -> None:
     }
 
 
+def test_nest_makes_arrays_of_ascii_indices_only() -> None:
+    # "²".isdigit() is true and int("²") raised ValueError
+    assert nest({"cmi.x.²": "a"}) == {"cmi": {"x": {"²": "a"}}}
+    assert nest({"cmi.x.\u0660": "a"}) == {"cmi": {"x": {"\u0660": "a"}}}
+
+
 def test_time_spans_in_each_versions_format() -> None:
     assert _time_span(Decimal("3725.5"), "1.2") == "01:02:05.50"
     assert _time_span(Decimal("3725.5"), "2004") == "PT1H2M5.5S"
