@@ -202,8 +202,8 @@ async def test_a_stale_recompute_loses_the_compare_and_set_and_retries(
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
             return getattr(real_facts, name)
 
-        async def facts_for_pair(self, member_id: str, activity_id: str):  # type: ignore[no-untyped-def]
-            found = await real_facts.facts_for_pair(member_id, activity_id)
+        async def facts_for_pairs(self, pairs):  # type: ignore[no-untyped-def]
+            found = await real_facts.facts_for_pairs(pairs)
             if not paused.is_set():
                 paused.set()
                 await resume.wait()
