@@ -87,10 +87,24 @@ def marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def pair_values(pairs: Sequence[Pair]) -> tuple[str, list[str]]:
-    """`(VALUES (?,?),...)` and its parameters, for `(member_id, activity_id) IN` a chunk."""
+def select_pairs(columns: str, table: str, pairs: Sequence[Pair]) -> tuple[str, list[str]]:
+    """A SELECT of `columns` (named `t.<column>`) of the rows of `table` (as `t`) of a chunk of
+    pairs, and its parameters: a join on the (member_id, activity_id) index.
+
+    Not `(member_id, activity_id) IN (VALUES ...)`: SQLite 3.40 answers that by scanning the
+    whole table.
+    """
     params = [value for pair in pairs for value in pair]
-    return "(VALUES " + ",".join(["(?,?)"] * len(pairs)) + ")", params
+    sql = (
+        f"WITH wanted(m, a) AS (VALUES {','.join(['(?,?)'] * len(pairs))}) "
+        f"SELECT {columns} FROM wanted CROSS JOIN {table} t "
+        "ON t.member_id = wanted.m AND t.activity_id = wanted.a"
+    )
+    return sql, params
+
+
+def _prefixed(columns: str) -> str:
+    return ", ".join("t." + c.strip() for c in columns.split(","))
 
 
 _LIVE_PAIR = "member_id IS NOT NULL AND activity_id IS NOT NULL AND voided = 0"
@@ -186,11 +200,8 @@ class SQLiteFactStore:
         def job(conn: sqlite3.Connection) -> dict[Pair, list[Fact]]:
             found: dict[Pair, list[Fact]] = {}
             for part in chunks(list(dict.fromkeys(pairs))):
-                values, params = pair_values(part)
-                sql = (
-                    f"SELECT {_FACT_COLUMNS} FROM projection_facts WHERE voided = 0 AND "
-                    f"(member_id, activity_id) IN {values} ORDER BY statement_id"
-                )
+                sql, params = select_pairs(_prefixed(_FACT_COLUMNS), "projection_facts", part)
+                sql += " WHERE t.voided = 0 ORDER BY t.statement_id"
                 for row in conn.execute(sql, params):
                     fact = _fact(row)
                     found.setdefault((row[2], row[3]), []).append(fact)
@@ -373,8 +384,10 @@ def _save(conn: sqlite3.Connection, save: RecordSave, top: list[int]) -> bool:
         top.append(newest or 0)
     top[0] = updated_us = max(save.now_us, top[0] + 1)
     body = orjson.dumps(save.record) if save.record is not None else None
-    conn.execute(
-        f"INSERT OR REPLACE INTO marketplace_records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?)",
+    conn.execute(  # an upsert updates the row in place (REPLACE deletes and inserts it)
+        f"INSERT INTO marketplace_records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT(member_id, activity_id) DO UPDATE SET rev = excluded.rev, "
+        "version = excluded.version, record = excluded.record, updated_us = excluded.updated_us",
         (*save.pair, save.expected_rev + 1, save.version, body, updated_us),
     )
     if save.event is not None:
@@ -440,11 +453,7 @@ class SQLiteAggregateStore:
         def job(conn: sqlite3.Connection) -> dict[Pair, StoredRecord]:
             found: dict[Pair, StoredRecord] = {}
             for part in chunks(list(dict.fromkeys(pairs))):
-                values, params = pair_values(part)
-                sql = (
-                    f"SELECT {_RECORD_COLUMNS} FROM marketplace_records "
-                    f"WHERE (member_id, activity_id) IN {values}"
-                )
+                sql, params = select_pairs(_prefixed(_RECORD_COLUMNS), "marketplace_records", part)
                 for row in conn.execute(sql, params):
                     found[(row[0], row[1])] = _record(row)
             return found
