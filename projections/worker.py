@@ -87,9 +87,13 @@ class ProjectionWorker:
             return 0
         await self.apply(claimed)
         ids = [s.id for s in claimed]
-        await self._statements.mark_projected(ids)
-        await self._stores.work.note_applied(max(s.stored_us for s in claimed), len(claimed))
-        await self._stores.work.release(ids, self.owner)
+        # Together: on SQLite one group commit. Should a lease go before its checkpoint (on
+        # MongoDB), another worker may apply the statements again: harmless, only wasted.
+        await asyncio.gather(
+            self._statements.mark_projected(ids),
+            self._stores.work.note_applied(max(s.stored_us for s in claimed), len(claimed)),
+            self._stores.work.release(ids, self.owner),
+        )
         await self._stores.aggregates.publish_events()
         return len(claimed)
 
