@@ -7,6 +7,11 @@ One batch (`run_once`):
    the targets of voiding statements voided, and recompute every (member, activity) touched;
 3. only then mark the statements projected (the checkpoint), note progress, drop the leases.
 
+Each step works on the whole batch: the facts go in one write, and the touched records are
+recomputed a chunk of pairs at a time (their records read, then their facts and members, each
+folded, all saved in one `save_records`), so a batch costs a few round trips (on SQLite, a few
+commits), not a few per statement.
+
 Why nothing is lost or counted twice: a fact is keyed by its statement id and derived from the
 immutable statement, so applying a statement again writes the same fact; a record is rebuilt
 from all of its pair's facts, never incremented. A worker that dies before step 3 leaves its
@@ -18,6 +23,8 @@ Why concurrent workers converge: a record is saved by compare-and-set on its `re
 worker has written its facts, read the rev, then read the facts. The last successful save
 therefore read every fact written before any earlier successful save; a worker whose save
 loses re-reads and retries. Saves always move the rev, even when the content is unchanged.
+In a chunk each record is its own compare-and-set: only the pairs whose save lost are read,
+folded and saved again.
 
 Unmatched statements keep their fact without a member. When the identity map changes (its
 version moves), the worker re-resolves the unmatched facts and projects those that now match.
