@@ -27,9 +27,10 @@ Anything else refuses to load, with a MappingError naming the file row.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Mapping as MappingABC
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +182,31 @@ class MappingRow:
             if value is None:
                 return None
             value = transform.func(value, ctx)
-        return coerce(value, TARGET_FIELDS[self.target_field])
+        return coerce(value, self.target)
+
+    def read(self, statement: Any) -> Any:
+        """The raw value at the row's path in a statement."""
+        keys = self.keys
+        if keys is None:
+            return read_path(self.path, statement)
+        value = statement
+        for key in keys:  # the usual path, dict keys only: walked without read_path's checks
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    @functools.cached_property
+    def keys(self) -> tuple[str, ...] | None:
+        """The path's keys when every step is a dict key, else None."""
+        if any(kind != "key" for kind, _arg in self.path):
+            return None
+        return tuple(arg for _kind, arg in self.path)
+
+    @functools.cached_property
+    def target(self) -> FieldSpec:
+        """The spec of the field this row fills (looked up once: rows run per statement)."""
+        return TARGET_FIELDS[self.target_field]
 
 
 @dataclass(frozen=True)
@@ -190,17 +215,25 @@ class Mapping:
 
     version: str
     rows: tuple[MappingRow, ...]
+    _by_system: dict[str, tuple[MappingRow, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def rows_for(self, system: str) -> tuple[MappingRow, ...]:
-        """The rows of one source system."""
-        return tuple(r for r in self.rows if r.source_system == system)
+        """The rows of one source system (worked out once: extract runs per statement)."""
+        found = self._by_system.get(system)
+        if found is None:
+            found = self._by_system[system] = tuple(
+                r for r in self.rows if r.source_system == system
+            )
+        return found
 
     def extract(self, statement: MappingABC[str, Any], ctx: TransformContext) -> dict[str, Any]:
         """Target field → value for one statement (list values for `many` rows).
 
         Empty when a required target has no value: the statement contributes nothing.
         """
-        return _apply_rows(self.rows_for("xapi"), lambda row: read_path(row.path, statement), ctx)
+        return _apply_rows(self.rows_for("xapi"), lambda row: row.read(statement), ctx)
 
     def extract_hris(self, row: MappingABC[str, str], ctx: TransformContext) -> dict[str, Any]:
         """Target field → value for one identity CSV row (`many` cells split on `;` or `|`)."""
@@ -217,6 +250,8 @@ class Mapping:
 def _apply_rows(rows: tuple[MappingRow, ...], read: Any, ctx: TransformContext) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for row in rows:
+        if row.cardinality != "many" and values.get(row.target_field) not in (None, []):
+            continue  # an earlier row filled it: this one is only a fallback
         raw = read(row)
         if row.cardinality == "many":
             items = raw if isinstance(raw, list) else [] if raw is None else [raw]
@@ -224,7 +259,7 @@ def _apply_rows(rows: tuple[MappingRow, ...], read: Any, ctx: TransformContext) 
             current = values.get(row.target_field)
             merged = current if isinstance(current, list) else [] if current is None else [current]
             values[row.target_field] = merged + [v for v in found if v not in merged]
-        elif values.get(row.target_field) in (None, []):
+        else:
             values[row.target_field] = row.apply(raw, ctx)
     for row in rows:
         if row.required and values.get(row.target_field) in (None, []):

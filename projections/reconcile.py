@@ -1,8 +1,8 @@
 """Reconciliation: rebuild every record from the statements and compare with what is stored.
 
-`reconcile` reads every non-voided statement (through the statement store, oldest first),
-applies the mapping and the identity map as they are now, folds each (member, activity) with
-the same pure rules as the worker, and compares with the stored records:
+`reconcile` derives every non-voided statement's contribution again (the mapping and the
+identity map as they are now), folds each (member, activity) with the same pure rules as the
+worker, and compares with the stored records:
 
 - differing: stored, but not equal to the rebuilt record;
 - missing: the statements make a record that is not stored;
@@ -12,15 +12,31 @@ Drift is their sum, also as a percentage of the records there should be (or of t
 when there should be none). Statements still awaiting projection show up as drift until the
 worker reaches them, so the report says how many there are.
 
-`fix` re-applies the statements behind every drifting record (and the facts currently stored
-for it) through the worker's own path, so the facts are corrected too and the corrections
-reach webhook subscribers as ordinary change events. It holds the whole rebuilt projection in
-memory: fine for millions of statements, not for billions.
+It streams: every read is a page of at most `page` statements, facts, pairs or records, in
+id or key order, so its memory is bounded by a page (and by the drift it reports), not by the
+store. It takes the stored facts as the index from statements to pairs, and checks them:
+
+1. statements, by stored time: each one's contribution is derived and compared with its
+   stored fact. A fact missing or different makes a *correction* of the pair the statement
+   counts in now; a stored fact counting where it should not is *wrong* for its pair;
+2. counted facts, by statement id: a fact whose statement is gone or voided is wrong;
+3. the pairs of counted facts, by key: each pair no correction touches is folded from its
+   stored facts (they are right: steps 1 and 2 found nothing against them) and compared with
+   its record (differing or missing);
+4. live records, by update time: a record no correction touches whose pair has no counted
+   facts is extra;
+5. each pair a correction touches is folded from its stored facts without the wrong ones,
+   plus its corrections, and classified.
+
+`fix` re-applies, a page of drifting pairs at a time, the statements behind them (their
+stored facts and corrections) through the worker's own path, so the facts are corrected too
+and the corrections reach webhook subscribers as ordinary change events; then it compares
+again.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +46,10 @@ from lrs.model.statements import StatementFilter
 from lrs.store.base import StatementStore
 from lrs.xapi.timestamps import timestamp_us
 from projections.aggregates import fold
-from projections.facts import Projector
+from projections.facts import Contribution, Projector
 from projections.identity import IdentityResolver
 from projections.store import ProjectionStores
-from projections.store.base import Fact, Pair
+from projections.store.base import Fact, Member, Pair, StoredRecord
 from projections.worker import ProjectionWorker
 
 _PAGE = 1000
@@ -80,15 +96,36 @@ class DriftReport:
 
 
 @dataclass
-class Rebuilt:
-    """The projection rebuilt from the statements."""
+class FactCheck:
+    """Stored facts that disagree with the statements, by the pair they count in (or should)."""
 
-    records: dict[Pair, dict[str, Any]]
-    facts: dict[Pair, list[Fact]]
+    corrections: dict[Pair, list[Fact]] = field(default_factory=dict)  # facts as they should be
+    wrong: dict[Pair, set[str]] = field(default_factory=dict)  # ids counted there wrongly
+
+    def compare(self, expected: Fact | None, stored: Fact | None) -> None:
+        """Note where a statement's stored fact differs from the one it makes now."""
+        counted = stored.pair if stored is not None and not stored.voided else None
+        if expected is not None and expected.pair is not None:
+            if stored == expected:
+                return
+            self.corrections.setdefault(expected.pair, []).append(expected)
+        if counted is not None and stored is not None:
+            self.wrong.setdefault(counted, set()).add(stored.statement_id)
+
+    def pairs(self) -> set[Pair]:
+        """Every pair whose stored facts are not to be trusted as they are."""
+        return set(self.corrections) | set(self.wrong)
+
+    def expected_facts(self, pair: Pair, stored: list[Fact]) -> list[Fact]:
+        """The pair's facts as the statements make them now."""
+        wrong = self.wrong.get(pair, set())
+        facts = {f.statement_id: f for f in stored if f.statement_id not in wrong}
+        facts.update((f.statement_id, f) for f in self.corrections.get(pair, []))
+        return list(facts.values())
 
 
 class Reconciler:
-    """Rebuilds, compares and fixes; see the module docstring."""
+    """Compares page by page and fixes; see the module docstring."""
 
     def __init__(
         self,
@@ -96,94 +133,166 @@ class Reconciler:
         stores: ProjectionStores,
         projector: Projector,
         worker: ProjectionWorker,
+        *,
+        page: int = _PAGE,
     ) -> None:
         self._statements = statements
         self._stores = stores
         self._projector = projector
         self._worker = worker
         self._resolver = IdentityResolver(stores.identities)
-
-    async def rebuild(self) -> Rebuilt:
-        """Every record as the statements and the identity map make it now."""
-        facts: dict[Pair, list[Fact]] = defaultdict(list)
-        after = None
-        while True:
-            page = await self._statements.query_statements(
-                StatementFilter(ascending=True, limit=_PAGE, after=after)
-            )
-            contributions = []
-            for raw in page.statements:
-                statement = orjson.loads(raw)
-                stored_us = timestamp_us(statement["stored"], path="stored")
-                contribution = self._projector.contribution(statement, stored_us)
-                if contribution is not None:
-                    contributions.append(contribution)
-            members = await self._resolver.members_for([c.actor_key for c in contributions])
-            for contribution in contributions:
-                fact = contribution.fact(members[contribution.actor_key], voided=False)
-                if fact.pair is not None:
-                    facts[fact.pair].append(fact)
-            if page.next_position is None:
-                break
-            after = page.next_position
-        records = {}
-        for (member_id, activity_id), pair_facts in facts.items():
-            member = await self._stores.identities.get_member(member_id)
-            record = fold(
-                member_id,
-                activity_id,
-                pair_facts,
-                member_email=member.emails[0] if member and member.emails else None,
-                mapping_version=self._projector.mapping.version,
-            )
-            if record is not None:
-                records[(member_id, activity_id)] = record
-        return Rebuilt(records=records, facts=dict(facts))
-
-    async def stored_records(self) -> dict[Pair, dict[str, Any]]:
-        """Every live stored record."""
-        found: dict[Pair, dict[str, Any]] = {}
-        after = None
-        while True:
-            page = await self._stores.aggregates.page_records(after=after, limit=_PAGE)
-            for r in page.records:
-                if r.record is not None:
-                    found[(r.member_id, r.activity_id)] = r.record
-            if page.next_position is None:
-                return found
-            after = page.next_position
+        self._page = page
 
     async def reconcile(self, *, fix: bool = False) -> DriftReport:
         """Compare (and with `fix`, correct, then compare again)."""
-        rebuilt = await self.rebuild()
-        report = await self._compare(rebuilt)
+        report, check = await self._compare()
         if fix and report.drift:
             fixed = report.drift
-            await self._fix(report, rebuilt)
-            report = await self._compare(await self.rebuild())
+            await self._fix(report, check)
+            report, _check = await self._compare()
             report.fixed = fixed - report.drift
         return report
 
-    async def _compare(self, rebuilt: Rebuilt) -> DriftReport:
-        stored = await self.stored_records()
-        expected = rebuilt.records
-        return DriftReport(
-            expected=len(expected),
-            stored=len(stored),
-            differing=sorted(
-                p for p in expected.keys() & stored.keys() if expected[p] != stored[p]
-            ),
-            missing=sorted(expected.keys() - stored.keys()),
-            extra=sorted(stored.keys() - expected.keys()),
+    async def _compare(self) -> tuple[DriftReport, FactCheck]:
+        check = FactCheck()
+        await self._check_statements(check)
+        await self._check_facts(check)
+        report = DriftReport(
             awaiting=await self._statements.count_awaiting_projection(),
             unmatched=await self._stores.facts.count_unmatched(),
         )
+        distrusted = check.pairs()
+        await self._compare_counted_pairs(report, distrusted)
+        await self._find_extra_records(report, distrusted)
+        await self._compare_corrected_pairs(report, check)
+        report.differing.sort()
+        report.missing.sort()
+        report.extra.sort()
+        return report, check
 
-    async def _fix(self, report: DriftReport, rebuilt: Rebuilt) -> None:
-        pairs = set(report.differing) | set(report.missing) | set(report.extra)
-        ids: set[str] = set()
-        for member_id, activity_id in pairs:
-            ids.update(f.statement_id for f in rebuilt.facts.get((member_id, activity_id), []))
-            current = await self._stores.facts.facts_for_pair(member_id, activity_id)
-            ids.update(f.statement_id for f in current)
-        await self._worker.reapply(sorted(ids), extra_pairs=pairs)
+    async def _check_statements(self, check: FactCheck) -> None:
+        """Step 1: every non-voided statement's fact, as it should be, against the stored one."""
+        after = None
+        while True:
+            page = await self._statements.query_statements(
+                StatementFilter(ascending=True, limit=self._page, after=after)
+            )
+            expected = await self._expected_facts(page.statements)
+            stored = await self._stores.facts.get_facts(list(expected))
+            for statement_id, fact in expected.items():
+                check.compare(fact, stored.get(statement_id))
+            if page.next_position is None:
+                return
+            after = page.next_position
+
+    async def _expected_facts(self, raws: list[bytes]) -> dict[str, Fact | None]:
+        """Each statement's fact as the mapping and identity map make it now (None: none)."""
+        contributions: dict[str, Contribution | None] = {}
+        for raw in raws:
+            statement = orjson.loads(raw)
+            stored_us = timestamp_us(statement["stored"], path="stored")
+            statement_id = str(statement["id"]).lower()
+            contributions[statement_id] = self._projector.contribution(statement, stored_us)
+        keys = [c.actor_key for c in contributions.values() if c is not None]
+        members = await self._resolver.members_for(keys)
+        return {
+            statement_id: None if c is None else c.fact(members[c.actor_key], voided=False)
+            for statement_id, c in contributions.items()
+        }
+
+    async def _check_facts(self, check: FactCheck) -> None:
+        """Step 2: counted facts whose statement is gone or voided."""
+        after = None
+        while True:
+            facts = await self._stores.facts.counted_facts(self._page, after)
+            if not facts:
+                return
+            found = await self._statements.get_statements([f.statement_id for f in facts])
+            for fact in facts:
+                statement = found.get(fact.statement_id)
+                if statement is None or statement.voided:
+                    check.compare(None, fact)
+            after = facts[-1].statement_id
+
+    async def _fold(self, pairs: Sequence[Pair], facts: dict[Pair, list[Fact]]) -> dict[Pair, Any]:
+        """The record each pair's facts make (None: no record)."""
+        members = await self._stores.identities.get_members(sorted({m for m, _a in pairs}))
+        return {
+            (m, a): fold(
+                m,
+                a,
+                facts.get((m, a), []),
+                member_email=_primary_email(members.get(m)),
+                mapping_version=self._projector.mapping.version,
+            )
+            for m, a in pairs
+        }
+
+    async def _compare_counted_pairs(self, report: DriftReport, distrusted: set[Pair]) -> None:
+        """Step 3: pairs with counted facts (and no correction) against their records."""
+        after = None
+        while True:
+            page = await self._stores.facts.counted_pairs(self._page, after)
+            if not page:
+                return
+            pairs = [p for p in page if p not in distrusted]
+            records = await self._stores.aggregates.get_records(pairs)
+            expected = await self._fold(pairs, await self._stores.facts.facts_for_pairs(pairs))
+            for pair in pairs:
+                _classify(report, pair, expected[pair], records.get(pair))
+            after = page[-1]
+
+    async def _find_extra_records(self, report: DriftReport, distrusted: set[Pair]) -> None:
+        """Step 4: live records (no correction) without any counted fact."""
+        after = None
+        while True:
+            page = await self._stores.aggregates.page_records(after=after, limit=self._page)
+            report.stored += len(page.records)
+            pairs = [(r.member_id, r.activity_id) for r in page.records]
+            pairs = [p for p in pairs if p not in distrusted]
+            counted = await self._stores.facts.facts_for_pairs(pairs)
+            report.extra += [p for p in pairs if p not in counted]
+            if page.next_position is None:
+                return
+            after = page.next_position
+
+    async def _compare_corrected_pairs(self, report: DriftReport, check: FactCheck) -> None:
+        """Step 5: pairs a correction touches, folded from their facts as they should be."""
+        pairs = sorted(check.pairs())
+        for start in range(0, len(pairs), self._page):
+            chunk = pairs[start : start + self._page]
+            stored = await self._stores.facts.facts_for_pairs(chunk)
+            facts = {p: check.expected_facts(p, stored.get(p, [])) for p in chunk}
+            records = await self._stores.aggregates.get_records(chunk)
+            expected = await self._fold(chunk, facts)
+            for pair in chunk:
+                _classify(report, pair, expected[pair], records.get(pair))
+
+    async def _fix(self, report: DriftReport, check: FactCheck) -> None:
+        """Re-apply the statements behind the drifting pairs, a page of pairs at a time."""
+        pairs = sorted({*report.differing, *report.missing, *report.extra})
+        for start in range(0, len(pairs), self._page):
+            chunk = pairs[start : start + self._page]
+            current = await self._stores.facts.facts_for_pairs(chunk)
+            ids = {f.statement_id for facts in current.values() for f in facts}
+            ids.update(f.statement_id for p in chunk for f in check.corrections.get(p, []))
+            await self._worker.reapply(sorted(ids), extra_pairs=chunk)
+
+
+def _classify(
+    report: DriftReport, pair: Pair, expected: dict[str, Any] | None, stored: StoredRecord | None
+) -> None:
+    """Count the pair's expected record and file it as differing, missing or extra."""
+    live = stored.record if stored is not None else None
+    if expected is not None:
+        report.expected += 1
+    if expected is None and live is not None:
+        report.extra.append(pair)
+    elif expected is not None and live is None:
+        report.missing.append(pair)
+    elif expected != live:
+        report.differing.append(pair)
+
+
+def _primary_email(member: Member | None) -> str | None:
+    return member.emails[0] if member is not None and member.emails else None

@@ -60,7 +60,7 @@ class ProjectionSettings:
     rate_limit_per_min: int = 600
     token_failures_per_client: int = 10
     token_failures_per_address: int = 30
-    worker_batch: int = 200
+    worker_batch: int = 1000
     worker_lease_s: float = 60.0
     worker_poll_s: float = 1.0
     webhook_max_attempts: int = 8

@@ -16,6 +16,7 @@ whether it awards a badge. A verb absent from the table does none of these.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -198,8 +199,12 @@ def format_datetime(us: int) -> str:
 
 def parse_iso8601(value: Any, ctx: TransformContext | None) -> str | None:
     """An ISO 8601 timestamp in the record form (UTC, µs, Z); None when it is not one."""
-    if not isinstance(value, str):
-        return None
+    return _record_time(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _record_time(value: str) -> str | None:
+    """Cached: the mapping reads a statement's timestamp for several fields in a row."""
     try:
         return format_datetime(to_us(parse_timestamp(value)))
     except (ValidationError, OverflowError, ValueError):

@@ -7,6 +7,11 @@ One batch (`run_once`):
    the targets of voiding statements voided, and recompute every (member, activity) touched;
 3. only then mark the statements projected (the checkpoint), note progress, drop the leases.
 
+Each step works on the whole batch: the facts go in one write, and the touched records are
+recomputed a chunk of pairs at a time (their records read, then their facts and members, each
+folded, all saved in one `save_records`), so a batch costs a few round trips (on SQLite, a few
+commits), not a few per statement.
+
 Why nothing is lost or counted twice: a fact is keyed by its statement id and derived from the
 immutable statement, so applying a statement again writes the same fact; a record is rebuilt
 from all of its pair's facts, never incremented. A worker that dies before step 3 leaves its
@@ -18,6 +23,8 @@ Why concurrent workers converge: a record is saved by compare-and-set on its `re
 worker has written its facts, read the rev, then read the facts. The last successful save
 therefore read every fact written before any earlier successful save; a worker whose save
 loses re-reads and retries. Saves always move the rev, even when the content is unchanged.
+In a chunk each record is its own compare-and-set: only the pairs whose save lost are read,
+folded and saved again.
 
 Unmatched statements keep their fact without a member. When the identity map changes (its
 version moves), the worker re-resolves the unmatched facts and projects those that now match.
@@ -40,13 +47,14 @@ from projections.aggregates import change_event, fold
 from projections.facts import Projector
 from projections.identity import EMAIL, IdentityResolver
 from projections.store import ProjectionStores
-from projections.store.base import Fact, Member, Pair
+from projections.store.base import Fact, Member, Pair, RecordSave, StoredRecord
 
 log = logging.getLogger(__name__)
 
 _MAX_CLAIM_PAGES = 20
 _MAX_SAVE_ATTEMPTS = 50
 _UNMATCHED_PAGE = 500
+_RECOMPUTE_CHUNK = 1000  # pairs read, folded and saved together
 
 
 def wall_clock_us() -> int:
@@ -63,7 +71,7 @@ class ProjectionWorker:
         stores: ProjectionStores,
         projector: Projector,
         *,
-        batch: int = 200,
+        batch: int = 1000,
         lease_s: float = 60.0,
         owner: str | None = None,
         clock: Callable[[], int] = wall_clock_us,
@@ -86,9 +94,13 @@ class ProjectionWorker:
             return 0
         await self.apply(claimed)
         ids = [s.id for s in claimed]
-        await self._statements.mark_projected(ids)
-        await self._stores.work.note_applied(max(s.stored_us for s in claimed), len(claimed))
-        await self._stores.work.release(ids, self.owner)
+        # Together: on SQLite one group commit. Should a lease go before its checkpoint (on
+        # MongoDB), another worker may apply the statements again: harmless, only wasted.
+        await asyncio.gather(
+            self._statements.mark_projected(ids),
+            self._stores.work.note_applied(max(s.stored_us for s in claimed), len(claimed)),
+            self._stores.work.release(ids, self.owner),
+        )
         await self._stores.aggregates.publish_events()
         return len(claimed)
 
@@ -171,43 +183,69 @@ class ProjectionWorker:
         await self.recompute((set(extra_pairs) | _pairs(current.values())) - done)
 
     async def recompute(self, pairs: Iterable[Pair]) -> None:
-        """Rebuild each pair's record from its facts and save it (compare-and-set)."""
-        for member_id, activity_id in sorted(set(pairs)):
-            await self._recompute_one(member_id, activity_id)
+        """Rebuild each pair's record from its facts and save it (compare-and-set).
 
-    async def _recompute_one(self, member_id: str, activity_id: str) -> None:
-        stores = self._stores
-        for _attempt in range(_MAX_SAVE_ATTEMPTS):
-            current = await stores.aggregates.get_record(member_id, activity_id)
-            facts = await stores.facts.facts_for_pair(member_id, activity_id)
-            member = await stores.identities.get_member(member_id)
-            record = fold(
-                member_id,
-                activity_id,
-                facts,
-                member_email=_primary_email(member),
-                mapping_version=self._projector.mapping.version,
-            )
-            old = current.record if current else None
-            # Save even when nothing changed (or nothing exists): moving the rev is what makes
-            # a concurrent save computed from older facts fail (see the module docstring).
-            version = current.version if current else 0
-            now = self._clock()
-            event = change_event(
-                member_id, activity_id, old, record, version=version + 1, now_us=now
-            )
-            saved = await stores.aggregates.save_record(
-                member_id,
-                activity_id,
-                expected_rev=current.rev if current else 0,
-                record=record,
-                version=version + 1 if event else version,
-                now_us=now,
-                event=event,
-            )
-            if saved:
-                return
-        raise StoreUnavailable(f"record {member_id}/{activity_id} is contended; retry later")
+        A chunk of pairs at a time: read their records, then their facts and members, fold,
+        and save them together; only the pairs whose save lost are read and folded again.
+        """
+        ordered = sorted(set(pairs))
+        for start in range(0, len(ordered), _RECOMPUTE_CHUNK):
+            pending = ordered[start : start + _RECOMPUTE_CHUNK]
+            for _attempt in range(_MAX_SAVE_ATTEMPTS):
+                saved = await self._stores.aggregates.save_records(await self._saves(pending))
+                pending = [pair for pair in pending if pair not in saved]
+                if not pending:
+                    break
+            else:
+                member_id, activity_id = pending[0]
+                raise StoreUnavailable(
+                    f"record {member_id}/{activity_id} is contended; retry later"
+                )
+
+    async def _saves(self, pairs: Sequence[Pair]) -> list[RecordSave]:
+        """The save of each pair's record as its facts make it now.
+
+        The records (their revs) are read before the facts: see the module docstring.
+        """
+        current = await self._stores.aggregates.get_records(pairs)
+        facts = await self._stores.facts.facts_for_pairs(pairs)
+        members = await self._stores.identities.get_members(sorted({m for m, _a in pairs}))
+        now = self._clock()  # + i: each record of the batch its own update time, in order
+        return [
+            self._save(pair, current.get(pair), facts.get(pair, []), members.get(pair[0]), now + i)
+            for i, pair in enumerate(pairs)
+        ]
+
+    def _save(
+        self,
+        pair: Pair,
+        current: StoredRecord | None,
+        facts: list[Fact],
+        member: Member | None,
+        now: int,
+    ) -> RecordSave:
+        member_id, activity_id = pair
+        record = fold(
+            member_id,
+            activity_id,
+            facts,
+            member_email=_primary_email(member),
+            mapping_version=self._projector.mapping.version,
+        )
+        old = current.record if current else None
+        # Save even when nothing changed (or nothing exists): moving the rev is what makes
+        # a concurrent save computed from older facts fail (see the module docstring).
+        version = current.version if current else 0
+        event = change_event(member_id, activity_id, old, record, version=version + 1, now_us=now)
+        return RecordSave(
+            member_id,
+            activity_id,
+            expected_rev=current.rev if current else 0,
+            record=record,
+            version=version + 1 if event else version,
+            now_us=now,
+            event=event,
+        )
 
     async def _follow_identity_changes(self) -> None:
         """Re-resolve unmatched facts when the identity map moved since the last look."""
@@ -247,13 +285,11 @@ class ProjectionWorker:
         addresses change member); records of members whose email list changed are recomputed
         for their `email` field.
         """
-        before = {
-            m.member_id: await self._stores.identities.get_member(m.member_id) for m in members
-        }
+        before = await self._stores.identities.get_members([m.member_id for m in members])
         changed = await self._stores.identities.put_members(members)
         facts = await self._stores.facts.facts_for_actors([EMAIL + e for e in sorted(changed)])
         moved = await self.reresolve(facts)
-        renamed = [m.member_id for m in members if before[m.member_id] != m]
+        renamed = [m.member_id for m in members if before.get(m.member_id) != m]
         pairs: set[Pair] = set()
         for member_id in renamed:
             records = await self._stores.aggregates.member_records(member_id)

@@ -71,6 +71,11 @@ class FactStore(Protocol):
         """The non-voided facts of one (member, activity)."""
         ...
 
+    async def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
+        """The non-voided facts of each (member, activity), by statement id; a pair without
+        any is absent."""
+        ...
+
     async def facts_for_actors(self, actor_keys: Sequence[str]) -> list[Fact]:
         """The non-voided facts whose actor key is among `actor_keys`."""
         ...
@@ -81,6 +86,14 @@ class FactStore(Protocol):
 
     async def count_unmatched(self) -> int:
         """How many non-voided facts have no member."""
+        ...
+
+    async def counted_facts(self, limit: int, after: str | None = None) -> list[Fact]:
+        """Non-voided facts with a member and an activity, by statement id after `after`."""
+        ...
+
+    async def counted_pairs(self, limit: int, after: Pair | None = None) -> list[Pair]:
+        """The distinct (member, activity) of non-voided facts, in order, after `after`."""
         ...
 
     async def delete_facts(self, ids: Sequence[str]) -> None:
@@ -155,12 +168,34 @@ class RecordPage:
     next_position: str | None
 
 
+@dataclass(frozen=True)
+class RecordSave:
+    """One compare-and-set save of a record (see `AggregateStore.save_record`)."""
+
+    member_id: str
+    activity_id: str
+    expected_rev: int
+    record: dict[str, Any] | None
+    version: int
+    now_us: int
+    event: OutboxEvent | None
+
+    @property
+    def pair(self) -> Pair:
+        """(member, activity) of the record."""
+        return (self.member_id, self.activity_id)
+
+
 @runtime_checkable
 class AggregateStore(Protocol):
     """Marketplace records per (member, activity), and their change events."""
 
     async def get_record(self, member_id: str, activity_id: str) -> StoredRecord | None:
         """The stored record (a removal tombstone included), or None."""
+        ...
+
+    async def get_records(self, pairs: Sequence[Pair]) -> dict[Pair, StoredRecord]:
+        """The stored records (removal tombstones included) among `pairs`."""
         ...
 
     async def save_record(
@@ -180,6 +215,13 @@ class AggregateStore(Protocol):
         With an `event`, the content changed: record, version and update time are replaced
         and the event is made durable in the same atomic step. Without one, the content is
         unchanged and only the rev moves (so concurrent savers still conflict).
+        """
+        ...
+
+    async def save_records(self, saves: Sequence[RecordSave]) -> set[Pair]:
+        """`save_record` for each (one pair at most once); the pairs whose save succeeded.
+
+        Each save is its own compare-and-set: one that loses does not undo the others.
         """
         ...
 
@@ -231,6 +273,10 @@ class IdentityStore(Protocol):
 
     async def get_member(self, member_id: str) -> Member | None:
         """One member, or None."""
+        ...
+
+    async def get_members(self, member_ids: Sequence[str]) -> dict[str, Member]:
+        """The known members among `member_ids`."""
         ...
 
     async def identity_version(self) -> int:

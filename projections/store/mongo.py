@@ -39,13 +39,37 @@ from lrs.store.engine.mongo import MongoDatabase, translates_errors
 from projections.store.base import (
     Fact,
     OutboxEvent,
+    Pair,
     ProjectionProgress,
     RecordPage,
+    RecordSave,
     StoredRecord,
 )
 from projections.store.sqlite import parse_record_position, record_position
 
 _FACT_FIELDS = ("actor_key", "member_id", "activity_id", "stored_us")
+_IN_CHUNK = 500  # pairs per query: one `$or` clause per member
+_COUNTED = {"member_id": {"$ne": None}, "activity_id": {"$ne": None}, "voided": 0}
+
+
+def _pairs_clause(pairs: Sequence[Pair]) -> dict[str, Any]:
+    """A filter matching any of the pairs: per member, its activities `$in`."""
+    by_member: dict[str, list[str]] = {}
+    for member_id, activity_id in pairs:
+        by_member.setdefault(member_id, []).append(activity_id)
+    return {
+        "$or": [{"member_id": m, "activity_id": {"$in": acts}} for m, acts in by_member.items()]
+    }
+
+
+def _after_pair(after: Pair) -> dict[str, Any]:
+    member_id, activity_id = after
+    return {
+        "$or": [
+            {"member_id": {"$gt": member_id}},
+            {"member_id": member_id, "activity_id": {"$gt": activity_id}},
+        ]
+    }
 
 
 def _fact(doc: dict[str, Any]) -> Fact:
@@ -122,6 +146,17 @@ class MongoFactStore:
         ).sort("_id", ASCENDING)
         return [_fact(d) for d in await cursor.to_list(None)]
 
+    async def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
+        """Non-voided facts per pair, one query (on the pair index) per chunk of pairs."""
+        unique = list(dict.fromkeys(pairs))
+        found: dict[Pair, list[Fact]] = {}
+        for start in range(0, len(unique), _IN_CHUNK):
+            query = {"voided": 0, **_pairs_clause(unique[start : start + _IN_CHUNK])}
+            for doc in await self._docs.find(query).sort("_id", ASCENDING).to_list(None):
+                fact = _fact(doc)
+                found.setdefault((doc["member_id"], doc["activity_id"]), []).append(fact)
+        return found
+
     async def facts_for_actors(self, actor_keys: Sequence[str]) -> list[Fact]:
         """Non-voided facts of these actors."""
         if not actor_keys:
@@ -142,6 +177,29 @@ class MongoFactStore:
     async def count_unmatched(self) -> int:
         """How many facts wait for an identity."""
         return await self._docs.count_documents(self._unmatched())
+
+    async def counted_facts(self, limit: int, after: str | None = None) -> list[Fact]:
+        """Facts that count towards a record, by statement id."""
+        query = {**_COUNTED, "_id": {"$gt": after or ""}}
+        cursor = self._docs.find(query).sort("_id", ASCENDING).limit(limit)
+        return [_fact(d) for d in await cursor.to_list(None)]
+
+    async def counted_pairs(self, limit: int, after: Pair | None = None) -> list[Pair]:
+        """Distinct pairs of counted facts, walking the pair index past each pair's facts."""
+        found: list[Pair] = []
+        while len(found) < limit:
+            query = {**_COUNTED, **(_after_pair(after) if after else {})}
+            order = [("member_id", ASCENDING), ("activity_id", ASCENDING)]
+            cursor = self._docs.find(query, {"member_id": 1, "activity_id": 1}).sort(order)
+            docs = await cursor.limit(limit).to_list(None)
+            for doc in docs:
+                pair = (doc["member_id"], doc["activity_id"])
+                if not found or found[-1] != pair:
+                    found.append(pair)
+            if len(docs) < limit:
+                break
+            after = found[-1]
+        return found[:limit]
 
     async def delete_facts(self, ids: Sequence[str]) -> None:
         """Forget facts."""
@@ -280,6 +338,33 @@ class MongoAggregateStore:
             update["$push"] = {"outbox": event_doc(event)}
         result = await self._docs.update_one({"_id": key, "rev": expected_rev}, update)
         return result.matched_count == 1
+
+    async def get_records(self, pairs: Sequence[Pair]) -> dict[Pair, StoredRecord]:
+        """Records or tombstones among the pairs, by their ids."""
+        keys = [pair_id(m, a) for m, a in dict.fromkeys(pairs)]
+        found: dict[Pair, StoredRecord] = {}
+        for start in range(0, len(keys), _IN_CHUNK):
+            query = {"_id": {"$in": keys[start : start + _IN_CHUNK]}}
+            for doc in await self._docs.find(query, {"outbox": 0}).to_list(None):
+                found[(doc["member_id"], doc["activity_id"])] = _record(doc)
+        return found
+
+    async def save_records(self, saves: Sequence[RecordSave]) -> set[Pair]:
+        """Each save its own atomic single-document write, all of them sent at once."""
+
+        async def save(s: RecordSave) -> bool:
+            return await self.save_record(
+                s.member_id,
+                s.activity_id,
+                expected_rev=s.expected_rev,
+                record=s.record,
+                version=s.version,
+                now_us=s.now_us,
+                event=s.event,
+            )
+
+        saved = await asyncio.gather(*(save(s) for s in saves))
+        return {s.pair for s, ok in zip(saves, saved, strict=True) if ok}
 
     async def member_records(self, member_id: str) -> list[StoredRecord]:
         """A member's live records."""

@@ -73,6 +73,13 @@ class MongoIdentityStore:
         doc = await self._members.find_one({"_id": member_id})
         return Member(member_id, tuple(doc["emails"])) if doc else None
 
+    async def get_members(self, member_ids: Sequence[str]) -> dict[str, Member]:
+        """Known members among the ids."""
+        if not member_ids:
+            return {}
+        cursor = self._members.find({"_id": {"$in": list(dict.fromkeys(member_ids))}})
+        return {d["_id"]: Member(d["_id"], tuple(d["emails"])) async for d in cursor}
+
     async def identity_version(self) -> int:
         """Grows with every change."""
         doc = await self._meta.find_one({"_id": "identity_version"})

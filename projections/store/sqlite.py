@@ -19,8 +19,10 @@ from lrs.store.engine.sqlite import SQLiteDatabase
 from projections.store.base import (
     Fact,
     OutboxEvent,
+    Pair,
     ProjectionProgress,
     RecordPage,
+    RecordSave,
     StoredRecord,
 )
 
@@ -83,6 +85,29 @@ def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 def marks(n: int) -> str:
     """`?,?,?` for n parameters."""
     return ",".join("?" * n)
+
+
+def select_pairs(columns: str, table: str, pairs: Sequence[Pair]) -> tuple[str, list[str]]:
+    """A SELECT of `columns` (named `t.<column>`) of the rows of `table` (as `t`) of a chunk of
+    pairs, and its parameters: a join on the (member_id, activity_id) index.
+
+    Not `(member_id, activity_id) IN (VALUES ...)`: SQLite 3.40 answers that by scanning the
+    whole table.
+    """
+    params = [value for pair in pairs for value in pair]
+    sql = (
+        f"WITH wanted(m, a) AS (VALUES {','.join(['(?,?)'] * len(pairs))}) "
+        f"SELECT {columns} FROM wanted CROSS JOIN {table} t "
+        "ON t.member_id = wanted.m AND t.activity_id = wanted.a"
+    )
+    return sql, params
+
+
+def _prefixed(columns: str) -> str:
+    return ", ".join("t." + c.strip() for c in columns.split(","))
+
+
+_LIVE_PAIR = "member_id IS NOT NULL AND activity_id IS NOT NULL AND voided = 0"
 
 
 _FACT_COLUMNS = "statement_id, actor_key, member_id, activity_id, stored_us, voided, data"
@@ -169,6 +194,21 @@ class SQLiteFactStore:
         where = "member_id = ? AND activity_id = ? AND voided = 0"
         return await self._db.read(lambda c: _select_facts(c, where, (member_id, activity_id)))
 
+    async def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
+        """Non-voided facts per pair, a chunk of pairs per indexed query."""
+
+        def job(conn: sqlite3.Connection) -> dict[Pair, list[Fact]]:
+            found: dict[Pair, list[Fact]] = {}
+            for part in chunks(list(dict.fromkeys(pairs))):
+                sql, params = select_pairs(_prefixed(_FACT_COLUMNS), "projection_facts", part)
+                sql += " WHERE t.voided = 0 ORDER BY t.statement_id"
+                for row in conn.execute(sql, params):
+                    fact = _fact(row)
+                    found.setdefault((row[2], row[3]), []).append(fact)
+            return found
+
+        return await self._db.read(job) if pairs else {}
+
     async def facts_for_actors(self, actor_keys: Sequence[str]) -> list[Fact]:
         """Non-voided facts of these actor keys."""
 
@@ -193,6 +233,21 @@ class SQLiteFactStore:
             "WHERE member_id IS NULL AND activity_id IS NOT NULL AND voided = 0"
         )
         return await self._db.read(lambda c: c.execute(sql).fetchone()[0])
+
+    async def counted_facts(self, limit: int, after: str | None = None) -> list[Fact]:
+        """Facts that count towards a record, by statement id."""
+        where = f"{_LIVE_PAIR} AND statement_id > ?"
+        return await self._db.read(lambda c: _select_facts(c, where, (after or "",), limit))
+
+    async def counted_pairs(self, limit: int, after: Pair | None = None) -> list[Pair]:
+        """Distinct pairs of counted facts, walking the pair index."""
+        sql = (
+            "SELECT DISTINCT member_id, activity_id FROM projection_facts "
+            f"WHERE {_LIVE_PAIR} AND (member_id, activity_id) > (?, ?) "
+            "ORDER BY member_id, activity_id LIMIT ?"
+        )
+        start = after or ("", "")
+        return await self._db.read(lambda c: [(m, a) for m, a in c.execute(sql, (*start, limit))])
 
     async def delete_facts(self, ids: Sequence[str]) -> None:
         """Forget facts."""
@@ -310,49 +365,42 @@ def parse_record_position(position: str) -> tuple[int, str, str]:
     return updated_us, member, activity
 
 
-def _save(
-    conn: sqlite3.Connection,
-    key: tuple[str, str],
-    expected_rev: int,
-    record: dict[str, Any] | None,
-    version: int,
-    now_us: int,
-    event: OutboxEvent | None,
-) -> bool:
+def _save(conn: sqlite3.Connection, save: RecordSave, top: list[int]) -> bool:
+    """One compare-and-set in the writer's transaction; `top` holds the newest update time
+    handed out so far (update times strictly increase: see the module docstring)."""
     row = conn.execute(
-        "SELECT rev, version, updated_us FROM marketplace_records "
-        "WHERE member_id = ? AND activity_id = ?",
-        key,
+        "SELECT rev FROM marketplace_records WHERE member_id = ? AND activity_id = ?", save.pair
     ).fetchone()
-    if (row[0] if row else 0) != expected_rev:
+    if (row[0] if row else 0) != save.expected_rev:
         return False
-    if row is not None and event is None:  # content unchanged: only the rev moves
+    if row is not None and save.event is None:  # content unchanged: only the rev moves
         conn.execute(
             "UPDATE marketplace_records SET rev = ? WHERE member_id = ? AND activity_id = ?",
-            (expected_rev + 1, *key),
+            (save.expected_rev + 1, *save.pair),
         )
         return True
-    (top,) = conn.execute("SELECT max(updated_us) FROM marketplace_records").fetchone()
-    updated_us = max(now_us, (top or 0) + 1)
-    body = orjson.dumps(record) if record is not None else None
-    conn.execute(
-        f"INSERT OR REPLACE INTO marketplace_records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?)",
-        (*key, expected_rev + 1, version, body, updated_us),
+    if not top:
+        (newest,) = conn.execute("SELECT max(updated_us) FROM marketplace_records").fetchone()
+        top.append(newest or 0)
+    top[0] = updated_us = max(save.now_us, top[0] + 1)
+    body = orjson.dumps(save.record) if save.record is not None else None
+    conn.execute(  # an upsert updates the row in place (REPLACE deletes and inserts it)
+        f"INSERT INTO marketplace_records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT(member_id, activity_id) DO UPDATE SET rev = excluded.rev, "
+        "version = excluded.version, record = excluded.record, updated_us = excluded.updated_us",
+        (*save.pair, save.expected_rev + 1, save.version, body, updated_us),
     )
-    if event is not None:
-        conn.execute(
-            "INSERT INTO webhook_events (id, type, member_id, activity_id, occurred_us, body) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                event.id,
-                event.type,
-                event.member_id,
-                event.activity_id,
-                event.occurred_us,
-                event.body,
-            ),
-        )
+    if save.event is not None:
+        _insert_event(conn, save.event)
     return True
+
+
+def _insert_event(conn: sqlite3.Connection, event: OutboxEvent) -> None:
+    conn.execute(
+        "INSERT INTO webhook_events (id, type, member_id, activity_id, occurred_us, body) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (event.id, event.type, event.member_id, event.activity_id, event.occurred_us, event.body),
+    )
 
 
 class SQLiteAggregateStore:
@@ -387,10 +435,30 @@ class SQLiteAggregateStore:
         event: OutboxEvent | None,
     ) -> bool:
         """Compare-and-set on rev, event in the same commit."""
-        key = (member_id, activity_id)
-        return await self._db.write(
-            lambda conn: _save(conn, key, expected_rev, record, version, now_us, event)
-        )
+        save = RecordSave(member_id, activity_id, expected_rev, record, version, now_us, event)
+        return await self._db.write(lambda conn: _save(conn, save, []))
+
+    async def save_records(self, saves: Sequence[RecordSave]) -> set[Pair]:
+        """Every compare-and-set in one writer job: one commit (and one fsync) per batch."""
+
+        def job(conn: sqlite3.Connection) -> set[Pair]:
+            top: list[int] = []
+            return {save.pair for save in saves if _save(conn, save, top)}
+
+        return await self._db.write(job) if saves else set()
+
+    async def get_records(self, pairs: Sequence[Pair]) -> dict[Pair, StoredRecord]:
+        """Records or tombstones among the pairs, a chunk of pairs per indexed query."""
+
+        def job(conn: sqlite3.Connection) -> dict[Pair, StoredRecord]:
+            found: dict[Pair, StoredRecord] = {}
+            for part in chunks(list(dict.fromkeys(pairs))):
+                sql, params = select_pairs(_prefixed(_RECORD_COLUMNS), "marketplace_records", part)
+                for row in conn.execute(sql, params):
+                    found[(row[0], row[1])] = _record(row)
+            return found
+
+        return await self._db.read(job) if pairs else {}
 
     async def member_records(self, member_id: str) -> list[StoredRecord]:
         """A member's live records."""

@@ -64,6 +64,22 @@ class SQLiteIdentityStore:
 
         return await self._db.read(job)
 
+    async def get_members(self, member_ids: Sequence[str]) -> dict[str, Member]:
+        """Known members among the ids."""
+
+        def job(conn: sqlite3.Connection) -> dict[str, Member]:
+            found: dict[str, Member] = {}
+            for part in chunks(list(dict.fromkeys(member_ids))):
+                rows = conn.execute(
+                    "SELECT member_id, emails FROM identity_members "
+                    f"WHERE member_id IN ({marks(len(part))})",
+                    part,
+                )
+                found.update((m, Member(m, tuple(orjson.loads(e)))) for m, e in rows)
+            return found
+
+        return await self._db.read(job) if member_ids else {}
+
     async def identity_version(self) -> int:
         """Grows with every change."""
         return await self._db.read(lambda conn: read_meta(conn, "identity_version") or 0)

@@ -202,8 +202,8 @@ async def test_a_stale_recompute_loses_the_compare_and_set_and_retries(
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
             return getattr(real_facts, name)
 
-        async def facts_for_pair(self, member_id: str, activity_id: str):  # type: ignore[no-untyped-def]
-            found = await real_facts.facts_for_pair(member_id, activity_id)
+        async def facts_for_pairs(self, pairs):  # type: ignore[no-untyped-def]
+            found = await real_facts.facts_for_pairs(pairs)
             if not paused.is_set():
                 paused.set()
                 await resume.wait()
@@ -223,3 +223,47 @@ async def test_a_stale_recompute_loses_the_compare_and_set_and_retries(
     assert got["learning_completed"] is True and got["score"]["value"] == 50.0
     versions = [e["version"] for e in await events(backend, stores)]
     assert sorted(versions) == list(range(1, len(versions) + 1))
+
+
+async def test_a_batch_saves_its_records_together_and_retries_only_a_lost_one(
+    backend: Backend, stores: ProjectionStores, make_worker, writer: Writer
+) -> None:
+    """A batch touching many records saves them in one `save_records`; when one of them
+    loses its compare-and-set (another save came first), only that one is saved again."""
+    from dataclasses import replace as with_
+
+    real = stores.aggregates
+    calls: list[list[tuple[str, str]]] = []
+
+    class Spy:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real, name)
+
+        async def save_records(self, saves):  # type: ignore[no-untyped-def]
+            calls.append([s.pair for s in saves])
+            if len(calls) == 2:  # another worker saves E3's record just before this batch
+                [stale] = [s for s in saves if s.member_id == "E3"]
+                assert await real.save_record(
+                    "E3",
+                    COURSE,
+                    expected_rev=stale.expected_rev,
+                    record=stale.record,
+                    version=stale.version,
+                    now_us=1,
+                    event=None,
+                )
+            return await real.save_records(saves)
+
+    worker = make_worker(batch=100)
+    worker._stores = with_(stores, aggregates=Spy())  # type: ignore[arg-type]
+    await writer.store(*(statement("attempted", actor=hris_actor(f"E{n}")) for n in range(6)))
+    assert await worker.drain() == 6
+    assert calls == [[(f"E{n}", COURSE) for n in range(6)]]  # one save for the batch
+
+    await writer.store(*(statement("completed", actor=hris_actor(f"E{n}")) for n in range(6)))
+    assert await worker.drain() == 6
+    assert len(calls) == 3 and calls[2] == [("E3", COURSE)]  # only the loser again
+    for n in range(6):
+        assert (await record(stores, f"E{n}"))["learning_completed"] is True
+    versions = [e["version"] for e in await events(backend, stores) if e["member_id"] == "E3"]
+    assert sorted(versions) == [1, 2]

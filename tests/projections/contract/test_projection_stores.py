@@ -15,6 +15,7 @@ from projections.store.base import (
     IdentityStore,
     Member,
     OutboxEvent,
+    RecordSave,
     WorkStore,
 )
 
@@ -63,6 +64,43 @@ async def test_facts_by_pair_actor_and_unmatched(stores: ProjectionStores) -> No
     assert [f.statement_id for f in await stores.facts.unmatched_facts(10)] == ["s004", "s005"]
     assert [f.statement_id for f in await stores.facts.unmatched_facts(1, "s004")] == ["s005"]
     assert await stores.facts.count_unmatched() == 2
+
+
+async def test_facts_for_many_pairs(stores: ProjectionStores) -> None:
+    await stores.facts.put_facts(
+        [fact(3), fact(1), fact(2, activity="B"), fact(4, member="E2"), fact(5, member=None)]
+    )
+    await stores.facts.void_facts(["s003"])
+    got = await stores.facts.facts_for_pairs([("E1", "A"), ("E1", "B"), ("E1", "A"), ("E9", "A")])
+    assert {p: [f.statement_id for f in fs] for p, fs in got.items()} == {
+        ("E1", "A"): ["s001"],
+        ("E1", "B"): ["s002"],
+    }
+    assert got[("E1", "A")] == [fact(1)]
+    assert await stores.facts.facts_for_pairs([]) == {}
+    many = [(f"E{n}", "A") for n in range(1200)]  # more pairs than one query takes
+    await stores.facts.put_facts([fact(10 + n, member=m) for n, (m, _a) in enumerate(many)])
+    assert len(await stores.facts.facts_for_pairs(many)) == 1200
+
+
+async def test_counted_facts_and_pairs_page_in_order(stores: ProjectionStores) -> None:
+    await stores.facts.put_facts(
+        [fact(1, activity="B"), fact(2), fact(3), fact(4, member=None), fact(5, member="E0")]
+    )
+    await stores.facts.void_facts(["s003", "s006"])  # s006: a tombstone
+    assert [f.statement_id for f in await stores.facts.counted_facts(10)] == [
+        "s001",
+        "s002",
+        "s005",
+    ]
+    assert [f.statement_id for f in await stores.facts.counted_facts(1, "s001")] == ["s002"]
+    assert await stores.facts.counted_pairs(10) == [("E0", "A"), ("E1", "A"), ("E1", "B")]
+    assert await stores.facts.counted_pairs(1, ("E0", "A")) == [("E1", "A")]
+    assert await stores.facts.counted_pairs(5, ("E1", "B")) == []
+    # a pair with more facts than the page: every pair still comes once
+    await stores.facts.put_facts([fact(20 + n, member="E1", activity="A") for n in range(7)])
+    assert await stores.facts.counted_pairs(2) == [("E0", "A"), ("E1", "A")]
+    assert await stores.facts.counted_pairs(2, ("E0", "A")) == [("E1", "A"), ("E1", "B")]
 
 
 async def test_voiding_facts_is_monotonic_and_leaves_tombstones(stores: ProjectionStores) -> None:
@@ -145,6 +183,61 @@ async def test_records_compare_and_set(stores: ProjectionStores) -> None:
     assert got is not None and (got.rev, got.version, got.record) == (2, 2, {"v": 2})
 
 
+def saving(n: int, rev: int, member: str = "E1", activity: str = "A", **kw: object) -> RecordSave:
+    options: dict = {"record": {"n": n}, "version": 1, "now_us": 100 + n, "event": event(n)}
+    options.update(kw)
+    return RecordSave(member, activity, expected_rev=rev, **options)
+
+
+async def test_records_saved_together_each_compare_and_set(stores: ProjectionStores) -> None:
+    aggregates = stores.aggregates
+    assert await aggregates.save_records([saving(1, 0), saving(2, 0, member="E2")]) == {
+        ("E1", "A"),
+        ("E2", "A"),
+    }
+    assert await aggregates.save_records([]) == set()
+    saved = await aggregates.save_records(
+        [
+            saving(3, 1, version=2),  # wins
+            saving(4, 0, member="E2"),  # loses: E2/A exists at rev 1
+            saving(5, 0, activity="B", record=None, event=None, version=0),  # a bare tombstone
+            saving(6, 1, member="E2", activity="C"),  # loses: nothing stored yet
+        ]
+    )
+    assert saved == {("E1", "A"), ("E1", "B")}
+    got = await aggregates.get_records([("E1", "A"), ("E2", "A"), ("E1", "B"), ("E2", "C")])
+    assert {p: (r.rev, r.version, r.record) for p, r in got.items()} == {
+        ("E1", "A"): (2, 2, {"n": 3}),
+        ("E2", "A"): (1, 1, {"n": 2}),
+        ("E1", "B"): (1, 0, None),
+    }
+    assert await aggregates.get_records([]) == {}
+    await aggregates.publish_events()
+    events = await stores.deliveries.unfanned_events(10)
+    assert sorted(e.id for e in events) == ["evt_1", "evt_2", "evt_3"]  # losers left none
+    # update times of the changed records grow in save order
+    page = await aggregates.page_records(limit=10)
+    assert [r.record for r in page.records] == [{"n": 2}, {"n": 3}]
+
+
+async def test_concurrent_batch_saves_of_one_record_let_one_win(
+    stores: ProjectionStores,
+) -> None:
+    await stores.aggregates.save_records([saving(1, 0)])
+    got = await asyncio.gather(
+        *(
+            stores.aggregates.save_records(
+                [saving(10 + k, 1, version=2), saving(20 + k, 0, f"W{k}")]
+            )
+            for k in range(4)
+        )
+    )
+    assert sum(("E1", "A") in g for g in got) == 1
+    assert all((f"W{k}", "A") in g for k, g in enumerate(got))
+    stored = await stores.aggregates.get_record("E1", "A")
+    assert stored is not None and stored.rev == 2
+
+
 async def test_a_save_without_event_moves_only_the_rev(stores: ProjectionStores) -> None:
     await save(stores, 0, {"v": 1}, 1, event=event(1), now_us=10)
     before = await stores.aggregates.get_record("E1", "A")
@@ -215,6 +308,11 @@ async def test_identity_map(stores: ProjectionStores) -> None:
     assert await ids.member_for_emails(["a@x.com", "c@x", "z@x"]) == {"a@x.com": "E1", "c@x": "E2"}
     assert await ids.get_member("E1") == Member("E1", ("a@x.com", "b@x.com"))
     assert await ids.get_member("E404") is None
+    assert await ids.get_members(["E2", "E404", "E1", "E2"]) == {
+        "E1": Member("E1", ("a@x.com", "b@x.com")),
+        "E2": Member("E2", ("c@x",)),
+    }
+    assert await ids.get_members([]) == {}
 
     assert await ids.put_members([Member("E1", ("a@x.com", "b@x.com"))]) == set()
     assert await ids.identity_version() == version  # nothing changed
