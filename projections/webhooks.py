@@ -16,6 +16,12 @@ the change (see `projections.store`). The dispatcher then
    redelivered with `lrs webhooks dead-letters` / `lrs webhooks redeliver`. At most the first
    4 KiB of an answer's body are read, never the rest.
 
+Each subscription has a lane of its own: at most `LRS_WEBHOOK_CONCURRENCY` of its deliveries
+in flight at once, claimed in the order they fall due (a new event when fanned out, a retry
+when its backoff ends), so a slow or failing receiver fills only its own lane and a retry
+holds back no event that fell due before it. The dispatcher wakes when the worker has applied
+statements in the same process, when a delivery ends, and when the next delivery falls due.
+
 Delivery is at least once (a dispatcher that dies after sending but before recording sends
 again when its lease expires): receivers de-duplicate by event id, and order a record's
 events by their `version` (deliveries run concurrently). Verification on the receiving side:
@@ -25,6 +31,7 @@ events by their `version` (deliveries run concurrently). Verification on the rec
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import secrets
@@ -48,9 +55,11 @@ from projections.store.base import (
     AggregateStore,
     Delivery,
     DeliveryStore,
+    OutboxEvent,
     Subscription,
 )
 from projections.transforms import is_http_url
+from projections.wakeup import Wakeup
 from projections.webhook_verify import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
@@ -143,9 +152,13 @@ class WebhookService:
         max_attempts: int = 8,
         timeout_s: float = 10.0,
         lease_s: float = 60.0,
+        concurrency: int = 8,
+        fan_out_page: int = 500,
         clock: Callable[[], int] = wall_clock_us,
     ) -> None:
         self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self._concurrency = max(1, concurrency)
+        self._fan_out_page = fan_out_page
         self._deliveries = deliveries
         self._aggregates = aggregates
         self._keyring = keyring
@@ -194,10 +207,14 @@ class WebhookService:
             return 0
         subscriptions = await self._deliveries.list_subscriptions()
         now = self._clock()
-        for event in events:
+
+        async def fan_out(event: OutboxEvent) -> None:
             body = orjson.loads(event.body)
             targets = [s.id for s in subscriptions if matches(s, body)]
             await self._deliveries.fan_out(event.id, targets, now)
+
+        # concurrently: on SQLite the writer commits them as one group, not one fsync each
+        await asyncio.gather(*(fan_out(event) for event in events))
         return len(events)
 
     async def deliver_once(self, session: aiohttp.ClientSession, limit: int = 100) -> int:
@@ -208,36 +225,80 @@ class WebhookService:
         if not claimed:
             return 0
         subscriptions = {s.id: s for s in await self._deliveries.list_subscriptions()}
-        await asyncio.gather(*(self._deliver(session, d, subscriptions) for d in claimed))
+        await asyncio.gather(
+            *(self._deliver(session, d, subscriptions.get(d.subscription_id)) for d in claimed)
+        )
         return len(claimed)
 
     async def run_once(self, session: aiohttp.ClientSession) -> int:
         """One fan-out and one delivery round; the work done."""
         return await self.fan_out_once() + await self.deliver_once(session)
 
-    async def run(self, stop: asyncio.Event, poll_s: float = 0.5) -> None:
-        """Dispatch until `stop` is set."""
+    async def run(
+        self, stop: asyncio.Event, poll_s: float = 0.5, *, wake: Wakeup | None = None
+    ) -> None:
+        """Dispatch until `stop` is set; `wake` (set by the worker) ends a pause early.
+
+        Each round fans out what the outbox holds, then tops up every subscription's lane:
+        up to `concurrency` deliveries of a subscription in flight at once, each its own task,
+        so a slow or failing receiver holds only its own lane. A delivery that ends wakes the
+        loop to refill its lane; otherwise it pauses until the next delivery falls due, at
+        most `poll_s`.
+        """
+        wake = wake or Wakeup()
+        lanes: dict[str, set[asyncio.Task[None]]] = {}
         async with aiohttp.ClientSession() as session:
-            while not stop.is_set():
-                try:
-                    done = await self.run_once(session)
-                except LRSError as error:
-                    log.warning("webhook dispatch failed, retrying: %s", error.message)
-                    done = 0
-                except Exception:  # a bug must not stop delivery silently: log, go on
-                    log.exception("webhook dispatch failed unexpectedly, retrying")
-                    done = 0
-                if done == 0:
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=poll_s)
+            try:
+                while not stop.is_set():
+                    wake.clear()
+                    try:
+                        pause_s = await self._dispatch_round(session, lanes, wake, poll_s)
+                    except LRSError as error:
+                        log.warning("webhook dispatch failed, retrying: %s", error.message)
+                        pause_s = poll_s
+                    except Exception:  # a bug must not stop delivery silently: log, go on
+                        log.exception("webhook dispatch failed unexpectedly, retrying")
+                        pause_s = poll_s
+                    await wake.wait(stop, pause_s)
+            finally:
+                await _cancel_all(lanes)
+
+    async def _dispatch_round(
+        self,
+        session: aiohttp.ClientSession,
+        lanes: dict[str, set[asyncio.Task[None]]],
+        wake: Wakeup,
+        poll_s: float,
+    ) -> float:
+        """Fan out, then start due deliveries in every lane with room; the pause to take."""
+        fanned = await self.fan_out_once(self._fan_out_page)
+        now = self._clock()
+        next_due = now + int(poll_s * 1_000_000)
+        for subscription in await self._deliveries.list_subscriptions():
+            lane = lanes.setdefault(subscription.id, set())
+            room = self._concurrency - len(lane)
+            due = await self._deliveries.next_due_us(subscription.id) if room > 0 else None
+            if due is None:
+                continue
+            if due > now:
+                next_due = min(next_due, due)
+                continue
+            for delivery in await self._deliveries.claim_deliveries(
+                self.owner, now, self._lease_us, room, subscription_id=subscription.id
+            ):
+                task = asyncio.create_task(self._deliver(session, delivery, subscription))
+                lane.add(task)
+                task.add_done_callback(functools.partial(_delivery_done, lane, wake))
+        if fanned >= self._fan_out_page:
+            return 0.0  # more in the outbox
+        return max(0.0, (next_due - now) / 1_000_000)
 
     async def _deliver(
         self,
         session: aiohttp.ClientSession,
         delivery: Delivery,
-        subscriptions: dict[str, Subscription],
+        subscription: Subscription | None,
     ) -> None:
-        subscription = subscriptions.get(delivery.subscription_id)
         attempts = delivery.attempts + 1
         if subscription is None:
             await self._finish(delivery, DEAD, attempts, "the subscription was deleted")
@@ -284,3 +345,22 @@ class WebhookService:
             next_at_us=at or self._clock(),
             error=error,
         )
+
+
+def _delivery_done(lane: set[asyncio.Task[None]], wake: Wakeup, task: asyncio.Task[None]) -> None:
+    """A delivery ended: free its place in the lane and wake the dispatcher to refill it."""
+    lane.discard(task)
+    wake.set()
+    if not task.cancelled() and (error := task.exception()) is not None:
+        # its outcome was not recorded: the lease expires and another round sends it again
+        log.warning("webhook delivery failed before its outcome was recorded: %r", error)
+
+
+async def _cancel_all(lanes: dict[str, set[asyncio.Task[None]]]) -> None:
+    """Stop every delivery in flight (their leases expire; another round sends them again)."""
+    tasks = [task for lane in lanes.values() for task in lane]
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with suppress(asyncio.CancelledError):
+            await task

@@ -26,7 +26,6 @@ version moves), the worker re-resolves the unmatched facts and projects those th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -41,6 +40,7 @@ from projections.facts import Projector
 from projections.identity import EMAIL, IdentityResolver
 from projections.store import ProjectionStores
 from projections.store.base import Fact, Member, Pair
+from projections.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,23 @@ class ProjectionWorker:
             total += applied
         return total
 
-    async def run(self, stop: asyncio.Event, poll_s: float = 1.0) -> None:
-        """Run until `stop` is set, pausing `poll_s` whenever there is nothing to do."""
+    async def run(
+        self,
+        stop: asyncio.Event,
+        poll_s: float = 1.0,
+        *,
+        wake: Wakeup | None = None,
+        on_applied: Callable[[], None] | None = None,
+    ) -> None:
+        """Run until `stop` is set, pausing up to `poll_s` whenever there is nothing to do.
+
+        `wake` ends a pause early (set when statements commit in this process, see
+        `projections.wakeup`); `on_applied` is called after each batch that applied statements
+        (it wakes the webhook dispatcher: the batch's events are in the outbox).
+        """
+        wake = wake or Wakeup()
         while not stop.is_set():
+            wake.clear()
             try:
                 applied = await self.run_once()
             except LRSError as error:
@@ -113,9 +127,10 @@ class ProjectionWorker:
             except Exception:  # a bug must not stop projection silently: log, go on
                 log.exception("projection batch failed unexpectedly, retrying")
                 applied = 0
+            if applied and on_applied is not None:
+                on_applied()
             if applied == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=poll_s)
+                await wake.wait(stop, poll_s)
 
     async def _claim(self) -> list[StoredStatement]:
         after = None
