@@ -51,3 +51,15 @@ class Wakeup:
             for waiting in waits:
                 with contextlib.suppress(asyncio.CancelledError):
                     await waiting
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds` whatever wakes arrive, unless `stop` is set first.
+
+    A loop woken by every commit or every finished delivery would otherwise run once per
+    event, paying its fixed cost (claims, checkpoints, lookups) each time; after a round that
+    found work it pauses this long, and what arrived meanwhile is taken in one round.
+    """
+    if seconds > 0 and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
