@@ -250,7 +250,7 @@ class WebhookService:
         otherwise it pauses until the next delivery falls due, at most `poll_s`.
         """
         wake = wake or Wakeup()
-        lanes: dict[str, set[asyncio.Task[None]]] = {}
+        lanes: dict[str, set[asyncio.Task[bool]]] = {}
         async with aiohttp.ClientSession() as session:
             try:
                 while not stop.is_set():
@@ -272,7 +272,7 @@ class WebhookService:
     async def _dispatch_round(
         self,
         session: aiohttp.ClientSession,
-        lanes: dict[str, set[asyncio.Task[None]]],
+        lanes: dict[str, set[asyncio.Task[bool]]],
         wake: Wakeup,
         poll_s: float,
     ) -> float:
@@ -289,12 +289,15 @@ class WebhookService:
             if due > now:
                 next_due = min(next_due, due)
                 continue
-            for delivery in await self._deliveries.claim_deliveries(
+            claimed = await self._deliveries.claim_deliveries(
                 self.owner, now, self._lease_us, room, subscription_id=subscription.id
-            ):
+            )
+            # a lane left with room had nothing more due: a delivery ending needs no new round
+            done = functools.partial(_delivery_done, lane, wake, len(claimed) == room)
+            for delivery in claimed:
                 task = asyncio.create_task(self._deliver(session, delivery, subscription))
                 lane.add(task)
-                task.add_done_callback(functools.partial(_delivery_done, lane, wake))
+                task.add_done_callback(done)
         if fanned >= self._fan_out_page:
             return 0.0  # more in the outbox
         return max(0.0, (next_due - now) / 1_000_000)
@@ -304,11 +307,12 @@ class WebhookService:
         session: aiohttp.ClientSession,
         delivery: Delivery,
         subscription: Subscription | None,
-    ) -> None:
+    ) -> bool:
+        """Send one delivery and record its outcome; whether it is to be retried."""
         attempts = delivery.attempts + 1
         if subscription is None:
             await self._finish(delivery, DEAD, attempts, "the subscription was deleted")
-            return
+            return False
         now_s = self._clock() / 1_000_000
         body = delivery.body
         event_type = orjson.loads(body).get("type", "") if body else ""
@@ -328,7 +332,7 @@ class WebhookService:
                 await read_capped(response)
                 if 200 <= response.status < 300:
                     await self._finish(delivery, DELIVERED, attempts, None)
-                    return
+                    return False
                 error = f"HTTP {response.status}"
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), now_s)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -336,9 +340,10 @@ class WebhookService:
         if attempts >= self._max_attempts:
             await self._finish(delivery, DEAD, attempts, error)
             log.warning("webhook %s is a dead letter after %d attempts", delivery.id, attempts)
-        else:
-            delay_us = math.ceil(backoff_s(attempts, retry_after) * 1_000_000)
-            await self._finish(delivery, PENDING, attempts, error, self._clock() + delay_us)
+            return False
+        delay_us = math.ceil(backoff_s(attempts, retry_after) * 1_000_000)
+        await self._finish(delivery, PENDING, attempts, error, self._clock() + delay_us)
+        return True
 
     async def _finish(
         self, delivery: Delivery, state: str, attempts: int, error: str | None, at: int = 0
@@ -353,16 +358,22 @@ class WebhookService:
         )
 
 
-def _delivery_done(lane: set[asyncio.Task[None]], wake: Wakeup, task: asyncio.Task[None]) -> None:
-    """A delivery ended: free its place in the lane and wake the dispatcher to refill it."""
+def _delivery_done(
+    lane: set[asyncio.Task[bool]], wake: Wakeup, lane_was_full: bool, task: asyncio.Task[bool]
+) -> None:
+    """A delivery ended: free its place in its lane, and wake the dispatcher when the lane was
+    full (more may be due) or the delivery is to be retried (its due time is new)."""
     lane.discard(task)
-    wake.set()
-    if not task.cancelled() and (error := task.exception()) is not None:
+    if task.cancelled():
+        return
+    if (error := task.exception()) is not None:
         # its outcome was not recorded: the lease expires and another round sends it again
         log.warning("webhook delivery failed before its outcome was recorded: %r", error)
+    elif lane_was_full or task.result():
+        wake.set()
 
 
-async def _cancel_all(lanes: dict[str, set[asyncio.Task[None]]]) -> None:
+async def _cancel_all(lanes: dict[str, set[asyncio.Task[bool]]]) -> None:
     """Stop every delivery in flight (their leases expire; another round sends them again)."""
     tasks = [task for lane in lanes.values() for task in lane]
     for task in tasks:

@@ -47,10 +47,11 @@ log = logging.getLogger(__name__)
 _MAX_CLAIM_PAGES = 20
 _MAX_SAVE_ATTEMPTS = 50
 _UNMATCHED_PAGE = 500
-# the least time between two batches that were not full: each has a fixed cost (claim,
-# checkpoint, release) about that of projecting a statement, so a burst of commits, each
-# waking the worker, is taken in batches of what arrived meanwhile, not one by one
-GATHER_S = 0.02
+# The pause after a batch that was not full: as long as the batch took, from 20 to 100 ms. A
+# batch has a fixed cost (claim, checkpoint, release) about that of projecting a statement,
+# so a burst of commits, each waking the worker, is taken in batches of what arrived
+# meanwhile, not one by one; and a worker slowed down (a busy host) batches more.
+GATHER_S = (0.02, 0.1)
 
 
 def wall_clock_us() -> int:
@@ -117,13 +118,15 @@ class ProjectionWorker:
         """Run until `stop` is set, pausing up to `poll_s` whenever there is nothing to do.
 
         `wake` ends a pause early (set when statements commit in this process, see
-        `projections.wakeup`), but batches that were not full are `GATHER_S` apart;
+        `projections.wakeup`), but a batch that was not full is followed by a pause
+        (`GATHER_S`);
         `on_applied` is called after each batch that applied statements (it wakes the webhook
         dispatcher: the batch's events are in the outbox).
         """
         wake = wake or Wakeup()
         while not stop.is_set():
             wake.clear()
+            started = time.monotonic()
             try:
                 applied = await self.run_once()
             except LRSError as error:
@@ -137,7 +140,8 @@ class ProjectionWorker:
             if applied == 0:
                 await wake.wait(stop, poll_s)
             elif applied < self._batch:  # what commits meanwhile makes one batch, not many
-                await pause(stop, GATHER_S)
+                least, most = GATHER_S
+                await pause(stop, min(most, max(least, time.monotonic() - started)))
 
     async def _claim(self) -> list[StoredStatement]:
         after = None

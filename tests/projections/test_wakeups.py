@@ -42,6 +42,7 @@ class Receiver:
     """A webhook receiver on 127.0.0.1; `hold` keeps every answer back until `release`."""
 
     hold: bool = False
+    failures: int = 0  # answers 500 to this many deliveries first
     secret: str = ""
     url: str = ""
     activities: list[str] = field(default_factory=list)  # in the order they arrived
@@ -53,6 +54,9 @@ class Receiver:
         body = await request.read()
         event = verify_webhook(self.secret, body, request.headers.get(SIGNATURE_HEADER))
         self.activities.append(event["activity_id"])
+        if self.failures > 0:
+            self.failures -= 1
+            return web.Response(status=500)
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -123,6 +127,17 @@ async def test_a_statement_wakes_the_worker_and_the_dispatcher_without_a_poll(
         [statement("completed", actor=hris_actor("E1"), activity=course(2))]
     )
     await until(lambda: course(2) in healthy.activities, "the webhook of the second statement")
+
+
+async def test_a_failed_delivery_is_retried_when_due_without_a_poll(
+    serving: Market, receivers: list[Receiver]
+) -> None:
+    healthy, _slow = receivers
+    healthy.failures = 1
+    await subscribe(serving, healthy)
+    actor = hris_actor("E1")
+    await serving.post_statements([statement("completed", actor=actor, activity=course(1))])
+    await until(lambda: healthy.activities == [course(1)] * 2, "the retry (after 0.5 s)")
 
 
 async def test_a_receiver_that_does_not_answer_holds_back_no_other(
