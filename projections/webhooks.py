@@ -19,8 +19,9 @@ the change (see `projections.store`). The dispatcher then
 Each subscription has a lane of its own: at most `LRS_WEBHOOK_CONCURRENCY` of its deliveries
 in flight at once, claimed in the order they fall due (a new event when fanned out, a retry
 when its backoff ends), so a slow or failing receiver fills only its own lane and a retry
-holds back no event that fell due before it. The dispatcher wakes when the worker has applied
-statements in the same process, when a delivery ends, and when the next delivery falls due.
+holds back no event that fell due before it. A lane's runners each send one delivery after
+another while any is due. The dispatcher wakes when the worker has applied statements in the
+same process, when a delivery is to be retried, and when the next delivery falls due.
 
 Delivery is at least once (a dispatcher that dies after sending but before recording sends
 again when its lease expires): receivers de-duplicate by event id, and order a record's
@@ -81,9 +82,8 @@ BACKOFF_FACTOR = 2.0
 BACKOFF_CAP_S = 30.0
 MAX_RETRY_AFTER_S = 3600.0
 MAX_ANSWER_BYTES = 4096  # of a receiver's answer body read; the rest is never read
-# the least time between the starts of two dispatch rounds: every finished delivery wakes the
-# dispatcher, and a round's lookups and claim cost about what a delivery does, so the
-# deliveries that end within it are refilled in one round
+# the least time between the starts of two dispatch rounds: the worker wakes the dispatcher
+# after every batch, and a round's lookups cost about what a delivery does
 ROUND_GAP_S = 0.01
 
 
@@ -244,13 +244,13 @@ class WebhookService:
         """Dispatch until `stop` is set; `wake` (set by the worker) ends a pause early.
 
         Each round fans out what the outbox holds, then tops up every subscription's lane:
-        up to `concurrency` deliveries of a subscription in flight at once, each its own task,
-        so a slow or failing receiver holds only its own lane. A delivery that ends wakes the
-        loop to refill its lane (rounds start `ROUND_GAP_S` apart at the most often);
-        otherwise it pauses until the next delivery falls due, at most `poll_s`.
+        up to `concurrency` runners of a subscription, each sending its due deliveries one
+        after another, so a slow or failing receiver holds only its own lane. Between rounds
+        (`ROUND_GAP_S` apart at the most often) it pauses until the next delivery falls due,
+        at most `poll_s`, unless woken: by the worker, or by a delivery to be retried.
         """
         wake = wake or Wakeup()
-        lanes: dict[str, set[asyncio.Task[bool]]] = {}
+        lanes: dict[str, set[asyncio.Task[None]]] = {}
         async with aiohttp.ClientSession() as session:
             try:
                 while not stop.is_set():
@@ -272,7 +272,7 @@ class WebhookService:
     async def _dispatch_round(
         self,
         session: aiohttp.ClientSession,
-        lanes: dict[str, set[asyncio.Task[bool]]],
+        lanes: dict[str, set[asyncio.Task[None]]],
         wake: Wakeup,
         poll_s: float,
     ) -> float:
@@ -289,18 +289,34 @@ class WebhookService:
             if due > now:
                 next_due = min(next_due, due)
                 continue
-            claimed = await self._deliveries.claim_deliveries(
+            for delivery in await self._deliveries.claim_deliveries(
                 self.owner, now, self._lease_us, room, subscription_id=subscription.id
-            )
-            # a lane left with room had nothing more due: a delivery ending needs no new round
-            done = functools.partial(_delivery_done, lane, wake, len(claimed) == room)
-            for delivery in claimed:
-                task = asyncio.create_task(self._deliver(session, delivery, subscription))
+            ):
+                task = asyncio.create_task(self._run_lane(session, subscription, delivery, wake))
                 lane.add(task)
-                task.add_done_callback(done)
+                task.add_done_callback(functools.partial(_runner_done, lane))
         if fanned >= self._fan_out_page:
             return 0.0  # more in the outbox
         return max(0.0, (next_due - now) / 1_000_000)
+
+    async def _run_lane(
+        self,
+        session: aiohttp.ClientSession,
+        subscription: Subscription,
+        delivery: Delivery,
+        wake: Wakeup,
+    ) -> None:
+        """One of a lane's runners: send this delivery, then the subscription's next due one,
+        and so on while one is due (a claim of one each: no round's lookups per delivery)."""
+        while True:
+            if await self._deliver(session, delivery, subscription):
+                wake.set()  # a retry: the dispatcher's pause must end when it falls due
+            claimed = await self._deliveries.claim_deliveries(
+                self.owner, self._clock(), self._lease_us, 1, subscription_id=subscription.id
+            )
+            if not claimed:
+                return
+            delivery = claimed[0]
 
     async def _deliver(
         self,
@@ -358,22 +374,15 @@ class WebhookService:
         )
 
 
-def _delivery_done(
-    lane: set[asyncio.Task[bool]], wake: Wakeup, lane_was_full: bool, task: asyncio.Task[bool]
-) -> None:
-    """A delivery ended: free its place in its lane, and wake the dispatcher when the lane was
-    full (more may be due) or the delivery is to be retried (its due time is new)."""
+def _runner_done(lane: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+    """A lane's runner ended: free its place (the next round may start another)."""
     lane.discard(task)
-    if task.cancelled():
-        return
-    if (error := task.exception()) is not None:
-        # its outcome was not recorded: the lease expires and another round sends it again
+    if not task.cancelled() and (error := task.exception()) is not None:
+        # the outcome of its delivery was not recorded: the lease expires, it is sent again
         log.warning("webhook delivery failed before its outcome was recorded: %r", error)
-    elif lane_was_full or task.result():
-        wake.set()
 
 
-async def _cancel_all(lanes: dict[str, set[asyncio.Task[bool]]]) -> None:
+async def _cancel_all(lanes: dict[str, set[asyncio.Task[None]]]) -> None:
     """Stop every delivery in flight (their leases expire; another round sends them again)."""
     tasks = [task for lane in lanes.values() for task in lane]
     for task in tasks:

@@ -390,7 +390,7 @@ async def test_an_idle_round_only_reads_and_pauses_until_the_next_delivery_falls
     clock[0] -= 5_000_000
     spy = Spy(stores.deliveries)
     hooks._deliveries = spy  # type: ignore[assignment]
-    lanes: dict[str, set[asyncio.Task[bool]]] = {}
+    lanes: dict[str, set[asyncio.Task[None]]] = {}
     async with aiohttp.ClientSession() as session:
         assert await hooks._dispatch_round(session, lanes, Wakeup(), 60.0) == 5.0
         writes = {"claim_deliveries", "fan_out", "finish_delivery", "redeliver"}
