@@ -34,6 +34,7 @@ from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
 from projections.tokens import SCOPES
 from projections.transforms import MappingError
+from projections.wakeup import Wakeup
 from projections.webhooks import EVENT_TYPES, wall_clock_us
 
 
@@ -93,9 +94,10 @@ async def _worker(projection: Projection, args: argparse.Namespace) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     poll = projection.settings.worker_poll_s
-    runs = [projection.worker.run(stop, poll)]
+    dispatcher_wake = Wakeup()  # the worker wakes the dispatcher when it has applied statements
+    runs = [projection.worker.run(stop, poll, on_applied=dispatcher_wake.set)]
     if not args.no_webhooks:
-        runs.append(projection.webhooks.run(stop, poll))
+        runs.append(projection.webhooks.run(stop, poll, wake=dispatcher_wake))
     print(f"projection worker {projection.worker.owner} running; Ctrl-C stops it", flush=True)
     await asyncio.gather(*runs)
     return 0

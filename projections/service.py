@@ -122,6 +122,7 @@ async def open_projection(
             keyring,
             max_attempts=projection_settings.webhook_max_attempts,
             timeout_s=projection_settings.webhook_timeout_s,
+            concurrency=projection_settings.webhook_concurrency,
         ),
         limiter=RateLimiter(),
         failed_logins=FailedAttempts(),

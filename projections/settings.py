@@ -14,14 +14,19 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_MARKETPLACE_RATE_LIMIT` | `600` | default requests per minute per client |
 | `LRS_MARKETPLACE_TOKEN_FAILURES_PER_CLIENT` | `10` | failed logins a minute per client id |
 | `LRS_MARKETPLACE_TOKEN_FAILURES_PER_ADDRESS` | `30` | failed logins a minute per address |
-| `LRS_WORKER_BATCH` | `200` | statements a worker claims at a time |
+| `LRS_WORKER_BATCH` | `1000` | statements a worker claims at a time |
 | `LRS_WORKER_LEASE` | `60` | seconds a claim lasts before another worker may take it |
-| `LRS_WORKER_POLL` | `1.0` | seconds a worker waits when there is no work |
+| `LRS_WORKER_POLL` | `0.1` | seconds a worker or dispatcher waits at most when there is no work |
 | `LRS_WEBHOOK_MAX_ATTEMPTS` | `8` | deliveries tried before a dead letter |
 | `LRS_WEBHOOK_TIMEOUT` | `10` | seconds a receiver has to answer |
+| `LRS_WEBHOOK_CONCURRENCY` | `8` | deliveries of one subscription in flight at once |
 
 Failed logins are failed client authentications at the OAuth endpoints; beyond the limit they
 are answered 429 (0: no limit).
+
+The poll is short because it is cheap (an idle round reads a few index entries, writes
+nothing) and only matters for news from other processes: in `lrs serve --with-worker`, new
+statements wake the worker and applied ones the dispatcher at once (`projections.wakeup`).
 """
 
 from __future__ import annotations
@@ -62,9 +67,10 @@ class ProjectionSettings:
     token_failures_per_address: int = 30
     worker_batch: int = 1000
     worker_lease_s: float = 60.0
-    worker_poll_s: float = 1.0
+    worker_poll_s: float = 0.1
     webhook_max_attempts: int = 8
     webhook_timeout_s: float = 10.0
+    webhook_concurrency: int = 8
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectionSettings:
@@ -97,6 +103,9 @@ class ProjectionSettings:
                 env.number("LRS_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts)
             ),
             webhook_timeout_s=env.number("LRS_WEBHOOK_TIMEOUT", cls.webhook_timeout_s),
+            webhook_concurrency=env.integer(
+                "LRS_WEBHOOK_CONCURRENCY", cls.webhook_concurrency, minimum=1
+            ),
         )
 
     def with_overrides(self, **changes: object) -> ProjectionSettings:

@@ -16,6 +16,13 @@ the change (see `projections.store`). The dispatcher then
    redelivered with `lrs webhooks dead-letters` / `lrs webhooks redeliver`. At most the first
    4 KiB of an answer's body are read, never the rest.
 
+Each subscription has a lane of its own: at most `LRS_WEBHOOK_CONCURRENCY` of its deliveries
+in flight at once, claimed in the order they fall due (a new event when fanned out, a retry
+when its backoff ends), so a slow or failing receiver fills only its own lane and a retry
+holds back no event that fell due before it. A lane's runners each send one delivery after
+another while any is due. The dispatcher wakes when the worker has applied statements in the
+same process, when a delivery is to be retried, and when the next delivery falls due.
+
 Delivery is at least once (a dispatcher that dies after sending but before recording sends
 again when its lease expires): receivers de-duplicate by event id, and order a record's
 events by their `version` (deliveries run concurrently). Verification on the receiving side:
@@ -25,6 +32,7 @@ events by their `version` (deliveries run concurrently). Verification on the rec
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import secrets
@@ -48,9 +56,11 @@ from projections.store.base import (
     AggregateStore,
     Delivery,
     DeliveryStore,
+    OutboxEvent,
     Subscription,
 )
 from projections.transforms import is_http_url
+from projections.wakeup import Wakeup, pause
 from projections.webhook_verify import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
@@ -72,6 +82,9 @@ BACKOFF_FACTOR = 2.0
 BACKOFF_CAP_S = 30.0
 MAX_RETRY_AFTER_S = 3600.0
 MAX_ANSWER_BYTES = 4096  # of a receiver's answer body read; the rest is never read
+# the least time between the starts of two dispatch rounds: the worker wakes the dispatcher
+# after every batch, and a round's lookups cost about what a delivery does
+ROUND_GAP_S = 0.01
 
 
 async def read_capped(response: aiohttp.ClientResponse, limit: int = MAX_ANSWER_BYTES) -> bytes:
@@ -143,9 +156,13 @@ class WebhookService:
         max_attempts: int = 8,
         timeout_s: float = 10.0,
         lease_s: float = 60.0,
+        concurrency: int = 8,
+        fan_out_page: int = 500,
         clock: Callable[[], int] = wall_clock_us,
     ) -> None:
         self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self._concurrency = max(1, concurrency)
+        self._fan_out_page = fan_out_page
         self._deliveries = deliveries
         self._aggregates = aggregates
         self._keyring = keyring
@@ -194,10 +211,14 @@ class WebhookService:
             return 0
         subscriptions = await self._deliveries.list_subscriptions()
         now = self._clock()
-        for event in events:
+
+        async def fan_out(event: OutboxEvent) -> None:
             body = orjson.loads(event.body)
             targets = [s.id for s in subscriptions if matches(s, body)]
             await self._deliveries.fan_out(event.id, targets, now)
+
+        # concurrently: on SQLite the writer commits them as one group, not one fsync each
+        await asyncio.gather(*(fan_out(event) for event in events))
         return len(events)
 
     async def deliver_once(self, session: aiohttp.ClientSession, limit: int = 100) -> int:
@@ -208,40 +229,106 @@ class WebhookService:
         if not claimed:
             return 0
         subscriptions = {s.id: s for s in await self._deliveries.list_subscriptions()}
-        await asyncio.gather(*(self._deliver(session, d, subscriptions) for d in claimed))
+        await asyncio.gather(
+            *(self._deliver(session, d, subscriptions.get(d.subscription_id)) for d in claimed)
+        )
         return len(claimed)
 
     async def run_once(self, session: aiohttp.ClientSession) -> int:
         """One fan-out and one delivery round; the work done."""
         return await self.fan_out_once() + await self.deliver_once(session)
 
-    async def run(self, stop: asyncio.Event, poll_s: float = 0.5) -> None:
-        """Dispatch until `stop` is set."""
+    async def run(
+        self, stop: asyncio.Event, poll_s: float = 0.5, *, wake: Wakeup | None = None
+    ) -> None:
+        """Dispatch until `stop` is set; `wake` (set by the worker) ends a pause early.
+
+        Each round fans out what the outbox holds, then tops up every subscription's lane:
+        up to `concurrency` runners of a subscription, each sending its due deliveries one
+        after another, so a slow or failing receiver holds only its own lane. Between rounds
+        (`ROUND_GAP_S` apart at the most often) it pauses until the next delivery falls due,
+        at most `poll_s`, unless woken: by the worker, or by a delivery to be retried.
+        """
+        wake = wake or Wakeup()
+        lanes: dict[str, set[asyncio.Task[None]]] = {}
         async with aiohttp.ClientSession() as session:
-            while not stop.is_set():
-                try:
-                    done = await self.run_once(session)
-                except LRSError as error:
-                    log.warning("webhook dispatch failed, retrying: %s", error.message)
-                    done = 0
-                except Exception:  # a bug must not stop delivery silently: log, go on
-                    log.exception("webhook dispatch failed unexpectedly, retrying")
-                    done = 0
-                if done == 0:
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=poll_s)
+            try:
+                while not stop.is_set():
+                    wake.clear()
+                    started = time.monotonic()
+                    try:
+                        pause_s = await self._dispatch_round(session, lanes, wake, poll_s)
+                    except LRSError as error:
+                        log.warning("webhook dispatch failed, retrying: %s", error.message)
+                        pause_s = poll_s
+                    except Exception:  # a bug must not stop delivery silently: log, go on
+                        log.exception("webhook dispatch failed unexpectedly, retrying")
+                        pause_s = poll_s
+                    await wake.wait(stop, pause_s)
+                    await pause(stop, ROUND_GAP_S - (time.monotonic() - started))
+            finally:
+                await _cancel_all(lanes)
+
+    async def _dispatch_round(
+        self,
+        session: aiohttp.ClientSession,
+        lanes: dict[str, set[asyncio.Task[None]]],
+        wake: Wakeup,
+        poll_s: float,
+    ) -> float:
+        """Fan out, then start due deliveries in every lane with room; the pause to take."""
+        fanned = await self.fan_out_once(self._fan_out_page)
+        now = self._clock()
+        next_due = now + int(poll_s * 1_000_000)
+        for subscription in await self._deliveries.list_subscriptions():
+            lane = lanes.setdefault(subscription.id, set())
+            room = self._concurrency - len(lane)
+            due = await self._deliveries.next_due_us(subscription.id) if room > 0 else None
+            if due is None:
+                continue
+            if due > now:
+                next_due = min(next_due, due)
+                continue
+            for delivery in await self._deliveries.claim_deliveries(
+                self.owner, now, self._lease_us, room, subscription_id=subscription.id
+            ):
+                task = asyncio.create_task(self._run_lane(session, subscription, delivery, wake))
+                lane.add(task)
+                task.add_done_callback(functools.partial(_runner_done, lane))
+        if fanned >= self._fan_out_page:
+            return 0.0  # more in the outbox
+        return max(0.0, (next_due - now) / 1_000_000)
+
+    async def _run_lane(
+        self,
+        session: aiohttp.ClientSession,
+        subscription: Subscription,
+        delivery: Delivery,
+        wake: Wakeup,
+    ) -> None:
+        """One of a lane's runners: send this delivery, then the subscription's next due one,
+        and so on while one is due (a claim of one each: no round's lookups per delivery)."""
+        while True:
+            if await self._deliver(session, delivery, subscription):
+                wake.set()  # a retry: the dispatcher's pause must end when it falls due
+            claimed = await self._deliveries.claim_deliveries(
+                self.owner, self._clock(), self._lease_us, 1, subscription_id=subscription.id
+            )
+            if not claimed:
+                return
+            delivery = claimed[0]
 
     async def _deliver(
         self,
         session: aiohttp.ClientSession,
         delivery: Delivery,
-        subscriptions: dict[str, Subscription],
-    ) -> None:
-        subscription = subscriptions.get(delivery.subscription_id)
+        subscription: Subscription | None,
+    ) -> bool:
+        """Send one delivery and record its outcome; whether it is to be retried."""
         attempts = delivery.attempts + 1
         if subscription is None:
             await self._finish(delivery, DEAD, attempts, "the subscription was deleted")
-            return
+            return False
         now_s = self._clock() / 1_000_000
         body = delivery.body
         event_type = orjson.loads(body).get("type", "") if body else ""
@@ -261,7 +348,7 @@ class WebhookService:
                 await read_capped(response)
                 if 200 <= response.status < 300:
                     await self._finish(delivery, DELIVERED, attempts, None)
-                    return
+                    return False
                 error = f"HTTP {response.status}"
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), now_s)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -269,9 +356,10 @@ class WebhookService:
         if attempts >= self._max_attempts:
             await self._finish(delivery, DEAD, attempts, error)
             log.warning("webhook %s is a dead letter after %d attempts", delivery.id, attempts)
-        else:
-            delay_us = math.ceil(backoff_s(attempts, retry_after) * 1_000_000)
-            await self._finish(delivery, PENDING, attempts, error, self._clock() + delay_us)
+            return False
+        delay_us = math.ceil(backoff_s(attempts, retry_after) * 1_000_000)
+        await self._finish(delivery, PENDING, attempts, error, self._clock() + delay_us)
+        return True
 
     async def _finish(
         self, delivery: Delivery, state: str, attempts: int, error: str | None, at: int = 0
@@ -284,3 +372,21 @@ class WebhookService:
             next_at_us=at or self._clock(),
             error=error,
         )
+
+
+def _runner_done(lane: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+    """A lane's runner ended: free its place (the next round may start another)."""
+    lane.discard(task)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        # the outcome of its delivery was not recorded: the lease expires, it is sent again
+        log.warning("webhook delivery failed before its outcome was recorded: %r", error)
+
+
+async def _cancel_all(lanes: dict[str, set[asyncio.Task[None]]]) -> None:
+    """Stop every delivery in flight (their leases expire; another round sends them again)."""
+    tasks = [task for lane in lanes.values() for task in lane]
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with suppress(asyncio.CancelledError):
+            await task

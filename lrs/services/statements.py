@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -106,6 +106,16 @@ class StatementService:
         self._clock = clock or StoredClock()
         self._page_size = page_size
         self._max_page_size = max_page_size
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after every committed write that stored statements."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        """Stop calling `listener` (a no-op when it was not added)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     async def store_statements(
         self,
@@ -208,6 +218,8 @@ class StatementService:
                 records, update if update.encoded else None
             )
             if outcome.stored:
+                for listener in self._listeners:
+                    listener()
                 return WriteResult(ids, frozenset(present))
             for sid, existing in outcome.existing.items():
                 statement = orjson.loads(pending[sid].pending_raw)

@@ -4,7 +4,8 @@
 and builds the app the root mounts at `PREFIX`. The root hands it the core services under the
 `lrs.keys` keys, then runs `marketplace_services(app)`, which opens the projection on the
 backend and, when `lrs serve --with-worker` (or `LRS_WITH_WORKER=1`) asked for it, runs the
-projection worker and the webhook dispatcher in this process until shutdown. `/metrics` is
+projection worker and the webhook dispatcher in this process until shutdown: statements the
+statement service commits wake the worker, and applied ones the dispatcher, at once. `/metrics` is
 served by the root app: `metrics_route(app)` is its route.
 """
 
@@ -17,15 +18,16 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from lrs.errors import ConfigError
-from lrs.keys import backend_key, settings_key
+from lrs.keys import backend_key, settings_key, statement_service_key
 from lrs.middlewares import error_middleware
 from projections.facts import Projector
 from projections.http import PREFIX, members, oauth, operations, records, webhooks
 from projections.http.envelope import public
 from projections.keys import projection_key, projection_settings_key
-from projections.service import open_projection
+from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
 from projections.transforms import MappingError
+from projections.wakeup import Wakeup
 
 __all__ = ["PREFIX", "create_marketplace_app", "marketplace_services", "metrics_route"]
 
@@ -85,16 +87,29 @@ async def marketplace_services(app: web.Application) -> AsyncIterator[None]:
     app[projection_key] = projection
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
+    statements = app[statement_service_key]
+    worker_wake, dispatcher_wake = Wakeup(), Wakeup()
     if settings.with_worker:
-        poll = projection_settings.worker_poll_s
-        tasks = [
-            asyncio.create_task(projection.worker.run(stop, poll), name="projection-worker"),
-            asyncio.create_task(projection.webhooks.run(stop, poll), name="webhook-dispatcher"),
-        ]
+        statements.add_listener(worker_wake.set)  # new statements wake the worker at once
+        tasks = start_projection(projection, stop, worker_wake, dispatcher_wake)
     yield
+    statements.remove_listener(worker_wake.set)
     stop.set()
     for task in tasks:
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def start_projection(
+    projection: Projection, stop: asyncio.Event, worker_wake: Wakeup, dispatcher_wake: Wakeup
+) -> list[asyncio.Task[None]]:
+    """The worker and the dispatcher as tasks; the worker wakes the dispatcher when it applies."""
+    poll = projection.settings.worker_poll_s
+    worker = projection.worker.run(stop, poll, wake=worker_wake, on_applied=dispatcher_wake.set)
+    dispatcher = projection.webhooks.run(stop, poll, wake=dispatcher_wake)
+    return [
+        asyncio.create_task(worker, name="projection-worker"),
+        asyncio.create_task(dispatcher, name="webhook-dispatcher"),
+    ]

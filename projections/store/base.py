@@ -358,9 +358,25 @@ class DeliveryStore(Protocol):
         ...
 
     async def claim_deliveries(
-        self, owner: str, now_us: int, lease_us: int, limit: int
+        self,
+        owner: str,
+        now_us: int,
+        lease_us: int,
+        limit: int,
+        *,
+        subscription_id: str | None = None,
     ) -> list[Delivery]:
-        """Lease due pending deliveries (each to one owner at a time), with their bodies."""
+        """Lease due pending deliveries (of one subscription, or any), in the order they fell
+        due, each to one owner at a time, with their bodies. A leased delivery falls due again
+        when its lease ends (its `next_at_us` moves there), unless its outcome comes first."""
+        ...
+
+    async def next_due_us(self, subscription_id: str) -> int | None:
+        """When the subscription's next pending delivery falls due (None: it has none).
+
+        A cheap look (one index entry) that a dispatcher takes before claiming: claims are
+        writes, and most looks find nothing due.
+        """
         ...
 
     async def finish_delivery(

@@ -7,7 +7,9 @@ Collections and indexes
     webhook_deliveries     `_id` "<event>.<subscription>"; `due_order` (state, next_at_us, _id)
                            for due and dead ones in the order they are claimed and listed
                            (the equality on state, then the index's own order: no sort in
-                           memory); replaces the earlier `due` (state, next_at_us), dropped
+                           memory); replaces the earlier `due` (state, next_at_us), dropped;
+                           `subscription_due` (subscription_id, state, next_at_us, _id) for
+                           one subscription's claims and its next due time
 
 Fan-out creates each delivery with an upsert keyed by (event, subscription), then marks the
 event fanned: a crash between the two repeats the upserts, which change nothing. A claim is a
@@ -88,7 +90,13 @@ class MongoDeliveryStore:
             ]
         )
         order = [("state", ASCENDING), ("next_at_us", ASCENDING), ("_id", ASCENDING)]
-        await self._deliveries.create_indexes([IndexModel(order, name="due_order")])
+        by_subscription = [("subscription_id", ASCENDING), *order]
+        await self._deliveries.create_indexes(
+            [
+                IndexModel(order, name="due_order"),
+                IndexModel(by_subscription, name="subscription_due"),
+            ]
+        )
         if "due" in await self._deliveries.index_information():
             with suppress(OperationFailure):  # another process dropped it first
                 await self._deliveries.drop_index("due")
@@ -162,20 +170,42 @@ class MongoDeliveryStore:
         await self._events.update_one({"_id": event_id}, {"$set": {"fanned": True}})
 
     async def claim_deliveries(
-        self, owner: str, now_us: int, lease_us: int, limit: int
+        self,
+        owner: str,
+        now_us: int,
+        lease_us: int,
+        limit: int,
+        *,
+        subscription_id: str | None = None,
     ) -> list[Delivery]:
-        """Compare-and-set each due delivery to this owner."""
-        due = {"state": PENDING, "next_at_us": {"$lte": now_us}, "lease_until_us": {"$lte": now_us}}
+        """Compare-and-set each due delivery to this owner; due again when the lease ends."""
+        due: dict[str, Any] = {
+            "state": PENDING,
+            "next_at_us": {"$lte": now_us},
+            "lease_until_us": {"$lte": now_us},
+        }
+        if subscription_id is not None:
+            due = {"subscription_id": subscription_id, **due}
         cursor = self._deliveries.find(due).sort(_CLAIM_ORDER)
+        until = now_us + lease_us
         claimed = []
         for doc in await cursor.limit(limit).to_list(None):
             result = await self._deliveries.update_one(
                 {"_id": doc["_id"], **due},
-                {"$set": {"owner": owner, "lease_until_us": now_us + lease_us}},
+                {"$set": {"owner": owner, "lease_until_us": until, "next_at_us": until}},
             )
             if result.modified_count == 1:
-                claimed.append(doc)
+                claimed.append({**doc, "next_at_us": until})
         return await self._with_bodies(claimed)
+
+    async def next_due_us(self, subscription_id: str) -> int | None:
+        """The earliest `next_at_us` of its pending deliveries (`subscription_due`'s first)."""
+        doc = await self._deliveries.find_one(
+            {"subscription_id": subscription_id, "state": PENDING},
+            {"next_at_us": 1},
+            sort=_CLAIM_ORDER,
+        )
+        return None if doc is None else int(doc["next_at_us"])
 
     async def _with_bodies(self, docs: list[dict[str, Any]]) -> list[Delivery]:
         ids = list({d["event_id"] for d in docs})

@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(state, next_at_us);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_subscription_due
+    ON webhook_deliveries(subscription_id, state, next_at_us);
 """
 
 _FILTERS = ("event_types", "verbs", "activities", "members")
@@ -164,28 +166,53 @@ class SQLiteDeliveryStore:
         await self._db.write(job)
 
     async def claim_deliveries(
-        self, owner: str, now_us: int, lease_us: int, limit: int
+        self,
+        owner: str,
+        now_us: int,
+        lease_us: int,
+        limit: int,
+        *,
+        subscription_id: str | None = None,
     ) -> list[Delivery]:
-        """Lease due deliveries in the writer."""
+        """Lease due deliveries in the writer; they fall due again when the lease ends."""
+        where = "state = ? AND next_at_us <= ? AND lease_until_us <= ?"
+        params: tuple[Any, ...] = (PENDING, now_us, now_us)
+        if subscription_id is not None:
+            where = "subscription_id = ? AND " + where
+            params = (subscription_id, *params)
+        until = now_us + lease_us
 
         def job(conn: sqlite3.Connection) -> list[Delivery]:
             ids = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT id FROM webhook_deliveries WHERE state = ? AND next_at_us <= ? "
-                    "AND lease_until_us <= ? ORDER BY next_at_us, id LIMIT ?",
-                    (PENDING, now_us, now_us, limit),
+                    f"SELECT id FROM webhook_deliveries WHERE {where} "
+                    "ORDER BY next_at_us, id LIMIT ?",
+                    (*params, limit),
                 )
             ]
             for part in chunks(ids):
                 conn.execute(
-                    "UPDATE webhook_deliveries SET owner = ?, lease_until_us = ? "
+                    "UPDATE webhook_deliveries SET owner = ?, lease_until_us = ?, next_at_us = ? "
                     f"WHERE id IN ({marks(len(part))})",
-                    (owner, now_us + lease_us, *part),
+                    (owner, until, until, *part),
                 )
             return _with_bodies(conn, "d.id IN ({})", ids)
 
         return await self._db.write(job)
+
+    async def next_due_us(self, subscription_id: str) -> int | None:
+        """The earliest `next_at_us` of its pending deliveries (the index's first entry)."""
+
+        def job(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute(
+                "SELECT min(next_at_us) FROM webhook_deliveries "
+                "WHERE subscription_id = ? AND state = ?",
+                (subscription_id, PENDING),
+            ).fetchone()
+            return None if row[0] is None else int(row[0])
+
+        return await self._db.read(job)
 
     async def finish_delivery(
         self,

@@ -33,6 +33,7 @@ def test_the_typed_readers() -> None:
         ({"LRS_LTI_PAGE_SIZE": "0"}, "LRS_LTI_PAGE_SIZE must be at least 1, got 0"),
         ({"LRS_LTI_TRUST_PROXY": "maybe"}, "LRS_LTI_TRUST_PROXY must be true or false"),
         ({"LRS_WORKER_POLL": "soon"}, "LRS_WORKER_POLL must be a number, got 'soon'"),
+        ({"LRS_WEBHOOK_CONCURRENCY": "0"}, "LRS_WEBHOOK_CONCURRENCY must be at least 1, got 0"),
         ({"LRS_SCORM_TOKEN_TTL": "0"}, "LRS_SCORM_TOKEN_TTL must be positive"),
     ],
 )

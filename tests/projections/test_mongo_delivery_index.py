@@ -1,5 +1,6 @@
 """The MongoDB delivery store claims due deliveries in the order of an index it has: the
-equality on `state`, then (next_at_us, _id), so a real server never sorts in memory."""
+equality on `state` (and `subscription_id` for one subscription's), then (next_at_us, _id), so
+a real server never sorts in memory."""
 
 from __future__ import annotations
 
@@ -66,3 +67,8 @@ async def test_claims_and_dead_letters_sort_in_the_order_of_an_index(
     await store.claim_deliveries("w1", now_us=10, lease_us=5, limit=10)
     await store.dead_letters(limit=10)
     assert recorder.sorts == [keys[1:], keys[1:]]
+    # one subscription's claims: equalities on subscription and state, then the same order
+    by_subscription = [tuple(k) for k in indexes["subscription_due"]["key"]]
+    assert by_subscription[:2] == [("subscription_id", ASCENDING), ("state", ASCENDING)]
+    await store.claim_deliveries("w1", now_us=10, lease_us=5, limit=10, subscription_id="s")
+    assert recorder.sorts[-1] == by_subscription[2:]

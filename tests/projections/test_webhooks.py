@@ -17,6 +17,7 @@ from aiohttp import web
 from projections.keyring import Keyring
 from projections.store import ProjectionStores
 from projections.store.base import Subscription
+from projections.wakeup import Wakeup
 from projections.webhook_verify import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
@@ -358,3 +359,49 @@ async def test_read_capped_returns_a_short_body_whole(aiohttp_server: Callable[.
         assert await read_capped(response, 8) == b"missing "
     async with aiohttp.ClientSession() as session, session.get(server.make_url("/")) as response:
         assert await read_capped(response) == b"missing field 'x'"
+
+
+class Spy:
+    """A delivery store that notes the name of every method called on it."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self._real, name)
+
+
+async def test_an_idle_round_only_reads_and_pauses_until_the_next_delivery_falls_due(
+    hooks: WebhookService,
+    receiver: tuple[Receiver, str],
+    worker: ProjectionWorker,
+    writer: Writer,
+    stores: ProjectionStores,
+    clock: list[int],
+) -> None:
+    got, url = receiver
+    _subscription, got.secret = await hooks.subscribe(url)
+    await writer.store(statement("completed"))
+    await worker.drain()
+    clock[0] += 5_000_000  # fanned out "in 5 s": due then
+    assert await hooks.fan_out_once() == 1
+    clock[0] -= 5_000_000
+    spy = Spy(stores.deliveries)
+    hooks._deliveries = spy  # type: ignore[assignment]
+    lanes: dict[str, set[asyncio.Task[None]]] = {}
+    async with aiohttp.ClientSession() as session:
+        assert await hooks._dispatch_round(session, lanes, Wakeup(), 60.0) == 5.0
+        writes = {"claim_deliveries", "fan_out", "finish_delivery", "redeliver"}
+        assert not writes & set(spy.calls), spy.calls  # a look, no claim: nothing is due
+        assert await hooks._dispatch_round(session, lanes, Wakeup(), 2.0) == 2.0  # the poll
+        clock[0] += 5_000_000
+        await hooks._dispatch_round(session, lanes, Wakeup(), 60.0)
+        assert "claim_deliveries" in spy.calls
+        deadline = time.monotonic() + 10
+        while any(lanes.values()):  # the delivery runs as a task of its subscription's lane
+            assert time.monotonic() < deadline, "the delivery did not end in 10 s"
+            await asyncio.sleep(0.01)
+    assert len(got.events) == 1
+    assert (await stores.deliveries.delivery_counts()).delivered == 1

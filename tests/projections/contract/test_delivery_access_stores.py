@@ -149,6 +149,44 @@ async def test_outcomes_backoff_dead_letters_and_redelivery(stores: ProjectionSt
     assert await deliveries.dead_letters(10) == []
 
 
+async def test_claims_of_one_subscription_and_when_its_next_delivery_falls_due(
+    stores: ProjectionStores,
+) -> None:
+    await outbox(stores, 1, 2, 3)
+    deliveries = stores.deliveries
+    assert await deliveries.next_due_us("sub_1") is None
+    await deliveries.fan_out("evt_1", ["sub_1", "sub_2"], now_us=100)
+    await deliveries.fan_out("evt_2", ["sub_1"], now_us=200)
+    await deliveries.fan_out("evt_3", ["sub_1"], now_us=300)
+    assert (await deliveries.next_due_us("sub_1"), await deliveries.next_due_us("sub_2")) == (
+        100,
+        100,
+    )
+    # one subscription's, in the order they fell due; the other's are left alone
+    one = await deliveries.claim_deliveries("d", 250, 1000, 5, subscription_id="sub_1")
+    assert [d.event_id for d in one] == ["evt_1", "evt_2"]
+    assert {d.subscription_id for d in one} == {"sub_1"}
+    assert await deliveries.next_due_us("sub_2") == 100
+    # leased ones fall due when the lease ends: the next is evt_3, at 300
+    assert await deliveries.next_due_us("sub_1") == 300
+    first = one[0]
+    assert await deliveries.finish_delivery(
+        first.id, "d", state=PENDING, attempts=1, next_at_us=280, error="HTTP 500"
+    )
+    assert await deliveries.next_due_us("sub_1") == 280  # the retry, before evt_3
+    again = await deliveries.claim_deliveries("d", 400, 1000, 5, subscription_id="sub_1")
+    assert [d.event_id for d in again] == ["evt_1", "evt_3"]  # the retry fell due first
+    for delivery in [*again, one[1]]:
+        await deliveries.finish_delivery(
+            delivery.id, "d", state=DELIVERED, attempts=1, next_at_us=400, error=None
+        )
+    assert await deliveries.next_due_us("sub_1") is None  # delivered ones are not due
+    assert await deliveries.next_due_us("sub_9") is None
+    [other] = await deliveries.claim_deliveries("d", 400, 1000, 5, subscription_id="sub_2")
+    assert other.event_id == "evt_1"
+    assert await deliveries.next_due_us("sub_2") == 1400  # leased until 400 + 1000
+
+
 async def test_deleting_a_subscription_drops_its_pending_deliveries(
     stores: ProjectionStores,
 ) -> None:
