@@ -247,7 +247,7 @@ class WebhookService:
         up to `concurrency` runners of a subscription, each sending its due deliveries one
         after another, so a slow or failing receiver holds only its own lane. Between rounds
         (`ROUND_GAP_S` apart at the most often) it pauses until the next delivery falls due,
-        at most `poll_s`, unless woken: by the worker, or by a delivery to be retried.
+        at most `poll_s`, unless woken: by the worker, a delivery to be retried or a lane freed.
         """
         wake = wake or Wakeup()
         lanes: dict[str, set[asyncio.Task[None]]] = {}
@@ -294,7 +294,7 @@ class WebhookService:
             ):
                 task = asyncio.create_task(self._run_lane(session, subscription, delivery, wake))
                 lane.add(task)
-                task.add_done_callback(functools.partial(_runner_done, lane))
+                task.add_done_callback(functools.partial(_runner_done, lane, wake))
         if fanned >= self._fan_out_page:
             return 0.0  # more in the outbox
         return max(0.0, (next_due - now) / 1_000_000)
@@ -374,9 +374,15 @@ class WebhookService:
         )
 
 
-def _runner_done(lane: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
-    """A lane's runner ended: free its place (the next round may start another)."""
+def _runner_done(lane: set[asyncio.Task[None]], wake: Wakeup, task: asyncio.Task[None]) -> None:
+    """A lane's runner ended: free its place and call the dispatcher back.
+
+    A round that found the lane full could not look up its next due delivery (a retry the
+    runner just scheduled, say) and may have paused for a whole poll: the next round must
+    look again now that the lane has room.
+    """
     lane.discard(task)
+    wake.set()
     if not task.cancelled() and (error := task.exception()) is not None:
         # the outcome of its delivery was not recorded: the lease expires, it is sent again
         log.warning("webhook delivery failed before its outcome was recorded: %r", error)

@@ -405,3 +405,58 @@ async def test_an_idle_round_only_reads_and_pauses_until_the_next_delivery_falls
             await asyncio.sleep(0.01)
     assert len(got.events) == 1
     assert (await stores.deliveries.delivery_counts()).delivered == 1
+
+
+class GatedClaims:
+    """A delivery store whose claims wait for `gate` once `closed` (a runner's next claim)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.gate = asyncio.Event()
+        self.closed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def claim_deliveries(self, *args: Any, **kwargs: Any) -> Any:
+        if self.closed:
+            await self.gate.wait()
+        return await self._real.claim_deliveries(*args, **kwargs)
+
+
+async def test_a_lane_that_frees_up_wakes_the_dispatcher_for_its_retry(
+    hooks: WebhookService,
+    receiver: tuple[Receiver, str],
+    worker: ProjectionWorker,
+    writer: Writer,
+    stores: ProjectionStores,
+    clock: list[int],
+) -> None:
+    # A round that finds a lane full cannot see that lane's next due delivery; when the lane's
+    # runner ended after a failure, nothing woke the dispatcher and the retry waited a poll.
+    got, url = receiver
+    got.answers = [(500, {})]
+    _subscription, got.secret = await hooks.subscribe(url)
+    await writer.store(statement("completed"))
+    await worker.drain()
+    assert await hooks.fan_out_once() == 1
+    gated = GatedClaims(stores.deliveries)
+    hooks._deliveries = gated  # type: ignore[assignment]
+    hooks._concurrency = 1
+    lanes: dict[str, set[asyncio.Task[None]]] = {}
+    wake = Wakeup()
+    async with aiohttp.ClientSession() as session:
+        await hooks._dispatch_round(session, lanes, wake, 3600.0)
+        gated.closed = True  # the runner has its delivery; its next claim waits
+        deadline = time.monotonic() + 10
+        while not (got.requests == 1 and wake.is_set()):  # sent, answered 500, retry noted
+            assert time.monotonic() < deadline, "the first attempt did not end in 10 s"
+            await asyncio.sleep(0.01)
+        wake.clear()
+        assert await hooks._dispatch_round(session, lanes, wake, 3600.0) == 3600.0  # lane full
+        gated.gate.set()
+        while any(lanes.values()):
+            assert time.monotonic() < deadline, "the runner did not end in 10 s"
+            await asyncio.sleep(0.01)
+        assert wake.is_set()  # the freed lane calls the dispatcher back
+        assert await hooks._dispatch_round(session, lanes, wake, 3600.0) == 0.5  # the backoff
