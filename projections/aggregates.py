@@ -28,7 +28,7 @@ Rules (see also docs/marketplace.md):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -60,116 +60,116 @@ def _order(fact: Fact) -> tuple[str, int, str]:
     return (fact.data.get("last_activity_at", ""), fact.stored_us, fact.statement_id)
 
 
-def _latest(facts: Sequence[Fact], key: str) -> Fact | None:
-    return next((f for f in reversed(facts) if f.data.get(key) is not None), None)
+# The record fields derived from the facts alone, in record (and provenance) order.
+FACT_FIELDS = (
+    "learning_completed",
+    "completed_at",
+    "success",
+    "score",
+    "badge_awarded",
+    "enrollment_state",
+    "certificate_ref",
+    "last_activity_at",
+)
+
+
+class _Scan:
+    """What the rules need from a pair's counted facts, gathered in one pass over them.
+
+    Every rule of the module docstring reads the facts in the order they happened, so one
+    walk collects the firsts, the lasts and the lists; `fields` then states the values.
+    """
+
+    def __init__(self, counted: Sequence[Fact]) -> None:
+        self.completing: list[str] = []
+        self.first_completing: Fact | None = None
+        self.passed: list[str] = []
+        self.failed: list[str] = []
+        self.best: Fact | None = None
+        self.latest_score: Fact | None = None
+        self.latest: dict[str, Fact] = {}  # enrollment_state / certificate_ref / email
+        self.badges: dict[str, dict[str, Any]] = {}
+        self.verbs: set[str] = set()
+        for fact in counted:
+            self._add(fact)
+
+    def _add(self, fact: Fact) -> None:
+        data, sid = fact.data, fact.statement_id
+        if data.get("learning_completed") is True:
+            self.completing.append(sid)
+            self.first_completing = self.first_completing or fact
+        outcome = data.get("success")
+        if outcome == "passed":
+            self.passed.append(sid)
+        elif outcome == "failed":
+            self.failed.append(sid)
+        if isinstance(data.get("score"), dict):
+            best = self.best
+            if best is None or data["score"]["value"] > best.data["score"]["value"]:
+                self.best = fact  # ties: the earliest stays
+            self.latest_score = fact
+        for key in ("enrollment_state", "certificate_ref", "email"):
+            if data.get(key) is not None:
+                self.latest[key] = fact
+        badge_id = data.get("badge_awarded.badge_id")
+        if badge_id is not None and badge_id not in self.badges:
+            self.badges[badge_id] = {
+                "badge_id": badge_id,
+                "metadata": data.get("badge_awarded.metadata") or {},
+                "issued_at": data.get("badge_awarded.issued_at") or data.get("last_activity_at"),
+                "statement_id": sid,
+            }
+        if data.get("verb_id"):
+            self.verbs.add(data["verb_id"])
+
+    def fields(self, newest: Fact) -> dict[str, FieldValue]:
+        """The fact-derived fields (FACT_FIELDS order), as the module docstring rules them."""
+        first = self.first_completing
+        completed_at = None
+        if first is not None:
+            completed_at = first.data.get("completed_at") or first.data["last_activity_at"]
+        latest_state = self.latest.get("enrollment_state")
+        certificate = self.latest.get("certificate_ref")
+        badges = sorted(self.badges.values(), key=lambda b: (b["issued_at"] or "", b["badge_id"]))
+        return {
+            "learning_completed": FieldValue(bool(self.completing), self.completing),
+            "completed_at": FieldValue(completed_at, self.completing[:1]),
+            "success": FieldValue(
+                "passed" if self.passed else "failed" if self.failed else None,
+                self.passed or self.failed,
+            ),
+            "score": self._score(),
+            "badge_awarded": FieldValue(badges, [b["statement_id"] for b in badges]),
+            "enrollment_state": FieldValue("completed", self.completing[:1])
+            if self.completing
+            else _latest_value(latest_state, "enrollment_state"),
+            "certificate_ref": _latest_value(certificate, "certificate_ref"),
+            "last_activity_at": FieldValue(newest.data["last_activity_at"], [newest.statement_id]),
+        }
+
+    def _score(self) -> FieldValue:
+        """The best normalised score (ties: the earliest) with the most recent one as `latest`."""
+        best, latest = self.best, self.latest_score
+        if best is None or latest is None:
+            return FieldValue(None, [])
+        value = {**best.data["score"], "statement_id": best.statement_id}
+        value["latest"] = {**latest.data["score"], "statement_id": latest.statement_id}
+        return FieldValue(value, list(dict.fromkeys([best.statement_id, latest.statement_id])))
+
+    def email(self, member_email: str | None) -> FieldValue:
+        """The identity map's primary email, else the newest fact's (only that one a source)."""
+        latest = self.latest.get("email")
+        if member_email is not None:
+            return FieldValue(member_email or (latest.data["email"] if latest else None), [])
+        return FieldValue(latest.data["email"] if latest else None, _ids([latest]))
 
 
 def _ids(facts: Sequence[Fact | None]) -> list[str]:
     return [f.statement_id for f in facts if f is not None]
 
 
-def _completing(facts: Sequence[Fact]) -> list[Fact]:
-    return [f for f in facts if f.data.get("learning_completed") is True]
-
-
-def learning_completed(facts: Sequence[Fact]) -> FieldValue:
-    """True when any fact completes (a pass counts); every completing fact is a source."""
-    completing = _completing(facts)
-    return FieldValue(bool(completing), _ids(completing))
-
-
-def completed_at(facts: Sequence[Fact]) -> FieldValue:
-    """The earliest completing fact's completion time (its activity time when it has none)."""
-    first = next(iter(_completing(facts)), None)
-    if first is None:
-        return FieldValue(None, [])
-    when = first.data.get("completed_at") or first.data["last_activity_at"]
-    return FieldValue(when, [first.statement_id])
-
-
-def success(facts: Sequence[Fact]) -> FieldValue:
-    """`passed` if any fact passed (retakes cannot lower it), else `failed` if any failed."""
-    passed = [f for f in facts if f.data.get("success") == "passed"]
-    failed = [f for f in facts if f.data.get("success") == "failed"]
-    value = "passed" if passed else "failed" if failed else None
-    return FieldValue(value, _ids(passed or failed))
-
-
-def score(facts: Sequence[Fact]) -> FieldValue:
-    """The best normalised score (ties: the earliest) with the most recent one as `latest`."""
-    scored = [f for f in facts if isinstance(f.data.get("score"), dict)]
-    if not scored:
-        return FieldValue(None, [])
-    top = max(f.data["score"]["value"] for f in scored)
-    best = next(f for f in scored if f.data["score"]["value"] == top)  # ties: the earliest
-    latest = scored[-1]
-    value = {**best.data["score"], "statement_id": best.statement_id}
-    value["latest"] = {**latest.data["score"], "statement_id": latest.statement_id}
-    return FieldValue(value, list(dict.fromkeys([best.statement_id, latest.statement_id])))
-
-
-def badge_awarded(facts: Sequence[Fact]) -> FieldValue:
-    """One entry per badge id, its earliest award, ordered by issue time then id."""
-    badges: dict[str, dict[str, Any]] = {}
-    for fact in facts:
-        badge_id = fact.data.get("badge_awarded.badge_id")
-        if badge_id is None or badge_id in badges:
-            continue
-        badges[badge_id] = {
-            "badge_id": badge_id,
-            "metadata": fact.data.get("badge_awarded.metadata") or {},
-            "issued_at": fact.data.get("badge_awarded.issued_at")
-            or fact.data.get("last_activity_at"),
-            "statement_id": fact.statement_id,
-        }
-    value = sorted(badges.values(), key=lambda b: (b["issued_at"] or "", b["badge_id"]))
-    return FieldValue(value, [b["statement_id"] for b in value])
-
-
-def enrollment_state(facts: Sequence[Fact]) -> FieldValue:
-    """`completed` once completed; else the state of the most recent fact that has one."""
-    completing = _completing(facts)
-    if completing:
-        return FieldValue("completed", _ids(completing[:1]))
-    latest = _latest(facts, "enrollment_state")
-    return FieldValue(latest.data["enrollment_state"] if latest else None, _ids([latest]))
-
-
-def certificate_ref(facts: Sequence[Fact]) -> FieldValue:
-    """The certificate of the most recent fact that has one."""
-    latest = _latest(facts, "certificate_ref")
-    return FieldValue(latest.data["certificate_ref"] if latest else None, _ids([latest]))
-
-
-def last_activity_at(facts: Sequence[Fact]) -> FieldValue:
-    """The newest fact's time."""
-    newest = facts[-1]
-    return FieldValue(newest.data["last_activity_at"], [newest.statement_id])
-
-
-def email(facts: Sequence[Fact], member_email: str | None) -> FieldValue:
-    """The identity map's primary email, else the newest fact's (only that one is a source)."""
-    latest = _latest(facts, "email")
-    value = member_email or (latest.data["email"] if latest else None)
-    return FieldValue(value, _ids([latest]) if member_email is None else [])
-
-
-def verbs(facts: Sequence[Fact]) -> list[str]:
-    """Every verb the facts used, sorted."""
-    return sorted({f.data["verb_id"] for f in facts if f.data.get("verb_id")})
-
-
-# The record fields derived from the facts alone, in record (and provenance) order.
-FIELD_RULES: tuple[tuple[str, Callable[[Sequence[Fact]], FieldValue]], ...] = (
-    ("learning_completed", learning_completed),
-    ("completed_at", completed_at),
-    ("success", success),
-    ("score", score),
-    ("badge_awarded", badge_awarded),
-    ("enrollment_state", enrollment_state),
-    ("certificate_ref", certificate_ref),
-    ("last_activity_at", last_activity_at),
-)
+def _latest_value(fact: Fact | None, key: str) -> FieldValue:
+    return FieldValue(fact.data[key] if fact else None, _ids([fact]))
 
 
 def counted_facts(facts: Sequence[Fact]) -> list[Fact]:
@@ -190,16 +190,17 @@ def fold(
     counted = counted_facts(facts)
     if not counted:
         return None
-    fields = {name: rule(counted) for name, rule in FIELD_RULES}
-    fields["email"] = email(counted, member_email)
+    scan = _Scan(counted)
+    fields = scan.fields(counted[-1])
+    fields["email"] = scan.email(member_email)
     provenance = {name: field.sources for name, field in fields.items() if field.sources}
     provenance["statements"] = _ids(counted)
     return {
         "member_id": member_id,
         "activity_id": activity_id,
         "email": fields["email"].value,
-        **{name: fields[name].value for name, _rule in FIELD_RULES},
-        "verbs": verbs(counted),
+        **{name: fields[name].value for name in FACT_FIELDS},
+        "verbs": sorted(scan.verbs),
         "provenance": provenance,
         "mapping_version": mapping_version,
     }
@@ -241,23 +242,26 @@ def _badge_ids(record: dict[str, Any] | None) -> set[str]:
 
 def change_tags(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
     """Semantic tags of a change, for subscribers' event-type filters."""
+    before, after = old or {}, new or {}
     tags = []
-    was_done = bool((old or {}).get("learning_completed"))
-    is_done = bool((new or {}).get("learning_completed"))
+    was_done = bool(before.get("learning_completed"))
+    is_done = bool(after.get("learning_completed"))
     if is_done and not was_done:
         tags.append("learning.completed")
     if was_done and not is_done:
         tags.append("learning.uncompleted")
-    if _badge_ids(new) - _badge_ids(old):
-        tags.append("badge.awarded")
-    if _badge_ids(old) - _badge_ids(new):
-        tags.append("badge.revoked")
+    if before.get("badge_awarded") != after.get("badge_awarded"):  # else no badge came or went
+        had, has = _badge_ids(old), _badge_ids(new)
+        if has - had:
+            tags.append("badge.awarded")
+        if had - has:
+            tags.append("badge.revoked")
     for field, tag in (
         ("score", "score.changed"),
         ("enrollment_state", "enrollment.changed"),
         ("certificate_ref", "certificate.changed"),
     ):
-        if (old or {}).get(field) != (new or {}).get(field):
+        if before.get(field) != after.get(field):
             tags.append(tag)
     return tags
 
@@ -276,7 +280,8 @@ def change_event(
         return None
     kind = "learning.created" if old is None else "learning.removed" if new is None else ""
     kind = kind or "learning.updated"
-    changes = [f for f in FIELDS if (old or {}).get(f) != (new or {}).get(f)]
+    before, after = old or {}, new or {}
+    changes = [f for f in FIELDS if before.get(f) != after.get(f)]
     event_id = f"evt_{uuid.uuid4().hex}"
     body = {
         "id": event_id,
@@ -287,7 +292,7 @@ def change_event(
         "activity_id": activity_id,
         "version": version,
         "changes": changes,
-        "verbs": sorted(set((old or {}).get("verbs", [])) | set((new or {}).get("verbs", []))),
+        "verbs": sorted({*before.get("verbs", ()), *after.get("verbs", ())}),
         "data": new,
     }
     return OutboxEvent(

@@ -27,13 +27,14 @@ Anything else refuses to load, with a MappingError naming the file row.
 from __future__ import annotations
 
 import csv
-import functools
 import io
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from projections.extractor import CompiledRow, Extractor, Reader, key_reader
 from projections.transforms import (
     ENROLLMENT_STATES,
     SUCCESS_VALUES,
@@ -144,18 +145,26 @@ def read_path(steps: tuple[Step, ...], value: Any) -> Any:
 
 def coerce(value: Any, spec: FieldSpec) -> Any:
     """The value if it is of the field's type (and allowed), else None."""
-    return value if value is not None and _CHECKS[spec.data_type](value, spec) else None
+    return value if value is not None and type_check(spec)(value) else None
 
 
-_CHECKS = {
-    "string": lambda v, s: isinstance(v, str) and v != "",
-    "email": lambda v, s: isinstance(v, str) and "@" in v,
-    "boolean": lambda v, s: isinstance(v, bool),
-    "datetime": lambda v, s: isinstance(v, str) and v.endswith("Z"),
-    "enum": lambda v, s: isinstance(v, str) and (not s.values or v in s.values),
-    "score": lambda v, s: isinstance(v, dict) and "value" in v,
-    "object": lambda v, s: isinstance(v, dict),
-    "url": lambda v, s: is_http_url(v),
+def type_check(spec: FieldSpec) -> Callable[[Any], bool]:
+    """Whether a value is of the field's type (and one of its values, for an enum)."""
+    kind = spec.data_type
+    if kind == "enum":
+        allowed = frozenset(spec.values)
+        return lambda v: isinstance(v, str) and (not allowed or v in allowed)
+    return _CHECKS[kind]
+
+
+_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str) and v != "",
+    "email": lambda v: isinstance(v, str) and "@" in v,
+    "boolean": lambda v: isinstance(v, bool),
+    "datetime": lambda v: isinstance(v, str) and v.endswith("Z"),
+    "score": lambda v: isinstance(v, dict) and "value" in v,
+    "object": lambda v: isinstance(v, dict),
+    "url": is_http_url,
 }
 
 
@@ -175,38 +184,45 @@ class MappingRow:
     cardinality: str
     retention_policy: str
 
-    def apply(self, raw: Any, ctx: TransformContext) -> Any:
-        """The raw value through the transforms, checked against the target's type."""
-        value = raw
-        for transform in self.transforms:
-            if value is None:
-                return None
-            value = transform.func(value, ctx)
-        return coerce(value, self.target)
+    def compile(self) -> CompiledRow:
+        """The row as the extractor runs it: reader, transforms and type check bound once."""
+        many = self.cardinality == "many"
+        head: str | None
+        rest: Reader | None
+        if self.source_system == "hris":
+            head, rest = None, _cell_reader(self.source_field, many)
+            read_key: tuple[Any, ...] = ("hris", self.source_field, many)
+        else:  # a path always starts with a key (see parse_path)
+            head, rest, read_key = self.path[0][1], _path_reader(self.path[1:]), self.path
+        return CompiledRow(
+            self.target_field,
+            required=self.required,
+            many=many,
+            read_key=read_key,
+            head=head,
+            rest=rest,
+            transforms=[t.func for t in self.transforms],
+            check=type_check(TARGET_FIELDS[self.target_field]),
+        )
 
-    def read(self, statement: Any) -> Any:
-        """The raw value at the row's path in a statement."""
-        keys = self.keys
-        if keys is None:
-            return read_path(self.path, statement)
-        value = statement
-        for key in keys:  # the usual path, dict keys only: walked without read_path's checks
-            if not isinstance(value, dict):
-                return None
-            value = value.get(key)
-        return value
 
-    @functools.cached_property
-    def keys(self) -> tuple[str, ...] | None:
-        """The path's keys when every step is a dict key, else None."""
-        if any(kind != "key" for kind, _arg in self.path):
-            return None
-        return tuple(arg for _kind, arg in self.path)
+def _path_reader(steps: tuple[Step, ...]) -> Reader | None:
+    """A reader of the steps (dict keys only: without read_path's checks); None if none."""
+    if all(kind == "key" for kind, _arg in steps):
+        return key_reader(tuple(arg for _kind, arg in steps))
+    return lambda value: read_path(steps, value)
 
-    @functools.cached_property
-    def target(self) -> FieldSpec:
-        """The spec of the field this row fills (looked up once: rows run per statement)."""
-        return TARGET_FIELDS[self.target_field]
+
+def _cell_reader(column: str, many: bool) -> Reader:
+    """An identity CSV cell: stripped, None when empty; `many` cells split on `;` or `|`."""
+
+    def read(row: Any) -> Any:
+        cell = (row.get(column) or "").strip()
+        if many:
+            return [p.strip() for p in cell.replace("|", ";").split(";") if p.strip()]
+        return cell or None
+
+    return read
 
 
 @dataclass(frozen=True)
@@ -216,6 +232,9 @@ class Mapping:
     version: str
     rows: tuple[MappingRow, ...]
     _by_system: dict[str, tuple[MappingRow, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _extractors: dict[str, Extractor] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
@@ -228,43 +247,25 @@ class Mapping:
             )
         return found
 
+    def extractor(self, system: str) -> Extractor:
+        """The compiled rows of one source system (compiled once, on first use)."""
+        found = self._extractors.get(system)
+        if found is None:
+            found = self._extractors[system] = Extractor(
+                [r.compile() for r in self.rows_for(system)]
+            )
+        return found
+
     def extract(self, statement: MappingABC[str, Any], ctx: TransformContext) -> dict[str, Any]:
         """Target field → value for one statement (list values for `many` rows).
 
         Empty when a required target has no value: the statement contributes nothing.
         """
-        return _apply_rows(self.rows_for("xapi"), lambda row: row.read(statement), ctx)
+        return self.extractor("xapi")(statement, ctx)
 
     def extract_hris(self, row: MappingABC[str, str], ctx: TransformContext) -> dict[str, Any]:
         """Target field → value for one identity CSV row (`many` cells split on `;` or `|`)."""
-
-        def read(mrow: MappingRow) -> Any:
-            cell = (row.get(mrow.source_field) or "").strip()
-            if mrow.cardinality == "many":
-                return [p.strip() for p in cell.replace("|", ";").split(";") if p.strip()]
-            return cell or None
-
-        return _apply_rows(self.rows_for("hris"), read, ctx)
-
-
-def _apply_rows(rows: tuple[MappingRow, ...], read: Any, ctx: TransformContext) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for row in rows:
-        if row.cardinality != "many" and values.get(row.target_field) not in (None, []):
-            continue  # an earlier row filled it: this one is only a fallback
-        raw = read(row)
-        if row.cardinality == "many":
-            items = raw if isinstance(raw, list) else [] if raw is None else [raw]
-            found = [v for v in (row.apply(item, ctx) for item in items) if v is not None]
-            current = values.get(row.target_field)
-            merged = current if isinstance(current, list) else [] if current is None else [current]
-            values[row.target_field] = merged + [v for v in found if v not in merged]
-        else:
-            values[row.target_field] = row.apply(raw, ctx)
-    for row in rows:
-        if row.required and values.get(row.target_field) in (None, []):
-            return {}
-    return {k: v for k, v in values.items() if v not in (None, [])}
+        return self.extractor("hris")(row, ctx)
 
 
 def _check_row(line: int, cells: dict[str, str], name: str) -> MappingRow:

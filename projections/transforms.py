@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +30,7 @@ from lrs.errors import ValidationError
 from lrs.xapi.timestamps import parse_timestamp, to_us
 
 ENROLLMENT_STATES = ("active", "completed", "dropped")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1)  # naive: format_datetime writes UTC without an offset
 SUCCESS_VALUES = ("passed", "failed")
 _YES = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False, "": False}
 
@@ -193,8 +193,7 @@ def normalize_score_0_100(value: Any, ctx: TransformContext) -> dict[str, Any] |
 def format_datetime(us: int) -> str:
     """UTC, microseconds, `Z`: the one datetime form of marketplace records."""
     # isoformat, not strftime("%Y"): glibc writes the year 275 as "275", which no parser reads
-    moment = _EPOCH + timedelta(microseconds=us)
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return (_EPOCH + timedelta(microseconds=us)).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso8601(value: Any, ctx: TransformContext | None) -> str | None:
