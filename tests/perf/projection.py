@@ -2,7 +2,7 @@
 
 Run by hand, never in CI:
 
-    python tests/perf/projection.py [--statements N] [--matched-share F] [--seed S]
+    python -m tests.perf.projection [--statements N] [--matched-share F] [--seed S]
                                     [--batch B] [--keep DIR]
 
 What it does, in order:

@@ -2,7 +2,7 @@
 
 Run by hand, never in CI:
 
-    python tests/perf/query.py [--statements N] [--seed S] [--queries Q] [--data-dir D --keep]
+    python -m tests.perf.query [--statements N] [--seed S] [--queries Q] [--data-dir D --keep]
 
 What it does, in order:
 
