@@ -214,6 +214,17 @@ class StatementFilter:
     limit: int = 100
     after: str | None = None  # the store's own opaque position from the previous page
 
+    def keyed(self) -> dict[str, str]:
+        """The index kinds this query names (see INDEX_KINDS), each with its key."""
+        named = (
+            ("related_agents" if self.related_agents else "agents", self.agent),
+            ("verbs", self.verb),
+            ("related_activities" if self.related_activities else "activities", self.activity),
+            ("registrations", self.registration),
+            ("authorities", self.authority),
+        )
+        return {kind: key for kind, key in named if key is not None}
+
 
 @dataclass(frozen=True)
 class StatementPage:

@@ -76,22 +76,10 @@ def parse_position(position: str) -> tuple[int, str]:
         raise BadRequest("the paging position is not one this LRS gave out") from None
 
 
-def keyed(query: StatementFilter) -> dict[str, str]:
-    """The index kinds a query names, each with its key."""
-    named = (
-        ("related_agents" if query.related_agents else "agents", query.agent),
-        ("verbs", query.verb),
-        ("related_activities" if query.related_activities else "activities", query.activity),
-        ("registrations", query.registration),
-        ("authorities", query.authority),
-    )
-    return {kind: key for kind, key in named if key is not None}
-
-
 def query_filter(query: StatementFilter) -> dict[str, Any]:
     """The filter of a query: non-voided, committed statements with every key, in its window."""
     clauses: list[dict[str, Any]] = [{"voided": False}, {"pending": {"$exists": False}}]
-    clauses.extend({f"idx.{kind}": key} for kind, key in keyed(query).items())
+    clauses.extend({f"idx.{kind}": key} for kind, key in query.keyed().items())
     if query.since_us is not None:
         clauses.append({"stored_us": {"$gt": query.since_us}})
     if query.until_us is not None:
@@ -106,7 +94,7 @@ def query_filter(query: StatementFilter) -> dict[str, Any]:
 
 def query_plan(query: StatementFilter) -> QueryPlan:
     """The filter, sort and index of one page (see the module docstring)."""
-    kinds = keyed(query)
+    kinds = query.keyed()
     driver = next((kind for kind in SELECTIVITY if kind in kinds), None)
     return QueryPlan(
         filter=query_filter(query),

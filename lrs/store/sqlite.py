@@ -53,6 +53,7 @@ from lrs.store.sqlite_query import (
     note_unordered,
     position,
     query_page,
+    statement_page,
 )
 from lrs.xapi.voiding import voided_ids
 
@@ -317,13 +318,7 @@ def _export(
         "ORDER BY stored_us, seq LIMIT ?",
         params,
     ).fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if rows else None
-    return StatementPage(
-        statements=[bytes(raw) for _us, _seq, raw in rows],
-        next_position=f"{last[0]}:{last[1]}" if more and last else None,
-    )
+    return statement_page(rows, limit)
 
 
 class SQLiteCredentialStore:

@@ -55,26 +55,19 @@ Wanted = list[tuple[int, int]]
 
 def query_page(conn: sqlite3.Connection, query: StatementFilter) -> StatementPage:
     """One page of non-voided statements matching `query` (see the module docstring)."""
-    keyed = (
-        ("related_agents" if query.related_agents else "agents", query.agent),
-        ("verbs", query.verb),
-        ("related_activities" if query.related_activities else "activities", query.activity),
-        ("registrations", query.registration),
-        ("authorities", query.authority),
-    )
-    named = [(kind, key) for kind, key in keyed if key is not None]
+    named = list(query.keyed().items())
     ids = known_key_ids(conn, list({key for _kind, key in named}))
     if len(ids) < len({key for _kind, key in named}):
         return StatementPage(statements=[], next_position=None)  # a key no statement has
     wanted = [(ids[key], KIND_BIT[kind]) for kind, key in named]
     if not wanted:
-        return _page(_sorted(conn, query, wanted), query.limit)
+        return statement_page(_sorted(conn, query, wanted), query.limit)
     in_order = _in_order(conn)
     rows = _walk(conn, query, wanted, in_order)
     if not in_order:
         rows += _unordered(conn, query, wanted)
         rows.sort(key=lambda row: (row[0], row[1]), reverse=not query.ascending)
-    return _page(rows, query.limit)
+    return statement_page(rows, query.limit)
 
 
 def _in_order(conn: sqlite3.Connection) -> bool:
@@ -94,7 +87,8 @@ _POSTED_AT = (
 )
 
 
-def _page(rows: list[tuple[int, int, bytes]], limit: int) -> StatementPage:
+def statement_page(rows: list[tuple[int, int, bytes]], limit: int) -> StatementPage:
+    """A page from rows (stored_us, seq, raw) read one past `limit`; its position is the last."""
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if rows else None
