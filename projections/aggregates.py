@@ -60,17 +60,8 @@ def _order(fact: Fact) -> tuple[str, int, str]:
     return (fact.data.get("last_activity_at", ""), fact.stored_us, fact.statement_id)
 
 
-# The record fields derived from the facts alone, in record (and provenance) order.
-FACT_FIELDS = (
-    "learning_completed",
-    "completed_at",
-    "success",
-    "score",
-    "badge_awarded",
-    "enrollment_state",
-    "certificate_ref",
-    "last_activity_at",
-)
+# The record fields derived from the facts alone (all but `email`, the member's), in order.
+FACT_FIELDS = FIELDS[1:]
 
 
 class _Scan:

@@ -143,11 +143,6 @@ def read_path(steps: tuple[Step, ...], value: Any) -> Any:
     return value
 
 
-def coerce(value: Any, spec: FieldSpec) -> Any:
-    """The value if it is of the field's type (and allowed), else None."""
-    return value if value is not None and type_check(spec)(value) else None
-
-
 def type_check(spec: FieldSpec) -> Callable[[Any], bool]:
     """Whether a value is of the field's type (and one of its values, for an enum)."""
     kind = spec.data_type

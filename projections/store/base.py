@@ -67,10 +67,6 @@ class FactStore(Protocol):
         facts as now stored (tombstones included)."""
         ...
 
-    async def facts_for_pair(self, member_id: str, activity_id: str) -> list[Fact]:
-        """The non-voided facts of one (member, activity)."""
-        ...
-
     async def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
         """The non-voided facts of each (member, activity), by statement id; a pair without
         any is absent."""

@@ -139,13 +139,6 @@ class MongoFactStore:
         await asyncio.gather(*(void(i) for i in unique))
         return list((await self.get_facts(unique)).values())
 
-    async def facts_for_pair(self, member_id: str, activity_id: str) -> list[Fact]:
-        """Non-voided facts of the pair."""
-        cursor = self._docs.find(
-            {"member_id": member_id, "activity_id": activity_id, "voided": 0}
-        ).sort("_id", ASCENDING)
-        return [_fact(d) for d in await cursor.to_list(None)]
-
     async def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
         """Non-voided facts per pair, one query (on the pair index) per chunk of pairs."""
         unique = list(dict.fromkeys(pairs))

@@ -189,11 +189,6 @@ class SQLiteFactStore:
 
         return await self._db.write(job) if unique else []
 
-    async def facts_for_pair(self, member_id: str, activity_id: str) -> list[Fact]:
-        """Non-voided facts of the pair."""
-        where = "member_id = ? AND activity_id = ? AND voided = 0"
-        return await self._db.read(lambda c: _select_facts(c, where, (member_id, activity_id)))
-
     async def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
         """Non-voided facts per pair, a chunk of pairs per indexed query."""
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from projections.facts import Projector
-from projections.mapping import TARGET_FIELDS, Mapping, MappingRow, coerce, parse_mapping
+from projections.mapping import TARGET_FIELDS, Mapping, MappingRow, parse_mapping, type_check
 from projections.mapping import read_path as read_json_path
 from projections.settings import SPEC_DIR
 from projections.transforms import TransformContext, load_verb_table
@@ -66,7 +66,9 @@ def _apply(row: MappingRow, raw: Any, ctx: TransformContext) -> Any:
         if value is None:
             return None
         value = transform.func(value, ctx)
-    return coerce(value, TARGET_FIELDS[row.target_field])
+    return (
+        value if value is not None and type_check(TARGET_FIELDS[row.target_field])(value) else None
+    )
 
 
 def edge_cases() -> list[dict[str, Any]]:
