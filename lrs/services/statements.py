@@ -276,11 +276,11 @@ class StatementService:
 
     async def attachments_for(self, raws: Sequence[bytes]) -> list[Attachment]:
         """The stored attachment content the statements reference (each hash once)."""
-        hashes = [h for raw in raws for h in referenced_hashes(orjson.loads(raw))]
+        hashes = self.attachment_hashes(raws)
         if not hashes:
             return []
         found = await self._attachments.get_attachments(hashes)
-        return [found[h] for h in dict.fromkeys(hashes) if h in found]
+        return [found[h] for h in hashes if h in found]
 
     def _records(
         self, pending: dict[str, PreparedStatement], known: dict[str, StoredStatement]
