@@ -137,7 +137,7 @@ def check_link(record: AuditRecord, previous: AuditRecord | None) -> ChainBreak 
     expected_seq = previous.seq + 1 if previous is not None else 1
     if record.seq != expected_seq:
         return ChainBreak(
-            record.seq, f"entry {expected_seq} is missing (deleted?): entry {record.seq} follows"
+            expected_seq, f"entry {expected_seq} is missing (deleted): entry {record.seq} follows"
         )
     if record.prev_hash != (previous.hash if previous is not None else GENESIS):
         return ChainBreak(
