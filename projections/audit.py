@@ -143,7 +143,11 @@ def check_link(record: AuditRecord, previous: AuditRecord | None) -> ChainBreak 
         return ChainBreak(
             record.seq, "its prev_hash is not the previous entry's hash (reordered or replaced)"
         )
-    if entry_hash(record) != record.hash:
+    try:
+        matches = entry_hash(record) == record.hash
+    except (TypeError, orjson.JSONEncodeError):  # a field edited into something not JSON
+        matches = False
+    if not matches:
         return ChainBreak(record.seq, "its content does not match its hash (changed)")
     return None
 
@@ -224,6 +228,11 @@ class AuditLog:
         return await self._store.newest(
             limit=limit, before_seq=before_seq, since_us=since_us, type=type
         )
+
+    async def entry(self, seq: int) -> AuditRecord | None:
+        """Entry `seq` (for example the merge an undo reverses), or None."""
+        found = await self._store.newest(limit=1, before_seq=seq + 1)
+        return found[0] if found and found[0].seq == seq else None
 
     async def verify(self, expect_head: tuple[int, str] | None = None) -> ChainReport:
         """Walk the whole chain in order; the first break, if any.

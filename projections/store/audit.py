@@ -9,6 +9,8 @@ forking without a transaction spanning the read and the write.
 
 `details`, `before` and `after` are JSON objects stored as their JSON text, so that what is
 read back is exactly what was hashed (no driver reorders, retypes or refuses a key of it).
+A stored value that is no longer such a text (edited behind the store's back) reads back as
+`{"unreadable": ...}`: verification then names the entry instead of failing on it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,27 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+import orjson
+
+
+def dump_object(value: dict[str, Any] | None) -> str | None:
+    """A JSON object as the stores keep it: canonical JSON text (None stays None)."""
+    return None if value is None else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def load_object(text: Any) -> dict[str, Any]:
+    """The JSON object a store kept (see the module docstring for what was tampered with)."""
+    try:
+        value = orjson.loads(text)
+    except (orjson.JSONDecodeError, TypeError):
+        return {"unreadable": str(text)}
+    return value if isinstance(value, dict) else {"unreadable": str(text)}
+
+
+def load_optional(text: Any) -> dict[str, Any] | None:
+    """`load_object`, with None kept."""
+    return None if text is None else load_object(text)
 
 
 @dataclass(frozen=True)

@@ -16,36 +16,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from lrs.store.engine.mongo import MongoDatabase, translates_errors
-from projections.store.audit import AuditRecord, Inserted, LegacyAuditEntry
+from projections.store.audit import (
+    AuditRecord,
+    Inserted,
+    LegacyAuditEntry,
+    dump_object,
+    load_object,
+    load_optional,
+)
 
 LEGACY_COLLECTION = "marketplace_audit"
-
-
-def _json(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def _loads(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else orjson.loads(text)
 
 
 def _record(doc: dict[str, Any]) -> AuditRecord:
     return AuditRecord(
         seq=doc["_id"],
-        at_us=doc["at_us"],
-        type=doc["type"],
-        actor=doc["actor"],
-        subject=doc["subject"],
-        details=orjson.loads(doc["details"]),
-        before=_loads(doc.get("before")),
-        after=_loads(doc.get("after")),
-        prev_hash=doc["prev_hash"],
-        hash=doc["hash"],
+        at_us=doc.get("at_us", 0),
+        type=doc.get("type", ""),
+        actor=doc.get("actor", ""),
+        subject=doc.get("subject", ""),
+        details=load_object(doc.get("details")),
+        before=load_optional(doc.get("before")),
+        after=load_optional(doc.get("after")),
+        prev_hash=doc.get("prev_hash", ""),
+        hash=doc.get("hash", ""),
     )
 
 
@@ -80,9 +78,9 @@ class MongoAuditStore:
             "type": record.type,
             "actor": record.actor,
             "subject": record.subject,
-            "details": _json(record.details),
-            "before": _json(record.before),
-            "after": _json(record.after),
+            "details": dump_object(record.details),
+            "before": dump_object(record.before),
+            "after": dump_object(record.after),
             "prev_hash": record.prev_hash,
             "hash": record.hash,
         }

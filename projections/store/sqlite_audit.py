@@ -14,10 +14,15 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from lrs.store.engine.sqlite import SQLiteDatabase
-from projections.store.audit import AuditRecord, Inserted, LegacyAuditEntry
+from projections.store.audit import (
+    AuditRecord,
+    Inserted,
+    LegacyAuditEntry,
+    dump_object,
+    load_object,
+    load_optional,
+)
 
 AUDIT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -41,10 +46,6 @@ LEGACY_TABLE = "marketplace_audit"
 _COLUMNS = "seq, at_us, type, actor, subject, details, before, after, prev_hash, hash"
 
 
-def _json(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
 def _record(row: Sequence[Any]) -> AuditRecord:
     seq, at_us, type_, actor, subject, details, before, after, prev_hash, hash_ = row
     return AuditRecord(
@@ -53,9 +54,9 @@ def _record(row: Sequence[Any]) -> AuditRecord:
         type_,
         actor,
         subject,
-        orjson.loads(details),
-        None if before is None else orjson.loads(before),
-        None if after is None else orjson.loads(after),
+        load_object(details),
+        load_optional(before),
+        load_optional(after),
         prev_hash,
         hash_,
     )
@@ -91,9 +92,9 @@ class SQLiteAuditStore:
             record.type,
             record.actor,
             record.subject,
-            _json(record.details),
-            _json(record.before),
-            _json(record.after),
+            dump_object(record.details),
+            dump_object(record.before),
+            dump_object(record.after),
             record.prev_hash,
             record.hash,
             origin,
@@ -152,7 +153,7 @@ class SQLiteAuditStore:
             if not _has_legacy(conn):
                 return []
             return [
-                LegacyAuditEntry(str(seq), at, action, actor, subject, orjson.loads(details))
+                LegacyAuditEntry(str(seq), at, action, actor, subject, load_object(details))
                 for seq, at, action, actor, subject, details in conn.execute(sql, (limit,))
             ]
 

@@ -64,6 +64,9 @@ async def test_listing_filters_and_pages(stores: ProjectionStores) -> None:
     both = await audit.entries(since_us=103_000_000, type="t.0", before_seq=5)
     assert [e.seq for e in both] == [4]
     assert await audit.entries(type="nope") == []
+    third = await audit.entry(3)
+    assert third is not None and (third.seq, third.subject) == (3, "s3")
+    assert await audit.entry(6) is None and await audit.entry(0) is None
 
 
 async def test_a_sequence_number_is_taken_once(stores: ProjectionStores) -> None:
@@ -210,11 +213,11 @@ class Raw:
         else:
             await self.mongo.update_one({"_id": seq}, {"$set": {"subject": subject}})
 
-    async def change_details(self, seq: int, details: str) -> None:
+    async def set_field(self, seq: int, name: str, value: Any) -> None:
         if isinstance(self._engine, SQLiteDatabase):
-            await self.sql(("UPDATE audit_log SET details = ? WHERE seq = ?", (details, seq)))
+            await self.sql((f"UPDATE audit_log SET {name} = ? WHERE seq = ?", (value, seq)))
         else:
-            await self.mongo.update_one({"_id": seq}, {"$set": {"details": details}})
+            await self.mongo.update_one({"_id": seq}, {"$set": {name: value}})
 
     async def delete(self, seq: int) -> None:
         if isinstance(self._engine, SQLiteDatabase):
@@ -241,12 +244,24 @@ class Raw:
     ("tamper", "broken_at", "problem"),
     [
         (lambda raw: raw.change_subject(3, "someone else"), 3, "changed"),
-        (lambda raw: raw.change_details(2, '{"n":20}'), 2, "changed"),
+        (lambda raw: raw.set_field(2, "details", '{"n":20}'), 2, "changed"),
+        (lambda raw: raw.set_field(4, "details", "not json"), 4, "changed"),
+        (lambda raw: raw.set_field(3, "at_us", "yesterday"), 3, "changed"),
+        (lambda raw: raw.set_field(5, "hash", "0" * 64), 5, "changed"),
         (lambda raw: raw.delete(3), 3, "missing"),
         (lambda raw: raw.delete(1), 1, "missing"),
         (lambda raw: raw.swap(2, 4), 2, "reordered"),
     ],
-    ids=["changed-field", "changed-details", "deleted", "deleted-first", "swapped"],
+    ids=[
+        "changed-field",
+        "changed-details",
+        "unreadable-details",
+        "retyped-time",
+        "replaced-hash",
+        "deleted",
+        "deleted-first",
+        "swapped",
+    ],
 )
 async def test_verify_names_the_first_tampered_entry(
     backend: Backend, audit: AuditLog, tamper: Any, broken_at: int, problem: str
@@ -258,6 +273,7 @@ async def test_verify_names_the_first_tampered_entry(
     assert not report.intact and report.broken is not None
     assert report.broken.seq == broken_at and problem in report.broken.problem
     assert report.entries == broken_at - 1
+    assert len(await audit.entries()) in (4, 5)  # still readable, tampered entry included
 
 
 async def test_a_recorded_head_catches_entries_cut_off(backend: Backend, audit: AuditLog) -> None:
