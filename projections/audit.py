@@ -15,9 +15,12 @@ who recomputes every later hash: `verify` reports the head (sequence number and 
 an operator can keep it elsewhere and pass it back (`expect_head`) to catch both.
 
 Concurrent writers. An append reads the head, seals the entry on it and inserts it at the next
-sequence number; the store takes each number once (`Inserted.SEQ_TAKEN` otherwise) and the
-append seals again on the new head. Within a process appends also queue on a lock, so retries
-happen only between processes (two `lrs` commands on one SQLite file, two MongoDB workers).
+sequence number; the store takes each number once (`insert_run` stops at the first number
+another writer took) and the append seals again on the new head. Within a process one writer
+task writes the appends: what queued while a run was being written goes in the next run,
+sealed one after another in the order the appends were called (one head read and one store
+write for the lot, as the SQLite writer's group commit does for statements), so retries happen
+only between processes (two `lrs` commands on one SQLite file, two MongoDB workers).
 
 The unchained log of earlier versions is moved into the chain, oldest first, by
 `adopt_legacy` (run when the projection opens); each line is moved once even when two
@@ -176,7 +179,8 @@ class AuditLog:
     def __init__(self, store: AuditStore, *, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._clock = clock
-        self._lock = asyncio.Lock()
+        self._waiting: list[tuple[AuditRecord, asyncio.Future[AuditRecord]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def append(
         self,
@@ -201,19 +205,61 @@ class AuditLog:
             _plain(before),
             _plain(after),
         )
-        sealed = await self._place(entry)
-        assert sealed is not None  # without an origin an append is never a duplicate
-        return sealed
+        done: asyncio.Future[AuditRecord] = asyncio.get_running_loop().create_future()
+        self._waiting.append((entry, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting(), name="audit-writer")
+        return await done
 
-    async def _place(self, entry: AuditRecord, origin: str | None = None) -> AuditRecord | None:
-        async with self._lock:
-            for _ in range(MAX_ATTEMPTS):
-                sealed = seal(entry, await self._store.head())
-                outcome = await self._store.insert(sealed, origin=origin)
-                if outcome is Inserted.DONE:
-                    return sealed
-                if outcome is Inserted.ORIGIN_EXISTS:
-                    return None
+    async def _write_waiting(self) -> None:
+        """Group commit: write every entry waiting in one run, again until none waits.
+
+        A task of its own, not any caller's: a caller cancelled while its entry is being
+        written neither interrupts the run nor leaves the others waiting (its entry may
+        still be written).
+        """
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                placed = await self._append_run([entry for entry, _done in batch])
+            except BaseException as exc:
+                failure = (
+                    exc
+                    if isinstance(exc, Exception)
+                    else StoreUnavailable("the audit log writer was stopped")
+                )
+                for _entry, done in batch:
+                    if not done.done():
+                        done.set_exception(failure)
+                if failure is not exc:
+                    raise
+                continue
+            for (_entry, done), record in zip(batch, placed, strict=True):
+                if not done.done():
+                    done.set_result(record)
+
+    async def _append_run(self, entries: list[AuditRecord]) -> list[AuditRecord]:
+        """Seal the entries one after another on the head and insert them; the ones that
+        lost their sequence numbers to another writer are sealed again on the new head."""
+        placed: list[AuditRecord] = []
+        for _ in range(MAX_ATTEMPTS):
+            head = await self._store.head()
+            run = []
+            for entry in entries[len(placed) :]:
+                head = seal(entry, head)
+                run.append(head)
+            placed += run[: await self._store.insert_run(run)]
+            if len(placed) == len(entries):
+                return placed
+        raise StoreUnavailable("the audit log is too busy to append to; retry later")
+
+    async def _place_once(self, entry: AuditRecord, origin: str) -> bool:
+        """Append an entry unless its `origin` is in the log already; whether it was."""
+        for _ in range(MAX_ATTEMPTS):
+            sealed = seal(entry, await self._store.head())
+            outcome = await self._store.insert(sealed, origin=origin)
+            if outcome is not Inserted.SEQ_TAKEN:
+                return outcome is Inserted.DONE
         raise StoreUnavailable("the audit log is too busy to append to; retry later")
 
     async def entries(
@@ -260,7 +306,7 @@ class AuditLog:
                 entry = AuditRecord(
                     0, line.at_us, line.action, line.actor, line.subject, _plain(line.details) or {}
                 )
-                if await self._place(entry, origin=f"{LEGACY_ORIGIN}{line.legacy_id}"):
+                if await self._place_once(entry, f"{LEGACY_ORIGIN}{line.legacy_id}"):
                     moved += 1
             await self._store.forget_legacy([line.legacy_id for line in page])
         return moved

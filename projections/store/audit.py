@@ -4,7 +4,8 @@ The store knows nothing of hashes: `projections.audit` seals each entry (its has
 previous entry's) and asks the store to insert it at the next sequence number. The one thing
 every backend guarantees is that a sequence number is taken once (SQLite's primary key, the
 MongoDB `_id`): of two writers that sealed an entry on the same previous one, one insert wins
-and the other is told so and seals again on the new head. That is what keeps the chain from
+and the other is told so (`Inserted.SEQ_TAKEN`, or `insert_run` stopping short) and seals
+again on the new head. That is what keeps the chain from
 forking without a transaction spanning the read and the write.
 
 `details`, `before` and `after` are JSON objects stored as their JSON text, so that what is
@@ -88,6 +89,11 @@ class AuditStore(Protocol):
 
     async def insert(self, record: AuditRecord, *, origin: str | None = None) -> Inserted:
         """Insert at `record.seq` unless taken; `origin`, when given, is unique too."""
+        ...
+
+    async def insert_run(self, records: Sequence[AuditRecord]) -> int:
+        """Insert records of consecutive sequence numbers, in order, stopping at the first
+        number already taken; how many were inserted (the leading ones)."""
         ...
 
     async def newest(

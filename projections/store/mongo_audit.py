@@ -1,10 +1,12 @@
 """MongoDB AuditStore: the hash-chained audit log in `audit_log`, `_id` the sequence number.
 
-No transaction: each append is one `insert_one`, and the unique `_id` is the compare-and-set.
-Two workers that sealed an entry on the same head both try the same `_id`; the server accepts
-one and refuses the other with a duplicate key, answered `SEQ_TAKEN` (the audit service then
-seals again on the new head). Reads are from the primary with majority read concern (the
-engine's options), so a writer never reads a head older than one it was told was taken.
+No transaction: a run of appends is one ordered `insert_many`, and the unique `_id` is the
+compare-and-set. Two workers that sealed entries on the same head both try the same `_id`;
+the server accepts one and refuses the other with a duplicate key, which stops that worker's
+run there (ordered inserts stop at the first error; `nInserted` says how far it got) and the
+audit service seals the rest again on the new head. Heads are read from the primary with
+majority read concern (the engine's options); a head read stale would only cost a retry, as
+the `_id` decides.
 
 Indexes: (type, _id) for `--type`, at_us for `--since`, a unique sparse `origin` (a legacy
 line moved in once, however many processes move it). The legacy log (`marketplace_audit`,
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from lrs.store.engine.mongo import MongoDatabase, translates_errors
 from projections.store.audit import (
@@ -30,6 +32,7 @@ from projections.store.audit import (
 )
 
 LEGACY_COLLECTION = "marketplace_audit"
+DUPLICATE_KEY = 11000
 
 
 def _record(doc: dict[str, Any]) -> AuditRecord:
@@ -45,6 +48,21 @@ def _record(doc: dict[str, Any]) -> AuditRecord:
         prev_hash=doc.get("prev_hash", ""),
         hash=doc.get("hash", ""),
     )
+
+
+def _document(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "_id": record.seq,
+        "at_us": record.at_us,
+        "type": record.type,
+        "actor": record.actor,
+        "subject": record.subject,
+        "details": dump_object(record.details),
+        "before": dump_object(record.before),
+        "after": dump_object(record.after),
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
+    }
 
 
 @translates_errors
@@ -72,18 +90,7 @@ class MongoAuditStore:
 
     async def insert(self, record: AuditRecord, *, origin: str | None = None) -> Inserted:
         """Insert at `record.seq` unless it (or `origin`) is taken."""
-        doc: dict[str, Any] = {
-            "_id": record.seq,
-            "at_us": record.at_us,
-            "type": record.type,
-            "actor": record.actor,
-            "subject": record.subject,
-            "details": dump_object(record.details),
-            "before": dump_object(record.before),
-            "after": dump_object(record.after),
-            "prev_hash": record.prev_hash,
-            "hash": record.hash,
-        }
+        doc = _document(record)
         if origin is not None:
             if await self._log.find_one({"origin": origin}, {"_id": 1}) is not None:
                 return Inserted.ORIGIN_EXISTS
@@ -95,6 +102,19 @@ class MongoAuditStore:
                 return Inserted.ORIGIN_EXISTS
             return Inserted.SEQ_TAKEN
         return Inserted.DONE
+
+    async def insert_run(self, records: Sequence[AuditRecord]) -> int:
+        """One ordered `insert_many`: the server stops at the first taken `_id`."""
+        if not records:
+            return 0
+        try:
+            await self._log.insert_many([_document(r) for r in records], ordered=True)
+        except BulkWriteError as exc:
+            codes = {e.get("code") for e in exc.details.get("writeErrors", [])}
+            if codes != {DUPLICATE_KEY} or exc.details.get("writeConcernErrors"):
+                raise
+            return int(exc.details.get("nInserted", 0))
+        return len(records)
 
     async def newest(
         self,

@@ -62,6 +62,21 @@ def _record(row: Sequence[Any]) -> AuditRecord:
     )
 
 
+def _row(record: AuditRecord) -> tuple[Any, ...]:
+    return (
+        record.seq,
+        record.at_us,
+        record.type,
+        record.actor,
+        record.subject,
+        dump_object(record.details),
+        dump_object(record.before),
+        dump_object(record.after),
+        record.prev_hash,
+        record.hash,
+    )
+
+
 def _has_legacy(conn: sqlite3.Connection) -> bool:
     sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
     return conn.execute(sql, (LEGACY_TABLE,)).fetchone() is not None
@@ -86,19 +101,7 @@ class SQLiteAuditStore:
 
     async def insert(self, record: AuditRecord, *, origin: str | None = None) -> Inserted:
         """Insert at `record.seq` unless it (or `origin`) is taken."""
-        row = (
-            record.seq,
-            record.at_us,
-            record.type,
-            record.actor,
-            record.subject,
-            dump_object(record.details),
-            dump_object(record.before),
-            dump_object(record.after),
-            record.prev_hash,
-            record.hash,
-            origin,
-        )
+        row = (*_row(record), origin)
 
         def job(conn: sqlite3.Connection) -> Inserted:
             if origin is not None:
@@ -110,6 +113,22 @@ class SQLiteAuditStore:
             except sqlite3.IntegrityError:
                 return Inserted.SEQ_TAKEN
             return Inserted.DONE
+
+        return await self._db.write(job)
+
+    async def insert_run(self, records: Sequence[AuditRecord]) -> int:
+        """Insert in order, in one transaction, up to the first taken sequence number."""
+        rows = [(*_row(r), None) for r in records]
+
+        def job(conn: sqlite3.Connection) -> int:
+            for count, row in enumerate(rows):
+                try:
+                    conn.execute(
+                        f"INSERT INTO audit_log ({_COLUMNS}, origin) VALUES ({_QMARKS})", row
+                    )
+                except sqlite3.IntegrityError:
+                    return count
+            return len(rows)
 
         return await self._db.write(job)
 

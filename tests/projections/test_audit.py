@@ -5,6 +5,7 @@ command's job, on every backend."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sqlite3
@@ -65,6 +66,60 @@ async def test_append_keeps_json_values_and_needs_a_type(tmp_path: Path) -> None
         assert (await audit.entries())[0] == entry
         with pytest.raises(ValueError):
             await audit.append("", actor="a", subject="s")
+    finally:
+        await backend.close()
+
+
+async def test_appends_waiting_together_are_written_in_one_run(tmp_path: Path) -> None:
+    from lrs.store.sqlite import SQLiteBackend
+    from projections.store import open_stores
+
+    backend = SQLiteBackend(tmp_path)
+    try:
+        store = (await open_stores(backend)).audit
+        runs: list[int] = []
+        real_insert_run = store.insert_run
+
+        async def counted(records: Any) -> int:
+            runs.append(len(records))
+            return await real_insert_run(records)
+
+        store.insert_run = counted  # type: ignore[method-assign]
+        audit = AuditLog(store)
+        placed = await asyncio.gather(
+            *(audit.append("t", actor="a", subject=str(n)) for n in range(20))
+        )
+        assert [e.subject for e in placed] == [str(n) for n in range(20)]  # in call order
+        assert [e.seq for e in placed] == list(range(1, 21))
+        assert runs == [20]  # one head read and one write for all that waited together
+        assert (await audit.verify()).intact
+    finally:
+        await backend.close()
+
+
+async def test_a_failed_run_fails_every_append_in_it(tmp_path: Path) -> None:
+    from lrs.errors import StoreUnavailable
+    from lrs.store.sqlite import SQLiteBackend
+    from projections.store import open_stores
+
+    backend = SQLiteBackend(tmp_path)
+    try:
+        store = (await open_stores(backend)).audit
+        real_insert_run = store.insert_run
+
+        async def failing(records: Any) -> int:
+            raise StoreUnavailable("disk gone")
+
+        store.insert_run = failing  # type: ignore[method-assign]
+        audit = AuditLog(store)
+        outcomes = await asyncio.gather(
+            *(audit.append("t", actor="a", subject=str(n)) for n in range(5)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(o, StoreUnavailable) for o in outcomes)
+        store.insert_run = real_insert_run  # type: ignore[method-assign]
+        entry = await audit.append("t", actor="a", subject="after")
+        assert entry.seq == 1 and (await audit.verify()).intact  # nothing half-written
     finally:
         await backend.close()
 

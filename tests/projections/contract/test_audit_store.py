@@ -80,6 +80,18 @@ async def test_a_sequence_number_is_taken_once(stores: ProjectionStores) -> None
     assert [e.seq for e in await stores.audit.chain(0, 10)] == [1, 2]
 
 
+async def test_a_run_stops_at_the_first_taken_number(stores: ProjectionStores) -> None:
+    def record(seq: int, subject: str) -> AuditRecord:
+        return AuditRecord(seq, 5, "t", "a", subject, {}, None, None, GENESIS, f"h{seq}")
+
+    assert await stores.audit.insert_run([]) == 0
+    assert await stores.audit.insert_run([record(1, "x"), record(2, "x")]) == 2
+    assert await stores.audit.insert_run([record(3, "y"), record(2, "y"), record(4, "y")]) == 1
+    assert await stores.audit.insert_run([record(3, "z")]) == 0
+    chained = await stores.audit.chain(0, 10)
+    assert [(e.seq, e.subject) for e in chained] == [(1, "x"), (2, "x"), (3, "y")]
+
+
 class RacingStore:
     """The store, but each writer's first head read waits until every writer has read it, so
     that they all seal on the same head (what two processes racing would do)."""
@@ -96,10 +108,10 @@ class RacingStore:
             await barrier.wait()
         return head
 
-    async def insert(self, record: AuditRecord, *, origin: str | None = None) -> Inserted:
-        outcome = await self._store.insert(record, origin=origin)
-        self.refused += outcome is Inserted.SEQ_TAKEN
-        return outcome
+    async def insert_run(self, records: list[AuditRecord]) -> int:
+        count = await self._store.insert_run(records)
+        self.refused += count < len(records)
+        return count
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
