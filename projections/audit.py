@@ -193,8 +193,8 @@ class AuditLog:
         after: Mapping[str, Any] | None = None,
     ) -> AuditRecord:
         """Add an entry (`type` such as `identity.merged`); the sealed entry as stored."""
-        if not type or not isinstance(type, str):
-            raise ValueError("an audit entry needs a type")
+        if not type or not all(isinstance(v, str) for v in (type, actor, subject)):
+            raise ValueError("an audit entry needs a type, an actor and a subject (strings)")
         entry = AuditRecord(
             0,
             int(self._clock() * 1_000_000),

@@ -44,6 +44,7 @@ CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at_us);
 
 LEGACY_TABLE = "marketplace_audit"
 _COLUMNS = "seq, at_us, type, actor, subject, details, before, after, prev_hash, hash"
+_QMARKS = ", ".join("?" * 11)  # the columns and origin
 
 
 def _record(row: Sequence[Any]) -> AuditRecord:
@@ -77,6 +78,15 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
     )
 
 
+def _insert(conn: sqlite3.Connection, row: tuple[Any, ...]) -> bool:
+    """Insert unless the sequence number is taken (checked in the writer's transaction, so
+    no other writer comes between; any other refusal of the row is an error, not an answer)."""
+    if conn.execute("SELECT 1 FROM audit_log WHERE seq = ?", (row[0],)).fetchone() is not None:
+        return False
+    conn.execute(f"INSERT INTO audit_log ({_COLUMNS}, origin) VALUES ({_QMARKS})", row)
+    return True
+
+
 def _has_legacy(conn: sqlite3.Connection) -> bool:
     sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
     return conn.execute(sql, (LEGACY_TABLE,)).fetchone() is not None
@@ -108,11 +118,7 @@ class SQLiteAuditStore:
                 found = conn.execute("SELECT 1 FROM audit_log WHERE origin = ?", (origin,))
                 if found.fetchone() is not None:
                     return Inserted.ORIGIN_EXISTS
-            try:
-                conn.execute(f"INSERT INTO audit_log ({_COLUMNS}, origin) VALUES ({_QMARKS})", row)
-            except sqlite3.IntegrityError:
-                return Inserted.SEQ_TAKEN
-            return Inserted.DONE
+            return Inserted.DONE if _insert(conn, row) else Inserted.SEQ_TAKEN
 
         return await self._db.write(job)
 
@@ -122,11 +128,7 @@ class SQLiteAuditStore:
 
         def job(conn: sqlite3.Connection) -> int:
             for count, row in enumerate(rows):
-                try:
-                    conn.execute(
-                        f"INSERT INTO audit_log ({_COLUMNS}, origin) VALUES ({_QMARKS})", row
-                    )
-                except sqlite3.IntegrityError:
+                if not _insert(conn, row):
                     return count
             return len(rows)
 
@@ -190,6 +192,3 @@ class SQLiteAuditStore:
                 conn.execute(f"DROP TABLE {LEGACY_TABLE}")
 
         await self._db.write(job)
-
-
-_QMARKS = ", ".join("?" * 11)

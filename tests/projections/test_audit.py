@@ -66,6 +66,11 @@ async def test_append_keeps_json_values_and_needs_a_type(tmp_path: Path) -> None
         assert (await audit.entries())[0] == entry
         with pytest.raises(ValueError):
             await audit.append("", actor="a", subject="s")
+        with pytest.raises(ValueError):
+            await audit.append("t", actor=None, subject="s")  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            await audit.append("t", actor="a", subject="s", details={"at": {1, 2}})
+        assert [e.seq for e in await audit.entries()] == [1]
     finally:
         await backend.close()
 
