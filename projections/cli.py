@@ -4,7 +4,8 @@ lrs worker [--once] [--no-webhooks]      project statements (and deliver webhook
 lrs identities load FILE.csv             load HRIS identities, re-project what they match
 lrs reconcile [--fix] [--json]           rebuild records from statements, report drift
 lrs export --format ndjson|csv [--gzip] [--since T] [--output PATH]
-lrs marketplace clients create|list|revoke, keys rotate|list|retire, audit, status
+lrs marketplace clients create|list|revoke, keys rotate|list|retire, status
+lrs audit [--since T] [--type T] [--json], audit verify   (`projections.cli_audit`)
 lrs webhooks subscribe|list|delete|dead-letters|redeliver
 """
 
@@ -27,6 +28,7 @@ from lrs.errors import ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
+from projections.cli_audit import register_audit, register_marketplace_alias
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
 from projections.identity import IdentityFileError, read_identity_csv
@@ -231,14 +233,6 @@ async def _keys_retire(projection: Projection, args: argparse.Namespace) -> int:
     return 1
 
 
-async def _audit(projection: Projection, args: argparse.Namespace) -> int:
-    entries = await projection.stores.access.audit_entries(args.limit)
-    rows = [e.__dict__ for e in entries]
-    text = "\n".join(f"{e.at_us}  {e.action:16} {e.actor:24} {e.subject}" for e in entries)
-    _print(args, rows, text)
-    return 0
-
-
 async def _status(projection: Projection, args: argparse.Namespace) -> int:
     status = await projection.status()
     print(json.dumps(status, indent=2))
@@ -327,6 +321,7 @@ def register(commands: Any) -> None:
     export.set_defaults(func=_run(_export))
 
     _register_marketplace(commands)
+    register_audit(commands, _run)
     _register_webhooks(commands)
 
 
@@ -362,10 +357,7 @@ def _register_marketplace(commands: Any) -> None:
     retire.add_argument("kid")
     retire.set_defaults(func=_run(_keys_retire))
 
-    audit = sub.add_parser("audit", help="token and client audit log, newest first")
-    audit.add_argument("--limit", type=int, default=50)
-    _json_flag(audit)
-    audit.set_defaults(func=_run(_audit))
+    register_marketplace_alias(sub, _run)
     sub.add_parser("status", help="projection lag and webhook backlog (JSON)").set_defaults(
         func=_run(_status)
     )

@@ -13,6 +13,7 @@ from typing import Any
 from lrs.settings import Settings, public_base_url
 from lrs.store.base import Backend, StatementStore
 from projections.aggregates import summarize
+from projections.audit import AuditLog
 from projections.errors import MemberNotFound
 from projections.facts import Projector
 from projections.keyring import Keyring, load_keyring
@@ -39,6 +40,7 @@ class Projection:
     worker: ProjectionWorker
     reconciler: Reconciler
     tokens: TokenService
+    audit: AuditLog
     webhooks: WebhookService
     limiter: RateLimiter
     failed_logins: FailedAttempts
@@ -93,6 +95,8 @@ async def open_projection(
 ) -> Projection:
     """Wire the projection on an opened backend (creating its tables or indexes)."""
     stores = await open_stores(backend)
+    audit = AuditLog(stores.audit)
+    await audit.adopt_legacy()  # the unchained log of earlier versions, once
     projector = projector or Projector.from_settings(projection_settings)
     keyring = load_keyring(projection_settings.master_key, settings.data_dir)
     worker = ProjectionWorker(
@@ -113,9 +117,11 @@ async def open_projection(
         tokens=TokenService(
             stores.access,
             keyring,
+            audit=audit,
             issuer=public_base_url(settings) + "/marketplace",
             ttl_s=projection_settings.token_ttl_s,
         ),
+        audit=audit,
         webhooks=WebhookService(
             stores.deliveries,
             stores.aggregates,

@@ -9,8 +9,8 @@
 - Rotation adds a new kid; tokens signed with older kids stay valid until they expire, unless
   the kid is retired. Revocation (RFC 7009) records the token's `jti`; revoking a client makes
   all its tokens invalid at once.
-- Issuance, revocation, client and key changes are written to the audit log: who, what, when,
-  never a secret or a token.
+- Issuance, revocation, client and key changes are written to the audit log
+  (`projections.audit`): who, what, when, never a secret or a token.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ import jwt
 
 from lrs.auth import hash_secret, verify_secret
 from lrs.errors import BadRequest, InsufficientScope, InvalidToken
+from projections.audit import AuditLog
 from projections.errors import OAuthError
 from projections.keyring import Keyring
-from projections.store.base import AccessStore, ApiClient, AuditEntry, SigningKey
+from projections.store.base import AccessStore, ApiClient, SigningKey
 
 SCOPES = ("read:activity:aggregate", "read:profile", "write:badge", "admin")
 AUDIENCE = "lrs-marketplace"
@@ -93,12 +94,14 @@ class TokenService:
         store: AccessStore,
         keyring: Keyring,
         *,
+        audit: AuditLog,
         issuer: str,
         ttl_s: int = 900,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._keyring = keyring
+        self._audit_log = audit
         self._issuer = issuer
         self._ttl_s = ttl_s
         self._clock = clock
@@ -106,8 +109,7 @@ class TokenService:
         self._keys_read_at = float("-inf")
 
     async def _audit(self, action: str, actor: str, subject: str, **details: Any) -> None:
-        at_us = int(self._clock() * 1_000_000)
-        await self._store.append_audit(AuditEntry(at_us, action, actor, subject, details))
+        await self._audit_log.append(action, actor=actor, subject=subject, details=details)
 
     async def create_client(
         self, name: str, scopes: Sequence[str], *, rate_limit: int | None = None, actor: str = "cli"

@@ -13,12 +13,13 @@
     DELETE /marketplace/v1/webhooks/{subscription_id}         unsubscribe
     GET    /marketplace/v1/webhooks/dead-letters              failed deliveries
     POST   /marketplace/v1/webhooks/dead-letters/redeliver    try them again
+    GET    /marketplace/v1/admin/audit                        the audit log, newest first, paged
     GET    /metrics                                           the status in Prometheus text, on
                                                               the root app (`metrics_route`)
 
 Modules: `app` (the sub-app factory and the projection's lifetime), `envelope` (the API's
-envelope, errors and access checks), `oauth`, `members`, `records`, `operations`, `webhooks`
-(the handlers, by resource). The OpenAPI document is spec/marketplace-openapi.json.
+envelope, errors and access checks), `oauth`, `members`, `records`, `operations`, `webhooks`,
+`audit` (the handlers, by resource). The OpenAPI document is spec/marketplace-openapi.json.
 """
 
 PREFIX = "/marketplace"

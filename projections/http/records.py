@@ -25,7 +25,8 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 
 
-def _limit(request: web.Request) -> int:
+def limit_param(request: web.Request) -> int:
+    """The `limit` query parameter: 1..MAX_LIMIT, DEFAULT_LIMIT when absent; else a 400."""
     raw = request.query.get("limit", str(DEFAULT_LIMIT))
     if not is_ascii_digits(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be 1..{MAX_LIMIT}", parameter="limit")
@@ -40,7 +41,8 @@ def _flag(request: web.Request, name: str) -> bool:
     return raw == "true"
 
 
-def _since(request: web.Request, name: str) -> int | None:
+def since_param(request: web.Request, name: str) -> int | None:
+    """An ISO 8601 query parameter as epoch microseconds (None when absent); else a 400."""
     raw = request.query.get(name)
     if raw is None:
         return None
@@ -77,14 +79,14 @@ async def aggregates(
     The cursor is opaque and carries the query it started with (`updated_since`,
     `include_removed`), so paging is stable while records keep changing.
     """
-    limit = _limit(request)
+    limit = limit_param(request)
     cursor = request.query.get("cursor")
     if cursor:
         state = _decode_cursor(cursor)
     else:
         state = {
             "after": None,
-            "since": _since(request, "updated_since"),
+            "since": since_param(request, "updated_since"),
             "removed": _flag(request, "include_removed"),
         }
     try:
@@ -116,7 +118,7 @@ async def export(
     fmt = request.query.get("format", "ndjson")
     if fmt not in FORMATS:
         raise BadRequest(f"format must be one of {list(FORMATS)}", parameter="format")
-    since = _since(request, "since")
+    since = since_param(request, "since")
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from lrs.store.base import Backend
 from lrs.store.engine import open_store
+from projections.store.audit import AuditStore
 from projections.store.base import (
     AccessStore,
     AggregateStore,
@@ -16,10 +17,12 @@ from projections.store.base import (
 )
 from projections.store.mongo import MongoAggregateStore, MongoFactStore, MongoWorkStore
 from projections.store.mongo_access import MongoAccessStore
+from projections.store.mongo_audit import MongoAuditStore
 from projections.store.mongo_delivery import MongoDeliveryStore
 from projections.store.mongo_identity import MongoIdentityStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
 from projections.store.sqlite_access import SQLiteAccessStore
+from projections.store.sqlite_audit import SQLiteAuditStore
 from projections.store.sqlite_delivery import SQLiteDeliveryStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
 
@@ -34,6 +37,7 @@ class ProjectionStores:
     identities: IdentityStore
     deliveries: DeliveryStore
     access: AccessStore
+    audit: AuditStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -52,4 +56,5 @@ async def open_stores(backend: Backend) -> ProjectionStores:
     access: AccessStore = await open_store(
         backend, sqlite=SQLiteAccessStore, mongo=MongoAccessStore
     )
-    return ProjectionStores(facts, work, aggregates, identities, deliveries, access)
+    audit: AuditStore = await open_store(backend, sqlite=SQLiteAuditStore, mongo=MongoAuditStore)
+    return ProjectionStores(facts, work, aggregates, identities, deliveries, access, audit)

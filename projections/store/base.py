@@ -12,8 +12,8 @@ them uses a multi-document transaction or a change stream.
                     the change event written in the same single-record step (durable outbox)
     IdentityStore   the identity map: member id ↔ normalised emails
     DeliveryStore   webhook subscriptions, the event outbox, deliveries, dead letters
-    AccessStore     marketplace OAuth clients, signing key ids, revoked tokens, the audit log,
-                    idempotency keys
+    AccessStore     marketplace OAuth clients, signing key ids, revoked tokens, idempotency keys
+    AuditStore      the hash-chained audit log (`projections.store.audit`)
 """
 
 from __future__ import annotations
@@ -424,17 +424,6 @@ class SigningKey:
 
 
 @dataclass(frozen=True)
-class AuditEntry:
-    """One line of the audit log (never a secret or a token)."""
-
-    at_us: int
-    action: str
-    actor: str
-    subject: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class SavedResponse:
     """The first response to an idempotent request."""
 
@@ -446,7 +435,7 @@ class SavedResponse:
 
 @runtime_checkable
 class AccessStore(Protocol):
-    """OAuth clients, signing key ids, revoked tokens, audit log, idempotency keys."""
+    """OAuth clients, signing key ids, revoked tokens, idempotency keys."""
 
     async def add_client(self, client: ApiClient) -> None:
         """Store a new client; Conflict when the id is taken."""
@@ -482,14 +471,6 @@ class AccessStore(Protocol):
 
     async def is_token_revoked(self, jti: str) -> bool:
         """Whether the token id was revoked."""
-        ...
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        """Add to the audit log."""
-        ...
-
-    async def audit_entries(self, limit: int = 100) -> list[AuditEntry]:
-        """The newest entries first."""
         ...
 
     async def save_response(self, response: SavedResponse) -> SavedResponse:

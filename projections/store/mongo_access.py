@@ -1,27 +1,25 @@
-"""MongoDB AccessStore: marketplace OAuth clients, signing key ids, revoked tokens, the audit
-log and idempotency keys. Each write is one single-document operation.
+"""MongoDB AccessStore: marketplace OAuth clients, signing key ids, revoked tokens and
+idempotency keys (the audit log is `mongo_audit`). Each write is one single-document operation.
 
 Collections: marketplace_clients (`_id` client id), marketplace_signing_keys (`_id` kid),
 marketplace_revoked_tokens (`_id` jti; a TTL index on `expires_at` drops them once the token
-would have expired anyway), marketplace_audit ((at_us, _id) index), marketplace_idempotency
+would have expired anyway), marketplace_idempotency
 (`_id` key; first insert wins).
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from bson import Binary
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from lrs.errors import Conflict
 from lrs.store.engine.mongo import MongoDatabase, translates_errors
-from projections.store.base import ApiClient, AuditEntry, SavedResponse, SigningKey
+from projections.store.base import ApiClient, SavedResponse, SigningKey
 
 
 def _client(doc: dict[str, Any]) -> ApiClient:
@@ -38,25 +36,21 @@ def _client(doc: dict[str, Any]) -> ApiClient:
 
 @translates_errors
 class MongoAccessStore:
-    """Clients, keys, revocations, audit and idempotency in MongoDB."""
+    """Clients, keys, revocations and idempotency in MongoDB."""
 
     def __init__(self, db: MongoDatabase) -> None:
         self._clients = db["marketplace_clients"]
         self._keys = db["marketplace_signing_keys"]
         self._revoked = db["marketplace_revoked_tokens"]
-        self._audit = db["marketplace_audit"]
         self._idempotency = db["marketplace_idempotency"]
 
     async def create_indexes(self) -> None:
-        """Listing orders, audit order, revocation expiry."""
+        """Listing orders, revocation expiry."""
         await self._clients.create_indexes(
             [IndexModel([("created_at", ASCENDING), ("_id", ASCENDING)], name="created")]
         )
         await self._keys.create_indexes(
             [IndexModel([("created_us", ASCENDING), ("_id", ASCENDING)], name="created")]
-        )
-        await self._audit.create_indexes(
-            [IndexModel([("at_us", DESCENDING), ("_id", DESCENDING)], name="at")]
         )
         await self._revoked.create_indexes(
             [IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=3600)]
@@ -122,27 +116,6 @@ class MongoAccessStore:
     async def is_token_revoked(self, jti: str) -> bool:
         """Whether it was revoked."""
         return await self._revoked.find_one({"_id": jti}, {"_id": 1}) is not None
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        """Add an audit line (its `_id` orders lines of the same `at_us` by insertion)."""
-        await self._audit.insert_one(
-            {
-                "_id": f"{entry.at_us:020d}-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}",
-                "at_us": entry.at_us,
-                "action": entry.action,
-                "actor": entry.actor,
-                "subject": entry.subject,
-                "details": entry.details,
-            }
-        )
-
-    async def audit_entries(self, limit: int = 100) -> list[AuditEntry]:
-        """Newest first."""
-        cursor = self._audit.find({}).sort([("at_us", DESCENDING), ("_id", DESCENDING)])
-        return [
-            AuditEntry(d["at_us"], d["action"], d["actor"], d["subject"], d["details"])
-            for d in await cursor.limit(limit).to_list(None)
-        ]
 
     async def save_response(self, response: SavedResponse) -> SavedResponse:
         """First insert wins."""

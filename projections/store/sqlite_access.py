@@ -1,5 +1,5 @@
-"""SQLite AccessStore: marketplace OAuth clients, signing key ids, revoked tokens, the audit
-log and idempotency keys."""
+"""SQLite AccessStore: marketplace OAuth clients, signing key ids, revoked tokens and
+idempotency keys (the audit log is `sqlite_audit`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from lrs.errors import Conflict
 from lrs.store.engine.sqlite import SQLiteDatabase
-from projections.store.base import ApiClient, AuditEntry, SavedResponse, SigningKey
+from projections.store.base import ApiClient, SavedResponse, SigningKey
 
 ACCESS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS marketplace_clients (
@@ -32,14 +30,6 @@ CREATE TABLE IF NOT EXISTS marketplace_revoked_tokens (
     jti TEXT PRIMARY KEY,
     expires_us INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS marketplace_audit (
-    seq INTEGER PRIMARY KEY,
-    at_us INTEGER NOT NULL,
-    action TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    details TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS marketplace_idempotency (
     key TEXT PRIMARY KEY,
     request_hash TEXT NOT NULL,
@@ -56,7 +46,7 @@ def _client(row: Sequence[Any]) -> ApiClient:
 
 
 class SQLiteAccessStore:
-    """Clients, keys, revocations, audit and idempotency in SQLite."""
+    """Clients, keys, revocations and idempotency in SQLite."""
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
@@ -135,26 +125,6 @@ class SQLiteAccessStore:
         """Whether it was revoked."""
         sql = "SELECT 1 FROM marketplace_revoked_tokens WHERE jti = ?"
         return await self._db.read(lambda c: c.execute(sql, (jti,)).fetchone() is not None)
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        """Add an audit line."""
-        details = orjson.dumps(entry.details).decode()
-        row = (entry.at_us, entry.action, entry.actor, entry.subject, details)
-        sql = "INSERT INTO marketplace_audit (at_us, action, actor, subject, details) VALUES "
-        await self._db.write(lambda c: c.execute(sql + "(?, ?, ?, ?, ?)", row))
-
-    async def audit_entries(self, limit: int = 100) -> list[AuditEntry]:
-        """Newest first."""
-        sql = (
-            "SELECT at_us, action, actor, subject, details FROM marketplace_audit "
-            "ORDER BY seq DESC LIMIT ?"
-        )
-        return await self._db.read(
-            lambda c: [
-                AuditEntry(at, action, actor, subject, orjson.loads(details))
-                for at, action, actor, subject, details in c.execute(sql, (limit,))
-            ]
-        )
 
     async def save_response(self, response: SavedResponse) -> SavedResponse:
         """First write wins."""

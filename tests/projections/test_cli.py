@@ -121,7 +121,7 @@ def test_marketplace_clients_keys_and_audit(capsys: pytest.CaptureFixture[str]) 
     assert main(["marketplace", "clients", "revoke", "nobody"]) == 1
     capsys.readouterr()
     audit = run_json(capsys, "marketplace", "audit")
-    assert [e["action"] for e in audit] == [
+    assert [e["type"] for e in audit] == [
         "client.revoked",
         "key.retired",
         "key.rotated",

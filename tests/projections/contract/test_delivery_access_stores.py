@@ -15,7 +15,6 @@ from projections.store.base import (
     PENDING,
     AccessStore,
     ApiClient,
-    AuditEntry,
     DeliveryStore,
     OutboxEvent,
     SavedResponse,
@@ -235,13 +234,6 @@ async def test_signing_keys_and_revoked_tokens(stores: ProjectionStores) -> None
     await access.revoke_token("jti1", far)
     await access.revoke_token("jti1", far)
     assert await access.is_token_revoked("jti1")
-
-
-async def test_audit_log_newest_first(stores: ProjectionStores) -> None:
-    for n in range(3):
-        await stores.access.append_audit(AuditEntry(100, f"a{n}", "cli", f"s{n}", {"n": n}))
-    entries = await stores.access.audit_entries(2)
-    assert [(e.action, e.details) for e in entries] == [("a2", {"n": 2}), ("a1", {"n": 1})]
 
 
 async def test_idempotent_responses_first_write_wins(stores: ProjectionStores) -> None:
