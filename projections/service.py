@@ -20,7 +20,7 @@ from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
 from projections.settings import ProjectionSettings
 from projections.store import ProjectionStores, open_stores
-from projections.store.base import StoredRecord
+from projections.store.base import Member, StoredRecord
 from projections.tokens import TokenService
 from projections.transforms import format_datetime
 from projections.webhooks import WebhookService
@@ -49,6 +49,13 @@ class Projection:
         if not records and await self.stores.identities.get_member(member_id) is None:
             raise MemberNotFound(f"no member {member_id}", member_id=member_id)
         return records
+
+    async def known_member(self, member_id: str) -> Member:
+        """The identity map's member, else MemberNotFound: a write never invents a member."""
+        member = await self.stores.identities.get_member(member_id)
+        if member is None:
+            raise MemberNotFound(f"no member {member_id} in the identity map", member_id=member_id)
+        return member
 
     async def member_summary(self, member_id: str) -> dict[str, Any]:
         """A member's roll-up, with their emails from the identity map."""

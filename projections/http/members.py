@@ -46,20 +46,24 @@ async def member_summary(
 async def award_badge(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
-    """POST /members/{member_id}/badges: record a badge as a statement, idempotently."""
+    """POST /members/{member_id}/badges: record a badge as a statement, idempotently.
+
+    The member must be in the identity map (404 `member_not_found` otherwise, nothing
+    written): the HRIS says who exists, the marketplace cannot create members.
+    """
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key or len(key) > MAX_KEY:
         raise BadRequest(
             f"the Idempotency-Key header is required (1..{MAX_KEY} characters)",
             header="Idempotency-Key",
         )
+    member_id = request.match_info["member_id"]
+    member = await projection.known_member(member_id)  # 404 before anything is written
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
         raise BadRequest("the body is not JSON") from exc
-    member_id = request.match_info["member_id"]
     award = parse_award(member_id, body, wall_clock_us())
-    member = await projection.stores.identities.get_member(member_id)
     client = await projection.stores.access.get_client(claims.client_id)
     authority = {
         "objectType": "Agent",
