@@ -16,8 +16,10 @@ from projections.aggregates import summarize
 from projections.errors import MemberNotFound
 from projections.facts import Projector
 from projections.keyring import Keyring, load_keyring
+from projections.pseudonyms import Disclosure, Pseudonyms
 from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
+from projections.retention import Retention
 from projections.settings import ProjectionSettings
 from projections.store import ProjectionStores, open_stores
 from projections.store.base import Member, StoredRecord
@@ -42,6 +44,8 @@ class Projection:
     webhooks: WebhookService
     limiter: RateLimiter
     failed_logins: FailedAttempts
+    retention: Retention
+    disclosure: Disclosure
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -58,12 +62,18 @@ class Projection:
         return member
 
     async def member_summary(self, member_id: str) -> dict[str, Any]:
-        """A member's roll-up, with their emails from the identity map."""
+        """A member's roll-up, with their emails from the identity map (none when the member
+        is pseudonymous: the summary then names them by pseudonym)."""
         records = await self.member_learning(member_id)
         member = await self.stores.identities.get_member(member_id)
-        summary = summarize(member_id, [r.record for r in records if r.record is not None])
-        summary["emails"] = list(member.emails) if member else []
+        public = await self.public_id(member_id)
+        summary = summarize(public, [r.record for r in records if r.record is not None])
+        summary["emails"] = list(member.emails) if member and public == member_id else []
         return summary
+
+    async def public_id(self, member_id: str) -> str:
+        """The id the marketplace sees for the member (a pseudonym, by worker type)."""
+        return (await self.disclosure.public_ids([member_id]))[member_id]
 
     async def status(self) -> dict[str, Any]:
         """Projection lag and webhook backlog (the status endpoint and the metrics)."""
@@ -102,12 +112,18 @@ async def open_projection(
     stores = await open_stores(backend)
     projector = projector or Projector.from_settings(projection_settings)
     keyring = load_keyring(projection_settings.master_key, settings.data_dir)
+    disclosure = Disclosure(
+        Pseudonyms(keyring, stores.pseudonym_keys),
+        stores.identities,
+        projection_settings.pseudonymous_worker_types,
+    )
     worker = ProjectionWorker(
         backend.statements,
         stores,
         projector,
         batch=projection_settings.worker_batch,
         lease_s=projection_settings.worker_lease_s,
+        disclosure=disclosure,
     )
     return Projection(
         settings=projection_settings,
@@ -133,4 +149,6 @@ async def open_projection(
         ),
         limiter=RateLimiter(),
         failed_logins=FailedAttempts(),
+        retention=Retention(stores, projector.retention, worker.reapply, projector.clock),
+        disclosure=disclosure,
     )

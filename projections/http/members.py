@@ -28,7 +28,9 @@ async def member_learning(
     """GET /members/{member_id}/learning: the member's record per activity."""
     member_id = request.match_info["member_id"]
     records = await projection.member_learning(member_id)
-    return ok([export_item(r) for r in records], member_id=member_id, count=len(records))
+    public = await projection.public_id(member_id)
+    items = [export_item(r, public) for r in records]
+    return ok(items, member_id=public, count=len(records))
 
 
 @protected("read:profile")

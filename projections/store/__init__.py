@@ -12,16 +12,19 @@ from projections.store.base import (
     DeliveryStore,
     FactStore,
     IdentityStore,
+    PseudonymKeyStore,
     WorkStore,
 )
 from projections.store.mongo import MongoAggregateStore, MongoFactStore, MongoWorkStore
 from projections.store.mongo_access import MongoAccessStore
 from projections.store.mongo_delivery import MongoDeliveryStore
 from projections.store.mongo_identity import MongoIdentityStore
+from projections.store.mongo_pseudonym import MongoPseudonymKeyStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
 from projections.store.sqlite_access import SQLiteAccessStore
 from projections.store.sqlite_delivery import SQLiteDeliveryStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
+from projections.store.sqlite_pseudonym import SQLitePseudonymKeyStore
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class ProjectionStores:
     identities: IdentityStore
     deliveries: DeliveryStore
     access: AccessStore
+    pseudonym_keys: PseudonymKeyStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -52,4 +56,7 @@ async def open_stores(backend: Backend) -> ProjectionStores:
     access: AccessStore = await open_store(
         backend, sqlite=SQLiteAccessStore, mongo=MongoAccessStore
     )
-    return ProjectionStores(facts, work, aggregates, identities, deliveries, access)
+    pseudonym_keys: PseudonymKeyStore = await open_store(
+        backend, sqlite=SQLitePseudonymKeyStore, mongo=MongoPseudonymKeyStore
+    )
+    return ProjectionStores(facts, work, aggregates, identities, deliveries, access, pseudonym_keys)
