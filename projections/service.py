@@ -16,7 +16,7 @@ from projections.aggregates import summarize
 from projections.errors import MemberNotFound
 from projections.facts import Projector
 from projections.keyring import Keyring, load_keyring
-from projections.pseudonyms import Disclosure, Pseudonyms
+from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, record_members
 from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
 from projections.retention import Retention
@@ -74,6 +74,23 @@ class Projection:
     async def public_id(self, member_id: str) -> str:
         """The id the marketplace sees for the member (a pseudonym, by worker type)."""
         return (await self.disclosure.public_ids([member_id]))[member_id]
+
+    async def member_behind(self, public_id: str) -> str:
+        """The member a marketplace request names by its public id, else MemberNotFound.
+
+        A pseudonymous member is named by its current pseudonym only: their HRIS id (which
+        would link the two) and their pseudonyms of older key versions are unknown ids here.
+        Finding the member behind a pseudonym recomputes over the members with records
+        (`Pseudonyms.reveal`): its cost grows with them, and only requests naming a
+        pseudonym pay it.
+        """
+        member_id = public_id
+        if parse_pseudonym(public_id) is not None:
+            candidates = record_members(self.stores.aggregates)
+            member_id = await self.disclosure.pseudonyms.reveal(public_id, candidates) or ""
+        if not member_id or await self.public_id(member_id) != public_id:
+            raise MemberNotFound(f"no member {public_id}", member_id=public_id)
+        return member_id
 
     async def status(self) -> dict[str, Any]:
         """Projection lag and webhook backlog (the status endpoint and the metrics)."""

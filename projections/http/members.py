@@ -1,5 +1,8 @@
 """Per-member marketplace handlers: learning records, summary, badge awards.
 
+The path names a member by their public id: the HRIS id, or for the worker types
+`LRS_PSEUDONYMOUS_WORKER_TYPES` names, their current pseudonym (`Projection.member_behind`).
+
 Scopes: `read:activity:aggregate` for learning records, `read:profile` for a member's
 summary, `write:badge` to award badges (`admin` holds every scope).
 """
@@ -26,9 +29,8 @@ async def member_learning(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
     """GET /members/{member_id}/learning: the member's record per activity."""
-    member_id = request.match_info["member_id"]
-    records = await projection.member_learning(member_id)
-    public = await projection.public_id(member_id)
+    public = request.match_info["member_id"]
+    records = await projection.member_learning(await projection.member_behind(public))
     items = [export_item(r, public) for r in records]
     return ok(items, member_id=public, count=len(records))
 
@@ -38,7 +40,8 @@ async def member_summary(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
     """GET /members/{member_id}/summary: the member's roll-up."""
-    return ok(await projection.member_summary(request.match_info["member_id"]))
+    member_id = await projection.member_behind(request.match_info["member_id"])
+    return ok(await projection.member_summary(member_id))
 
 
 # --- badges -------------------------------------------------------------------------------------
@@ -59,13 +62,14 @@ async def award_badge(
             f"the Idempotency-Key header is required (1..{MAX_KEY} characters)",
             header="Idempotency-Key",
         )
-    member_id = request.match_info["member_id"]
+    public = request.match_info["member_id"]
+    member_id = await projection.member_behind(public)
     member = await projection.known_member(member_id)  # 404 before anything is written
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
         raise BadRequest("the body is not JSON") from exc
-    award = parse_award(member_id, body, wall_clock_us())
+    award = parse_award(public, body, wall_clock_us())  # the response names the public id
     client = await projection.stores.access.get_client(claims.client_id)
     authority = {
         "objectType": "Agent",

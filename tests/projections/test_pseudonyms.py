@@ -138,11 +138,17 @@ async def test_the_marketplace_sees_a_contractor_only_by_pseudonym(
     assert sorted(i["member_id"] for i in body["data"]) == ["E1", hidden]
     [mine] = [i for i in body["data"] if i["member_id"] == hidden]
     assert mine["email"] is None
-    _, body, _ = await market.get(f"{P}/members/E2/learning", auth)
+    _, body, _ = await market.get(f"{P}/members/{hidden}/learning", auth)
     assert body["meta"]["member_id"] == hidden
     assert [(i["member_id"], i["email"]) for i in body["data"]] == [(hidden, None)]
-    _, body, _ = await market.get(f"{P}/members/E2/summary", auth)
+    _, body, _ = await market.get(f"{P}/members/{hidden}/summary", auth)
     assert body["data"]["member_id"] == hidden and body["data"]["emails"] == []
+    # by HRIS id (which would link the two) or by an unknown pseudonym: unknown members
+    other = hidden[:-1] + ("b" if hidden.endswith("a") else "a")
+    for path in ("E2/learning", "E2/summary", f"{other}/learning"):
+        status, body, _ = await market.get(f"{P}/members/{path}", auth)
+        assert status == 404 and body["error"]["code"] == "member_not_found"
+        assert hidden not in str(body)
     _, body, _ = await market.get(f"{P}/members/E1/summary", auth)
     assert body["data"]["emails"] == ["e1@example.com"]
     response = await market.http.get(f"{P}/export", headers={"Authorization": auth})
@@ -154,6 +160,7 @@ async def test_the_marketplace_sees_a_contractor_only_by_pseudonym(
     )
 
     events = [orjson.loads(e.body) for e in await projection.stores.deliveries.unfanned_events(100)]
+    events = [e for e in events if e["type"] == "learning.created"]
     assert sorted(e["member_id"] for e in events) == ["E1", hidden]
     assert all(e["data"]["member_id"] == e["member_id"] for e in events)
     assert [e["data"]["email"] for e in events if e["member_id"] == hidden] == [None]
@@ -162,3 +169,35 @@ async def test_the_marketplace_sees_a_contractor_only_by_pseudonym(
         for e in await projection.stores.deliveries.unfanned_events(100)
         if orjson.loads(e.body)["member_id"] == hidden
     )
+
+
+async def test_badges_for_a_pseudonymous_member_take_the_pseudonym(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        pseudonyms_module,
+        "worker_type_of",
+        lambda m: "alumni" if m is not None and m.member_id == "E2" else None,
+    )
+    projection = market.projection
+    await projection.stores.identities.put_members([Member("E2", ("e2@example.com",))])
+    await market.post_statements([statement("completed", actor=hris_actor("E2"))])
+    await projection.worker.drain()
+    hidden = projection.disclosure.pseudonyms.pseudonym("E2", 1)
+    auth = await market.token("write:badge")
+    award = {"badge_id": "b", "activity_id": COURSE}
+
+    async def post(member: str, key: str) -> tuple[int, dict]:
+        response = await market.http.post(
+            f"{P}/members/{member}/badges",
+            json=award,
+            headers={"Authorization": auth, "Idempotency-Key": key},
+        )
+        return response.status, await response.json()
+
+    status, body = await post("E2", "k1")
+    assert status == 404 and hidden not in str(body)
+    status, body = await post(hidden, "k2")
+    assert status == 201 and body["data"]["member_id"] == hidden
+    [stored] = (await projection.statements.get_statements([body["data"]["statement_id"]])).values()
+    assert orjson.loads(stored.raw)["actor"] == hris_actor("E2")
