@@ -26,6 +26,9 @@ loses re-reads and retries. Saves always move the rev, even when the content is 
 In a chunk each record is its own compare-and-set: only the pairs whose save lost are read,
 folded and saved again.
 
+Change events name a member by the id the marketplace may see (`projections.pseudonyms`:
+a pseudonym for some worker types), read with the chunk's members, so it costs no round trip.
+
 Unmatched statements keep their fact without a member. When the identity map changes (its
 version moves), the worker re-resolves the unmatched facts and projects those that now match.
 """
