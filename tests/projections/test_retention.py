@@ -177,3 +177,40 @@ async def test_the_daily_run_applies_once_a_day(
     clock.now_us += 1
     again = await daily.run_due()
     assert again is not None and again.statement_ids() == []
+
+
+async def test_over_http_what_is_past_its_period_is_never_read(
+    aiohttp_client: Any, backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrs.app import create_app
+    from lrs.config import Config
+    from projections.settings import ProjectionSettings
+    from tests.projections.api_support import Market
+    from tests.projections.conftest import HRIS
+
+    monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
+    monkeypatch.setenv("LRS_MARKETPLACE_MAPPING", str(retention_mapping(tmp_path)))
+    config = Config(core=Settings(data_dir=tmp_path), projection=ProjectionSettings.from_env())
+    market = Market(await aiohttp_client(create_app(config, backend=backend)), backend)
+    today = datetime.now(UTC)
+    recent = today.strftime("%Y-%m-%dT00:00:00Z")
+    two_years_ago = f"{today.year - 2}-01-01T00:00:00Z"  # within P5Y, past P1Y
+    await market.post_statements(
+        [
+            statement("completed", activity=OLD_COURSE, timestamp="2015-01-01T00:00:00Z"),
+            statement(
+                "passed",
+                timestamp=two_years_ago,
+                result={"score": {"raw": 9, "min": 0, "max": 10}},
+            ),
+            statement("attempted", timestamp=recent),
+        ]
+    )
+    await market.projection.worker.drain()
+    auth = await market.token("read:activity:aggregate")
+    _, body, _ = await market.get("/marketplace/v1/aggregates", auth, include_removed="true")
+    [item] = body["data"]
+    assert item["activity_id"] == COURSE and item["score"] is None  # that score is past P1Y
+    assert item["success"] == "passed" and item["last_activity_at"].startswith(recent[:10])
+    assert (await market.projection.retention.dry_run()).statement_ids() == []
+    assert (await market.projection.reconciler.reconcile()).drift == 0
