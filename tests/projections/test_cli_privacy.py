@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,12 @@ def test_retention_dry_run_apply_and_reconcile(
     store(
         data_dir,
         statement("completed", actor=hris_actor("E1"), timestamp="2015-03-01T00:00:00Z"),
-        statement("completed", actor=hris_actor("E1"), activity=f"{COURSE}/new"),
+        statement(
+            "completed",
+            actor=hris_actor("E1"),
+            activity=f"{COURSE}/new",
+            timestamp=datetime.now(UTC).strftime("%Y-%m-%dT00:00:00Z"),
+        ),
     )
     assert main(["worker", "--once"]) == 0  # projected before the mapping had a period
     capsys.readouterr()
