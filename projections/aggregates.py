@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from projections.pseudonyms import disclose_record
 from projections.store.base import Fact, OutboxEvent
 from projections.transforms import format_datetime
 
@@ -265,8 +266,13 @@ def change_event(
     *,
     version: int,
     now_us: int,
+    public_id: str | None = None,
 ) -> OutboxEvent | None:
-    """The event for a record going from `old` to `new`, or None when nothing changed."""
+    """The event for a record going from `old` to `new`, or None when nothing changed.
+
+    The body names the member by `public_id` when given (a pseudonym: see
+    `projections.pseudonyms`); the outbox row keeps the member id for the LRS's own use.
+    """
     if old == new:
         return None
     kind = "learning.created" if old is None else "learning.removed" if new is None else ""
@@ -279,12 +285,12 @@ def change_event(
         "type": kind,
         "tags": change_tags(old, new),
         "occurred_at": format_datetime(now_us),
-        "member_id": member_id,
+        "member_id": public_id or member_id,
         "activity_id": activity_id,
         "version": version,
         "changes": changes,
         "verbs": sorted({*before.get("verbs", ()), *after.get("verbs", ())}),
-        "data": new,
+        "data": disclose_record(new, public_id or member_id),
     }
     return OutboxEvent(
         id=event_id,

@@ -1,12 +1,14 @@
 """The projection's `lrs` subcommands (`register` is called by the `lrs` entry point, `lrs.cli`).
 
-lrs worker [--once] [--no-webhooks]      project statements (and deliver webhooks)
+lrs worker [--once] [--no-webhooks] [--retention-daily]   project statements (and deliver
+                                         webhooks; apply the retention periods daily)
 lrs identities load FILE.csv             load HRIS identities, re-project what they match
 lrs reconcile [--fix] [--json]           rebuild records from statements, report drift
 lrs export --format ndjson|csv [--gzip] [--since T] [--output PATH]
 lrs marketplace clients create|list|revoke, keys rotate|list|retire, status
 lrs audit [--since T] [--type T] [--json], audit verify   (`projections.cli_audit`)
 lrs webhooks subscribe|list|delete|dead-letters|redeliver
+lrs retention, lrs identities reveal|pseudonyms: see projections.cli_privacy
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from lrs.errors import ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
+from projections import cli_privacy
 from projections.cli_audit import register_audit, register_marketplace_alias
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
 from projections.identity import IdentityFileError, read_identity_csv
+from projections.retention import DailyRetention
 from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
 from projections.tokens import SCOPES
@@ -86,6 +90,11 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 async def _worker(projection: Projection, args: argparse.Namespace) -> int:
     if args.once:
         applied = await projection.worker.drain()
+        if args.retention_daily or projection.settings.retention_daily:
+            daily = DailyRetention(projection.retention, projection.projector.clock)
+            report = await daily.run_due()
+            removed = len(report.statement_ids()) if report else 0
+            print(f"retention: {removed} statements past their period re-applied")
         async with aiohttp.ClientSession() as session:
             sent = 0 if args.no_webhooks else await projection.webhooks.run_once(session)
         print(f"applied {applied} statements; {sent} webhook events fanned out or sent")
@@ -100,6 +109,8 @@ async def _worker(projection: Projection, args: argparse.Namespace) -> int:
     runs = [projection.worker.run(stop, poll, on_applied=dispatcher_wake.set)]
     if not args.no_webhooks:
         runs.append(projection.webhooks.run(stop, poll, wake=dispatcher_wake))
+    if args.retention_daily or projection.settings.retention_daily:
+        runs.append(DailyRetention(projection.retention, projection.projector.clock).run(stop))
     print(f"projection worker {projection.worker.owner} running; Ctrl-C stops it", flush=True)
     await asyncio.gather(*runs)
     return 0
@@ -161,6 +172,7 @@ async def _export(projection: Projection, args: argparse.Namespace) -> int:
         compress=args.gzip,
         since_us=since,
         progress=None if args.quiet else ProgressBar,
+        disclosure=projection.disclosure,
     )
     print(f"wrote {count} records to {path} (sha256 {checksum}, in {path}.sha256)")
     return 0
@@ -298,6 +310,11 @@ def register(commands: Any) -> None:
     worker = commands.add_parser("worker", help="run the marketplace projection worker")
     worker.add_argument("--once", action="store_true", help="drain what is waiting, then stop")
     worker.add_argument("--no-webhooks", action="store_true", help="do not deliver webhooks")
+    worker.add_argument(
+        "--retention-daily",
+        action="store_true",
+        help="apply the mapping's retention periods at start and then once a day",
+    )
     worker.set_defaults(func=_run(_worker))
 
     identities = commands.add_parser("identities", help="the HRIS identity map")
@@ -306,6 +323,7 @@ def register(commands: Any) -> None:
     load.add_argument("file", help="CSV file (columns as the mapping's hris rows name them)")
     _json_flag(load)
     load.set_defaults(func=_run(_identities_load))
+    cli_privacy.register_identities(ident, _run)
 
     reconcile = commands.add_parser("reconcile", help="rebuild records, report (and fix) drift")
     reconcile.add_argument("--fix", action="store_true", help="correct what differs")
@@ -320,6 +338,7 @@ def register(commands: Any) -> None:
     export.add_argument("--quiet", action="store_true", help="no progress bar")
     export.set_defaults(func=_run(_export))
 
+    cli_privacy.register_retention(commands, _run)
     _register_marketplace(commands)
     register_audit(commands, _run)
     _register_webhooks(commands)

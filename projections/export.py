@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, TextIO
 
 import orjson
 
+from projections.pseudonyms import Disclosure, disclose_record
 from projections.store.base import AggregateStore, StoredRecord
 from projections.transforms import format_datetime
 
@@ -51,10 +52,11 @@ CSV_COLUMNS = (
 _PAGE = 500
 
 
-def export_item(stored: StoredRecord) -> dict[str, Any]:
-    """A record as exported (and as the API returns it)."""
+def export_item(stored: StoredRecord, public_id: str | None = None) -> dict[str, Any]:
+    """A record as exported (and as the API returns it), under the member's public id (a
+    pseudonym for the worker types `LRS_PSEUDONYMOUS_WORKER_TYPES` names)."""
     return {
-        **(stored.record or {}),
+        **(disclose_record(stored.record, public_id or stored.member_id) or {}),
         "version": stored.version,
         "updated_at": format_datetime(stored.updated_us),
     }
@@ -87,21 +89,25 @@ def _csv_line(row: list[Any]) -> bytes:
     return buffer.getvalue().encode()
 
 
-async def records(aggregates: AggregateStore, since_us: int | None) -> AsyncIterator[StoredRecord]:
-    """Every live record updated after `since_us`, in update order."""
+async def items(
+    aggregates: AggregateStore, since_us: int | None, disclosure: Disclosure | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """Every live record updated after `since_us`, in update order, as exported."""
     after = None
     while True:
         page = await aggregates.page_records(after=after, since_us=since_us, limit=_PAGE)
+        public: dict[str, str] = {}
+        if disclosure is not None:
+            public = await disclosure.public_ids(r.member_id for r in page.records)
         for stored in page.records:
-            yield stored
+            yield export_item(stored, public.get(stored.member_id))
         if page.next_position is None:
             return
         after = page.next_position
 
 
-def encode(stored: StoredRecord, fmt: str) -> bytes:
-    """One record as an NDJSON or CSV line."""
-    item = export_item(stored)
+def encode(item: dict[str, Any], fmt: str) -> bytes:
+    """One exported item as an NDJSON or CSV line."""
     return _csv_line(csv_row(item)) if fmt == "csv" else orjson.dumps(item) + b"\n"
 
 
@@ -113,14 +119,17 @@ def header(fmt: str) -> bytes:
 
 
 async def export_chunks(
-    aggregates: AggregateStore, fmt: str, since_us: int | None
+    aggregates: AggregateStore,
+    fmt: str,
+    since_us: int | None,
+    disclosure: Disclosure | None = None,
 ) -> AsyncIterator[bytes]:
     """The export's bytes, one record per chunk (the CSV header first)."""
     first = header(fmt)
     if first:
         yield first
-    async for stored in records(aggregates, since_us):
-        yield encode(stored, fmt)
+    async for item in items(aggregates, since_us, disclosure):
+        yield encode(item, fmt)
 
 
 class ProgressBar:
@@ -176,6 +185,7 @@ async def export_to_file(
     compress: bool = False,
     since_us: int | None = None,
     progress: Callable[[int], ProgressBar] | None = None,
+    disclosure: Disclosure | None = None,
 ) -> tuple[int, str]:
     """Write the export and its `.sha256`; (records written, hex SHA-256 of the file).
 
@@ -188,8 +198,8 @@ async def export_to_file(
         hashing = _HashingFile(raw)
         out: Any = gzip.GzipFile(fileobj=hashing, mode="wb", mtime=0) if compress else hashing
         out.write(header(fmt))
-        async for stored in records(aggregates, since_us):
-            out.write(encode(stored, fmt))
+        async for item in items(aggregates, since_us, disclosure):
+            out.write(encode(item, fmt))
             count += 1
             if bar:
                 bar.advance()

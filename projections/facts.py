@@ -8,6 +8,7 @@ to retract their target's contribution.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ import orjson
 from lrs.model.statements import StoredStatement
 from projections.identity import actor_key
 from projections.mapping import Mapping, load_mapping
+from projections.retention import RetentionRules, wall_clock_us
 from projections.settings import ProjectionSettings
 from projections.store.base import Fact
 from projections.transforms import TransformContext, VerbTable, load_verb_table
@@ -47,12 +49,22 @@ class Contribution:
 
 @dataclass(frozen=True)
 class Projector:
-    """The mapping, the verb table and the identity settings: all a contribution needs."""
+    """The mapping, the verb table and the identity settings: all a contribution needs.
+
+    The mapping's retention periods are applied here (`projections.retention`), on `clock`'s
+    "now", so that every path deriving contributions (worker, reconcile) drops the same
+    expired values; with no period in the mapping that costs nothing.
+    """
 
     mapping: Mapping
     verbs: VerbTable
     hris_home_page: str | None = None
     domain_aliases: MappingABC[str, str] = field(default_factory=dict)
+    clock: Callable[[], int] = wall_clock_us
+    retention: RetentionRules = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "retention", RetentionRules.from_mapping(self.mapping))
 
     @classmethod
     def from_settings(cls, settings: ProjectionSettings) -> Projector:
@@ -79,6 +91,8 @@ class Projector:
         if not isinstance(actor, dict) or actor.get("objectType") == "Group":
             return None
         values = self.mapping.extract(statement, self.context(statement))
+        if values and self.retention:
+            values = self.retention.trim(values, stored_us, self.clock()) or {}
         if not values:
             return None
         return Contribution(

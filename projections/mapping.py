@@ -19,7 +19,12 @@ new mapping shows up in `lrs reconcile` as drift until `--fix` re-projects. Colu
   wins) or `many` (every value is kept: the source is a list, or for `hris` a `;`-separated
   cell).
 - `retention_policy`: `until_voided` (dropped when the statement is voided),
-  `member_lifetime` (kept while the member exists), `none` (not stored).
+  `member_lifetime` (kept while the member exists), `none` (not stored), or a period and a
+  legal basis, `P5Y; contract` (`projections.retention_policy`): the field's value is kept
+  that long after the learning happened, then `lrs retention --apply` removes it (for the
+  targets a statement cannot contribute without, the whole contribution). A period is for
+  `xapi` rows of learning fields only (identity fields live as long as the member), and the
+  rows filling one target must agree on it.
 
 Anything else refuses to load, with a MappingError naming the file row.
 """
@@ -35,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from projections.extractor import CompiledRow, Extractor, Reader, key_reader
+from projections.retention_policy import NAMED_POLICIES, TimedPolicy, parse_policy
 from projections.transforms import (
     ENROLLMENT_STATES,
     SUCCESS_VALUES,
@@ -58,7 +64,7 @@ COLUMNS = (
 )
 SOURCE_SYSTEMS = ("xapi", "hris")
 CARDINALITIES = ("one", "many")
-RETENTION_POLICIES = ("until_voided", "member_lifetime", "none")
+RETENTION_POLICIES = NAMED_POLICIES  # or "<ISO 8601 period>; <legal basis>" (see above)
 DATA_TYPES = ("string", "email", "boolean", "datetime", "enum", "score", "object", "url")
 
 
@@ -87,6 +93,7 @@ TARGET_FIELDS: dict[str, FieldSpec] = {
     "last_activity_at": FieldSpec("datetime"),
 }
 # What the projection cannot work without: a statement needs these to contribute.
+IDENTITY_TARGETS = ("member_id", "email")
 NEEDED = {"xapi": ("activity_id", "verb_id", "last_activity_at"), "hris": ("member_id", "email")}
 
 Step = tuple[str, str]  # ("key", name) | ("match", "prop=value") | ("index", "0")
@@ -178,6 +185,7 @@ class MappingRow:
     notes: str
     cardinality: str
     retention_policy: str
+    retention: TimedPolicy | None = None  # when the policy is a period and a legal basis
 
     def compile(self) -> CompiledRow:
         """The row as the extractor runs it: reader, transforms and type check bound once."""
@@ -298,8 +306,10 @@ def _check_row(line: int, cells: dict[str, str], name: str) -> MappingRow:
     if cardinality not in CARDINALITIES:
         raise MappingError(f"{where}: cardinality must be one of {', '.join(CARDINALITIES)}")
     retention = cells["retention_policy"].strip()
-    if retention not in RETENTION_POLICIES:
-        raise MappingError(f"{where}: retention_policy must be one of {RETENTION_POLICIES}")
+    try:
+        policy = parse_policy(retention)
+    except ValueError as exc:
+        raise MappingError(f"{where}: retention_policy {exc}") from None
     return MappingRow(
         line=line,
         source_system=system,
@@ -312,6 +322,7 @@ def _check_row(line: int, cells: dict[str, str], name: str) -> MappingRow:
         notes=cells["notes"],
         cardinality=cardinality,
         retention_policy=retention,
+        retention=policy if isinstance(policy, TimedPolicy) else None,
     )
 
 
@@ -343,7 +354,29 @@ def parse_mapping(text: str, name: str = "mapping") -> Mapping:
         for target in needed:
             if target not in targets:
                 raise MappingError(f"{name}: no {system} row fills {target}")
+    _check_periods(mapping, name)
     return mapping
+
+
+def _check_periods(mapping: Mapping, name: str) -> None:
+    """A period only on xapi learning fields, the same on every row filling one target."""
+    by_target: dict[str, set[str | None]] = {}
+    for row in mapping.rows:
+        if row.retention is not None and (
+            row.source_system != "xapi" or row.target_field in IDENTITY_TARGETS
+        ):
+            raise MappingError(
+                f"{name} row {row.line}: a retention period is for xapi learning fields; "
+                f"{row.source_system} {row.target_field} lives as long as the member"
+            )
+        if row.source_system == "xapi":
+            policy = row.retention.text if row.retention else None
+            by_target.setdefault(row.target_field, set()).add(policy)
+    for target, policies in by_target.items():
+        if len(policies) > 1 and any(policies):
+            raise MappingError(
+                f"{name}: the rows filling {target} disagree on its retention period"
+            )
 
 
 def load_mapping(path: Path) -> Mapping:

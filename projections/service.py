@@ -17,11 +17,13 @@ from projections.audit import AuditLog
 from projections.errors import MemberNotFound
 from projections.facts import Projector
 from projections.keyring import Keyring, load_keyring
+from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, record_members
 from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
+from projections.retention import Retention
 from projections.settings import ProjectionSettings
 from projections.store import ProjectionStores, open_stores
-from projections.store.base import StoredRecord
+from projections.store.base import Member, StoredRecord
 from projections.tokens import TokenService
 from projections.transforms import format_datetime
 from projections.webhooks import WebhookService
@@ -44,6 +46,8 @@ class Projection:
     webhooks: WebhookService
     limiter: RateLimiter
     failed_logins: FailedAttempts
+    retention: Retention
+    disclosure: Disclosure
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -52,13 +56,43 @@ class Projection:
             raise MemberNotFound(f"no member {member_id}", member_id=member_id)
         return records
 
+    async def known_member(self, member_id: str) -> Member:
+        """The identity map's member, else MemberNotFound: a write never invents a member."""
+        member = await self.stores.identities.get_member(member_id)
+        if member is None:
+            raise MemberNotFound(f"no member {member_id} in the identity map", member_id=member_id)
+        return member
+
     async def member_summary(self, member_id: str) -> dict[str, Any]:
-        """A member's roll-up, with their emails from the identity map."""
+        """A member's roll-up, with their emails from the identity map (none when the member
+        is pseudonymous: the summary then names them by pseudonym)."""
         records = await self.member_learning(member_id)
         member = await self.stores.identities.get_member(member_id)
-        summary = summarize(member_id, [r.record for r in records if r.record is not None])
-        summary["emails"] = list(member.emails) if member else []
+        public = await self.public_id(member_id)
+        summary = summarize(public, [r.record for r in records if r.record is not None])
+        summary["emails"] = list(member.emails) if member and public == member_id else []
         return summary
+
+    async def public_id(self, member_id: str) -> str:
+        """The id the marketplace sees for the member (a pseudonym, by worker type)."""
+        return (await self.disclosure.public_ids([member_id]))[member_id]
+
+    async def member_behind(self, public_id: str) -> str:
+        """The member a marketplace request names by its public id, else MemberNotFound.
+
+        A pseudonymous member is named by its current pseudonym only: their HRIS id (which
+        would link the two) and their pseudonyms of older key versions are unknown ids here.
+        Finding the member behind a pseudonym recomputes over the members with records
+        (`Pseudonyms.reveal`): its cost grows with them, and only requests naming a
+        pseudonym pay it.
+        """
+        member_id = public_id
+        if parse_pseudonym(public_id) is not None:
+            candidates = record_members(self.stores.aggregates)
+            member_id = await self.disclosure.pseudonyms.reveal(public_id, candidates) or ""
+        if not member_id or await self.public_id(member_id) != public_id:
+            raise MemberNotFound(f"no member {public_id}", member_id=public_id)
+        return member_id
 
     async def status(self) -> dict[str, Any]:
         """Projection lag and webhook backlog (the status endpoint and the metrics)."""
@@ -99,12 +133,18 @@ async def open_projection(
     await audit.adopt_legacy()  # the unchained log of earlier versions, once
     projector = projector or Projector.from_settings(projection_settings)
     keyring = load_keyring(projection_settings.master_key, settings.data_dir)
+    disclosure = Disclosure(
+        Pseudonyms(keyring, stores.pseudonym_keys),
+        stores.identities,
+        projection_settings.pseudonymous_worker_types,
+    )
     worker = ProjectionWorker(
         backend.statements,
         stores,
         projector,
         batch=projection_settings.worker_batch,
         lease_s=projection_settings.worker_lease_s,
+        disclosure=disclosure,
     )
     return Projection(
         settings=projection_settings,
@@ -132,4 +172,6 @@ async def open_projection(
         ),
         limiter=RateLimiter(),
         failed_logins=FailedAttempts(),
+        retention=Retention(stores, projector.retention, worker.reapply, projector.clock, audit),
+        disclosure=disclosure,
     )

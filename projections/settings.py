@@ -20,6 +20,8 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_WEBHOOK_MAX_ATTEMPTS` | `8` | deliveries tried before a dead letter |
 | `LRS_WEBHOOK_TIMEOUT` | `10` | seconds a receiver has to answer |
 | `LRS_WEBHOOK_CONCURRENCY` | `8` | deliveries of one subscription in flight at once |
+| `LRS_RETENTION_DAILY` | `0` | `1`: the worker applies the mapping's retention periods once a day |
+| `LRS_PSEUDONYMOUS_WORKER_TYPES` | `contractor,alumni` | worker types seen only by pseudonym |
 
 Failed logins are failed client authentications at the OAuth endpoints; beyond the limit they
 are answered 429 (0: no limit).
@@ -52,6 +54,21 @@ def parse_aliases(raw: str) -> dict[str, str]:
     return aliases
 
 
+WORKER_TYPES = ("employee", "contractor", "alumni")
+
+
+def parse_worker_types(raw: str) -> frozenset[str]:
+    """`contractor,alumni` as a set; empty: nobody is pseudonymised."""
+    types = frozenset(t.strip().lower() for t in raw.split(",") if t.strip())
+    unknown = sorted(types - set(WORKER_TYPES))
+    if unknown:
+        raise ConfigError(
+            f"LRS_PSEUDONYMOUS_WORKER_TYPES: unknown worker type(s) {', '.join(unknown)}; "
+            f"known: {', '.join(WORKER_TYPES)}"
+        )
+    return types
+
+
 @dataclass(frozen=True)
 class ProjectionSettings:
     """Everything the marketplace projection can be configured with (see the table above)."""
@@ -71,6 +88,8 @@ class ProjectionSettings:
     webhook_max_attempts: int = 8
     webhook_timeout_s: float = 10.0
     webhook_concurrency: int = 8
+    retention_daily: bool = False
+    pseudonymous_worker_types: frozenset[str] = frozenset({"contractor", "alumni"})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectionSettings:
@@ -105,6 +124,10 @@ class ProjectionSettings:
             webhook_timeout_s=env.number("LRS_WEBHOOK_TIMEOUT", cls.webhook_timeout_s),
             webhook_concurrency=env.integer(
                 "LRS_WEBHOOK_CONCURRENCY", cls.webhook_concurrency, minimum=1
+            ),
+            retention_daily=env.flag("LRS_RETENTION_DAILY"),
+            pseudonymous_worker_types=parse_worker_types(
+                env.text("LRS_PSEUDONYMOUS_WORKER_TYPES", "contractor,alumni")
             ),
         )
 

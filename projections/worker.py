@@ -26,6 +26,9 @@ loses re-reads and retries. Saves always move the rev, even when the content is 
 In a chunk each record is its own compare-and-set: only the pairs whose save lost are read,
 folded and saved again.
 
+Change events name a member by the id the marketplace may see (`projections.pseudonyms`:
+a pseudonym for some worker types), read with the chunk's members, so it costs no round trip.
+
 Unmatched statements keep their fact without a member. When the identity map changes (its
 version moves), the worker re-resolves the unmatched facts and projects those that now match.
 """
@@ -45,6 +48,7 @@ from lrs.store.base import StatementStore
 from projections.aggregates import change_event, fold
 from projections.facts import Projector
 from projections.identity import EMAIL, IdentityResolver
+from projections.pseudonyms import Disclosure
 from projections.store import ProjectionStores
 from projections.store.base import Fact, Member, Pair, RecordSave, StoredRecord
 from projections.wakeup import Wakeup, pause
@@ -80,6 +84,7 @@ class ProjectionWorker:
         lease_s: float = 60.0,
         owner: str | None = None,
         clock: Callable[[], int] = wall_clock_us,
+        disclosure: Disclosure | None = None,
     ) -> None:
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self._statements = statements
@@ -90,6 +95,7 @@ class ProjectionWorker:
         self._lease_us = int(lease_s * 1_000_000)
         self._clock = clock
         self._identity_seen: int | None = None
+        self._disclosure = disclosure  # the member ids events carry (pseudonyms)
 
     async def run_once(self) -> int:
         """Claim and apply one batch; how many statements it applied (0: nothing to do)."""
@@ -235,10 +241,21 @@ class ProjectionWorker:
         """
         current = await self._stores.aggregates.get_records(pairs)
         facts = await self._stores.facts.facts_for_pairs(pairs)
-        members = await self._stores.identities.get_members(sorted({m for m, _a in pairs}))
+        member_ids = sorted({m for m, _a in pairs})
+        members = await self._stores.identities.get_members(member_ids)
+        public = {m: m for m in member_ids}  # the id events name each member by
+        if self._disclosure is not None:
+            public = await self._disclosure.public_ids(member_ids, members)
         now = self._clock()  # + i: each record of the batch its own update time, in order
         return [
-            self._save(pair, current.get(pair), facts.get(pair, []), members.get(pair[0]), now + i)
+            self._save(
+                pair,
+                current.get(pair),
+                facts.get(pair, []),
+                members.get(pair[0]),
+                now + i,
+                public_id=public[pair[0]],
+            )
             for i, pair in enumerate(pairs)
         ]
 
@@ -249,6 +266,8 @@ class ProjectionWorker:
         facts: list[Fact],
         member: Member | None,
         now: int,
+        *,
+        public_id: str,
     ) -> RecordSave:
         member_id, activity_id = pair
         record = fold(
@@ -262,7 +281,15 @@ class ProjectionWorker:
         # Save even when nothing changed (or nothing exists): moving the rev is what makes
         # a concurrent save computed from older facts fail (see the module docstring).
         version = current.version if current else 0
-        event = change_event(member_id, activity_id, old, record, version=version + 1, now_us=now)
+        event = change_event(
+            member_id,
+            activity_id,
+            old,
+            record,
+            version=version + 1,
+            now_us=now,
+            public_id=public_id,
+        )
         return RecordSave(
             member_id,
             activity_id,

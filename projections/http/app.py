@@ -4,7 +4,8 @@
 and builds the app the root mounts at `PREFIX`. The root hands it the core services under the
 `lrs.keys` keys, then runs `marketplace_services(app)`, which opens the projection on the
 backend and, when `lrs serve --with-worker` (or `LRS_WITH_WORKER=1`) asked for it, runs the
-projection worker and the webhook dispatcher in this process until shutdown: statements the
+projection worker and the webhook dispatcher (and, with `LRS_RETENTION_DAILY=1`, the daily
+retention run) in this process until shutdown: statements the
 statement service commits wake the worker, and applied ones the dispatcher, at once. `/metrics` is
 served by the root app: `metrics_route(app)` is its route.
 """
@@ -24,6 +25,7 @@ from projections.facts import Projector
 from projections.http import PREFIX, audit, members, oauth, operations, records, webhooks
 from projections.http.envelope import public
 from projections.keys import projection_key, projection_settings_key
+from projections.retention import DailyRetention
 from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
 from projections.transforms import MappingError
@@ -110,7 +112,11 @@ def start_projection(
     poll = projection.settings.worker_poll_s
     worker = projection.worker.run(stop, poll, wake=worker_wake, on_applied=dispatcher_wake.set)
     dispatcher = projection.webhooks.run(stop, poll, wake=dispatcher_wake)
-    return [
+    tasks = [
         asyncio.create_task(worker, name="projection-worker"),
         asyncio.create_task(dispatcher, name="webhook-dispatcher"),
     ]
+    if projection.settings.retention_daily:  # LRS_RETENTION_DAILY
+        daily = DailyRetention(projection.retention, projection.projector.clock)
+        tasks.append(asyncio.create_task(daily.run(stop), name="retention-daily"))
+    return tasks

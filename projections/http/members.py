@@ -1,5 +1,8 @@
 """Per-member marketplace handlers: learning records, summary, badge awards.
 
+The path names a member by their public id: the HRIS id, or for the worker types
+`LRS_PSEUDONYMOUS_WORKER_TYPES` names, their current pseudonym (`Projection.member_behind`).
+
 Scopes: `read:activity:aggregate` for learning records, `read:profile` for a member's
 summary, `write:badge` to award badges (`admin` holds every scope).
 """
@@ -26,9 +29,10 @@ async def member_learning(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
     """GET /members/{member_id}/learning: the member's record per activity."""
-    member_id = request.match_info["member_id"]
-    records = await projection.member_learning(member_id)
-    return ok([export_item(r) for r in records], member_id=member_id, count=len(records))
+    public = request.match_info["member_id"]
+    records = await projection.member_learning(await projection.member_behind(public))
+    items = [export_item(r, public) for r in records]
+    return ok(items, member_id=public, count=len(records))
 
 
 @protected("read:profile")
@@ -36,7 +40,8 @@ async def member_summary(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
     """GET /members/{member_id}/summary: the member's roll-up."""
-    return ok(await projection.member_summary(request.match_info["member_id"]))
+    member_id = await projection.member_behind(request.match_info["member_id"])
+    return ok(await projection.member_summary(member_id))
 
 
 # --- badges -------------------------------------------------------------------------------------
@@ -46,20 +51,25 @@ async def member_summary(
 async def award_badge(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
-    """POST /members/{member_id}/badges: record a badge as a statement, idempotently."""
+    """POST /members/{member_id}/badges: record a badge as a statement, idempotently.
+
+    The member must be in the identity map (404 `member_not_found` otherwise, nothing
+    written): the HRIS says who exists, the marketplace cannot create members.
+    """
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key or len(key) > MAX_KEY:
         raise BadRequest(
             f"the Idempotency-Key header is required (1..{MAX_KEY} characters)",
             header="Idempotency-Key",
         )
+    public = request.match_info["member_id"]
+    member_id = await projection.member_behind(public)
+    member = await projection.known_member(member_id)  # 404 before anything is written
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
         raise BadRequest("the body is not JSON") from exc
-    member_id = request.match_info["member_id"]
-    award = parse_award(member_id, body, wall_clock_us())
-    member = await projection.stores.identities.get_member(member_id)
+    award = parse_award(public, body, wall_clock_us())  # the response names the public id
     client = await projection.stores.access.get_client(claims.client_id)
     authority = {
         "objectType": "Agent",

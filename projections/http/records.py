@@ -98,9 +98,10 @@ async def aggregates(
         )
     except ValueError as exc:
         raise InvalidCursor("the cursor is not one this API issued") from exc
+    public = await projection.disclosure.public_ids(r.member_id for r in page.records)
     items = [
-        export_item(r)
-        | {"member_id": r.member_id, "activity_id": r.activity_id}
+        export_item(r, public[r.member_id])
+        | {"member_id": public[r.member_id], "activity_id": r.activity_id}
         | ({"removed": True} if r.record is None else {})
         for r in page.records
     ]
@@ -128,7 +129,8 @@ async def export(
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         response.enable_compression()
     await response.prepare(request)
-    async for chunk in export_chunks(projection.stores.aggregates, fmt, since):
+    chunks = export_chunks(projection.stores.aggregates, fmt, since, projection.disclosure)
+    async for chunk in chunks:
         await response.write(chunk)
     await response.write_eof()
     return response

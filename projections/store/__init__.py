@@ -13,6 +13,7 @@ from projections.store.base import (
     DeliveryStore,
     FactStore,
     IdentityStore,
+    PseudonymKeyStore,
     WorkStore,
 )
 from projections.store.mongo import MongoAggregateStore, MongoFactStore, MongoWorkStore
@@ -20,11 +21,13 @@ from projections.store.mongo_access import MongoAccessStore
 from projections.store.mongo_audit import MongoAuditStore
 from projections.store.mongo_delivery import MongoDeliveryStore
 from projections.store.mongo_identity import MongoIdentityStore
+from projections.store.mongo_pseudonym import MongoPseudonymKeyStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
 from projections.store.sqlite_access import SQLiteAccessStore
 from projections.store.sqlite_audit import SQLiteAuditStore
 from projections.store.sqlite_delivery import SQLiteDeliveryStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
+from projections.store.sqlite_pseudonym import SQLitePseudonymKeyStore
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class ProjectionStores:
     deliveries: DeliveryStore
     access: AccessStore
     audit: AuditStore
+    pseudonym_keys: PseudonymKeyStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -56,5 +60,17 @@ async def open_stores(backend: Backend) -> ProjectionStores:
     access: AccessStore = await open_store(
         backend, sqlite=SQLiteAccessStore, mongo=MongoAccessStore
     )
+    pseudonym_keys: PseudonymKeyStore = await open_store(
+        backend, sqlite=SQLitePseudonymKeyStore, mongo=MongoPseudonymKeyStore
+    )
     audit: AuditStore = await open_store(backend, sqlite=SQLiteAuditStore, mongo=MongoAuditStore)
-    return ProjectionStores(facts, work, aggregates, identities, deliveries, access, audit)
+    return ProjectionStores(
+        facts,
+        work,
+        aggregates,
+        identities,
+        deliveries,
+        access,
+        audit,
+        pseudonym_keys,
+    )

@@ -14,6 +14,8 @@ them uses a multi-document transaction or a change stream.
     DeliveryStore   webhook subscriptions, the event outbox, deliveries, dead letters
     AccessStore     marketplace OAuth clients, signing key ids, revoked tokens, idempotency keys
     AuditStore      the hash-chained audit log (`projections.store.audit`)
+    PseudonymKeyStore  the versions of the pseudonym key (numbers only: the keys are derived
+                    from the master key, see `projections.pseudonyms`)
 """
 
 from __future__ import annotations
@@ -479,4 +481,25 @@ class AccessStore(Protocol):
 
     async def saved_response(self, key: str) -> SavedResponse | None:
         """The response kept for an idempotency key."""
+        ...
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """A version of the pseudonym key; the key itself is derived from the master key."""
+
+    version: int
+    created_us: int
+
+
+@runtime_checkable
+class PseudonymKeyStore(Protocol):
+    """The pseudonym key versions (no key material)."""
+
+    async def add_pseudonym_key(self, key: PseudonymKey) -> bool:
+        """Record a new version; False when that version is already recorded."""
+        ...
+
+    async def pseudonym_keys(self) -> list[PseudonymKey]:
+        """Every recorded version, oldest first."""
         ...

@@ -211,6 +211,7 @@ async def test_removed_records_are_listed_only_when_asked(market: Market) -> Non
 
 
 async def test_badges_are_statements_recorded_once(market: Market) -> None:
+    await market.projection.stores.identities.put_members([Member("E1", ("e1@example.com",))])
     auth = await market.token("write:badge", "read:activity:aggregate")
     award = {
         "badge_id": "py-basics",
@@ -254,6 +255,7 @@ async def test_badges_are_statements_recorded_once(market: Market) -> None:
 async def test_a_badge_issued_before_the_year_1000_is_recorded(market: Market) -> None:
     # the record form wrote the year 275 as "275-...", which the statement's timestamp check
     # refused (400 naming "timestamp", a field the client never sent)
+    await market.projection.stores.identities.put_members([Member("E1", ("e1@example.com",))])
     auth = await market.token("write:badge")
     award = {"badge_id": "old", "activity_id": COURSE, "issued_at": "0275-05-20T17:23:41+07:06"}
     response = await market.http.post(
@@ -263,6 +265,30 @@ async def test_a_badge_issued_before_the_year_1000_is_recorded(market: Market) -
     )
     assert response.status == 201, await response.text()
     assert (await response.json())["data"]["issued_at"] == "0275-05-20T10:17:41.000000Z"
+
+
+async def test_a_badge_for_a_member_the_hris_does_not_know_is_a_404(market: Market) -> None:
+    # it answered 201, stored a statement for the account "NOPE" and so created a member
+    auth = await market.token("write:badge", "read:activity:aggregate", "read:profile")
+    response = await market.http.post(
+        f"{P}/members/NOPE/badges",
+        json={"badge_id": "b", "activity_id": COURSE},
+        headers={"Authorization": auth, "Idempotency-Key": "k"},
+    )
+    assert response.status == 404
+    body = await response.json()
+    assert body["error"]["code"] == "member_not_found"
+    assert body["error"]["details"] == {"member_id": "NOPE"}
+    assert await market.backend.statements.count_awaiting_projection() == 0
+    await market.projection.worker.drain()
+    assert (await market.get(f"{P}/members/NOPE/summary", auth))[0] == 404
+    # a bad body for an unknown member: still the 404, nothing kept under the key
+    response = await market.http.post(
+        f"{P}/members/NOPE/badges",
+        data=b"not json",
+        headers={"Authorization": auth, "Idempotency-Key": "k"},
+    )
+    assert response.status == 404
 
 
 # --- export, status, metrics, webhooks --------------------------------------------------------
