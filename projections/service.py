@@ -15,6 +15,7 @@ from lrs.store.base import Backend, StatementStore
 from projections.aggregates import summarize
 from projections.errors import MemberNotFound
 from projections.facts import Projector
+from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
 from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
@@ -42,6 +43,7 @@ class Projection:
     webhooks: WebhookService
     limiter: RateLimiter
     failed_logins: FailedAttempts
+    identities: IdentityService
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -126,4 +128,5 @@ async def open_projection(
         ),
         limiter=RateLimiter(),
         failed_logins=FailedAttempts(),
+        identities=IdentityService(stores, worker),
     )
