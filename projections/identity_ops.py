@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lrs.errors import BadRequest
-from projections.errors import MemberNotFound
+from projections.errors import MemberNotFound, NotAConflict, TooManyTerminations
 from projections.identity import ACCOUNT, EMAIL, HRIS, OTHER, account_key, split_account_key
 from projections.identity_plan import (
     Plan,
@@ -43,18 +43,6 @@ def audit(action: str, subject: str, details: Mapping[str, Any]) -> None:
     audit log (issue 17, item 10) is merged; a no-op until then. Every identity change calls
     it: `identities.import`, `identities.link`, `identities.resolve`.
     """
-
-
-class TooManyTerminations(BadRequest):
-    """A full import would terminate more members than the configured share allows."""
-
-    code = "too_many_terminations"
-
-
-class NotAConflict(BadRequest):
-    """`resolve` named a key that no longer has several claimants, or a member not among them."""
-
-    code = "not_a_conflict"
 
 
 @dataclass(frozen=True)

@@ -318,6 +318,7 @@ class ProjectionWorker:
             records = await self._stores.aggregates.member_records(member_id)
             pairs.update((r.member_id, r.activity_id) for r in records)
         await self.recompute(pairs)
+        await self._stores.aggregates.publish_events()
         return len(moved)
 
 
