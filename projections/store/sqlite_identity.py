@@ -2,8 +2,10 @@
 history, one row per (key, member)) and resolved conflicts.
 
 A key claimed by two members is a conflict: `member_for_keys` gives it to neither. Each write
-is one writer job, so it commits whole. The tables of the earlier identity map
-(`identity_members`, `identity_emails`) are copied in once, when the store is opened.
+is one writer job, so it commits whole. The rows of the earlier identity map's tables
+(`identity_members`, `identity_emails`) are moved in when the store is opened (copied, then
+deleted: a copy cut short is finished at the next opening, and a claim dropped later is not
+copied back).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ INSERT OR IGNORE INTO identity_people (member_id, doc)
     SELECT member_id, json_object('emails', json(emails)) FROM identity_members;
 INSERT OR IGNORE INTO identity_claims (key, member_id)
     SELECT 'email:' || email, member_id FROM identity_emails;
+DELETE FROM identity_members;
+DELETE FROM identity_emails;
 """
 
 _CLAIM_COLUMNS = "key, member_id, valid_from, valid_to"

@@ -180,6 +180,11 @@ def test_a_bad_mapping_stops_the_command_naming_the_row(
     [
         ["worker"],
         ["identities", "load"],
+        ["identities", "import"],
+        ["identities", "conflicts"],
+        ["identities", "resolve"],
+        ["identities", "link"],
+        ["identities", "unmatched"],
         ["reconcile"],
         ["export"],
         ["marketplace", "clients"],

@@ -233,3 +233,31 @@ def test_full_mode_terminates_the_absent() -> None:
     plan_terminations(plan, statuses, {"E1"}, members, NOW)
     assert [(m.member_id, m.employment_status) for m in plan.terminations] == [("E2", "terminated")]
     assert termination_share(plan, statuses) == 0.5
+
+
+async def test_the_earlier_sqlite_identity_tables_are_moved_in(tmp_path) -> None:
+    import sqlite3
+
+    from lrs.store.sqlite import SQLiteBackend
+    from projections.store import open_stores
+
+    conn = sqlite3.connect(tmp_path / "lrs.sqlite3")
+    conn.executescript(
+        "CREATE TABLE identity_members (member_id TEXT PRIMARY KEY, emails TEXT NOT NULL);"
+        "CREATE TABLE identity_emails (email TEXT PRIMARY KEY, member_id TEXT NOT NULL);"
+        "INSERT INTO identity_members VALUES ('E1', '[\"a@x.com\", \"b@x.com\"]');"
+        "INSERT INTO identity_emails VALUES ('a@x.com', 'E1'), ('b@x.com', 'E1');"
+    )
+    conn.commit()
+    conn.close()
+    backend = SQLiteBackend(tmp_path)
+    try:
+        stores = await open_stores(backend)
+        assert await stores.identities.get_member("E1") == Member("E1", ("a@x.com", "b@x.com"))
+        assert await stores.identities.member_for_keys(["email:b@x.com"]) == {"email:b@x.com": "E1"}
+        await stores.identities.put_claims([Claim("email:b@x.com", "E2")])
+        await stores.identities.resolve("email:b@x.com", "E2", NOW)
+        again = await open_stores(backend)  # opened again: nothing copied back
+        assert await again.identities.member_for_keys(["email:b@x.com"]) == {"email:b@x.com": "E2"}
+    finally:
+        await backend.close()
