@@ -127,18 +127,11 @@ def _checked(command: Callable[..., int], mode: str | None) -> Callable[..., int
 
 
 async def _import(projection: Projection, args: argparse.Namespace) -> int:
-    enabled = sys.stderr.isatty() if args.progress is None else args.progress
-    with _rejects_file(args.rejects) as rejects, open_import_text(args.file) as opened:
-        progress = Progress(opened.total_bytes, enabled=enabled)
-        log = RejectLog(rejects, progress)
-        try:
-            rows, present, counts = _read(projection, args, opened, progress, log)
-        except (IdentityFileError, UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
-            progress.finish()
-            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc
-            print(f"error: {args.file}: {reason}", file=sys.stderr)
-            return 2
-        progress.finish()
+    try:
+        rows, present, counts = _read_file(projection, args)
+    except FileProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     service = projection.identities
     try:
         plan = await service.plan(
@@ -155,6 +148,30 @@ async def _import(projection: Projection, args: argparse.Namespace) -> int:
     held = await projection.stores.facts.count_unmatched()
     _report(args, plan, counts, moved, held)
     return 1 if counts.rejected or plan.conflicts or plan.refused else 0
+
+
+class FileProblem(Exception):
+    """The identity file (or the rejects file) cannot be read (written) as a whole."""
+
+
+def _read_file(
+    projection: Projection, args: argparse.Namespace
+) -> tuple[list[IdentityRow], set[str], ImportCounts]:
+    """Read the whole file, reporting rejects and progress; FileProblem names what failed."""
+    enabled = sys.stderr.isatty() if args.progress is None else args.progress
+    try:
+        with _rejects_file(args.rejects) as rejects, open_import_text(args.file) as opened:
+            progress = Progress(opened.total_bytes, enabled=enabled)
+            try:
+                return _read(projection, args, opened, progress, RejectLog(rejects, progress))
+            finally:
+                progress.finish()
+    except UnicodeDecodeError:
+        raise FileProblem(f"{args.file}: not UTF-8 text") from None
+    except (IdentityFileError, csv.Error, EOFError, ImportFileUnreadable) as exc:
+        raise FileProblem(f"{args.file}: {exc}") from None
+    except OSError as exc:  # a broken gzip stream, an unwritable rejects file
+        raise FileProblem(f"{exc.filename or args.file}: {exc.strerror or exc}") from None
 
 
 def _read(

@@ -291,3 +291,16 @@ def test_a_file_without_an_employee_id_column_is_refused(
 ) -> None:
     assert main(["identities", "import", write(data_dir / "x.csv", "id,email\nE1,a@x.com\n")]) == 2
     assert "no 'employee_id' column" in capsys.readouterr().err
+
+
+def test_a_broken_gzip_file_or_an_unwritable_rejects_file_is_a_message(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = data_dir / "hris.csv.gz"
+    broken.write_bytes(gzip.compress(b"employee_id,email\nE1,a@x.com\n" * 50)[:40])
+    assert main(["identities", "import", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "hris.csv.gz" in err and "Traceback" not in err
+    good = write(data_dir / "ok.csv", "employee_id,email\nE1,a@x.com\n")
+    assert main(["identities", "import", good, "--rejects", str(data_dir / "no/dir/r.csv")]) == 2
+    assert "No such file or directory" in capsys.readouterr().err
