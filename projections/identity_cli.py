@@ -43,6 +43,12 @@ from projections.identity_rows import (
 )
 from projections.service import Projection
 
+IMPORT_DESCRIPTION = (
+    "Import HRIS identities from FILE: CSV (header first) or NDJSON, gzip-compressed or not "
+    f"(told by content). Fields: {', '.join(IMPORT_FIELDS)} (docs/marketplace.md#identity). "
+    "Exit status: 0 imported; 1 imported, but rows were rejected, new conflicts were found or "
+    "claims refused; 2 nothing written (unreadable file, bad option, too many terminations)."
+)
 Runner = Callable[[Callable[[Projection, argparse.Namespace], Any]], Any]
 
 
@@ -52,41 +58,50 @@ def register(ident: Any, run: Runner, json_flag: Callable[[argparse.ArgumentPars
         ("import", None, "import an HRIS file (CSV or NDJSON, gzip or not)"),
         ("load", "delta", "the same as `import --mode delta` (kept for scripts)"),
     ):
-        parser = ident.add_parser(name, help=text, description=__doc__.split("\n\n")[1])
+        parser = ident.add_parser(name, help=text, description=IMPORT_DESCRIPTION)
         parser.add_argument("file", type=Path, help="the HRIS file (see docs/marketplace.md)")
         if mode is None:
-            parser.add_argument(
-                "--mode",
-                choices=("delta", "full"),
-                default="delta",
-                help="full: members absent from the file are terminated",
-            )
-            parser.add_argument(
-                "--force",
-                action="store_true",
-                help="terminate even beyond LRS_IDENTITY_MAX_TERMINATE_SHARE",
-            )
-            parser.add_argument("--dry-run", action="store_true", help="print, write nothing")
-            parser.add_argument(
-                "--columns",
-                metavar="MAP",
-                help="our=theirs pairs (employee_id=EmpID,...) or a JSON file",
-            )
-            parser.add_argument(
-                "--rejects",
-                type=Path,
-                metavar="FILE",
-                help="write rejected rows (line, employee_id, reason) as CSV",
-            )
-            parser.add_argument(
-                "--progress",
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help="progress on stderr (default: on a terminal)",
-            )
+            _import_options(parser)
         json_flag(parser)
         parser.set_defaults(func=_checked(run(_import), mode))
+    _register_operations(ident, run, json_flag)
 
+
+def _import_options(parser: argparse.ArgumentParser) -> None:
+    """The options `import` has and `load` (the earlier command) does not."""
+    parser.add_argument(
+        "--mode",
+        choices=("delta", "full"),
+        default="delta",
+        help="full: members absent from the file are terminated",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="terminate even beyond LRS_IDENTITY_MAX_TERMINATE_SHARE",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    parser.add_argument(
+        "--columns", metavar="MAP", help="our=theirs pairs (employee_id=EmpID,...) or a JSON file"
+    )
+    parser.add_argument(
+        "--rejects",
+        type=Path,
+        metavar="FILE",
+        help="write rejected rows (line, employee_id, reason) as CSV",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress on stderr (default: on a terminal)",
+    )
+
+
+def _register_operations(
+    ident: Any, run: Runner, json_flag: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    """Add conflicts, resolve, link and unmatched."""
     conflicts = ident.add_parser("conflicts", help="addresses or accounts two members claim")
     json_flag(conflicts)
     conflicts.set_defaults(func=run(_conflicts))
