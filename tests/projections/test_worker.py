@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 
 from lrs.store.base import Backend
@@ -273,3 +275,20 @@ async def test_a_batch_saves_its_records_together_and_retries_only_a_lost_one(
         assert (await record(stores, f"E{n}"))["learning_completed"] is True
     versions = [e["version"] for e in await events(backend, stores) if e["member_id"] == "E3"]
     assert sorted(versions) == [1, 2]
+
+
+async def test_a_linked_lms_account_projects_what_it_held_old_facts_included(
+    backend: Backend, stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
+) -> None:
+    lms = "https://lms.example.com"
+    actor = {"objectType": "Agent", "account": {"homePage": lms + "/", "name": "anon-7"}}
+    await writer.store(statement("completed", actor=actor))
+    await worker.drain()
+    assert await stores.facts.unmatched_counts() == {f"account:{lms}\nanon-7": 1}
+    # a fact stored before accounts could match carries the IFI key; it projects the same
+    [held] = await stores.facts.unmatched_facts(10)
+    await stores.facts.put_facts([replace(held, actor_key=f"ifi:account:{lms}/\nanon-7")])
+    linked, moved = await IdentityService(stores, worker).link("E3", lms, "anon-7")
+    assert linked and moved == 1
+    assert (await record(stores, "E3"))["learning_completed"] is True
+    assert await stores.facts.count_unmatched() == 0
