@@ -255,9 +255,10 @@ def _report(
         f"{len(plan.changes)} changes, {len(plan.terminations)} terminations, "
         f"{plan.unchanged} unchanged, {len(plan.stale)} stale; {verb} {plan.change_count} changes"
     ]
-    lines += [f"  hire {m.member_id}" for m in plan.hires[:20] if args.dry_run]
-    lines += [f"  change {a.member_id}" for _b, a in plan.changes[:20] if args.dry_run]
-    lines += [f"  terminate {m.member_id}" for m in plan.terminations[:20] if args.dry_run]
+    if args.dry_run:
+        lines += _listed("hire", [m.member_id for m in plan.hires])
+        lines += _listed("change", [a.member_id for _b, a in plan.changes])
+        lines += _listed("terminate", [m.member_id for m in plan.terminations])
     for c in plan.conflicts:
         lines.append(f"conflict: {describe_key(c.key)} claimed by {', '.join(c.claimants)}")
     for r in plan.refused:
@@ -272,6 +273,14 @@ def _report(
     else:
         lines.append(f"re-projected {moved} statements; {held} still unmatched")
     print("\n".join(lines))
+
+
+def _listed(verb: str, member_ids: list[str], shown: int = 20) -> list[str]:
+    """The first `shown` ids, one a line, and how many more (`--json` has them all)."""
+    lines = [f"  {verb} {m}" for m in member_ids[:shown]]
+    if len(member_ids) > shown:
+        lines.append(f"  ... and {len(member_ids) - shown} more to {verb} (--json lists all)")
+    return lines
 
 
 async def _conflicts(projection: Projection, args: argparse.Namespace) -> int:

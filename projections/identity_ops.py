@@ -194,7 +194,7 @@ class IdentityService:
             if claim.startswith(ACCOUNT):
                 kinds["account"] += n
                 home = homes.setdefault(
-                    split_account_key(claim)[0], {"accounts": 0, "statements": 0}
+                    split_account_key(claim)[0].rstrip("/"), {"accounts": 0, "statements": 0}
                 )
                 home["accounts"] += 1
                 home["statements"] += n
