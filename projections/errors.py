@@ -3,13 +3,16 @@
     LRSError
     ├── BadRequest (400)
     │   ├── OAuthError (400, or 401 for invalid_client; RFC 6749 §5.2 codes)
-    │   └── InvalidCursor (400)
+    │   ├── InvalidCursor (400)
+    │   └── TooManyTerminations (400; a full identity import beyond the allowed share)
     ├── Unauthorized (401)
     │   └── InvalidToken (401; the shared `lrs.errors` class)
     ├── Forbidden (403)
     │   └── InsufficientScope (403; the shared `lrs.errors` class, `required` in its details)
     ├── NotFound (404)
     │   └── MemberNotFound (404)
+    ├── Conflict (409)
+    │   └── NotAConflict (409; resolving an identity nobody else claims, or a non-claimant)
     ├── UnprocessableEntity (422)
     │   └── IdempotencyKeyReused (422)
     └── TooManyRequests (429)
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrs.errors import BadRequest, LRSError, NotFound, TooManyRequests
+from lrs.errors import BadRequest, Conflict, LRSError, NotFound, TooManyRequests
 
 
 class OAuthError(BadRequest):
@@ -45,6 +48,14 @@ class InvalidCursor(BadRequest):
 
 class MemberNotFound(NotFound):
     code = "member_not_found"
+
+
+class TooManyTerminations(BadRequest):
+    code = "too_many_terminations"
+
+
+class NotAConflict(Conflict):
+    code = "not_a_conflict"
 
 
 class UnprocessableEntity(LRSError):

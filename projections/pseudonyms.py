@@ -62,12 +62,8 @@ def parse_pseudonym(text: str) -> int | None:
 
 
 def worker_type_of(member: Member | None) -> str | None:
-    """The member's worker type (employee / contractor / alumni), when the map knows it.
-
-    TODO(identity model): read `member.worker_type` once `Member` carries it; until then no
-    member has one, so nobody is pseudonymised.
-    """
-    return getattr(member, "worker_type", None)
+    """The member's worker type (employee / contractor / alumni), when the map knows it."""
+    return member.worker_type if member is not None else None
 
 
 def public_member_id(

@@ -16,6 +16,7 @@ from projections.aggregates import summarize
 from projections.audit import AuditLog
 from projections.errors import MemberNotFound
 from projections.facts import Projector
+from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
 from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, record_members
 from projections.ratelimit import FailedAttempts, RateLimiter
@@ -48,6 +49,7 @@ class Projection:
     failed_logins: FailedAttempts
     retention: Retention
     disclosure: Disclosure
+    identities: IdentityService
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -174,4 +176,5 @@ async def open_projection(
         failed_logins=FailedAttempts(),
         retention=Retention(stores, projector.retention, worker.reapply, projector.clock, audit),
         disclosure=disclosure,
+        identities=IdentityService(stores, worker, audit),
     )

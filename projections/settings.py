@@ -22,6 +22,7 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_WEBHOOK_CONCURRENCY` | `8` | deliveries of one subscription in flight at once |
 | `LRS_RETENTION_DAILY` | `0` | `1`: the worker applies the mapping's retention periods once a day |
 | `LRS_PSEUDONYMOUS_WORKER_TYPES` | `contractor,alumni` | worker types seen only by pseudonym |
+| `LRS_IDENTITY_MAX_TERMINATE_SHARE` | `0.1` | share of members a full import may terminate |
 
 Failed logins are failed client authentications at the OAuth endpoints; beyond the limit they
 are answered 429 (0: no limit).
@@ -69,6 +70,12 @@ def parse_worker_types(raw: str) -> frozenset[str]:
     return types
 
 
+def _share(name: str, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name}: {value} is not a share between 0 and 1")
+    return value
+
+
 @dataclass(frozen=True)
 class ProjectionSettings:
     """Everything the marketplace projection can be configured with (see the table above)."""
@@ -90,6 +97,7 @@ class ProjectionSettings:
     webhook_concurrency: int = 8
     retention_daily: bool = False
     pseudonymous_worker_types: frozenset[str] = frozenset({"contractor", "alumni"})
+    identity_max_terminate_share: float = 0.1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectionSettings:
@@ -128,6 +136,10 @@ class ProjectionSettings:
             retention_daily=env.flag("LRS_RETENTION_DAILY"),
             pseudonymous_worker_types=parse_worker_types(
                 env.text("LRS_PSEUDONYMOUS_WORKER_TYPES", "contractor,alumni")
+            ),
+            identity_max_terminate_share=_share(
+                "LRS_IDENTITY_MAX_TERMINATE_SHARE",
+                env.number("LRS_IDENTITY_MAX_TERMINATE_SHARE", cls.identity_max_terminate_share),
             ),
         )
 

@@ -14,12 +14,16 @@
     GET    /marketplace/v1/webhooks/dead-letters              failed deliveries
     POST   /marketplace/v1/webhooks/dead-letters/redeliver    try them again
     GET    /marketplace/v1/admin/audit                        the audit log, newest first, paged
+    GET    /marketplace/v1/identities/conflicts               addresses two members claim
+    POST   /marketplace/v1/identities/conflicts/resolve       give one to a member
+    GET    /marketplace/v1/identities/unmatched               held statements, by identity
     GET    /metrics                                           the status in Prometheus text, on
                                                               the root app (`metrics_route`)
 
 Modules: `app` (the sub-app factory and the projection's lifetime), `envelope` (the API's
 envelope, errors and access checks), `oauth`, `members`, `records`, `operations`, `webhooks`,
-`audit` (the handlers, by resource). The OpenAPI document is spec/marketplace-openapi.json.
+`audit`, `identities` (the handlers, by resource). The OpenAPI document is
+spec/marketplace-openapi.json.
 """
 
 PREFIX = "/marketplace"

@@ -22,7 +22,16 @@ from lrs.errors import ConfigError
 from lrs.keys import backend_key, settings_key, statement_service_key
 from lrs.middlewares import error_middleware
 from projections.facts import Projector
-from projections.http import PREFIX, audit, members, oauth, operations, records, webhooks
+from projections.http import (
+    PREFIX,
+    audit,
+    identities,
+    members,
+    oauth,
+    operations,
+    records,
+    webhooks,
+)
 from projections.http.envelope import public
 from projections.keys import projection_key, projection_settings_key
 from projections.retention import DailyRetention
@@ -51,6 +60,9 @@ ROUTES = (
     ("GET", f"{V1}/webhooks/dead-letters", webhooks.dead_letters),
     ("POST", f"{V1}/webhooks/dead-letters/redeliver", webhooks.redeliver),
     ("GET", f"{V1}/admin/audit", audit.audit_log),
+    ("GET", f"{V1}/identities/conflicts", identities.list_conflicts),
+    ("POST", f"{V1}/identities/conflicts/resolve", identities.resolve_conflict),
+    ("GET", f"{V1}/identities/unmatched", identities.unmatched),
 )
 
 # Any id but `dead-letters`: that path is a resource of its own (GET only), and its 405 would

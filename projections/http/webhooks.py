@@ -47,7 +47,8 @@ def _strings(body: dict[str, Any], name: str) -> list[str]:
     return value
 
 
-async def _json_object(request: web.Request) -> dict[str, Any]:
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The request body, which must be a JSON object (empty: `{}`)."""
     try:
         body = orjson.loads(await request.read() or b"{}")
     except orjson.JSONDecodeError as exc:
@@ -62,7 +63,7 @@ async def create_webhook(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
     """POST /webhooks: subscribe; the signing secret is in this response only."""
-    body = await _json_object(request)
+    body = await json_object(request)
     url = body.get("url")
     if not isinstance(url, str):
         raise BadRequest("url is required", field="url")
@@ -110,7 +111,7 @@ async def redeliver(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
     """POST /webhooks/dead-letters/redeliver: `{"ids": [...]}` or `{"all": true}`."""
-    body = await _json_object(request)
+    body = await json_object(request)
     everything = body.get("all", False)
     if not isinstance(everything, bool):  # {"all": {}} was read as "not all"
         raise BadRequest("all must be true or false", field="all")

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import orjson
 import pytest
 
-from projections import pseudonyms as pseudonyms_module
 from projections.keyring import Keyring
 from projections.pseudonyms import (
     Disclosure,
@@ -26,13 +24,6 @@ from tests.projections.api_support import Market
 from tests.projections.conftest import COURSE, hris_actor, statement
 
 P = "/marketplace/v1"
-
-
-@dataclass(frozen=True)
-class TypedMember(Member):
-    """A member with a worker type, as the identity model will give them."""
-
-    worker_type: str | None = None
 
 
 async def listing(*ids: str) -> AsyncIterator[str]:
@@ -90,8 +81,8 @@ async def test_disclosure_uses_the_current_key_version(stores: ProjectionStores)
     names = pseudonyms_on(stores)
     disclosure = Disclosure(names, stores.identities, frozenset({"contractor"}))
     members = {
-        "E1": TypedMember("E1", (), "employee"),
-        "E2": TypedMember("E2", (), "contractor"),
+        "E1": Member("E1", (), worker_type="employee"),
+        "E2": Member("E2", (), worker_type="contractor"),
     }
     public = await disclosure.public_ids(["E1", "E2", "E3"], members)
     assert public == {"E1": "E1", "E2": names.pseudonym("E2", 1), "E3": "E3"}
@@ -115,17 +106,14 @@ def test_the_setting() -> None:
 
 
 async def test_the_marketplace_sees_a_contractor_only_by_pseudonym(
-    market: Market, monkeypatch: pytest.MonkeyPatch
+    market: Market,
 ) -> None:
-    # Until members carry a worker type (the identity model), the test gives E2 one.
-    monkeypatch.setattr(
-        pseudonyms_module,
-        "worker_type_of",
-        lambda m: "contractor" if m is not None and m.member_id == "E2" else None,
-    )
     projection = market.projection
     await projection.stores.identities.put_members(
-        [Member("E1", ("e1@example.com",)), Member("E2", ("e2@example.com",))]
+        [
+            Member("E1", ("e1@example.com",)),
+            Member("E2", ("e2@example.com",), worker_type="contractor"),
+        ]
     )
     await market.post_statements(
         [statement("completed", actor=hris_actor(m)) for m in ("E1", "E2")]
@@ -172,15 +160,12 @@ async def test_the_marketplace_sees_a_contractor_only_by_pseudonym(
 
 
 async def test_badges_for_a_pseudonymous_member_take_the_pseudonym(
-    market: Market, monkeypatch: pytest.MonkeyPatch
+    market: Market,
 ) -> None:
-    monkeypatch.setattr(
-        pseudonyms_module,
-        "worker_type_of",
-        lambda m: "alumni" if m is not None and m.member_id == "E2" else None,
-    )
     projection = market.projection
-    await projection.stores.identities.put_members([Member("E2", ("e2@example.com",))])
+    await projection.stores.identities.put_members(
+        [Member("E2", ("e2@example.com",), worker_type="alumni")]
+    )
     await market.post_statements([statement("completed", actor=hris_actor("E2"))])
     await projection.worker.drain()
     hidden = projection.disclosure.pseudonyms.pseudonym("E2", 1)

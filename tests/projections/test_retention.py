@@ -186,12 +186,13 @@ async def test_over_http_what_is_past_its_period_is_never_read(
     from lrs.config import Config
     from projections.settings import ProjectionSettings
     from tests.projections.api_support import Market
-    from tests.projections.conftest import HRIS
+    from tests.projections.conftest import HRIS, hris_knows
 
     monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
     monkeypatch.setenv("LRS_MARKETPLACE_MAPPING", str(retention_mapping(tmp_path)))
     config = Config(core=Settings(data_dir=tmp_path), projection=ProjectionSettings.from_env())
     market = Market(await aiohttp_client(create_app(config, backend=backend)), backend)
+    await hris_knows(market.projection.stores)
     today = datetime.now(UTC)
     recent = today.strftime("%Y-%m-%dT00:00:00Z")
     two_years_ago = f"{today.year - 2}-01-01T00:00:00Z"  # within P5Y, past P1Y
