@@ -1,7 +1,7 @@
 """The projection's `lrs` subcommands (`register` is called by the `lrs` entry point, `lrs.cli`).
 
 lrs worker [--once] [--no-webhooks]      project statements (and deliver webhooks)
-lrs identities load FILE.csv             load HRIS identities, re-project what they match
+lrs identities import|conflicts|resolve|link|unmatched   the HRIS identity map (identity_cli)
 lrs reconcile [--fix] [--json]           rebuild records from statements, report drift
 lrs export --format ndjson|csv [--gzip] [--since T] [--output PATH]
 lrs marketplace clients create|list|revoke, keys rotate|list|retire, status
@@ -28,10 +28,11 @@ from lrs.errors import ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
+from projections import identity_cli
 from projections.cli_audit import register_audit, register_marketplace_alias
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
-from projections.identity import IdentityFileError, read_identity_csv
+from projections.identity_rows import IdentityFileError
 from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
 from projections.tokens import SCOPES
@@ -80,7 +81,7 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
 
 
-# --- worker, identities, reconcile, export ----------------------------------------------------
+# --- worker, reconcile, export ----------------------------------------------------
 
 
 async def _worker(projection: Projection, args: argparse.Namespace) -> int:
@@ -102,28 +103,6 @@ async def _worker(projection: Projection, args: argparse.Namespace) -> int:
         runs.append(projection.webhooks.run(stop, poll, wake=dispatcher_wake))
     print(f"projection worker {projection.worker.owner} running; Ctrl-C stops it", flush=True)
     await asyncio.gather(*runs)
-    return 0
-
-
-async def _identities_load(projection: Projection, args: argparse.Namespace) -> int:
-    text = Path(args.file).read_text(encoding="utf-8-sig")
-    members = read_identity_csv(
-        text, projection.projector.mapping, domain_aliases=projection.settings.domain_aliases
-    )
-    changed, moved = await projection.worker.load_identities(members)
-    unmatched = await projection.stores.facts.count_unmatched()
-    data = {
-        "members": len(members),
-        "emails_changed": len(changed),
-        "statements_reprojected": moved,
-    }
-    data["statements_still_unmatched"] = unmatched
-    _print(
-        args,
-        data,
-        f"loaded {len(members)} members ({len(changed)} emails new or changed); "
-        f"re-projected {moved} statements; {unmatched} still unmatched",
-    )
     return 0
 
 
@@ -302,10 +281,7 @@ def register(commands: Any) -> None:
 
     identities = commands.add_parser("identities", help="the HRIS identity map")
     ident = identities.add_subparsers(dest="action", required=True, metavar="ACTION")
-    load = ident.add_parser("load", help="load employee_id,email,secondary_emails rows")
-    load.add_argument("file", help="CSV file (columns as the mapping's hris rows name them)")
-    _json_flag(load)
-    load.set_defaults(func=_run(_identities_load))
+    identity_cli.register(ident, _run, _json_flag)
 
     reconcile = commands.add_parser("reconcile", help="rebuild records, report (and fix) drift")
     reconcile.add_argument("--fix", action="store_true", help="correct what differs")

@@ -1,35 +1,51 @@
-"""Who a statement is about: actor → member (DESIGN.md "Identity"), and the HRIS identity CSV.
+"""Who a statement is about: actor → member (DESIGN.md "Identity").
 
 An actor maps to a member by, in order:
-1. an `account` whose `homePage` is `LRS_HRIS_HOME_PAGE`: its `name` is the employee id;
-2. its `mbox`, normalised (lower-case, `+tag` stripped, domain aliases made canonical), found
-   in the identity map;
-3. otherwise it is *unmatched*: its contribution is kept under its actor key and projected as
-   soon as the identity map learns the address (`lrs identities load`).
+1. an `account` whose `homePage` is `LRS_HRIS_HOME_PAGE`: its `name` is the employee id, once
+   the HRIS knows that id (an id the HRIS never gave is held, never made a member);
+2. its `mbox`, normalised (lower-case, `+tag` stripped, domain aliases made canonical), claimed
+   by exactly one member: current or earlier addresses alike (history);
+3. any other `account` (an LMS's: Open edX, Moodle...) linked to exactly one member;
+4. otherwise it is *unmatched*: its contribution is kept under its actor key and projected as
+   soon as the identity map learns it (`lrs identities import` / `link` / `resolve`).
 
-Actor keys name the identity a fact waits on: `hris:<employee id>`, `email:<normalised>`, or
-`ifi:<IFI>` for identities that can never match (an `mbox_sha1sum`, an `openid`, a foreign
-account). No member is ever invented (just-in-time provisioning is not built).
+Actor keys name the identity a fact waits on: `hris:<employee id>`, `email:<normalised>`,
+`account:<homePage>\n<name>` (a trailing `/` of the home page dropped), or `ifi:<IFI>` for
+identities that can never match (an `mbox_sha1sum`, an `openid`). Facts stored before LMS
+accounts could match carry `ifi:account:<homePage>\n<name>`; they resolve like `account:`.
+No member is ever invented (just-in-time provisioning is not built).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping as MappingABC
 from collections.abc import Sequence
 from typing import Any
 
-from lrs.importing.rows import CsvRows
 from lrs.xapi.agents import ifi_key
-from projections.mapping import Mapping
-from projections.store.base import IdentityStore, Member
-from projections.transforms import TransformContext, VerbTable
+from projections.store.base import IdentityStore
 
-HRIS, EMAIL, OTHER = "hris:", "email:", "ifi:"
+HRIS, EMAIL, ACCOUNT, OTHER = "hris:", "email:", "account:", "ifi:"
+_LEGACY_ACCOUNT = OTHER + ACCOUNT
 
 
-class IdentityFileError(ValueError):
-    """An identity CSV the loader refuses, naming the row."""
+def account_key(home_page: str, name: str) -> str:
+    """The actor key of an LMS account."""
+    return f"{ACCOUNT}{home_page.rstrip('/')}\n{name}"
+
+
+def split_account_key(key: str) -> tuple[str, str]:
+    """(home page, name) of an `account:` key."""
+    home, _, name = key[len(ACCOUNT) :].partition("\n")
+    return home, name
+
+
+def matching_keys(key: str) -> list[str]:
+    """The actor keys stored facts may carry for this identity (an account's legacy forms too)."""
+    if not key.startswith(ACCOUNT):
+        return [key]
+    home, name = split_account_key(key)
+    return [key, f"{_LEGACY_ACCOUNT}{home}\n{name}", f"{_LEGACY_ACCOUNT}{home}/\n{name}"]
 
 
 def actor_key(values: MappingABC[str, Any], actor: Any) -> str:
@@ -38,63 +54,42 @@ def actor_key(values: MappingABC[str, Any], actor: Any) -> str:
         return HRIS + values["member_id"]
     if values.get("email"):
         return EMAIL + values["email"]
+    account = actor.get("account") if isinstance(actor, dict) else None
+    if isinstance(account, dict):
+        home, name = account.get("homePage"), account.get("name")
+        if isinstance(home, str) and isinstance(name, str):
+            return account_key(home, name)
     return OTHER + (ifi_key(actor) or "anonymous")
 
 
+def _claim_key(key: str) -> str | None:
+    """The claim an actor key is matched against (None: not a claim: hris or never)."""
+    if key.startswith((EMAIL, ACCOUNT)):
+        return key
+    if key.startswith(_LEGACY_ACCOUNT):
+        home, _, name = key[len(_LEGACY_ACCOUNT) :].partition("\n")
+        return account_key(home, name)
+    return None
+
+
 class IdentityResolver:
-    """Actor keys → member ids, through the identity map."""
+    """Actor keys → member ids, through the identity map (two batched reads at most)."""
 
     def __init__(self, store: IdentityStore) -> None:
         self._store = store
 
     async def members_for(self, keys: Sequence[str]) -> dict[str, str | None]:
         """Member id (or None: unmatched) for each actor key."""
+        unique = list(dict.fromkeys(keys))
+        hris = [k[len(HRIS) :] for k in unique if k.startswith(HRIS)]
+        claims = {k: c for k in unique if (c := _claim_key(k)) is not None}
+        known = await self._store.get_members(hris) if hris else {}
+        owners = await self._store.member_for_keys(list(set(claims.values()))) if claims else {}
         found: dict[str, str | None] = {}
-        emails = []
-        for key in dict.fromkeys(keys):
+        for key in unique:
             if key.startswith(HRIS):
-                found[key] = key[len(HRIS) :]
-            elif key.startswith(EMAIL):
-                emails.append(key[len(EMAIL) :])
+                found[key] = key[len(HRIS) :] if key[len(HRIS) :] in known else None
             else:
-                found[key] = None
-        known = await self._store.member_for_emails(emails) if emails else {}
-        for email in emails:
-            found[EMAIL + email] = known.get(email)
+                claim = claims.get(key)
+                found[key] = owners.get(claim) if claim is not None else None
         return found
-
-
-def read_identity_csv(
-    text: str, mapping: Mapping, *, domain_aliases: MappingABC[str, str]
-) -> list[Member]:
-    """Members from an HRIS identity CSV, columns as the mapping's `hris` rows name them.
-
-    Each row is one member: the employee id, the primary email, secondary emails. A row
-    without an employee id or a usable primary email is refused, naming its line; a member
-    listed twice is refused too (the file is one consistent delta).
-    """
-    rows = CsvRows(io.StringIO(text))
-    header = rows.header or []
-    needed = {r.source_field for r in mapping.rows_for("hris") if r.required}
-    missing = sorted(needed - set(header))
-    if missing:
-        raise IdentityFileError(f"identity file header: missing column(s) {', '.join(missing)}")
-    ctx = TransformContext(statement={}, verbs=VerbTable(), domain_aliases=domain_aliases)
-    members: dict[str, Member] = {}
-    for row in rows:
-        cells = dict(zip(header, row.cells, strict=False))  # cells past the header are ignored
-        if not any(v.strip() for v in cells.values()):
-            continue
-        values = mapping.extract_hris(cells, ctx)
-        if not values:
-            raise IdentityFileError(
-                f"identity file line {row.line}: needs an employee id and a valid email"
-            )
-        member_id = values["member_id"]
-        if member_id in members:
-            raise IdentityFileError(
-                f"identity file line {row.line}: member {member_id} is listed twice"
-            )
-        emails = values["email"] if isinstance(values["email"], list) else [values["email"]]
-        members[member_id] = Member(member_id=member_id, emails=tuple(dict.fromkeys(emails)))
-    return list(members.values())

@@ -16,6 +16,7 @@ from projections.aggregates import summarize
 from projections.audit import AuditLog
 from projections.errors import MemberNotFound
 from projections.facts import Projector
+from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
 from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
@@ -44,6 +45,7 @@ class Projection:
     webhooks: WebhookService
     limiter: RateLimiter
     failed_logins: FailedAttempts
+    identities: IdentityService
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -132,4 +134,5 @@ async def open_projection(
         ),
         limiter=RateLimiter(),
         failed_logins=FailedAttempts(),
+        identities=IdentityService(stores, worker),
     )

@@ -20,6 +20,7 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_WEBHOOK_MAX_ATTEMPTS` | `8` | deliveries tried before a dead letter |
 | `LRS_WEBHOOK_TIMEOUT` | `10` | seconds a receiver has to answer |
 | `LRS_WEBHOOK_CONCURRENCY` | `8` | deliveries of one subscription in flight at once |
+| `LRS_IDENTITY_MAX_TERMINATE_SHARE` | `0.1` | share of members a full import may terminate |
 
 Failed logins are failed client authentications at the OAuth endpoints; beyond the limit they
 are answered 429 (0: no limit).
@@ -52,6 +53,12 @@ def parse_aliases(raw: str) -> dict[str, str]:
     return aliases
 
 
+def _share(name: str, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name}: {value} is not a share between 0 and 1")
+    return value
+
+
 @dataclass(frozen=True)
 class ProjectionSettings:
     """Everything the marketplace projection can be configured with (see the table above)."""
@@ -71,6 +78,7 @@ class ProjectionSettings:
     webhook_max_attempts: int = 8
     webhook_timeout_s: float = 10.0
     webhook_concurrency: int = 8
+    identity_max_terminate_share: float = 0.1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectionSettings:
@@ -105,6 +113,10 @@ class ProjectionSettings:
             webhook_timeout_s=env.number("LRS_WEBHOOK_TIMEOUT", cls.webhook_timeout_s),
             webhook_concurrency=env.integer(
                 "LRS_WEBHOOK_CONCURRENCY", cls.webhook_concurrency, minimum=1
+            ),
+            identity_max_terminate_share=_share(
+                "LRS_IDENTITY_MAX_TERMINATE_SHARE",
+                env.number("LRS_IDENTITY_MAX_TERMINATE_SHARE", cls.identity_max_terminate_share),
             ),
         )
 

@@ -44,7 +44,7 @@ from lrs.model.statements import StoredStatement
 from lrs.store.base import StatementStore
 from projections.aggregates import change_event, fold
 from projections.facts import Projector
-from projections.identity import EMAIL, IdentityResolver
+from projections.identity import IdentityResolver, matching_keys
 from projections.store import ProjectionStores
 from projections.store.base import Fact, Member, Pair, RecordSave, StoredRecord
 from projections.wakeup import Wakeup, pause
@@ -304,24 +304,21 @@ class ProjectionWorker:
             await self.recompute(_pairs(facts) | _pairs(moved))
         return moved
 
-    async def load_identities(self, members: Sequence[Member]) -> tuple[set[str], int]:
-        """Store HRIS members and re-project what that changes: (changed emails, facts moved).
-
-        Facts of the changed addresses are re-resolved (unmatched ones get their member, moved
-        addresses change member); records of members whose email list changed are recomputed
-        for their `email` field.
-        """
-        before = await self._stores.identities.get_members([m.member_id for m in members])
-        changed = await self._stores.identities.put_members(members)
-        facts = await self._stores.facts.facts_for_actors([EMAIL + e for e in sorted(changed)])
-        moved = await self.reresolve(facts)
-        renamed = [m.member_id for m in members if before.get(m.member_id) != m]
+    async def reproject_identities(
+        self, keys: Iterable[str], member_ids: Iterable[str] = ()
+    ) -> int:
+        """Re-project after the identity map changed: the facts of these actor keys are resolved
+        again (held ones get their member, a key become a conflict is held), and the records of
+        `member_ids` are recomputed (their `email` field follows the primary email). The
+        facts whose member changed."""
+        wanted = sorted({k for key in keys for k in matching_keys(key)})
+        moved = await self.reresolve(await self._stores.facts.facts_for_actors(wanted))
         pairs: set[Pair] = set()
-        for member_id in renamed:
+        for member_id in sorted(set(member_ids)):
             records = await self._stores.aggregates.member_records(member_id)
             pairs.update((r.member_id, r.activity_id) for r in records)
         await self.recompute(pairs)
-        return changed, len(moved)
+        return len(moved)
 
 
 def _pairs(facts: Iterable[Fact]) -> set[Pair]:

@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import csv
 import io
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lrs.cli_support import positive_int, with_backend
 from lrs.importing import CsvRejects, Progress, RejectLog, import_authority
+from lrs.importing.columns import ColumnsError
+from lrs.importing.columns import parse_columns as shared_parse_columns
 from lrs.services.factory import statement_service
 from lrs.settings import Settings
 from lrs.store.base import Backend
@@ -196,26 +197,10 @@ def _options(args: argparse.Namespace, scorm: ScormSettings) -> RecordOptions:
 
 def parse_columns(value: str) -> dict[str, str]:
     """`our=theirs,...` pairs, or the path of a JSON file holding `{"our": "theirs"}`."""
-    if "=" not in value:  # no pair: the name of a JSON file
-        path = Path(value)
-        try:
-            mapping = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ScormDataError(
-                "--columns", f"neither our=theirs pairs nor a readable JSON file: {exc}"
-            ) from None
-        if not isinstance(mapping, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
-        ):
-            raise ScormDataError("--columns", f"{value} must hold a JSON object of strings")
-        return mapping
-    columns: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in value.split(","))):
-        ours, sep, theirs = pair.partition("=")
-        if not sep or not ours.strip() or not theirs.strip():
-            raise ScormDataError("--columns", f"{pair!r} is not our=theirs")
-        columns[ours.strip()] = theirs.strip()
-    return columns
+    try:
+        return shared_parse_columns(value)
+    except ColumnsError as exc:
+        raise ScormDataError("--columns", str(exc)) from None
 
 
 @contextlib.contextmanager

@@ -2,7 +2,8 @@
 
 `batches` writes items in batches through the statement service and counts what each write
 did; `reports` holds the counts, the rejects report and the progress line; `rows` reads CSV
-rows with the line each starts on; `authority` is the authority an import sets.
+rows with the line each starts on; `files` opens a file (gzip by content); `columns` parses
+`--columns`; `authority` is the authority an import sets.
 """
 
 from lrs.importing.authority import import_authority

@@ -10,7 +10,7 @@ them uses a multi-document transaction or a change stream.
     WorkStore       leases on statements being projected, and progress for the lag metrics
     AggregateStore  one record per (member, activity), saved by compare-and-set on `rev`, with
                     the change event written in the same single-record step (durable outbox)
-    IdentityStore   the identity map: member id ↔ normalised emails
+    IdentityStore   the identity map: members, their address / account claims, conflicts
     DeliveryStore   webhook subscriptions, the event outbox, deliveries, dead letters
     AccessStore     marketplace OAuth clients, signing key ids, revoked tokens, idempotency keys
     AuditStore      the hash-chained audit log (`projections.store.audit`)
@@ -82,6 +82,10 @@ class FactStore(Protocol):
 
     async def count_unmatched(self) -> int:
         """How many non-voided facts have no member."""
+        ...
+
+    async def unmatched_counts(self) -> dict[str, int]:
+        """How many unmatched facts (as `unmatched_facts` takes them) wait on each actor key."""
         ...
 
     async def counted_facts(self, limit: int, after: str | None = None) -> list[Fact]:
@@ -246,25 +250,90 @@ class AggregateStore(Protocol):
         ...
 
 
+EMPLOYMENT_STATUSES = ("active", "on_leave", "terminated")
+WORKER_TYPES = ("employee", "contractor", "alumni")
+Account = tuple[str, str]  # an LMS account: (home page, name)
+
+
 @dataclass(frozen=True)
 class Member:
-    """An HRIS member: the employee id and normalised emails, the primary first."""
+    """An HRIS member as the HRIS gave it last.
+
+    `emails` are the current normalised addresses, the primary first; `accounts` the linked LMS
+    accounts. Addresses and accounts the member held earlier live on as `Claim`s (history),
+    so they keep matching. `effective_at` (ISO 8601, UTC) is when this state took effect per
+    the HRIS: an older row never overwrites a newer one.
+    """
 
     member_id: str
     emails: tuple[str, ...]
+    name: str | None = None
+    department: str | None = None
+    manager: str | None = None
+    employment_status: str = "active"
+    worker_type: str = "employee"
+    effective_at: str | None = None
+    accounts: tuple[Account, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A member's hold on an identity (an actor key: `email:…` or `account:…`) for a period.
+
+    `valid_to` None: still current. A closed claim keeps matching (history); a key claimed by
+    two members is a conflict and matches neither until an operator resolves it.
+    """
+
+    key: str
+    member_id: str
+    valid_from: str | None = None
+    valid_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An identity claimed by several members: its statements are held until resolved."""
+
+    key: str
+    claimants: tuple[str, ...]
 
 
 @runtime_checkable
 class IdentityStore(Protocol):
-    """The identity map loaded from the HRIS."""
+    """The identity map kept from the HRIS: members, their claims (address and account history)
+    and resolved conflicts. Every write that changes something moves `identity_version`."""
 
-    async def put_members(self, members: Sequence[Member]) -> set[str]:
-        """Insert or replace members (an email moves to the member listing it last); the
-        emails whose member changed (added, moved or dropped)."""
+    async def put_members(self, members: Sequence[Member]) -> None:
+        """Insert or replace members (their claims are written separately)."""
         ...
 
-    async def member_for_emails(self, emails: Sequence[str]) -> dict[str, str]:
-        """Member id per known email among `emails`."""
+    async def put_claims(self, claims: Sequence[Claim]) -> None:
+        """Insert or replace claims, keyed by (key, member_id)."""
+        ...
+
+    async def claims_for(self, keys: Sequence[str]) -> dict[str, list[Claim]]:
+        """Every claim (current or closed) on each of `keys` that has any."""
+        ...
+
+    async def member_claims(self, member_ids: Sequence[str]) -> dict[str, list[Claim]]:
+        """Every claim of each of `member_ids` that has any."""
+        ...
+
+    async def member_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        """The member of each key exactly one member claims (conflicts and unknowns absent)."""
+        ...
+
+    async def conflicts(self, limit: int = 1000) -> list[Conflict]:
+        """Keys claimed by more than one member, by key."""
+        ...
+
+    async def resolve(self, key: str, member_id: str, at: str) -> list[str]:
+        """Keep only `member_id`'s claim on `key`, remember the decision; the members whose
+        claim was dropped."""
+        ...
+
+    async def resolutions(self, keys: Sequence[str]) -> dict[str, str]:
+        """The member each resolved key was given to."""
         ...
 
     async def get_member(self, member_id: str) -> Member | None:
@@ -273,6 +342,10 @@ class IdentityStore(Protocol):
 
     async def get_members(self, member_ids: Sequence[str]) -> dict[str, Member]:
         """The known members among `member_ids`."""
+        ...
+
+    async def member_statuses(self) -> dict[str, str]:
+        """Every member's employment status (the full import's terminations)."""
         ...
 
     async def identity_version(self) -> int:

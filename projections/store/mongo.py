@@ -171,6 +171,14 @@ class MongoFactStore:
         """How many facts wait for an identity."""
         return await self._docs.count_documents(self._unmatched())
 
+    async def unmatched_counts(self) -> dict[str, int]:
+        """Unmatched facts per actor key."""
+        pipeline = [
+            {"$match": self._unmatched()},
+            {"$group": {"_id": "$actor_key", "n": {"$sum": 1}}},
+        ]
+        return {d["_id"]: d["n"] async for d in self._docs.aggregate(pipeline)}
+
     async def counted_facts(self, limit: int, after: str | None = None) -> list[Fact]:
         """Facts that count towards a record, by statement id."""
         query = {**_COUNTED, "_id": {"$gt": after or ""}}

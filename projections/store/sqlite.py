@@ -229,6 +229,14 @@ class SQLiteFactStore:
         )
         return await self._db.read(lambda c: c.execute(sql).fetchone()[0])
 
+    async def unmatched_counts(self) -> dict[str, int]:
+        """Unmatched facts per actor key."""
+        sql = (
+            "SELECT actor_key, count(*) FROM projection_facts "
+            "WHERE member_id IS NULL AND activity_id IS NOT NULL AND voided = 0 GROUP BY actor_key"
+        )
+        return await self._db.read(lambda c: dict(c.execute(sql).fetchall()))
+
     async def counted_facts(self, limit: int, after: str | None = None) -> list[Fact]:
         """Facts that count towards a record, by statement id."""
         where = f"{_LIVE_PAIR} AND statement_id > ?"

@@ -13,8 +13,12 @@ import pytest
 from lrs.services.statements import StatementService
 from lrs.store.base import Backend
 from projections.facts import Projector
+from projections.identity import EMAIL
+from projections.identity_ops import IdentityService
+from projections.identity_rows import IdentityRow
 from projections.settings import ProjectionSettings
 from projections.store import ProjectionStores, open_stores
+from projections.store.base import Claim, Member
 from projections.worker import ProjectionWorker
 
 HRIS = "https://hris.example.com"
@@ -36,10 +40,38 @@ def projector() -> Projector:
     return Projector.from_settings(projection_settings())
 
 
+# Employee ids the HRIS knows in these tests: statements by an HRIS account project only once
+# the identity map has the id (an id the HRIS never gave is held, not made a member).
+HRIS_MEMBERS = (*(f"E{n}" for n in range(10)), "E42", "E100")
+
+
+async def hris_knows(stores: ProjectionStores, *member_ids: str) -> None:
+    """Put members without addresses for these ids (default HRIS_MEMBERS) in the identity map."""
+    await stores.identities.put_members([Member(m, ()) for m in member_ids or HRIS_MEMBERS])
+
+
+async def claim(stores: ProjectionStores, member_id: str, *emails: str) -> None:
+    """Write a member and its address claims straight to the store (as another process)."""
+    await stores.identities.put_members([Member(member_id, emails)])
+    await stores.identities.put_claims([Claim(EMAIL + e, member_id) for e in emails])
+
+
+async def hris_load(stores: ProjectionStores, worker: ProjectionWorker, *members: Member) -> int:
+    """Import members as an HRIS delta file would, re-projecting; the facts moved."""
+    service = IdentityService(stores, worker)
+    rows = [
+        IdentityRow(n, m.member_id, {"email": m.emails[0], "secondary_emails": m.emails[1:]})
+        for n, m in enumerate(members, start=2)
+    ]
+    return await service.apply(await service.plan(rows, full=False, present=set(), max_share=1))
+
+
 @pytest.fixture
 async def stores(backend: Backend) -> ProjectionStores:
-    """The projection's stores on the test backend."""
-    return await open_stores(backend)
+    """The projection's stores on the test backend, the HRIS knowing HRIS_MEMBERS."""
+    opened = await open_stores(backend)
+    await hris_knows(opened)
+    return opened
 
 
 @pytest.fixture
@@ -143,4 +175,6 @@ async def market(
     monkeypatch.setenv("LRS_EMAIL_DOMAIN_ALIASES", "googlemail.com=gmail.com")
     config = Config(core=Settings(data_dir=tmp_path), projection=ProjectionSettings.from_env())
     app = create_app(config, backend=backend)
-    return Market(http=await aiohttp_client(app), backend=backend)
+    market = Market(http=await aiohttp_client(app), backend=backend)
+    await hris_knows(market.projection.stores)
+    return market

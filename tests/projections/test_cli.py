@@ -14,7 +14,15 @@ import pytest
 from lrs.cli import main
 from lrs.services.statements import StatementService
 from lrs.store.sqlite import SQLiteBackend
-from tests.projections.conftest import AUTHORITY, HRIS, hris_actor, mbox_actor, statement
+from projections.store import open_stores
+from tests.projections.conftest import (
+    AUTHORITY,
+    HRIS,
+    hris_actor,
+    hris_knows,
+    mbox_actor,
+    statement,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +31,16 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
     monkeypatch.delenv("LRS_MONGODB_URI", raising=False)
     monkeypatch.chdir(tmp_path)
+    asyncio.run(_hris_knows(tmp_path))
     return tmp_path
+
+
+async def _hris_knows(data_dir: Path) -> None:
+    backend = SQLiteBackend(data_dir)
+    try:
+        await hris_knows(await open_stores(backend))
+    finally:
+        await backend.close()
 
 
 def store(data_dir: Path, *statements: dict[str, Any]) -> None:
@@ -60,20 +77,18 @@ def test_worker_identities_and_reconcile(
     identities.write_text(
         "employee_id,email,secondary_emails\nE2,grace@example.com,g.hopper@example.com\n"
     )
-    loaded = run_json(capsys, "identities", "load", str(identities))
-    assert loaded == {
-        "members": 1,
-        "emails_changed": 2,
-        "statements_reprojected": 1,
-        "statements_still_unmatched": 0,
-    }
+    loaded = run_json(capsys, "identities", "load", str(identities))  # `import --mode delta`
+    assert (loaded["mode"], loaded["changes"], loaded["rejected"]) == ("delta", ["E2"], 0)
+    assert loaded["statements_reprojected"] == 1 and loaded["statements_unmatched"] == 0
     assert run_json(capsys, "reconcile")["expected_records"] == 2
     assert main(["reconcile", "--fix"]) == 0
     assert "drift 0 (0.0%)" in capsys.readouterr().out
 
     identities.write_text("employee_id,email\nE3,not-an-email\n")
-    assert main(["identities", "load", str(identities)]) == 2
-    assert "line 2" in capsys.readouterr().err
+    assert main(["identities", "load", str(identities)]) == 1  # the row rejected
+    assert "rejected line 2: email: 'not-an-email' is not an email address" in (
+        capsys.readouterr().err
+    )
 
 
 def test_export_with_checksum_gzip_and_progress(

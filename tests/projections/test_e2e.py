@@ -22,7 +22,14 @@ from lrs.store.base import Backend
 from projections.settings import ProjectionSettings
 from projections.webhook_verify import SIGNATURE_HEADER, verify_webhook
 from tests.projections.api_support import Market
-from tests.projections.conftest import COURSE, HRIS, hris_actor, mbox_actor, statement
+from tests.projections.conftest import (
+    COURSE,
+    HRIS,
+    hris_actor,
+    hris_knows,
+    mbox_actor,
+    statement,
+)
 
 P = "/marketplace/v1"
 
@@ -107,6 +114,7 @@ async def test_serve_with_worker_projects_by_itself(
     )
     app = create_app(config, backend=backend)
     market = Market(http=await aiohttp_client(app), backend=backend)
+    await hris_knows(market.projection.stores)
     await market.post_statements([statement("completed", actor=hris_actor("E7"))])
     reader = await market.token("read:activity:aggregate")
     deadline = time.monotonic() + 10

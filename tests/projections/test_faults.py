@@ -36,6 +36,7 @@ from tests.projections.conftest import (
     Writer,
     at,
     hris_actor,
+    hris_load,
     mbox_actor,
     statement,
     voiding,
@@ -149,7 +150,7 @@ async def test_crashes_and_concurrency_lose_nothing_and_count_nothing_twice(
         for round_no in range(14):
             await writer.store(*stream.batch())
             if round_no == 7:  # the HRIS file arrives while workers run
-                loading = worker().load_identities([Member("E4", ("late4@example.com",))])
+                loading = hris_load(stores, worker(), Member("E4", ("late4@example.com",)))
             else:
                 loading = asyncio.sleep(0)
             tasks = [asyncio.create_task(worker().run_once()) for _ in range(3)]

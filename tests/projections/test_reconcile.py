@@ -12,11 +12,12 @@ from lrs.store.base import Backend
 from projections.facts import Projector
 from projections.reconcile import Reconciler
 from projections.store import ProjectionStores
-from projections.store.base import Member, OutboxEvent
+from projections.store.base import OutboxEvent
 from projections.worker import ProjectionWorker
 from tests.projections.conftest import (
     COURSE,
     Writer,
+    claim,
     hris_actor,
     mbox_actor,
     projection_settings,
@@ -134,7 +135,7 @@ async def test_identities_loaded_are_reconciled(
 ) -> None:
     await seed(writer)
     await worker.drain()
-    await stores.identities.put_members([Member("E5", ("nobody@example.com",))])
+    await claim(stores, "E5", "nobody@example.com")
     rec = reconciler(backend, stores, projector, worker)
     assert len((await rec.reconcile()).missing) == 1  # the worker has not looked yet
     await worker.run_once()
@@ -194,7 +195,7 @@ async def test_reconcile_reads_page_by_page_and_finds_the_same_drift(
     await damage(stores, "E1", COURSE + "/0", None)
     await damage(stores, "E9", COURSE, {"made": "up"})
     await stores.facts.delete_facts(ids[:1])  # an unmatched fact lost: no record drift
-    await stores.identities.put_members([Member("E7", ("b@x.com",))])  # now b@x.com counts
+    await claim(stores, "E7", "b@x.com")  # now b@x.com counts
 
     whole = await reconciler(backend, stores, projector, worker).reconcile()
     assert whole.drift == 4 and whole.expected == 14  # 13 records made + E7's

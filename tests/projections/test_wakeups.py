@@ -23,7 +23,7 @@ from lrs.store.base import Backend
 from projections.settings import ProjectionSettings
 from projections.webhook_verify import SIGNATURE_HEADER, verify_webhook
 from tests.projections.api_support import Market
-from tests.projections.conftest import AUTHORITY, HRIS, Writer, hris_actor, statement
+from tests.projections.conftest import AUTHORITY, HRIS, Writer, hris_actor, hris_knows, statement
 
 P = "/marketplace/v1"
 DEADLINE_S = 15.0
@@ -97,7 +97,9 @@ async def serving(
         projection=ProjectionSettings.from_env(),
     )
     app = create_app(config, backend=backend)
-    return Market(http=await aiohttp_client(app), backend=backend)
+    market = Market(http=await aiohttp_client(app), backend=backend)
+    await hris_knows(market.projection.stores)
+    return market
 
 
 async def subscribe(market: Market, receiver: Receiver) -> None:

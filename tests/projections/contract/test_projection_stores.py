@@ -10,6 +10,8 @@ import pytest
 from projections.store import ProjectionStores
 from projections.store.base import (
     AggregateStore,
+    Claim,
+    Conflict,
     Fact,
     FactStore,
     IdentityStore,
@@ -304,35 +306,81 @@ async def test_a_bad_page_position_is_refused(stores: ProjectionStores) -> None:
 # --- identities -------------------------------------------------------------------------------
 
 
-async def test_identity_map(stores: ProjectionStores) -> None:
+async def test_identity_map_members(stores: ProjectionStores) -> None:
     ids = stores.identities
     assert await ids.identity_version() == 0
-    changed = await ids.put_members([Member("E1", ("a@x.com", "b@x.com")), Member("E2", ("c@x",))])
-    assert changed == {"a@x.com", "b@x.com", "c@x"}
+    ada = Member(
+        "E1",
+        ("a@x.com", "b@x.com"),
+        name="Ada",
+        department="R&D",
+        manager="E9",
+        employment_status="on_leave",
+        worker_type="contractor",
+        effective_at="2026-01-01T00:00:00.000000Z",
+        accounts=(("https://lms.example.com", "u-1"), ("https://moodle.example", "7")),
+    )
+    await ids.put_members([ada, Member("E2", ("c@x",))])
     version = await ids.identity_version()
     assert version > 0
-    assert await ids.member_for_emails(["a@x.com", "c@x", "z@x"]) == {"a@x.com": "E1", "c@x": "E2"}
-    assert await ids.get_member("E1") == Member("E1", ("a@x.com", "b@x.com"))
+    assert await ids.get_member("E1") == ada
     assert await ids.get_member("E404") is None
     assert await ids.get_members(["E2", "E404", "E1", "E2"]) == {
-        "E1": Member("E1", ("a@x.com", "b@x.com")),
+        "E1": ada,
         "E2": Member("E2", ("c@x",)),
     }
     assert await ids.get_members([]) == {}
+    assert await ids.member_statuses() == {"E1": "on_leave", "E2": "active"}
+    await ids.put_members([])
+    await ids.put_claims([])
+    assert await ids.identity_version() == version  # nothing written, nothing moved
 
-    assert await ids.put_members([Member("E1", ("a@x.com", "b@x.com"))]) == set()
-    assert await ids.identity_version() == version  # nothing changed
 
-
-async def test_an_email_moves_and_a_dropped_one_is_forgotten(stores: ProjectionStores) -> None:
+async def test_identity_claims_history_and_conflicts(stores: ProjectionStores) -> None:
     ids = stores.identities
-    await ids.put_members([Member("E1", ("a@x.com", "b@x.com"))])
-    changed = await ids.put_members([Member("E2", ("b@x.com",)), Member("E1", ("a@x.com",))])
-    assert changed == {"b@x.com"}
-    assert await ids.member_for_emails(["a@x.com", "b@x.com"]) == {"a@x.com": "E1", "b@x.com": "E2"}
-    assert await ids.get_member("E1") == Member("E1", ("a@x.com",))
-    assert await ids.put_members([Member("E1", ())]) == {"a@x.com"}
-    assert await ids.member_for_emails(["a@x.com"]) == {}
+    await ids.put_claims(
+        [
+            Claim("email:a@x.com", "E1", "2020-01-01"),
+            Claim("email:old@x.com", "E1", "2019-01-01", "2020-01-01"),
+            Claim("email:c@x.com", "E2"),
+            Claim("email:c@x.com", "E3"),
+            Claim("account:https://l\nu", "E2"),
+        ]
+    )
+    assert await ids.member_for_keys(
+        ["email:a@x.com", "email:old@x.com", "email:c@x.com", "account:https://l\nu", "email:z"]
+    ) == {"email:a@x.com": "E1", "email:old@x.com": "E1", "account:https://l\nu": "E2"}
+    assert await ids.member_claims(["E1", "E404"]) == {
+        "E1": [
+            Claim("email:a@x.com", "E1", "2020-01-01"),
+            Claim("email:old@x.com", "E1", "2019-01-01", "2020-01-01"),
+        ]
+    }
+    assert list(await ids.claims_for(["email:c@x.com", "email:z"])) == ["email:c@x.com"]
+    await ids.put_claims([Claim("email:a@x.com", "E1", "2020-01-01", "2021-01-01")])  # replaced
+    assert (await ids.claims_for(["email:a@x.com"]))["email:a@x.com"][0].valid_to == "2021-01-01"
+    assert await ids.conflicts() == [Conflict("email:c@x.com", ("E2", "E3"))]
+
+    version = await ids.identity_version()
+    assert await ids.resolve("email:c@x.com", "E3", "2026-01-01") == ["E2"]
+    assert await ids.identity_version() > version
+    assert await ids.conflicts() == []
+    assert await ids.member_for_keys(["email:c@x.com"]) == {"email:c@x.com": "E3"}
+    assert await ids.resolutions(["email:c@x.com", "email:a@x.com"]) == {"email:c@x.com": "E3"}
+
+
+async def test_unmatched_counts_per_actor_key(stores: ProjectionStores) -> None:
+    await stores.facts.put_facts(
+        [
+            fact(1, member=None),
+            fact(2, member=None, actor_key="email:u1@x.com"),
+            fact(3),
+            fact(4, member=None, activity=None),
+            fact(5, member=None, actor_key="hris:E9"),
+        ]
+    )
+    await stores.facts.void_facts(["s005"])
+    assert await stores.facts.unmatched_counts() == {"email:u1@x.com": 2}
 
 
 async def test_mongo_driver_errors_are_store_unavailable(
