@@ -7,6 +7,7 @@ lrs export --format ndjson|csv [--gzip] [--since T] [--output PATH]
 lrs marketplace clients create|list|revoke, keys rotate|list|retire, status
 lrs audit [--since T] [--type T] [--json], audit verify   (`projections.cli_audit`)
 lrs webhooks subscribe|list|delete|dead-letters|redeliver
+lrs hris sources create|list|rotate|revoke   HRIS event sources (`projections.hris_cli`)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from lrs.errors import ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
-from projections import identity_cli
+from projections import hris_cli, identity_cli
 from projections.cli_audit import register_audit, register_marketplace_alias
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
@@ -298,6 +299,7 @@ def register(commands: Any) -> None:
 
     _register_marketplace(commands)
     register_audit(commands, _run)
+    hris_cli.register(commands, _run, _json_flag)
     _register_webhooks(commands)
 
 

@@ -16,6 +16,8 @@ from projections.aggregates import summarize
 from projections.audit import AuditLog
 from projections.errors import MemberNotFound
 from projections.facts import Projector
+from projections.hris_service import HrisEventService
+from projections.hris_sources import HrisSources
 from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
 from projections.ratelimit import FailedAttempts, RateLimiter
@@ -46,6 +48,7 @@ class Projection:
     limiter: RateLimiter
     failed_logins: FailedAttempts
     identities: IdentityService
+    hris: HrisEventService
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -108,6 +111,14 @@ async def open_projection(
         batch=projection_settings.worker_batch,
         lease_s=projection_settings.worker_lease_s,
     )
+    identities = IdentityService(stores, worker)
+    hris = HrisEventService(
+        stores,
+        HrisSources(stores.hris, keyring, audit),
+        identities,
+        audit,
+        projection_settings.domain_aliases,
+    )
     return Projection(
         settings=projection_settings,
         statements=backend.statements,
@@ -134,5 +145,6 @@ async def open_projection(
         ),
         limiter=RateLimiter(),
         failed_logins=FailedAttempts(),
-        identities=IdentityService(stores, worker),
+        identities=identities,
+        hris=hris,
     )

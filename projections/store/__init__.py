@@ -15,15 +15,18 @@ from projections.store.base import (
     IdentityStore,
     WorkStore,
 )
+from projections.store.hris import HrisStore
 from projections.store.mongo import MongoAggregateStore, MongoFactStore, MongoWorkStore
 from projections.store.mongo_access import MongoAccessStore
 from projections.store.mongo_audit import MongoAuditStore
 from projections.store.mongo_delivery import MongoDeliveryStore
+from projections.store.mongo_hris import MongoHrisStore
 from projections.store.mongo_identity import MongoIdentityStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
 from projections.store.sqlite_access import SQLiteAccessStore
 from projections.store.sqlite_audit import SQLiteAuditStore
 from projections.store.sqlite_delivery import SQLiteDeliveryStore
+from projections.store.sqlite_hris import SQLiteHrisStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
 
 
@@ -38,6 +41,7 @@ class ProjectionStores:
     deliveries: DeliveryStore
     access: AccessStore
     audit: AuditStore
+    hris: HrisStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -57,4 +61,5 @@ async def open_stores(backend: Backend) -> ProjectionStores:
         backend, sqlite=SQLiteAccessStore, mongo=MongoAccessStore
     )
     audit: AuditStore = await open_store(backend, sqlite=SQLiteAuditStore, mongo=MongoAuditStore)
-    return ProjectionStores(facts, work, aggregates, identities, deliveries, access, audit)
+    hris: HrisStore = await open_store(backend, sqlite=SQLiteHrisStore, mongo=MongoHrisStore)
+    return ProjectionStores(facts, work, aggregates, identities, deliveries, access, audit, hris)
