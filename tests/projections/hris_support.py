@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
+import jsonschema
 import orjson
 
+from projections.settings import SPEC_DIR
 from projections.webhook_verify import sign
 from tests.projections.api_support import Market
 
 EVENTS = "/hris/v1/events"
+OPENAPI = json.loads((SPEC_DIR / "hris-events-openapi.json").read_text())
+OPERATION = OPENAPI["paths"][EVENTS]["post"]
+
+
+def response_schema(status: int) -> dict[str, Any]:
+    """The documented schema of a response status, resolvable on its own."""
+    content = OPERATION["responses"][str(status)]["content"]["application/json"]
+    return {**content["schema"], "components": OPENAPI["components"]}
+
+
+def conforms(status: int, body: Any) -> None:
+    """Assert that a response is documented and matches its schema."""
+    jsonschema.validate(body, response_schema(status))
 
 
 def event(
@@ -41,7 +57,9 @@ async def post_events(
     """POST a signed body (JSON of `payload`, or bytes as given): (status, JSON answer)."""
     body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
     response = await market.http.post(EVENTS, data=body, headers=signed(source, secret, body, at))
-    return response.status, await response.json()
+    answer = await response.json()
+    conforms(response.status, answer)
+    return response.status, answer
 
 
 async def new_source(market: Market, name: str = "workday") -> str:

@@ -7,9 +7,22 @@ from typing import Any
 
 import orjson
 
+from lrs.app import create_app
+from lrs.config import Config
+from lrs.settings import Settings
+from projections.hris_events import read_events
 from projections.webhook_verify import sign
 from tests.projections.api_support import Market
-from tests.projections.hris_support import EVENTS, event, new_source, post_events, signed
+from tests.projections.hris_support import (
+    EVENTS,
+    OPENAPI,
+    OPERATION,
+    conforms,
+    event,
+    new_source,
+    post_events,
+    signed,
+)
 
 HIRE = event("e1", "hire", "2026-03-01T09:00:00Z", email="ada@example.com", name="Ada")
 
@@ -40,11 +53,13 @@ async def test_a_replayed_request_is_refused_and_applies_nothing(market: Market)
     again = await market.http.post(EVENTS, data=body, headers=headers)
     assert again.status == 401
     assert (await again.json())["error"] == "replayed_signature"
+    conforms(401, await again.json())
     old = int(time.time()) - 301
     stale = await market.http.post(
         EVENTS, data=change, headers=signed("workday", secret, change, old)
     )
     answer = await stale.json()
+    conforms(401, answer)
     assert stale.status == 401 and answer["error"] == "stale_signature"
     assert answer["details"] == {"window_seconds": 300}
     assert (await member(market)).name == "Ada"
@@ -59,7 +74,7 @@ async def test_a_bad_signature_is_refused(market: Market) -> None:
         response = await market.http.post(EVENTS, data=body, headers=headers)
         answer = await response.json()
         assert response.status == 401 and answer["error"] == "bad_signature"
-        assert set(answer) == {"error", "message", "details"}
+        conforms(401, answer)
     tampered = body.replace(b"Ada", b"Eve")
     response = await market.http.post(
         EVENTS, data=tampered, headers=signed("workday", secret, body)
@@ -170,3 +185,26 @@ async def test_erase_is_recorded_but_not_done(market: Market) -> None:
     assert (await member(market)).name == "Ada"  # nothing erased
     saved = await market.projection.stores.hris.get_events("workday", ["e5"])
     assert saved["e5"].result["status"] == "queued_not_implemented"
+
+
+def test_the_documented_examples_read_and_validate() -> None:
+    requests = OPERATION["requestBody"]["content"]["application/json"]["examples"]
+    for name, example in requests.items():
+        _events, batch = read_events(orjson.dumps(example["value"]), {})
+        assert batch == isinstance(example["value"], list), name
+    for status, response in OPERATION["responses"].items():
+        for example in (
+            response.get("content", {}).get("application/json", {}).get("examples", {}).values()
+        ):
+            conforms(int(status), example["value"])
+
+
+def test_the_route_is_documented(tmp_path: Any) -> None:
+    app = create_app(Config(core=Settings(data_dir=tmp_path)))
+    served = {
+        (route.method.lower(), route.resource.canonical)
+        for route in app.router.routes()
+        if route.resource is not None and route.resource.canonical.startswith("/hris")
+    }
+    documented = {(m, p) for p, ops in OPENAPI["paths"].items() for m in ops}
+    assert served == documented == {("post", EVENTS)}
