@@ -13,6 +13,7 @@ from lrs.settings import Settings
 from projections.hris_events import read_events
 from projections.webhook_verify import sign
 from tests.projections.api_support import Market
+from tests.projections.conftest import mbox_actor, statement
 from tests.projections.hris_support import (
     EVENTS,
     OPENAPI,
@@ -146,9 +147,11 @@ async def test_a_repeated_event_answers_the_original_result_and_applies_nothing(
     assert status == 200 and again == {**first, "repeat": True}
     assert (await member(market)).name == "Later"
     reused = {**HIRE, "member": {"employee_id": "H1", "name": "Other"}}
-    status, body = await post_events(market, "workday", secret, reused, at=later)
+    fresh = event("e3", "change", "2026-12-01T00:00:00Z", name="Never")
+    status, body = await post_events(market, "workday", secret, [fresh, reused], at=later)
     assert (status, body["error"]) == (409, "event_id_reused")
     assert body["details"] == {"event_ids": ["e1"]}
+    assert (await member(market)).name == "Later"  # e3 was not applied either
 
 
 async def test_an_old_secret_is_refused_after_rotate(market: Market) -> None:
@@ -163,6 +166,10 @@ async def test_an_old_secret_is_refused_after_rotate(market: Market) -> None:
 async def test_terminate_marks_the_member_and_deletes_nothing(market: Market) -> None:
     secret = await new_source(market)
     await post_events(market, "workday", secret, HIRE)
+    await market.post_statements([statement("completed", actor=mbox_actor("ada@example.com"))])
+    await market.projection.worker.drain()
+    records = await market.projection.stores.aggregates.member_records("H1")
+    assert len(records) == 1
     claims = await market.projection.stores.identities.member_claims(["H1"])
     bye = event("e2", "terminate", "2026-09-30T17:00:00Z")
     status, body = await post_events(market, "workday", secret, bye)
@@ -170,6 +177,7 @@ async def test_terminate_marks_the_member_and_deletes_nothing(market: Market) ->
     found = await member(market)
     assert found.employment_status == "terminated" and found.emails == ("ada@example.com",)
     assert await market.projection.stores.identities.member_claims(["H1"]) == claims
+    assert await market.projection.stores.aggregates.member_records("H1") == records
     back = event("e3", "rehire", "2027-01-10T09:00:00Z")
     status, body = await post_events(market, "workday", secret, back)
     assert (await member(market)).employment_status == "active"
@@ -208,3 +216,29 @@ def test_the_route_is_documented(tmp_path: Any) -> None:
     }
     documented = {(m, p) for p, ops in OPENAPI["paths"].items() for m in ops}
     assert served == documented == {("post", EVENTS)}
+
+
+async def test_an_email_change_by_event_keeps_the_old_address_matching(market: Market) -> None:
+    secret = await new_source(market)
+    await post_events(market, "workday", secret, HIRE)
+    change = event("e2", "change", "2026-06-01T00:00:00Z", email="ada.l@example.com")
+    status, body = await post_events(market, "workday", secret, change)
+    assert (status, body["status"]) == (200, "applied")
+    [claims] = (await market.projection.stores.identities.member_claims(["H1"])).values()
+    periods = {c.key: c.valid_to for c in claims}
+    assert periods == {
+        "email:ada@example.com": "2026-06-01T00:00:00.000000Z",
+        "email:ada.l@example.com": None,
+    }
+    owners = await market.projection.stores.identities.member_for_keys(list(periods))
+    assert set(owners.values()) == {"H1"}
+
+
+async def test_an_address_two_members_claim_is_a_conflict(market: Market) -> None:
+    secret = await new_source(market)
+    await post_events(market, "workday", secret, HIRE)
+    other = event("e2", "hire", "2026-03-02T00:00:00Z", "H2", email="ada@example.com")
+    status, body = await post_events(market, "workday", secret, other)
+    assert (status, body["status"], body["conflicts"]) == (200, "applied", 1)
+    [conflict] = await market.projection.identities.conflicts()
+    assert conflict.claimants == ("H1", "H2")
