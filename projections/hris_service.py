@@ -7,15 +7,17 @@
 3. events received before (same source and event id) are answered with their saved result
    and applied again never (a repeat); one received before with another body refuses the
    whole request (`EventIdReused`) before anything is applied;
-4. the new events are applied oldest `effective_at` first, each as a one-row delta import
-   through `IdentityService` (`plan` then `apply`): the member's stored `effective_at` is the
-   time of the state applied, and an event older than it is not applied but saved as
-   `superseded` (an equal time applies: the later arrival wins); `erase` is saved as
-   `queued_not_implemented` and applies nothing (erasure is not built yet);
-5. each event's result is saved after it is applied (a crash in between re-applies it on a
+4. the new events are applied oldest `effective_at` first, in rounds of at most one event
+   per member (`rounds`), each round as one delta import through `IdentityService` (`plan`
+   then `apply`): the member's stored `effective_at` is the time of the state applied, and
+   an event older than it is not applied but saved as `superseded` (an equal time applies:
+   the later arrival wins); `erase` is saved as `queued_not_implemented` and applies nothing
+   (erasure is not built yet); `conflicts` counts the conflicts the round made that the
+   event's member is party to;
+5. each round's results are saved after it is applied (a crash in between re-applies it on a
    repeat, which plans nothing new: `unchanged`) and audited as `hris.event`.
 
-Events are applied one at a time within a process (a lock). Two processes applying events
+Requests are applied one at a time within a process (a lock). Two processes applying events
 for one member at the same moment race as two identity imports would.
 """
 
@@ -98,7 +100,7 @@ class HrisEventService:
                     event_ids=reused,
                 )
             new = sorted((e for e in events if e.event_id not in saved), key=_order)
-            results = {e.event_id: await self._apply(source, e) for e in new}
+            results = await self._apply_all(source, new)
         return Received(
             [
                 {**saved[e.event_id].result, "repeat": True}
@@ -109,42 +111,91 @@ class HrisEventService:
             batch,
         )
 
-    async def _apply(self, source: HrisSource, event: HrisEvent) -> dict[str, Any]:
-        """Apply one new event; its saved result."""
-        result = await self._outcome(event)
-        result = {
-            "event_id": event.event_id,
-            "type": event.type,
-            "employee_id": event.member_id,
-            "effective_at": event.effective_at,
-            "received_at": format_datetime(self._clock()),
-            **result,
-        }
-        record = HrisEventRecord(
-            source.name, event.event_id, event.digest, result["received_at"], result
-        )
-        saved = await self._stores.hris.save_event(record)
+    async def _apply_all(
+        self, source: HrisSource, events: list[HrisEvent]
+    ) -> dict[str, dict[str, Any]]:
+        """Apply new events round by round (`rounds`); their saved results, by event id."""
+        results: dict[str, dict[str, Any]] = {}
+        for round_ in rounds(events):
+            outcomes = await self._outcomes(round_)
+            received_at = format_datetime(self._clock())
+            records = [
+                HrisEventRecord(
+                    source.name,
+                    e.event_id,
+                    e.digest,
+                    received_at,
+                    _result(e, received_at, outcomes[e.event_id]),
+                )
+                for e in round_
+            ]
+            saved = await asyncio.gather(*(self._stores.hris.save_event(r) for r in records))
+            await asyncio.gather(*(self._audit_event(source, r.result) for r in records))
+            results.update({r.event_id: r.result for r in saved})
+        return results
+
+    async def _audit_event(self, source: HrisSource, result: dict[str, Any]) -> None:
         details = {k: result[k] for k in ("event_id", "type", "status", "effective_at")}
         await self._audit.append(
-            "hris.event", actor=f"hris:{source.name}", subject=event.member_id, details=details
+            "hris.event",
+            actor=f"hris:{source.name}",
+            subject=result["employee_id"],
+            details=details,
         )
-        return saved.result
 
-    async def _outcome(self, event: HrisEvent) -> dict[str, Any]:
-        """What applying the event did: its status, and what the status needs said."""
-        if event.type == "erase":
-            return {"status": ERASE_QUEUED}
-        plan = await self._identities.plan([event.row], full=False, present=set(), max_share=1.0)
-        if plan.stale:
-            current = await self._stores.identities.get_member(event.member_id)
-            return {
-                "status": SUPERSEDED,
-                "current_effective_at": current.effective_at if current else None,
-            }
-        if not plan.change_count:
-            return {"status": UNCHANGED}
-        await self._identities.apply(plan)
-        return {"status": APPLIED, "conflicts": len(plan.conflicts)}
+    async def _outcomes(self, events: list[HrisEvent]) -> dict[str, dict[str, Any]]:
+        """Apply events of distinct members as one delta import: each one's status, and what
+        the status needs said."""
+        found: dict[str, dict[str, Any]] = {
+            e.event_id: {"status": ERASE_QUEUED} for e in events if e.type == "erase"
+        }
+        applying = [e for e in events if e.type != "erase"]
+        if not applying:
+            return found
+        rows = [e.row for e in applying]
+        plan = await self._identities.plan(rows, full=False, present=set(), max_share=1.0)
+        stale = set(plan.stale)
+        current = await self._stores.identities.get_members(sorted(stale)) if stale else {}
+        if plan.change_count:
+            await self._identities.apply(plan)
+        written = {m.member_id for m in plan.members} | {c.member_id for c in plan.claims}
+        for event in applying:
+            member = event.member_id
+            if member in stale:
+                when = current[member].effective_at if member in current else None
+                found[event.event_id] = {"status": SUPERSEDED, "current_effective_at": when}
+            elif member in written:
+                conflicts = sum(1 for c in plan.conflicts if member in c.claimants)
+                found[event.event_id] = {"status": APPLIED, "conflicts": conflicts}
+            else:
+                found[event.event_id] = {"status": UNCHANGED}
+        return found
+
+
+def rounds(events: list[HrisEvent]) -> list[list[HrisEvent]]:
+    """The events (in effective order) in rounds holding at most one event per member: a
+    member's n-th event is in round n, so each member's events apply in order, and one round
+    is one delta import."""
+    found: list[list[HrisEvent]] = []
+    depth: dict[str, int] = {}
+    for event in events:
+        n = depth.get(event.member_id, -1) + 1
+        depth[event.member_id] = n
+        if n == len(found):
+            found.append([])
+        found[n].append(event)
+    return found
+
+
+def _result(event: HrisEvent, received_at: str, outcome: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "type": event.type,
+        "employee_id": event.member_id,
+        "effective_at": event.effective_at,
+        "received_at": received_at,
+        **outcome,
+    }
 
 
 def _order(event: HrisEvent) -> tuple[str, int]:

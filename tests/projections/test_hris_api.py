@@ -123,15 +123,21 @@ async def test_out_of_order_events_the_newer_state_wins(market: Market) -> None:
 
 async def test_a_batch_is_applied_in_effective_order(market: Market) -> None:
     secret = await new_source(market)
+    await post_events(market, "workday", secret, event("h2", "hire", "2026-05-01", "H2"))
     batch = [
         event("b2", "change", "2026-06-01T00:00:00Z", department="Late"),
         event("b1", "hire", "2026-01-01T00:00:00Z", department="Early", email="b@x.com"),
+        event("c1", "change", "2026-04-01T00:00:00Z", "H2", department="Old"),
+        event("d1", "hire", "2026-02-01T00:00:00Z", "H3", department="New"),
     ]
     status, body = await post_events(market, "workday", secret, batch)
     assert status == 200
-    assert [r["status"] for r in body["results"]] == ["applied", "applied"]
+    statuses = [r["status"] for r in body["results"]]
+    assert statuses == ["applied", "applied", "superseded", "applied"]
     found = await member(market)
     assert found.department == "Late" and found.emails == ("b@x.com",)
+    assert (await member(market, "H2")).department is None
+    assert (await member(market, "H3")).department == "New"
 
 
 async def test_a_repeated_event_answers_the_original_result_and_applies_nothing(

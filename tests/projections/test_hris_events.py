@@ -9,6 +9,7 @@ import pytest
 
 from projections.hris_errors import MalformedEvent
 from projections.hris_events import MAX_BATCH, read_events
+from projections.hris_service import rounds
 from tests.projections.hris_support import event
 
 
@@ -107,3 +108,15 @@ def test_one_bad_event_refuses_the_batch_and_every_problem_is_listed() -> None:
     assert problems([event(str(n), "hire", "2026-03-01") for n in range(MAX_BATCH + 1)])
     with pytest.raises(MalformedEvent, match="not JSON"):
         read_events(b"\xff", {})
+
+
+def test_rounds_hold_one_event_per_member_in_effective_order() -> None:
+    payload = [
+        event("a1", "hire", "2026-01-01", "A"),
+        event("b1", "hire", "2026-01-02", "B"),
+        event("a2", "change", "2026-02-01", "A"),
+        event("a3", "terminate", "2026-03-01", "A"),
+        event("c1", "erase", "2026-03-02", "C"),
+    ]
+    found, _ = read(payload)
+    assert [[e.event_id for e in r] for r in rounds(found)] == [["a1", "b1", "c1"], ["a2"], ["a3"]]
