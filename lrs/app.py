@@ -1,10 +1,11 @@
 """The composition root: the app built from a `Config`, with each package as a sub-application.
 
-The xAPI routes, `/health` and `/metrics` sit on the root app; LTI, SCORM and the marketplace
-are sub-applications mounted at `/lti`, `/scorm` and `/marketplace`, each with its own error
-middleware and AppKeys. The root's middlewares (CORS, preflights, the version header, JSON
-errors) run around every request, sub-applications' included, and the request-size limit is
-the root's. `create_app` reads nothing but its argument.
+The xAPI routes, `/health` and `/metrics` sit on the root app; LTI, SCORM, the marketplace
+and the HRIS events are sub-applications mounted at `/lti`, `/scorm`, `/marketplace` and
+`/hris`, each with its own error middleware and AppKeys (the HRIS app uses the marketplace's
+projection). The root's middlewares (CORS, preflights, the version header, JSON errors) run
+around every request, sub-applications' included, and the request-size limit is the root's.
+`create_app` reads nothing but its argument.
 
 Lifetimes: the root's cleanup contexts open the core services (backend, statement process
 pool, authenticator, statement and document services), set them on every sub-app under the
@@ -60,6 +61,7 @@ from lrs.store.base import Backend
 from lrs.store.factory import open_backend
 from lti.http import app as lti_http
 from projections.http import app as marketplace_http
+from projections.http import hris as hris_http
 from scorm_adapter.http import app as scorm_http
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,7 @@ def create_app(config: Config, *, backend: Backend | None = None) -> web.Applica
         marketplace,
         marketplace_http.marketplace_services,
     )
+    app.add_subapp(hris_http.PREFIX, hris_http.create_hris_app())  # uses the marketplace's
     return app
 
 

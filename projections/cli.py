@@ -10,6 +10,7 @@ lrs marketplace clients create|list|revoke, keys rotate|list|retire, status
 lrs audit [--since T] [--type T] [--json], audit verify   (`projections.cli_audit`)
 lrs webhooks subscribe|list|delete|dead-letters|redeliver
 lrs retention, lrs identities reveal|pseudonyms: see projections.cli_privacy
+lrs hris sources create|list|rotate|revoke   HRIS event sources (`projections.hris_cli`)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from lrs.errors import ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
-from projections import cli_privacy, identity_cli
+from projections import cli_privacy, hris_cli, identity_cli
 from projections.cli_audit import register_audit, register_marketplace_alias
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
@@ -317,6 +318,7 @@ def register(commands: Any) -> None:
     cli_privacy.register_retention(commands, _run)
     _register_marketplace(commands)
     register_audit(commands, _run)
+    hris_cli.register(commands, _run, _json_flag)
     _register_webhooks(commands)
 
 

@@ -16,6 +16,8 @@ from projections.aggregates import summarize
 from projections.audit import AuditLog
 from projections.errors import MemberNotFound
 from projections.facts import Projector
+from projections.hris_service import HrisEventService
+from projections.hris_sources import HrisSources
 from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
 from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, record_members
@@ -50,6 +52,7 @@ class Projection:
     retention: Retention
     disclosure: Disclosure
     identities: IdentityService
+    hris: HrisEventService
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -148,6 +151,14 @@ async def open_projection(
         lease_s=projection_settings.worker_lease_s,
         disclosure=disclosure,
     )
+    identities = IdentityService(stores, worker, audit)
+    hris = HrisEventService(
+        stores,
+        HrisSources(stores.hris, keyring, audit),
+        identities,
+        audit,
+        projection_settings.domain_aliases,
+    )
     return Projection(
         settings=projection_settings,
         statements=backend.statements,
@@ -176,5 +187,6 @@ async def open_projection(
         failed_logins=FailedAttempts(),
         retention=Retention(stores, projector.retention, worker.reapply, projector.clock, audit),
         disclosure=disclosure,
-        identities=IdentityService(stores, worker, audit),
+        identities=identities,
+        hris=hris,
     )

@@ -30,6 +30,14 @@ class WebhookVerificationError(ValueError):
     """The request is not a fresh webhook signed with this secret."""
 
 
+class StaleSignatureError(WebhookVerificationError):
+    """The signature's timestamp is outside the replay window."""
+
+
+class SignatureMismatchError(WebhookVerificationError):
+    """No `v1=` value of the header is the HMAC of this body under this secret."""
+
+
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """The hex HMAC-SHA256 over `"<timestamp>." + body`."""
     message = str(timestamp).encode() + b"." + body
@@ -57,6 +65,31 @@ def _parse(header: str) -> tuple[int, list[str]]:
     return timestamp, macs
 
 
+def verify_signature(
+    secret: str,
+    body: bytes,
+    header: str | None,
+    *,
+    tolerance_s: int = DEFAULT_TOLERANCE_S,
+    now: float | None = None,
+) -> tuple[int, str]:
+    """(timestamp, matching v1 value) if `header` signs `body` with `secret` within the
+    replay window; StaleSignatureError or SignatureMismatchError (or the base class for a
+    header that is missing or unreadable) otherwise."""
+    if not header:
+        raise WebhookVerificationError(f"no {SIGNATURE_HEADER} header")
+    timestamp, macs = _parse(header)
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance_s:
+        raise StaleSignatureError("the signature timestamp is outside the replay window")
+    expected = signature(secret, timestamp, body)
+    for mac in macs:
+        # bytes: compare_digest refuses str values that are not ASCII (a TypeError)
+        if hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace")):
+            return timestamp, mac
+    raise SignatureMismatchError("the signature does not match")
+
+
 def verify_webhook(
     secret: str,
     body: bytes,
@@ -66,15 +99,7 @@ def verify_webhook(
     now: float | None = None,
 ) -> dict[str, Any]:
     """The event, if `header` signs `body` with `secret` within the replay window."""
-    if not header:
-        raise WebhookVerificationError(f"no {SIGNATURE_HEADER} header")
-    timestamp, macs = _parse(header)
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > tolerance_s:
-        raise WebhookVerificationError("the signature timestamp is outside the replay window")
-    expected = signature(secret, timestamp, body)
-    if not any(hmac.compare_digest(expected, mac) for mac in macs):
-        raise WebhookVerificationError("the signature does not match")
+    verify_signature(secret, body, header, tolerance_s=tolerance_s, now=now)
     try:
         return json.loads(body)
     except ValueError as exc:

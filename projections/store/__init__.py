@@ -16,16 +16,19 @@ from projections.store.base import (
     PseudonymKeyStore,
     WorkStore,
 )
+from projections.store.hris import HrisStore
 from projections.store.mongo import MongoAggregateStore, MongoFactStore, MongoWorkStore
 from projections.store.mongo_access import MongoAccessStore
 from projections.store.mongo_audit import MongoAuditStore
 from projections.store.mongo_delivery import MongoDeliveryStore
+from projections.store.mongo_hris import MongoHrisStore
 from projections.store.mongo_identity import MongoIdentityStore
 from projections.store.mongo_pseudonym import MongoPseudonymKeyStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
 from projections.store.sqlite_access import SQLiteAccessStore
 from projections.store.sqlite_audit import SQLiteAuditStore
 from projections.store.sqlite_delivery import SQLiteDeliveryStore
+from projections.store.sqlite_hris import SQLiteHrisStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
 from projections.store.sqlite_pseudonym import SQLitePseudonymKeyStore
 
@@ -42,6 +45,7 @@ class ProjectionStores:
     access: AccessStore
     audit: AuditStore
     pseudonym_keys: PseudonymKeyStore
+    hris: HrisStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -64,6 +68,7 @@ async def open_stores(backend: Backend) -> ProjectionStores:
         backend, sqlite=SQLitePseudonymKeyStore, mongo=MongoPseudonymKeyStore
     )
     audit: AuditStore = await open_store(backend, sqlite=SQLiteAuditStore, mongo=MongoAuditStore)
+    hris: HrisStore = await open_store(backend, sqlite=SQLiteHrisStore, mongo=MongoHrisStore)
     return ProjectionStores(
         facts,
         work,
@@ -73,4 +78,5 @@ async def open_stores(backend: Backend) -> ProjectionStores:
         access,
         audit,
         pseudonym_keys,
+        hris,
     )

@@ -21,6 +21,7 @@ from projections.wakeup import Wakeup
 from projections.webhook_verify import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
+    SignatureMismatchError,
     WebhookVerificationError,
     sign,
     verify_webhook,
@@ -72,6 +73,12 @@ def test_bad_signatures_and_stale_timestamps_are_rejected(
 def test_malformed_signature_headers_are_rejected(header: str | None) -> None:
     with pytest.raises(WebhookVerificationError):
         verify_webhook(SECRET, b"{}", header, now=123)
+
+
+def test_a_signature_that_is_not_ascii_is_a_mismatch_not_a_type_error() -> None:
+    # hmac.compare_digest raises TypeError on str values that are not ASCII
+    with pytest.raises(SignatureMismatchError):
+        verify_webhook(SECRET, b"{}", "t=123,v1=\u00e9", now=123)
 
 
 # --- rules ------------------------------------------------------------------------------------

@@ -1,0 +1,202 @@
+"""Receiving HRIS events: authenticate, read, apply in effective order, answer (idempotent).
+
+`HrisEventService.receive(source, signature, body)`:
+1. the source must exist, not be revoked, and have signed the body within the replay window,
+   with a signature not seen before (`HrisSources.authenticate`);
+2. the body is read all or nothing (`hris_events.read_events`);
+3. events received before (same source and event id) are answered with their saved result
+   and applied again never (a repeat); one received before with another body refuses the
+   whole request (`EventIdReused`) before anything is applied;
+4. the new events are applied oldest `effective_at` first, in rounds of at most one event
+   per member (`rounds`), each round as one delta import through `IdentityService` (`plan`
+   then `apply`): the member's stored `effective_at` is the time of the state applied, and
+   an event older than it is not applied but saved as `superseded` (an equal time applies:
+   the later arrival wins); `erase` is saved as `queued_not_implemented` and applies nothing
+   (erasure is not built yet); `conflicts` counts the conflicts the round made that the
+   event's member is party to;
+5. each round's results are saved after it is applied (a crash in between re-applies it on a
+   repeat, which plans nothing new: `unchanged`) and audited as `hris.event`.
+
+Requests are applied one at a time within a process (a lock). Two processes applying events
+for one member at the same moment race as two identity imports would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from projections.audit import AuditLog
+from projections.hris_errors import EventIdReused
+from projections.hris_events import HrisEvent, read_events
+from projections.hris_sources import HrisSources
+from projections.identity_ops import IdentityService
+from projections.store import ProjectionStores
+from projections.store.hris import HrisEventRecord, HrisSource
+from projections.transforms import format_datetime
+from projections.worker import wall_clock_us
+
+APPLIED, UNCHANGED, SUPERSEDED = "applied", "unchanged", "superseded"
+ERASE_QUEUED = "queued_not_implemented"
+
+
+@dataclass(frozen=True)
+class Received:
+    """The results of a request, in the order of its events; `batch`: the body was an array."""
+
+    results: list[dict[str, Any]]
+    batch: bool
+
+    @property
+    def status(self) -> int:
+        """202 for a lone erase (recorded, not done), else 200."""
+        lone = not self.batch and self.results[0]["status"] == ERASE_QUEUED
+        return 202 if lone else 200
+
+    def to_json(self) -> dict[str, Any]:
+        """The response body: the event's result, or `{"results": [...]}` for an array."""
+        return {"results": self.results} if self.batch else self.results[0]
+
+
+class HrisEventService:
+    """Receives signed HRIS events (see the module docstring)."""
+
+    def __init__(
+        self,
+        stores: ProjectionStores,
+        sources: HrisSources,
+        identities: IdentityService,
+        audit: AuditLog,
+        aliases: Mapping[str, str],
+        *,
+        clock: Callable[[], int] = wall_clock_us,
+    ) -> None:
+        self._stores = stores
+        self.sources = sources
+        self._identities = identities
+        self._audit = audit
+        self._aliases = aliases
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    async def receive(
+        self, source_name: str | None, signature: str | None, body: bytes
+    ) -> Received:
+        """Authenticate, read and apply a request's events (see the module docstring)."""
+        source = await self.sources.authenticate(source_name, body, signature)
+        events, batch = read_events(body, self._aliases)
+        async with self._lock:
+            saved = await self._stores.hris.get_events(source.name, [e.event_id for e in events])
+            reused = [
+                e.event_id
+                for e in events
+                if e.event_id in saved and saved[e.event_id].digest != e.digest
+            ]
+            if reused:
+                raise EventIdReused(
+                    "event ids received before with other content; none applied",
+                    event_ids=reused,
+                )
+            new = sorted((e for e in events if e.event_id not in saved), key=_order)
+            results = await self._apply_all(source, new)
+        return Received(
+            [
+                {**saved[e.event_id].result, "repeat": True}
+                if e.event_id in saved
+                else {**results[e.event_id], "repeat": False}
+                for e in events
+            ],
+            batch,
+        )
+
+    async def _apply_all(
+        self, source: HrisSource, events: list[HrisEvent]
+    ) -> dict[str, dict[str, Any]]:
+        """Apply new events round by round (`rounds`); their saved results, by event id."""
+        results: dict[str, dict[str, Any]] = {}
+        for round_ in rounds(events):
+            outcomes = await self._outcomes(round_, actor=f"hris:{source.name}")
+            received_at = format_datetime(self._clock())
+            records = [
+                HrisEventRecord(
+                    source.name,
+                    e.event_id,
+                    e.digest,
+                    received_at,
+                    _result(e, received_at, outcomes[e.event_id]),
+                )
+                for e in round_
+            ]
+            saved = await asyncio.gather(*(self._stores.hris.save_event(r) for r in records))
+            await asyncio.gather(*(self._audit_event(source, r.result) for r in records))
+            results.update({r.event_id: r.result for r in saved})
+        return results
+
+    async def _audit_event(self, source: HrisSource, result: dict[str, Any]) -> None:
+        details = {k: result[k] for k in ("event_id", "type", "status", "effective_at")}
+        await self._audit.append(
+            "hris.event",
+            actor=f"hris:{source.name}",
+            subject=result["employee_id"],
+            details=details,
+        )
+
+    async def _outcomes(self, events: list[HrisEvent], *, actor: str) -> dict[str, dict[str, Any]]:
+        """Apply events of distinct members as one delta import: each one's status, and what
+        the status needs said."""
+        found: dict[str, dict[str, Any]] = {
+            e.event_id: {"status": ERASE_QUEUED} for e in events if e.type == "erase"
+        }
+        applying = [e for e in events if e.type != "erase"]
+        if not applying:
+            return found
+        rows = [e.row for e in applying]
+        plan = await self._identities.plan(rows, full=False, present=set(), max_share=1.0)
+        stale = set(plan.stale)
+        current = await self._stores.identities.get_members(sorted(stale)) if stale else {}
+        if plan.change_count:
+            await self._identities.apply(plan, actor=actor)
+        written = {m.member_id for m in plan.members} | {c.member_id for c in plan.claims}
+        for event in applying:
+            member = event.member_id
+            if member in stale:
+                when = current[member].effective_at if member in current else None
+                found[event.event_id] = {"status": SUPERSEDED, "current_effective_at": when}
+            elif member in written:
+                conflicts = sum(1 for c in plan.conflicts if member in c.claimants)
+                found[event.event_id] = {"status": APPLIED, "conflicts": conflicts}
+            else:
+                found[event.event_id] = {"status": UNCHANGED}
+        return found
+
+
+def rounds(events: list[HrisEvent]) -> list[list[HrisEvent]]:
+    """The events (in effective order) in rounds holding at most one event per member: a
+    member's n-th event is in round n, so each member's events apply in order, and one round
+    is one delta import."""
+    found: list[list[HrisEvent]] = []
+    depth: dict[str, int] = {}
+    for event in events:
+        n = depth.get(event.member_id, -1) + 1
+        depth[event.member_id] = n
+        if n == len(found):
+            found.append([])
+        found[n].append(event)
+    return found
+
+
+def _result(event: HrisEvent, received_at: str, outcome: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "type": event.type,
+        "employee_id": event.member_id,
+        "effective_at": event.effective_at,
+        "received_at": received_at,
+        **outcome,
+    }
+
+
+def _order(event: HrisEvent) -> tuple[str, int]:
+    return (event.effective_at, event.index)
