@@ -3,7 +3,7 @@
 Run by hand, never in CI:
 
     python -m tests.perf.projection [--statements N] [--matched-share F] [--seed S]
-                                    [--batch B] [--keep DIR]
+                                    [--batch B] [--workers W] [--keep DIR]
 
 What it does, in order:
 
@@ -20,6 +20,8 @@ What it does, in order:
 3. Stops the server and drains the backlog with one projection worker in this process (the
    one `lrs worker` runs, `open_projection` with the settings from the environment, webhooks
    not delivered), timing the drain: the projection rate. It checks nothing is left awaiting.
+   `--workers W` drains with W workers at once (in this process, on the one store: on
+   SQLite they share its single writer).
 4. Prints both rates, their ratio (target >= 1.0), the CPU probe before each measurement, and
    the records made. `--keep DIR` keeps the data directory (for `lrs reconcile` timings).
 """
@@ -47,6 +49,7 @@ from lrs.settings import Settings
 from lrs.store.factory import open_backend
 from projections.service import open_projection
 from projections.settings import ProjectionSettings
+from projections.worker import ProjectionWorker
 from tests.perf.ingest import (
     Outcome,
     Server,
@@ -197,17 +200,33 @@ async def ingest(env: dict[str, str], root: Path, statements: list[dict[str, Any
         server.stop()
 
 
-async def drain(data_dir: Path, batch: int | None) -> tuple[int, float, float, dict[str, Any]]:
-    """One worker drains the backlog: (applied, wall seconds, CPU seconds, status after)."""
+async def drain(
+    data_dir: Path, batch: int | None, workers: int = 1
+) -> tuple[int, float, float, dict[str, Any]]:
+    """`workers` workers (in this process, on one store) drain the backlog together:
+    (applied, wall seconds, CPU seconds, status after)."""
     settings = Settings(data_dir=data_dir)
     overrides = {} if batch is None else {"worker_batch": batch}
     projection_settings = ProjectionSettings.from_env().with_overrides(**overrides)
     backend = await open_backend(settings)
     try:
         projection = await open_projection(backend, settings, projection_settings)
+        others = [
+            ProjectionWorker(
+                projection.statements,
+                projection.stores,
+                projection.projector,
+                batch=projection_settings.worker_batch,
+                lease_s=projection_settings.worker_lease_s,
+            )
+            for _ in range(workers - 1)
+        ]
         settle()
         cpu, started = time.process_time(), time.perf_counter()
-        applied = await projection.worker.drain(max_batches=10_000_000)
+        done = await asyncio.gather(
+            *(w.drain(max_batches=10_000_000) for w in [projection.worker, *others])
+        )
+        applied = sum(done)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         return applied, wall, cpu, await projection.status()
     finally:
@@ -256,10 +275,11 @@ async def run(args: argparse.Namespace) -> int:
             f"(server CPU {loaded.server_cpu_s or 0:.1f} s; CPU probe {probe_ingest:.0f} ms)"
         )
         probe_drain = cpu_probe_ms()
-        applied, wall, cpu, status = await drain(data, args.batch)
+        applied, wall, cpu, status = await drain(data, args.batch, args.workers)
         rate = applied / wall if wall else 0.0
         print(
-            f"projection: one worker (batch {args.batch or 'default'}), in process: {applied} "
+            f"projection: {args.workers} worker(s) (batch {args.batch or 'default'}), "
+            f"in process: {applied} "
             f"statements in {wall:.2f} s = {rate:.0f} statements/s (CPU {cpu:.1f} s; "
             f"CPU probe {probe_drain:.0f} ms)"
         )
@@ -271,8 +291,9 @@ async def run(args: argparse.Namespace) -> int:
         ratio = rate / loaded.rate if loaded.rate else 0.0
         print()
         print(
-            f"SUMMARY: projection {rate:.0f} statements/s, ingest {loaded.rate:.0f} "
-            f"statements/s: ratio {ratio:.2f} ({'meets' if ratio >= 1.0 else 'MISSES'} >= 1.0)"
+            f"SUMMARY: projection ({args.workers} worker(s)) {rate:.0f} statements/s, "
+            f"ingest {loaded.rate:.0f} statements/s: ratio {ratio:.2f} "
+            f"({'meets' if ratio >= 1.0 else 'MISSES'} >= 1.0)"
         )
         if args.keep:
             shutil.copytree(data, args.keep, dirs_exist_ok=True)
@@ -293,11 +314,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the generator")
     parser.add_argument("--batch", type=int, default=None, help="worker batch (default: settings)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="workers draining together (in this process)"
+    )
     parser.add_argument("--keep", default=None, help="copy the data directory here at the end")
     parser.add_argument("--tmp", default=None, help="parent of the temporary directory")
     args = parser.parse_args(argv)
-    if args.statements < 1 or not 0.0 <= args.matched_share <= 1.0:
-        parser.error("--statements must be >= 1 and --matched-share within 0..1")
+    if args.statements < 1 or not 0.0 <= args.matched_share <= 1.0 or args.workers < 1:
+        parser.error("--statements, --workers must be >= 1 and --matched-share within 0..1")
     try:
         return asyncio.run(run(args))
     except (KeyboardInterrupt, asyncio.CancelledError):
