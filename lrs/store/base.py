@@ -30,7 +30,8 @@ from lrs.store.engine import Engine
 
 @runtime_checkable
 class StatementStore(Protocol):
-    """Where statements live. Statements are immutable: there is no update and no delete."""
+    """Where statements live. Statements are immutable: there is no update and no delete
+    (erasing a person, `ErasableStatements`, is the one exception, for a legal obligation)."""
 
     async def insert_statements(
         self, records: Sequence[StatementRecord], definitions: DefinitionUpdate | None = None

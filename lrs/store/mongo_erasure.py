@@ -1,7 +1,7 @@
 """Erasing a person's statements in MongoDB, one bounded page at a time, without transactions.
 
-The statements that answer to the person are found through the `idx.<kind>` arrays (each kind
-has its index), never by a scan of `raw`. Each statement is one single-document write:
+The statements that answer to the person are found through `idx.related_agents` (its index),
+never by a scan of `raw`. Each statement is one single-document write (no transaction):
 rewritten (`rewrite`) with its index arrays moved from the person's keys to the pseudonym's,
 or deleted; statements that only inherit the person's keys (a StatementRef to one of theirs)
 keep their JSON and have those keys moved (dropped when deleting). A written statement no
@@ -16,18 +16,15 @@ from typing import Any
 
 from bson import Binary
 from motor.motor_asyncio import AsyncIOMotorCollection
-from pymongo import ASCENDING
 
 from lrs.model.erasure import ErasedPage, StatementRewrite
 from lrs.model.statements import INDEX_KINDS
 from lrs.store.engine.mongo import translate_errors
-
-# the kinds an agent's key (or an authority's) is indexed under (`lrs.xapi.indexing`)
-_AGENT_KINDS = ("agents", "related_agents", "authorities")
+from lrs.store.mongo_query import kind_index, stored_order
 
 
 async def erase_agent_page(
-    docs: AsyncIOMotorCollection,
+    docs: AsyncIOMotorCollection[Any],
     keys: Sequence[str],
     rewrite: StatementRewrite,
     *,
@@ -35,15 +32,23 @@ async def erase_agent_page(
     delete: bool,
     limit: int,
 ) -> ErasedPage:
-    """One page of erasure (see the module docstring); `done` once nothing is left."""
+    """One page of erasure (see the module docstring); `done` once nothing is left.
+
+    Every agent key, whatever its other kinds (a StatementRef target's included), is under
+    `related_agents`, so that one index finds them all, in stored order, `limit` at a time."""
     wanted = list(dict.fromkeys(keys))
-    query = {"$or": [{f"idx.{kind}": {"$in": wanted}} for kind in _AGENT_KINDS]}
+    query = {"idx.related_agents": {"$in": wanted}}
     with translate_errors("find statements to erase"):
-        cursor = docs.find(query, {"raw": 1, "idx": 1}).sort("_id", ASCENDING).limit(limit)
+        cursor = (
+            docs.find(query, {"raw": 1, "idx": 1})
+            .sort(stored_order())
+            .hint(kind_index("related_agents"))
+            .limit(limit)
+        )
         found = await cursor.to_list(limit)
     if not found:
         return ErasedPage(done=True)
-    new_key = replacement if not delete else None
+    new_key = None if delete else replacement
     rewritten = deleted = 0
     with translate_errors("erase statements"):
         for doc in found:
