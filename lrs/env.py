@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from lrs.errors import ConfigError
 
@@ -56,6 +56,15 @@ class Env:
             return float(raw)
         except ValueError as exc:
             raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+    def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
+        """One of `choices` (case-insensitive); `default` when unset or empty."""
+        raw = self._values.get(name, "").strip().lower()
+        if raw == "":
+            return default
+        if raw not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return raw
 
     def flag(self, name: str) -> bool:
         """true/false (also 1/0, yes/no, on/off); unset or empty is false."""

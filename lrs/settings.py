@@ -42,6 +42,9 @@ class Settings:
     # event loop's process). `from_env` (so `lrs serve`) defaults to -1.
     statement_workers: int = 0
     with_worker: bool = False  # `lrs serve` also runs the marketplace projection worker
+    # what erasing a person does to their statements: "pseudonymise" or "delete"
+    # (`lrs.services.erasure`)
+    erasure_statements: str = "pseudonymise"
     # the HMAC key of `more` tokens; None: a key file in the data directory (`lrs.app`)
     query_token_key: str | None = field(default=None, repr=False)
 
@@ -84,6 +87,9 @@ class Settings:
             # lenient on purpose (anything else is false), as it always was
             with_worker=env.text("LRS_WITH_WORKER", "").lower() in ("1", "true", "yes"),
             query_token_key=env.optional("LRS_QUERY_TOKEN_KEY"),
+            erasure_statements=env.choice(
+                "LRS_ERASURE_STATEMENTS", cls.erasure_statements, ("pseudonymise", "delete")
+            ),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

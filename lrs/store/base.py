@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from lrs.model.attachments import Attachment
 from lrs.model.credentials import Credential
+from lrs.model.erasure import ErasedPage, StatementRewrite
 from lrs.model.statements import (
     AwaitingPage,
     DefinitionMerge,
@@ -29,7 +30,8 @@ from lrs.store.engine import Engine
 
 @runtime_checkable
 class StatementStore(Protocol):
-    """Where statements live. Statements are immutable: there is no update and no delete."""
+    """Where statements live. Statements are immutable: there is no update and no delete
+    (erasing a person, `ErasableStatements`, is the one exception, for a legal obligation)."""
 
     async def insert_statements(
         self, records: Sequence[StatementRecord], definitions: DefinitionUpdate | None = None
@@ -90,6 +92,36 @@ class StatementStore(Protocol):
         The order is that of ascending queries; `after` is the `next_position` of the previous
         page; `since_us` (exclusive) and `until_us` (inclusive) bound the stored times.
         """
+        ...
+
+
+@runtime_checkable
+class ErasableStatements(Protocol):
+    """A statement store that can erase a person (`lrs.services.erasure`): an exception to
+    immutability made for a legal obligation, never reachable through xAPI."""
+
+    async def erase_agent_page(
+        self,
+        keys: Sequence[str],
+        rewrite: StatementRewrite,
+        *,
+        replacement: str | None,
+        delete: bool,
+        limit: int,
+    ) -> ErasedPage:
+        """Erase at most `limit` of the statements that answer to one of the agent `keys` in
+        any filter kind, each in one write (no transaction spans the page on MongoDB):
+        - `rewrite(raw)` not None (the statement names the person): delete the statement when
+          `delete`, else store the rewritten JSON;
+        - otherwise (it only inherits their keys through a StatementRef) keep its JSON;
+        and move every filter entry under `keys` to `replacement` (drop it when `delete` or
+        None). Repeatable: each page leaves fewer statements answering to `keys`; `done` when
+        none is left (the keys are then forgotten wherever the store keeps them)."""
+        ...
+
+    async def settle_erasure(self) -> None:
+        """Once erasure is done: leave no older copy of what it replaced where the store can
+        (SQLite: a TRUNCATE checkpoint of the WAL); nothing to do elsewhere."""
         ...
 
 

@@ -14,6 +14,7 @@ the unique `_id`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from lrs.model.documents import Document, DocumentIds, DocumentKey, DocumentScope
@@ -43,4 +44,9 @@ class DocumentStore(Protocol):
 
     async def delete_documents(self, scope: DocumentScope) -> int:
         """Delete every document in `scope`; how many there were."""
+        ...
+
+    async def delete_agent_documents(self, agents: Sequence[str]) -> int:
+        """Delete every State and Agent Profile document about one of `agents` (IFI keys), for
+        erasing a person; how many there were. Rare, so it may scan the documents."""
         ...

@@ -92,6 +92,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from lrs.errors import Conflict, StoreUnavailable
 from lrs.model.attachments import Attachment
 from lrs.model.credentials import Credential
+from lrs.model.erasure import ErasedPage, StatementRewrite
 from lrs.model.statements import (
     INDEX_KINDS,
     AwaitingPage,
@@ -113,6 +114,7 @@ from lrs.store.engine.mongo import (
 )
 from lrs.store.mongo_activities import MongoActivityStore
 from lrs.store.mongo_documents import MongoDocumentStore
+from lrs.store.mongo_erasure import erase_agent_page
 from lrs.store.mongo_query import (
     STORED_INDEX,
     index_keys,
@@ -382,6 +384,23 @@ class MongoStatementStore:
             await self._docs.update_many(
                 {"_id": {"$in": list(dict.fromkeys(ids))}}, {"$unset": {"awaiting": ""}}
             )
+
+    async def erase_agent_page(
+        self,
+        keys: Sequence[str],
+        rewrite: StatementRewrite,
+        *,
+        replacement: str | None,
+        delete: bool,
+        limit: int,
+    ) -> ErasedPage:
+        """One page of erasure (`lrs.store.mongo_erasure`)."""
+        return await erase_agent_page(
+            self._docs, keys, rewrite, replacement=replacement, delete=delete, limit=limit
+        )
+
+    async def settle_erasure(self) -> None:
+        """Nothing: MongoDB keeps no older copy the LRS can reach."""
 
     async def count_awaiting_projection(self) -> int:
         """How many committed statements await projection."""

@@ -19,6 +19,7 @@ Indexes (created by `ensure_indexes`)
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, TypedDict
 
 import orjson
@@ -152,4 +153,12 @@ class MongoDocumentStore:
         """Delete every document in `scope`; how many there were."""
         with translate_errors("delete documents"):
             result = await self._docs.delete_many(_scope_filter(scope))
+        return result.deleted_count
+
+    async def delete_agent_documents(self, agents: Sequence[str]) -> int:
+        """Delete the documents about any of `agents` (a collection scan: erasures are rare)."""
+        if not agents:
+            return 0
+        with translate_errors("delete documents"):
+            result = await self._docs.delete_many({"agent": {"$in": list(agents)}})
         return result.deleted_count

@@ -22,6 +22,7 @@ import orjson
 from lrs.errors import Conflict
 from lrs.model.attachments import Attachment
 from lrs.model.credentials import Credential
+from lrs.model.erasure import ErasedPage, StatementRewrite
 from lrs.model.statements import (
     AwaitingPage,
     DefinitionMerge,
@@ -36,6 +37,7 @@ from lrs.model.statements import (
 from lrs.store.engine.sqlite import SQLiteDatabase, WriteJob, remember_bounded
 from lrs.store.engine.sqlite_bulk import chunks, insert_flat, insert_rows, marks
 from lrs.store.sqlite_documents import DOCUMENTS_SCHEMA, SQLiteDocumentStore
+from lrs.store.sqlite_erasure import erase_agent_page
 from lrs.store.sqlite_keys import (
     KEYS_SCHEMA,
     ROW_WIDTH,
@@ -206,6 +208,24 @@ class SQLiteStatementStore:
     ) -> StatementPage:
         """Every statement, voided or not, in (stored_us, seq) order, one page."""
         return await self._db.read(lambda conn: _export(conn, after, limit, since_us, until_us))
+
+    async def erase_agent_page(
+        self,
+        keys: Sequence[str],
+        rewrite: StatementRewrite,
+        *,
+        replacement: str | None,
+        delete: bool,
+        limit: int,
+    ) -> ErasedPage:
+        """One page of erasure in the writer (`lrs.store.sqlite_erasure`)."""
+        return await erase_agent_page(
+            self._db, keys, rewrite, replacement=replacement, delete=delete, limit=limit
+        )
+
+    async def settle_erasure(self) -> None:
+        """Checkpoint the WAL into the file and truncate it."""
+        await self._db.checkpoint_truncate()
 
 
 def _insert(

@@ -9,9 +9,11 @@ inside the job's own savepoint, so no other write can come between the check and
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from lrs.model.documents import Document, DocumentIds, DocumentKey, DocumentScope
 from lrs.store.engine.sqlite import SQLiteDatabase
+from lrs.store.engine.sqlite_bulk import chunks, marks, secure_delete
 
 DOCUMENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -131,3 +133,19 @@ class SQLiteDocumentStore:
             return conn.execute(f"DELETE FROM documents WHERE {where}", params).rowcount
 
         return await self._db.write(job)
+
+    async def delete_agent_documents(self, agents: Sequence[str]) -> int:
+        """Delete the documents about any of `agents`, with secure_delete (no copy left in free
+        pages of the file)."""
+        wanted = list(dict.fromkeys(agents))
+
+        def job(conn: sqlite3.Connection) -> int:
+            with secure_delete(conn):
+                return sum(
+                    conn.execute(
+                        f"DELETE FROM documents WHERE agent IN ({marks(len(chunk))})", chunk
+                    ).rowcount
+                    for chunk in chunks(wanted)
+                )
+
+        return await self._db.write(job) if wanted else 0

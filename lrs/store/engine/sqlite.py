@@ -387,6 +387,24 @@ class SQLiteDatabase:
             log.exception("an after-commit callback failed; emptying the writer caches")
             self._clear_caches()
 
+    def clear_writer_caches(self) -> None:
+        """From inside a write job: empty every writer cache now, for a job that removes rows
+        they may hold (a job built from them before sees the epoch change and rebuilds)."""
+        self._clear_caches()
+
+    async def checkpoint_truncate(self) -> None:
+        """Copy the whole WAL into the database and empty the WAL file (a TRUNCATE checkpoint
+        on a connection of its own), so pages rewritten since leave no older copy behind."""
+
+        def job() -> None:
+            conn = _connect(self.path, readonly=False)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+
+        await asyncio.get_running_loop().run_in_executor(None, job)
+
     def _clear_caches(self) -> None:
         for cache in self._caches:
             cache.clear()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -68,3 +69,16 @@ def insert_flat(
         chunk = values[start * width : (start + size) * width]
         conn.execute(shape.format(rows=",".join([row] * size)), [*lead, *chunk] if lead else chunk)
         start += size
+
+
+@contextmanager
+def secure_delete(conn: sqlite3.Connection) -> Iterator[None]:
+    """Inside a write job: overwrite what is deleted or replaced with zeros (PRAGMA
+    secure_delete), so erased personal data stays in no free page or cell of the file.
+
+    Only for the job's own statements: the writer's other jobs (ingest) keep the default."""
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA secure_delete = OFF")

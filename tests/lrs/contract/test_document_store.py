@@ -256,3 +256,19 @@ async def test_concurrent_merges_lose_no_update(store: DocumentStore) -> None:
     final = await store.get_document(key)
     assert final is not None
     assert orjson.loads(final.content) == {f"k{n}": n for n in range(25)}
+
+
+async def test_delete_agent_documents_takes_states_and_profiles_of_those_agents(
+    store: DocumentStore,
+) -> None:
+    other = "mbox:mailto:bob@example.com"
+    profile = DocumentKey(AGENT_PROFILE, "", AGENT, "", "p")
+    kept = [state_key(agent=other), DocumentKey(ACTIVITY_PROFILE, ACTIVITY, "", "", "a")]
+    for key in [state_key(), state_key("s2", REG1), profile, *kept]:
+        assert await store.write_document(doc(key), replacing=None)
+    assert await store.delete_agent_documents([AGENT, "openid:http://nobody"]) == 3
+    assert await store.get_document(state_key()) is None
+    assert await store.get_document(profile) is None
+    for key in kept:
+        assert await store.get_document(key) is not None
+    assert await store.delete_agent_documents([AGENT]) == 0
