@@ -97,6 +97,10 @@ def test_a_merge_moves_records_with_events_and_no_drift_then_undo_restores(
     first = record(data_dir, "E2", f"{COURSE}/1")
     assert first is not None and ids[0] in first["provenance"]["statements"]  # provenance kept
     assert run(capsys, "reconcile")["drift"] == 0
+    again = run(capsys, "identities", "import", str(data_dir / "hris.csv"))  # E1's row again
+    assert again["conflicts"] == [] and run(capsys, "identities", "conflicts") == []
+    assert (records(data_dir, "E1"), records(data_dir, "E2")) == (0, 5)  # E2's moved claims
+    assert run(capsys, "identities", "import", str(data_dir / "hris.csv"))["written"] == 0
 
     store(  # after the merge, E1's old address and HRIS account project to E2
         data_dir,
