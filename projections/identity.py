@@ -2,7 +2,8 @@
 
 An actor maps to a member by, in order:
 1. an `account` whose `homePage` is `LRS_HRIS_HOME_PAGE`: its `name` is the employee id, once
-   the HRIS knows that id (an id the HRIS never gave is held, never made a member);
+   the HRIS knows that id (an id the HRIS never gave is held, never made a member); an id
+   merged into another member (`lrs identities merge`) is claimed by it (`hris:<id>` claim);
 2. its `mbox`, normalised (lower-case, `+tag` stripped, domain aliases made canonical), claimed
    by exactly one member: current or earlier addresses alike (history);
 3. any other `account` (an LMS's: Open edX, Moodle...) linked to exactly one member;
@@ -83,11 +84,12 @@ class IdentityResolver:
         unique = list(dict.fromkeys(keys))
         hris = [k[len(HRIS) :] for k in unique if k.startswith(HRIS)]
         claims = {k: c for k in unique if (c := _claim_key(k)) is not None}
+        claims.update({k: k for k in unique if k.startswith(HRIS)})  # merged ids: claimed
         known = await self._store.get_members(hris) if hris else {}
         owners = await self._store.member_for_keys(list(set(claims.values()))) if claims else {}
         found: dict[str, str | None] = {}
         for key in unique:
-            if key.startswith(HRIS):
+            if key.startswith(HRIS) and key not in owners:
                 found[key] = key[len(HRIS) :] if key[len(HRIS) :] in known else None
             else:
                 claim = claims.get(key)

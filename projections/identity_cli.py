@@ -7,6 +7,7 @@ lrs identities conflicts [--json]   addresses / accounts two members claim
 lrs identities resolve ADDRESS --member ID   (or --account HOMEPAGE NAME --member ID)
 lrs identities link MEMBER --account HOMEPAGE NAME
 lrs identities unmatched [--json]   held statements by what they wait on
+lrs identities merge FROM INTO --reason TEXT / unmerge AUDIT_SEQ   (identity_merge_cli)
 
 Import exit status: 0 everything imported; 1 the import was applied but needs a look: rows
 were rejected, or it raised new conflicts (whose statements are held) or claims refused by an
@@ -31,6 +32,7 @@ from lrs.errors import LRSError
 from lrs.importing import CsvRejects, ImportCounts, Progress, RejectLog
 from lrs.importing.columns import ColumnsError, check_fields, parse_columns
 from lrs.importing.files import ImportFileUnreadable, open_import_text
+from projections import identity_merge_cli
 from projections.identity_ops import conflict_json, describe_key, parse_key
 from projections.identity_plan import Plan
 from projections.identity_rows import (
@@ -65,6 +67,7 @@ def register(ident: Any, run: Runner, json_flag: Callable[[argparse.ArgumentPars
         json_flag(parser)
         parser.set_defaults(func=_checked(run(_import), mode))
     _register_operations(ident, run, json_flag)
+    identity_merge_cli.register(ident, run, json_flag)
 
 
 def _import_options(parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from projections.identity import EMAIL, account_key
+from projections.identity import EMAIL, HRIS, account_key
 from projections.identity_rows import IdentityRow
 from projections.store.base import Claim, Conflict, Member
 
@@ -131,7 +131,10 @@ def plan_import(rows: Sequence[IdentityRow], stored: Stored, now: str) -> Plan:
 def _claims(
     plan: Plan, new: Member, stored: Stored, claimants: dict[str, set[str]], when: str
 ) -> None:
-    """The claims `new` opens, reopens and closes; refusals of resolved keys."""
+    """The claims `new` opens, reopens and closes; refusals of resolved keys. A member merged
+    into another claims nothing: its addresses are the other member's (`identity_merge`)."""
+    if new.merged_into is not None:
+        return
     held = {c.key: c for c in stored.member_claims.get(new.member_id, [])}
     wanted = member_keys(new)
     for key in wanted:
@@ -147,8 +150,8 @@ def _claims(
         plan.claims.append(Claim(key, new.member_id, valid_from=when))
         plan.new_keys.add(key)
         claimants.setdefault(key, set()).add(new.member_id)
-    for key, claim in held.items():
-        if key not in wanted and claim.valid_to is None:
+    for key, claim in held.items():  # `hris:` claims come from merges, not from the HRIS
+        if key not in wanted and claim.valid_to is None and not key.startswith(HRIS):
             plan.claims.append(replace(claim, valid_to=when))
 
 

@@ -18,6 +18,7 @@ from projections.errors import MemberNotFound
 from projections.facts import Projector
 from projections.hris_service import HrisEventService
 from projections.hris_sources import HrisSources
+from projections.identity_merge import MergeService
 from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
 from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, record_members
@@ -53,6 +54,7 @@ class Projection:
     disclosure: Disclosure
     identities: IdentityService
     hris: HrisEventService
+    merges: MergeService
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -189,4 +191,5 @@ async def open_projection(
         disclosure=disclosure,
         identities=identities,
         hris=hris,
+        merges=MergeService(stores, worker, audit),
     )

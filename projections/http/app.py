@@ -26,6 +26,7 @@ from projections.http import (
     PREFIX,
     audit,
     identities,
+    identity_merges,
     members,
     oauth,
     operations,
@@ -63,6 +64,8 @@ ROUTES = (
     ("GET", f"{V1}/identities/conflicts", identities.list_conflicts),
     ("POST", f"{V1}/identities/conflicts/resolve", identities.resolve_conflict),
     ("GET", f"{V1}/identities/unmatched", identities.unmatched),
+    ("POST", f"{V1}/identities/merges", identity_merges.merge),
+    ("POST", f"{V1}/identities/merges/{{seq}}/undo", identity_merges.unmerge),
 )
 
 # Any id but `dead-letters`: that path is a resource of its own (GET only), and its 405 would

@@ -276,6 +276,7 @@ class Member:
     worker_type: str = "employee"
     effective_at: str | None = None
     accounts: tuple[Account, ...] = ()
+    merged_into: str | None = None  # merged (`lrs identities merge`): its claims are that member's
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,11 @@ class IdentityStore(Protocol):
 
     async def put_claims(self, claims: Sequence[Claim]) -> None:
         """Insert or replace claims, keyed by (key, member_id)."""
+        ...
+
+    async def delete_claims(self, claims: Sequence[tuple[str, str]]) -> None:
+        """Forget these claims, each named by (key, member_id); absent ones are no error
+        (a merge moves a member's claims: written to the other member, then deleted)."""
         ...
 
     async def claims_for(self, keys: Sequence[str]) -> dict[str, list[Claim]]:

@@ -24,6 +24,7 @@ def member_doc(member: Member) -> dict[str, Any]:
         "worker_type": member.worker_type,
         "effective_at": member.effective_at,
         "accounts": [list(a) for a in member.accounts],
+        "merged_into": member.merged_into,
     }
 
 
@@ -39,6 +40,7 @@ def doc_member(member_id: str, doc: Mapping[str, Any]) -> Member:
         worker_type=doc.get("worker_type") or "employee",
         effective_at=doc.get("effective_at"),
         accounts=tuple((h, n) for h, n in doc.get("accounts") or ()),
+        merged_into=doc.get("merged_into"),
     )
 
 

@@ -72,6 +72,13 @@ class MongoIdentityStore:
         if claims:
             await self._bump()
 
+    async def delete_claims(self, claims: Sequence[tuple[str, str]]) -> None:
+        """Forget claims by (key, member_id)."""
+        for key, member_id in claims:
+            await self._claims.delete_one({"key": key, "member_id": member_id})
+        if claims:
+            await self._bump()
+
     async def claims_for(self, keys: Sequence[str]) -> dict[str, list[Claim]]:
         """Claims on each key."""
         return group_claims(await self._find_claims("key", keys), "key")

@@ -77,6 +77,13 @@ class SQLiteIdentityStore:
         if rows:
             await self._db.write(lambda c: _changed(c, sql, rows))
 
+    async def delete_claims(self, claims: Sequence[tuple[str, str]]) -> None:
+        """Forget claims by (key, member_id)."""
+        rows = [tuple(c) for c in claims]
+        sql = "DELETE FROM identity_claims WHERE key = ? AND member_id = ?"
+        if rows:
+            await self._db.write(lambda c: _changed(c, sql, rows))
+
     async def claims_for(self, keys: Sequence[str]) -> dict[str, list[Claim]]:
         """Claims on each key."""
         return group_claims(await self._claims("key", keys), "key")

@@ -400,3 +400,23 @@ async def test_mongo_driver_errors_are_store_unavailable(
     monkeypatch.setattr(stores.facts._docs, "count_documents", unreachable)  # type: ignore[attr-defined]
     with pytest.raises(StoreUnavailable):
         await stores.facts.count_unmatched()
+
+
+async def test_identity_claims_deleted_and_a_merged_member_kept(
+    stores: ProjectionStores,
+) -> None:
+    ids = stores.identities
+    await ids.put_claims([Claim("email:a@x.com", "E1"), Claim("email:a@x.com", "E2")])
+    await ids.put_claims([Claim("hris:E1", "E2", "2026-01-01")])
+    version = await ids.identity_version()
+    await ids.delete_claims([("email:a@x.com", "E1"), ("email:none@x.com", "E1")])
+    assert await ids.identity_version() > version
+    assert await ids.claims_for(["email:a@x.com", "hris:E1"]) == {
+        "email:a@x.com": [Claim("email:a@x.com", "E2")],
+        "hris:E1": [Claim("hris:E1", "E2", "2026-01-01")],
+    }
+    version = await ids.identity_version()
+    await ids.delete_claims([])
+    assert await ids.identity_version() == version
+    await ids.put_members([Member("E1", ("a@x.com",), merged_into="E2")])
+    assert (await ids.get_member("E1")) == Member("E1", ("a@x.com",), merged_into="E2")
