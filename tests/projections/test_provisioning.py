@@ -14,6 +14,7 @@ from projections.provisioning import is_provisional, provisional_id
 from projections.settings import ProjectionSettings
 from tests.projections.api_support import Market
 from tests.projections.conftest import COURSE, hris_actor, mbox_actor, statement
+from tests.projections.hris_support import event, new_source, post_events
 from tests.projections.test_member_lifecycle import import_rows
 
 NEW = "email:newbie@example.com"
@@ -97,3 +98,22 @@ def test_the_policy_setting() -> None:
     with pytest.raises(ConfigError, match="LRS_UNKNOWN_LEARNERS"):
         ProjectionSettings.from_env({"LRS_UNKNOWN_LEARNERS": "invent"})
     assert provisional_id() != provisional_id() and len(provisional_id()) == 5 + 26
+
+
+async def test_an_hris_hire_event_absorbs_the_provisional_member(
+    provisioning: None, market: Market
+) -> None:
+    await market.post_statements([statement("completed", actor=mbox_actor("ada@example.com"))])
+    await market.projection.worker.drain()
+    stores = market.projection.stores
+    key = "email:ada@example.com"
+    provisional = (await stores.identities.member_for_keys([key]))[key]
+    assert is_provisional(provisional)
+    secret = await new_source(market)
+    hire = event("e1", "hire", "2026-03-01T09:00:00Z", email="ada@example.com", name="Ada")
+    status, body = await post_events(market, "workday", secret, hire)
+    assert (status, body["status"]) == (200, "applied")
+    assert len(await stores.aggregates.member_records("H1")) == 1
+    assert await stores.aggregates.member_records(provisional) == []
+    assert await stores.identities.get_member(provisional) is None
+    assert (await market.projection.reconciler.reconcile()).drift == 0
