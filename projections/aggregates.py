@@ -20,6 +20,9 @@ Rules (see also docs/marketplace.md):
 - certificate_ref: from the most recent fact that has one.
 - last_activity_at: the newest fact's time.
 - email: the member's primary email from the identity map, else the newest fact's.
+- employment_status: the member's, from the identity map (active / on_leave / terminated;
+  None for a member the map does not hold). A terminate marks every record of the member,
+  deletes none; a rehire clears it.
 - provenance: per field, the statement ids its value comes from; `statements` lists all.
 - Voiding a statement removes its fact; the record is recomputed without it, so every value
   falls back to what the remaining statements say. No facts left: the record is removed.
@@ -34,7 +37,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from projections.pseudonyms import disclose_record
-from projections.store.base import Fact, OutboxEvent
+from projections.store.base import Fact, Member, OutboxEvent
 from projections.transforms import format_datetime
 
 FIELDS = (
@@ -47,6 +50,7 @@ FIELDS = (
     "enrollment_state",
     "certificate_ref",
     "last_activity_at",
+    "employment_status",
 )
 
 
@@ -61,8 +65,9 @@ def _order(fact: Fact) -> tuple[str, int, str]:
     return (fact.data.get("last_activity_at", ""), fact.stored_us, fact.statement_id)
 
 
-# The record fields derived from the facts alone (all but `email`, the member's), in order.
-FACT_FIELDS = FIELDS[1:]
+# The record fields derived from the facts alone (not `email` nor `employment_status`, the
+# member's), in order.
+FACT_FIELDS = FIELDS[1:-1]
 
 
 class _Scan:
@@ -177,6 +182,7 @@ def fold(
     *,
     member_email: str | None = None,
     mapping_version: str = "",
+    employment_status: str | None = None,
 ) -> dict[str, Any] | None:
     """The record of one (member, activity) from its non-voided facts; None when none."""
     counted = counted_facts(facts)
@@ -192,10 +198,30 @@ def fold(
         "activity_id": activity_id,
         "email": fields["email"].value,
         **{name: fields[name].value for name in FACT_FIELDS},
+        "employment_status": employment_status,
         "verbs": sorted(scan.verbs),
         "provenance": provenance,
         "mapping_version": mapping_version,
     }
+
+
+def fold_for_member(
+    member_id: str,
+    activity_id: str,
+    facts: Sequence[Fact],
+    member: Member | None,
+    mapping_version: str,
+) -> dict[str, Any] | None:
+    """`fold` with what the record takes from the identity map's member (primary email,
+    employment status): the worker and the reconciler both fold through here, so they agree."""
+    return fold(
+        member_id,
+        activity_id,
+        facts,
+        member_email=member.emails[0] if member is not None and member.emails else None,
+        mapping_version=mapping_version,
+        employment_status=member.employment_status if member is not None else None,
+    )
 
 
 def summarize(member_id: str, records: Sequence[dict[str, Any]]) -> dict[str, Any]:

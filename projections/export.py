@@ -43,6 +43,7 @@ CSV_COLUMNS = (
     "enrollment_state",
     "certificate_ref",
     "last_activity_at",
+    "employment_status",
     "badge_awarded",
     "provenance",
     "mapping_version",

@@ -14,7 +14,8 @@ Actor keys name the identity a fact waits on: `hris:<employee id>`, `email:<norm
 `account:<homePage>\n<name>` (a trailing `/` of the home page dropped), or `ifi:<IFI>` for
 identities that can never match (an `mbox_sha1sum`, an `openid`). Facts stored before LMS
 accounts could match carry `ifi:account:<homePage>\n<name>`; they resolve like `account:`.
-No member is ever invented (just-in-time provisioning is not built).
+No member is ever invented here; under `LRS_UNKNOWN_LEARNERS=provision` the worker makes
+provisional members for unclaimed addresses and accounts (`projections.provisioning`).
 """
 
 from __future__ import annotations

@@ -26,10 +26,13 @@ from projections.identity_plan import (
     Stored,
     plan_import,
     plan_terminations,
+    refolded,
     row_keys,
+    status_transitions,
     termination_share,
 )
 from projections.identity_rows import IdentityRow
+from projections.provisioning import absorb
 from projections.store import ProjectionStores
 from projections.store.base import Claim, Conflict
 from projections.transforms import format_datetime, normalize_email
@@ -129,9 +132,22 @@ class IdentityService:
         ids = self._stores.identities
         await ids.put_members(plan.members)
         await ids.put_claims(plan.claims)
+        absorbed = await absorb(ids, plan, self.now())
         keys = set(plan.new_keys) | {HRIS + m.member_id for m in plan.hires}
-        renamed = [a.member_id for b, a in plan.changes if b.emails[:1] != a.emails[:1]]
-        moved = await self._worker.reproject_identities(keys, renamed)
+        moved = await self._worker.reproject_identities(keys, refolded(plan))
+        await self._worker.announce_members(status_transitions(plan))
+        for merge in absorbed:
+            await self._audit.append(
+                "identities.merge",
+                actor=actor,
+                subject=merge.member_id,
+                details={
+                    "from": merge.provisional,
+                    "into": merge.member_id,
+                    "key": describe_key(merge.key),
+                    "reason": "a provisional member's address or account came from the HRIS",
+                },
+            )
         if plan.change_count:
             await self._audit.append(
                 "identities.import",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from projections.identity import EMAIL, HRIS, account_key
 from projections.identity_rows import IdentityRow
+from projections.member_events import TERMINATED, transitions
 from projections.store.base import Claim, Conflict, Member
 
 
@@ -169,6 +170,22 @@ def plan_terminations(
             plan.terminations.append(
                 replace(member, employment_status="terminated", effective_at=now)
             )
+
+
+def refolded(plan: Plan) -> list[str]:
+    """The members whose records change with the plan: those of a new primary email or a new
+    employment status (both fields of every record of theirs)."""
+    changed = [
+        a.member_id
+        for b, a in plan.changes
+        if b.emails[:1] != a.emails[:1] or b.employment_status != a.employment_status
+    ]
+    return changed + [m.member_id for m in plan.terminations]
+
+
+def status_transitions(plan: Plan) -> list[tuple[Member, str]]:
+    """The member events the plan makes (`member.terminated`, `member.rehired`)."""
+    return transitions(plan.changes) + [(m, TERMINATED) for m in plan.terminations]
 
 
 def termination_share(plan: Plan, statuses: Mapping[str, str]) -> float:

@@ -45,11 +45,11 @@ import orjson
 from lrs.model.statements import StatementFilter
 from lrs.store.base import StatementStore
 from lrs.xapi.timestamps import timestamp_us
-from projections.aggregates import fold
+from projections.aggregates import fold_for_member
 from projections.facts import Contribution, Projector
 from projections.identity import IdentityResolver
 from projections.store import ProjectionStores
-from projections.store.base import Fact, Member, Pair, StoredRecord
+from projections.store.base import Fact, Pair, StoredRecord
 from projections.worker import ProjectionWorker
 
 _PAGE = 1000
@@ -218,12 +218,8 @@ class Reconciler:
         """The record each pair's facts make (None: no record)."""
         members = await self._stores.identities.get_members(sorted({m for m, _a in pairs}))
         return {
-            (m, a): fold(
-                m,
-                a,
-                facts.get((m, a), []),
-                member_email=_primary_email(members.get(m)),
-                mapping_version=self._projector.mapping.version,
+            (m, a): fold_for_member(
+                m, a, facts.get((m, a), []), members.get(m), self._projector.mapping.version
             )
             for m, a in pairs
         }
@@ -292,7 +288,3 @@ def _classify(
         report.missing.append(pair)
     elif expected != live:
         report.differing.append(pair)
-
-
-def _primary_email(member: Member | None) -> str | None:
-    return member.emails[0] if member is not None and member.emails else None

@@ -21,6 +21,7 @@ from projections.hris_sources import HrisSources
 from projections.identity_merge import MergeService
 from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
+from projections.provisioning import Provisioner
 from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, record_members
 from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
@@ -78,6 +79,7 @@ class Projection:
         public = await self.public_id(member_id)
         summary = summarize(public, [r.record for r in records if r.record is not None])
         summary["emails"] = list(member.emails) if member and public == member_id else []
+        summary["employment_status"] = member.employment_status if member else None
         return summary
 
     async def public_id(self, member_id: str) -> str:
@@ -152,6 +154,9 @@ async def open_projection(
         batch=projection_settings.worker_batch,
         lease_s=projection_settings.worker_lease_s,
         disclosure=disclosure,
+        provisioner=Provisioner(stores.identities)
+        if projection_settings.unknown_learners == "provision"
+        else None,
     )
     identities = IdentityService(stores, worker, audit)
     hris = HrisEventService(

@@ -23,6 +23,7 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_RETENTION_DAILY` | `0` | `1`: the worker applies the mapping's retention periods once a day |
 | `LRS_PSEUDONYMOUS_WORKER_TYPES` | `contractor,alumni` | worker types seen only by pseudonym |
 | `LRS_IDENTITY_MAX_TERMINATE_SHARE` | `0.1` | share of members a full import may terminate |
+| `LRS_UNKNOWN_LEARNERS` | `hold` | `hold`, or `provision`: a provisional member per new learner |
 
 Failed logins are failed client authentications at the OAuth endpoints; beyond the limit they
 are answered 429 (0: no limit).
@@ -55,7 +56,8 @@ def parse_aliases(raw: str) -> dict[str, str]:
     return aliases
 
 
-WORKER_TYPES = ("employee", "contractor", "alumni")
+WORKER_TYPES = ("employee", "contractor", "alumni", "unknown")  # unknown: provisional members
+UNKNOWN_LEARNER_POLICIES = ("hold", "provision")
 
 
 def parse_worker_types(raw: str) -> frozenset[str]:
@@ -68,6 +70,15 @@ def parse_worker_types(raw: str) -> frozenset[str]:
             f"known: {', '.join(WORKER_TYPES)}"
         )
     return types
+
+
+def _policy(raw: str) -> str:
+    policy = raw.strip().lower()
+    if policy not in UNKNOWN_LEARNER_POLICIES:
+        raise ConfigError(
+            f"LRS_UNKNOWN_LEARNERS: {raw!r} is not one of {', '.join(UNKNOWN_LEARNER_POLICIES)}"
+        )
+    return policy
 
 
 def _share(name: str, value: float) -> float:
@@ -98,6 +109,7 @@ class ProjectionSettings:
     retention_daily: bool = False
     pseudonymous_worker_types: frozenset[str] = frozenset({"contractor", "alumni"})
     identity_max_terminate_share: float = 0.1
+    unknown_learners: str = "hold"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectionSettings:
@@ -141,6 +153,7 @@ class ProjectionSettings:
                 "LRS_IDENTITY_MAX_TERMINATE_SHARE",
                 env.number("LRS_IDENTITY_MAX_TERMINATE_SHARE", cls.identity_max_terminate_share),
             ),
+            unknown_learners=_policy(env.text("LRS_UNKNOWN_LEARNERS", cls.unknown_learners)),
         )
 
     def with_overrides(self, **changes: object) -> ProjectionSettings:

@@ -49,6 +49,7 @@ import orjson
 
 from lrs.errors import BadRequest, LRSError
 from projections.keyring import Keyring
+from projections.member_events import MEMBER_EVENT_TYPES
 from projections.store.base import (
     DEAD,
     DELIVERED,
@@ -76,6 +77,7 @@ EVENT_TYPES = (
     "score.changed",
     "enrollment.changed",
     "certificate.changed",
+    *MEMBER_EVENT_TYPES,
 )
 BACKOFF_START_S = 0.5
 BACKOFF_FACTOR = 2.0

@@ -45,12 +45,15 @@ from dataclasses import replace
 from lrs.errors import LRSError, StoreUnavailable
 from lrs.model.statements import StoredStatement
 from lrs.store.base import StatementStore
-from projections.aggregates import change_event, fold
+from projections.aggregates import change_event, fold_for_member
 from projections.facts import Projector
 from projections.identity import IdentityResolver, matching_keys
+from projections.member_events import member_events
+from projections.provisioning import Provisioner
 from projections.pseudonyms import Disclosure
 from projections.store import ProjectionStores
 from projections.store.base import Fact, Member, Pair, RecordSave, StoredRecord
+from projections.transforms import format_datetime
 from projections.wakeup import Wakeup, pause
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,7 @@ class ProjectionWorker:
         owner: str | None = None,
         clock: Callable[[], int] = wall_clock_us,
         disclosure: Disclosure | None = None,
+        provisioner: Provisioner | None = None,
     ) -> None:
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self._statements = statements
@@ -96,6 +100,7 @@ class ProjectionWorker:
         self._clock = clock
         self._identity_seen: int | None = None
         self._disclosure = disclosure  # the member ids events carry (pseudonyms)
+        self._provisioner = provisioner  # None: unknown learners are held
 
     async def run_once(self) -> int:
         """Claim and apply one batch; how many statements it applied (0: nothing to do)."""
@@ -185,7 +190,7 @@ class ProjectionWorker:
                 contribution = self._projector.stored_contribution(stored)
                 if contribution is not None:
                     contributions.append((stored, contribution))
-        members = await self._resolver.members_for([c.actor_key for _s, c in contributions])
+        members = await self._members_for([c.actor_key for _s, c in contributions])
         facts = [c.fact(members[c.actor_key], s.voided) for s, c in contributions]
         before = await facts_store.get_facts([f.statement_id for f in facts])
         await facts_store.put_facts(facts)
@@ -195,6 +200,16 @@ class ProjectionWorker:
             touched |= _pairs(await facts_store.void_facts(targets))
         await self.recompute(touched)
         return touched
+
+    async def _members_for(self, keys: Sequence[str]) -> dict[str, str | None]:
+        """Member of each actor key; under `LRS_UNKNOWN_LEARNERS=provision` unclaimed
+        addresses and accounts get a provisional member (`projections.provisioning`)."""
+        members = await self._resolver.members_for(keys)
+        unmatched = [k for k, m in members.items() if m is None]
+        if self._provisioner is not None and unmatched:
+            now = format_datetime(self._clock())
+            members.update(await self._provisioner.provision(unmatched, now))
+        return members
 
     async def reapply(self, ids: Sequence[str], *, extra_pairs: Iterable[Pair] = ()) -> None:
         """Apply these statements again as stored now (for `reconcile --fix`).
@@ -270,12 +285,8 @@ class ProjectionWorker:
         public_id: str,
     ) -> RecordSave:
         member_id, activity_id = pair
-        record = fold(
-            member_id,
-            activity_id,
-            facts,
-            member_email=_primary_email(member),
-            mapping_version=self._projector.mapping.version,
+        record = fold_for_member(
+            member_id, activity_id, facts, member, self._projector.mapping.version
         )
         old = current.record if current else None
         # Save even when nothing changed (or nothing exists): moving the rev is what makes
@@ -320,7 +331,7 @@ class ProjectionWorker:
 
     async def reresolve(self, facts: Sequence[Fact]) -> list[Fact]:
         """Resolve the facts' actors again; store and recompute those whose member changed."""
-        members = await self._resolver.members_for([f.actor_key for f in facts])
+        members = await self._members_for([f.actor_key for f in facts])
         moved = [
             replace(f, member_id=members[f.actor_key])
             for f in facts
@@ -348,10 +359,17 @@ class ProjectionWorker:
         await self._stores.aggregates.publish_events()
         return len(moved)
 
+    async def announce_members(self, found: Sequence[tuple[Member, str]]) -> int:
+        """Put member events (`projections.member_events`) in the outbox, each member named
+        by the id events carry; how many were new."""
+        if not found:
+            return 0
+        ids = sorted({m.member_id for m, _k in found})
+        public = {m: m for m in ids}
+        if self._disclosure is not None:
+            public = await self._disclosure.public_ids(ids, {m.member_id: m for m, _k in found})
+        return await self._stores.aggregates.add_events(member_events(found, public, self._clock()))
+
 
 def _pairs(facts: Iterable[Fact]) -> set[Pair]:
     return {pair for f in facts if (pair := f.pair) is not None}
-
-
-def _primary_email(member: Member | None) -> str | None:
-    return member.emails[0] if member is not None and member.emails else None

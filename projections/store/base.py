@@ -246,6 +246,12 @@ class AggregateStore(Protocol):
         """How many live records were updated after `since_us` (all when None)."""
         ...
 
+    async def add_events(self, events: Sequence[OutboxEvent]) -> int:
+        """Put events that belong to no record (a member's, e.g. `member.terminated`) in the
+        outbox; an event whose id is there already is skipped (so a retried operation with
+        deterministic event ids sends each once). How many were added."""
+        ...
+
     async def publish_events(self, limit: int = 500) -> int:
         """Move events saved with records into the outbox proper (a no-op where they are
         written there directly); how many were moved."""
@@ -308,6 +314,10 @@ class IdentityStore(Protocol):
 
     async def put_members(self, members: Sequence[Member]) -> None:
         """Insert or replace members (their claims are written separately)."""
+        ...
+
+    async def delete_members(self, member_ids: Sequence[str]) -> None:
+        """Remove members and every claim of theirs (a provisional member merged away)."""
         ...
 
     async def put_claims(self, claims: Sequence[Claim]) -> None:

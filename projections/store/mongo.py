@@ -413,6 +413,18 @@ class MongoAggregateStore:
             query["updated_us"] = {"$gt": since_us}
         return await self._docs.count_documents(query)
 
+    async def add_events(self, events: Sequence[OutboxEvent]) -> int:
+        """Member events straight into the outbox collection, those already there skipped."""
+        added = 0
+        for event in events:
+            fields = {k: v for k, v in event_doc(event).items() if k != "id"}
+            with suppress(DuplicateKeyError):  # a concurrent add of the same event
+                result = await self._events.update_one(
+                    {"_id": event.id}, {"$setOnInsert": {**fields, "fanned": False}}, upsert=True
+                )
+                added += 1 if result.upserted_id is not None else 0
+        return added
+
     async def publish_events(self, limit: int = 500) -> int:
         """Copy events from record documents to the outbox, then pull them (repeatable)."""
         moved = 0

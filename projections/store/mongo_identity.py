@@ -61,6 +61,14 @@ class MongoIdentityStore:
         if members:
             await self._bump()
 
+    async def delete_members(self, member_ids: Sequence[str]) -> None:
+        """Remove members and every claim of theirs (claims first: a member never outlives
+        a claim pointing at it only for as long as a retry takes)."""
+        if member_ids:
+            await self._claims.delete_many({"member_id": {"$in": list(member_ids)}})
+            await self._members.delete_many({"_id": {"$in": list(member_ids)}})
+            await self._bump()
+
     async def put_claims(self, claims: Sequence[Claim]) -> None:
         """Insert or replace claims."""
         for c in claims:

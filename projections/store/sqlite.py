@@ -513,6 +513,22 @@ class SQLiteAggregateStore:
         sql = "SELECT count(*) FROM marketplace_records WHERE record IS NOT NULL AND updated_us > ?"
         return await self._db.read(lambda c: c.execute(sql, (since_us or -1,)).fetchone()[0])
 
+    async def add_events(self, events: Sequence[OutboxEvent]) -> int:
+        """Member events into the outbox, those already there skipped."""
+
+        def job(conn: sqlite3.Connection) -> int:
+            added = 0
+            for e in events:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO webhook_events "
+                    "(id, type, member_id, activity_id, occurred_us, body) VALUES (?,?,?,?,?,?)",
+                    (e.id, e.type, e.member_id, e.activity_id, e.occurred_us, e.body),
+                )
+                added += cursor.rowcount
+            return added
+
+        return await self._db.write(job) if events else 0
+
     async def publish_events(self, limit: int = 500) -> int:
         """Events are written to the outbox directly here."""
         return 0

@@ -70,6 +70,17 @@ class SQLiteIdentityStore:
                 lambda c: _changed(c, "INSERT OR REPLACE INTO identity_people VALUES (?, ?)", rows)
             )
 
+    async def delete_members(self, member_ids: Sequence[str]) -> None:
+        """Remove members and every claim of theirs."""
+        rows = [(m,) for m in member_ids]
+        if rows:
+
+            def job(conn: sqlite3.Connection) -> None:
+                conn.executemany("DELETE FROM identity_claims WHERE member_id = ?", rows)
+                _changed(conn, "DELETE FROM identity_people WHERE member_id = ?", rows)
+
+            await self._db.write(job)
+
     async def put_claims(self, claims: Sequence[Claim]) -> None:
         """Insert or replace claims."""
         rows = [(c.key, c.member_id, c.valid_from, c.valid_to) for c in claims]

@@ -183,10 +183,23 @@ async def test_terminate_marks_the_member_and_deletes_nothing(market: Market) ->
     found = await member(market)
     assert found.employment_status == "terminated" and found.emails == ("ada@example.com",)
     assert await market.projection.stores.identities.member_claims(["H1"]) == claims
-    assert await market.projection.stores.aggregates.member_records("H1") == records
+    kept = await market.projection.stores.aggregates.member_records("H1")
+    assert [r.activity_id for r in kept] == [r.activity_id for r in records]  # none deleted
+    assert [r.record["employment_status"] for r in kept if r.record] == ["terminated"]
+    assert await member_event_types(market) == ["member.terminated"]
     back = event("e3", "rehire", "2027-01-10T09:00:00Z")
     status, body = await post_events(market, "workday", secret, back)
     assert (await member(market)).employment_status == "active"
+    kept = await market.projection.stores.aggregates.member_records("H1")
+    assert [r.record["employment_status"] for r in kept if r.record] == ["active"]
+    assert await member_event_types(market) == ["member.terminated", "member.rehired"]
+    assert (await market.projection.reconciler.reconcile()).drift == 0
+
+
+async def member_event_types(market: Market) -> list[str]:
+    stores = market.projection.stores
+    events = await stores.deliveries.unfanned_events(10_000)
+    return [e.type for e in events if e.type.startswith("member.") and e.member_id == "H1"]
 
 
 async def test_erase_is_recorded_but_not_done(market: Market) -> None:

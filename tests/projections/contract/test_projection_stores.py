@@ -280,6 +280,17 @@ async def test_events_are_saved_with_their_record(stores: ProjectionStores) -> N
     assert [e.id for e in got if e.member_id == "E1"] == ["evt_1", "evt_2"]  # in order
 
 
+async def test_member_events_are_added_once_each(stores: ProjectionStores) -> None:
+    member_event = event(7, member="E9", activity="")
+    assert await stores.aggregates.add_events([member_event, event(8, "E9", "")]) == 2
+    assert await stores.aggregates.add_events([member_event]) == 0  # its id is there: skipped
+    assert await stores.aggregates.add_events([]) == 0
+    got = await stores.deliveries.unfanned_events(10)
+    assert [(e.id, e.member_id, e.activity_id, e.body) for e in got] == [
+        (e.id, "E9", "", e.body) for e in (member_event, event(8, "E9", ""))
+    ]
+
+
 async def test_member_records_and_pages(stores: ProjectionStores) -> None:
     for n, (member, activity) in enumerate([("E1", "B"), ("E1", "A"), ("E2", "A"), ("E1", "C")]):
         await save(stores, 0, {"n": n}, 1, member_id=member, activity_id=activity, now_us=10 + n)
@@ -304,6 +315,19 @@ async def test_a_bad_page_position_is_refused(stores: ProjectionStores) -> None:
 
 
 # --- identities -------------------------------------------------------------------------------
+
+
+async def test_deleting_members_removes_their_claims(stores: ProjectionStores) -> None:
+    ids = stores.identities
+    await ids.put_members([Member("prov_x", ("x@example.com",)), Member("E1", ())])
+    await ids.put_claims([Claim("email:x@example.com", "prov_x"), Claim("email:y@z.org", "E1")])
+    before = await ids.identity_version()
+    await ids.delete_members(["prov_x"])
+    await ids.delete_members([])
+    assert list(await ids.get_members(["prov_x", "E1"])) == ["E1"]
+    assert await ids.claims_for(["email:x@example.com"]) == {}
+    assert await ids.member_for_keys(["email:y@z.org"]) == {"email:y@z.org": "E1"}
+    assert await ids.identity_version() > before
 
 
 async def test_identity_map_members(stores: ProjectionStores) -> None:
