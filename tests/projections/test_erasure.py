@@ -7,17 +7,20 @@ the old identifiers find nothing, and one `member.erased` event is queued."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 import pytest
 
+from lrs.cli import main
 from projections.http import PREFIX
 from projections.identity_rows import IdentityRow
 from projections.store.base import DEAD
-from tests.lrs.http.test_erasure import stored_secrets
+from tests.lrs.http.test_erasure import found_secrets, stored_secrets
 from tests.projections.api_support import Market
 from tests.projections.conftest import COURSE, HRIS, hris_actor, mbox_actor, statement
+from tests.projections.test_identity_cli import event_types, records, run, store
 
 EMPLOYEE = "EMP-ADA-90417"
 NAME = "Ada Lovelace"
@@ -127,3 +130,38 @@ async def test_delete_member_erases_them_everywhere(
     assert response.status == 404
     assert len(await erased_events(market)) == 1
     assert HRIS  # the HRIS home page the fixture configures is where the employee id lived
+
+
+def test_cli_erase_needs_yes_then_erases_and_reconciles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"  # the HRIS file (personal data) stays outside it
+    data.mkdir()
+    monkeypatch.setenv("LRS_DATA_DIR", str(data))
+    monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
+    monkeypatch.delenv("LRS_MONGODB_URI", raising=False)
+    monkeypatch.chdir(data)
+    hris = tmp_path / "hris.csv"
+    hris.write_text(
+        f"employee_id,email,name,lms_accounts\n{EMPLOYEE},{EMAIL},{NAME},{LMS} {LMS_NAME}\n"
+        "E2,bob@x.org,Bob,\n"
+    )
+    run(capsys, "identities", "import", str(hris))
+    actors = [named(mbox_actor(EMAIL)), named(hris_actor(EMPLOYEE)), named(LMS_ACTOR)]
+    store(
+        data,
+        *(statement("completed", actor=a, activity=f"{COURSE}/{n}") for n, a in enumerate(actors)),
+    )
+    assert records(data, EMPLOYEE) == 3
+    assert main(["identities", "erase", EMPLOYEE]) == 2  # not confirmed: nothing done
+    assert records(data, EMPLOYEE) == 3
+    done = run(capsys, "identities", "erase", EMPLOYEE, "--yes")
+    assert done["statements_pseudonymised"] == 3 and done["records_deleted"] == 3
+    assert done["erasure_id"].startswith("erased_")
+    assert main(["identities", "erase", EMPLOYEE, "--yes"]) == 2  # unknown now
+    assert records(data, EMPLOYEE) == 0
+    assert event_types(data).count("member.erased") == 1
+    assert run(capsys, "reconcile")["drift"] == 0
+    database = SimpleNamespace(engine=SimpleNamespace(path=data / "lrs.sqlite3"))
+    left = [f for f in found_secrets(database, data, SECRETS) if f not in KEPT]
+    assert left == [], left
