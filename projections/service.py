@@ -162,12 +162,23 @@ async def open_projection(
         else None,
     )
     identities = IdentityService(stores, worker, audit)
+    erasure = ErasureService(
+        backend,
+        stores,
+        worker,
+        audit,
+        disclosure,
+        policy=settings.erasure_statements,
+        home_page=erased_home_page(settings),
+        hris_home_page=projection_settings.hris_home_page,
+    )
     hris = HrisEventService(
         stores,
         HrisSources(stores.hris, keyring, audit),
         identities,
         audit,
         projection_settings.domain_aliases,
+        erasure=erasure,
     )
     return Projection(
         settings=projection_settings,
@@ -200,14 +211,5 @@ async def open_projection(
         identities=identities,
         hris=hris,
         merges=MergeService(stores, worker, audit),
-        erasure=ErasureService(
-            backend,
-            stores,
-            worker,
-            audit,
-            disclosure,
-            policy=settings.erasure_statements,
-            home_page=erased_home_page(settings),
-            hris_home_page=projection_settings.hris_home_page,
-        ),
+        erasure=erasure,
     )
