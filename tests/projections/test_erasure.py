@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import jsonschema
 import orjson
 import pytest
 
@@ -20,6 +21,7 @@ from projections.store.base import DEAD
 from tests.lrs.http.test_erasure import found_secrets, stored_secrets
 from tests.projections.api_support import Market
 from tests.projections.conftest import COURSE, HRIS, hris_actor, mbox_actor, statement
+from tests.projections.test_api import schema
 from tests.projections.test_identity_cli import event_types, records, run, store
 
 EMPLOYEE = "EMP-ADA-90417"
@@ -123,6 +125,8 @@ async def test_delete_member_erases_them_everywhere(
     assert await agent_finds(market, mbox_actor("bob@x.org")) == 1
     events = await erased_events(market)
     assert [e["member_id"] for e in events] == [EMPLOYEE]
+    jsonschema.validate(events[0], schema("MemberEvent"))
+    jsonschema.validate(done, schema("Erasure"))
     reader = await market.token("read:profile")
     status, _, _ = await market.get(f"{path}/summary", reader)
     assert status == 404
