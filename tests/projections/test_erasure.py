@@ -17,6 +17,7 @@ import pytest
 from lrs.cli import main
 from projections.http import PREFIX
 from projections.identity_rows import IdentityRow
+from projections.provisioning import is_provisional
 from projections.store.base import DEAD
 from tests.lrs.http.test_erasure import found_secrets, stored_secrets
 from tests.projections.api_support import Market
@@ -169,3 +170,25 @@ def test_cli_erase_needs_yes_then_erases_and_reconciles(
     database = SimpleNamespace(engine=SimpleNamespace(path=data / "lrs.sqlite3"))
     left = [f for f in found_secrets(database, data, SECRETS) if f not in KEPT]
     assert left == [], left
+
+
+@pytest.fixture
+def provisioning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set before `market` reads the environment."""
+    monkeypatch.setenv("LRS_UNKNOWN_LEARNERS", "provision")
+
+
+async def test_an_erased_person_is_never_provisioned(provisioning: None, market: Market) -> None:
+    assert market.projection.settings.unknown_learners == "provision"
+    await import_rows(market, row(2, EMPLOYEE, EMAIL, name=NAME))
+    await market.post_statements([statement("completed", actor=named(mbox_actor(EMAIL)))])
+    await market.projection.worker.drain()
+    admin = await market.token("admin")
+    path = f"{PREFIX}/v1/members/{EMPLOYEE}"
+    response = await market.http.delete(path, headers={"Authorization": admin})
+    assert response.status == 200, await response.text()
+    await market.projection.worker.drain()
+    statuses = await market.projection.stores.identities.member_statuses()
+    assert not [m for m in statuses if is_provisional(m)]
+    assert await market.projection.stores.facts.count_unmatched() == 1  # held, nobody's
+    assert (await market.projection.reconciler.reconcile()).drift == 0
