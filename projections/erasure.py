@@ -5,12 +5,13 @@ short is finished by running it again while the member row remains; the member r
 1. the member's identifiers are collected from the identity map: the HRIS account
    (`LRS_HRIS_HOME_PAGE` + employee id), every email claim (current or closed: the address
    history) and every LMS account claim; the statement ids of their facts are noted;
-2. their claims are deleted, so nothing resolves to them any more;
-3. `lrs.services.erasure.erase_person` pseudonymises or deletes their statements
+2. `lrs.services.erasure.erase_person` pseudonymises or deletes their statements
    (`LRS_ERASURE_STATEMENTS`) and deletes the xAPI documents about them. The replacement
    name is an opaque random id (`erased_` + 26 base32 characters), NOT the member's keyed
    pseudonym: a keyed pseudonym can be recomputed from the employee id by whoever holds the
    key, which would undo the erasure; the random id links to nobody;
+3. their claims are deleted (after the statements, so a run cut short before still knows
+   every address when run again), so nothing resolves to them any more;
 4. the noted statements are applied again as stored now (`ProjectionWorker.reapply`): their
    facts now carry the pseudonymous account (unmatched: the erased home page is never
    provisioned, see `projections.provisioning`) or are dropped with deleted statements, and
@@ -151,12 +152,12 @@ class ErasureService:
         public_id = await self._public_id(member_id)
         claims = (await identities.member_claims([member_id])).get(member_id, [])
         statement_ids = await self._statement_ids(member_id, claims)
-        await identities.delete_claims([(c.key, member_id) for c in claims])
         name = replacement_name()
         ifis = person_ifis(member, claims, self._hris)
         counts = await erase_person(
             self._backend, ifis, name, self._policy, home_page=self._home_page
         )
+        await identities.delete_claims([(c.key, member_id) for c in claims])
         await self._worker.reapply(statement_ids)
         records, events = await self._stores.aggregates.erase_member(member_id)
         await self._stores.aggregates.add_events([erased_event(public_id, self._clock())])
