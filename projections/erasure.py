@@ -4,7 +4,8 @@
 short is finished by running it again while the member row remains; the member row goes last):
 1. the member's identifiers are collected from the identity map: the HRIS account
    (`LRS_HRIS_HOME_PAGE` + employee id), every email claim (current or closed: the address
-   history) and every LMS account claim; the statement ids of their facts are noted;
+   history), every LMS account claim and the HRIS ids merged into the member (`hris:`
+   claims, `projections.identity_merge`); the statement ids of their facts are noted;
 2. `lrs.services.erasure.erase_person` pseudonymises or deletes their statements
    (`LRS_ERASURE_STATEMENTS`) and deletes the xAPI documents about them. The replacement
    name is an opaque random id (`erased_` + 26 base32 characters), NOT the member's keyed
@@ -94,7 +95,9 @@ def person_ifis(member: Member, claims: list[Claim], hris_home_page: str | None)
     ifis += [{"mbox": "mailto:" + email} for email in member.emails]
     ifis += [{"account": {"homePage": home, "name": name}} for home, name in member.accounts]
     for claim in claims:
-        if claim.key.startswith(EMAIL):
+        if claim.key.startswith(HRIS) and hris_home_page:  # an id merged into this member
+            ifis.append({"account": {"homePage": hris_home_page, "name": claim.key[len(HRIS) :]}})
+        elif claim.key.startswith(EMAIL):
             ifis.append({"mbox": "mailto:" + claim.key[len(EMAIL) :]})
         elif claim.key.startswith(ACCOUNT):
             home, name = split_account_key(claim.key)

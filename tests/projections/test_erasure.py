@@ -192,3 +192,16 @@ async def test_an_erased_person_is_never_provisioned(provisioning: None, market:
     assert not [m for m in statuses if is_provisional(m)]
     assert await market.projection.stores.facts.count_unmatched() == 1  # held, nobody's
     assert (await market.projection.reconciler.reconcile()).drift == 0
+
+
+async def test_the_hris_ids_merged_into_the_member_are_erased_too(market: Market) -> None:
+    await import_rows(market, row(2, EMPLOYEE, EMAIL, name=NAME), row(3, "E7", "e7@x.org"))
+    await market.post_statements(
+        [statement("completed", actor=named(hris_actor("E7")), activity=f"{COURSE}/m")]
+    )
+    await market.projection.worker.drain()
+    await market.projection.merges.merge("E7", EMPLOYEE, "the same person")
+    done = await market.projection.erasure.erase(EMPLOYEE, actor="test")
+    assert done.statements.statements_pseudonymised == 1
+    assert await agent_finds(market, hris_actor("E7")) == 0
+    assert (await market.projection.reconciler.reconcile()).drift == 0
