@@ -11,8 +11,9 @@
    per member (`rounds`), each round as one delta import through `IdentityService` (`plan`
    then `apply`): the member's stored `effective_at` is the time of the state applied, and
    an event older than it is not applied but saved as `superseded` (an equal time applies:
-   the later arrival wins); `erase` is saved as `queued_not_implemented` and applies nothing
-   (erasure is not built yet); `conflicts` counts the conflicts the round made that the
+   the later arrival wins); `erase` erases the member (`projections.erasure`, after the
+   round's other events: `applied` with the counts; `unchanged` for a member the identity
+   map does not hold); `conflicts` counts the conflicts the round made that the
    event's member is party to;
 5. each round's results are saved after it is applied (a crash in between re-applies it on a
    repeat, which plans nothing new: `unchanged`) and audited as `hris.event`.
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from projections.audit import AuditLog
+from projections.erasure import ErasureService
+from projections.errors import MemberNotFound
 from projections.hris_errors import EventIdReused
 from projections.hris_events import HrisEvent, read_events
 from projections.hris_sources import HrisSources
@@ -39,7 +42,6 @@ from projections.transforms import format_datetime
 from projections.worker import wall_clock_us
 
 APPLIED, UNCHANGED, SUPERSEDED = "applied", "unchanged", "superseded"
-ERASE_QUEUED = "queued_not_implemented"
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,8 @@ class Received:
 
     @property
     def status(self) -> int:
-        """202 for a lone erase (recorded, not done), else 200."""
-        lone = not self.batch and self.results[0]["status"] == ERASE_QUEUED
-        return 202 if lone else 200
+        """200: every event is done (or known as not to be) when the answer goes."""
+        return 200
 
     def to_json(self) -> dict[str, Any]:
         """The response body: the event's result, or `{"results": [...]}` for an array."""
@@ -71,9 +72,11 @@ class HrisEventService:
         audit: AuditLog,
         aliases: Mapping[str, str],
         *,
+        erasure: ErasureService | None = None,
         clock: Callable[[], int] = wall_clock_us,
     ) -> None:
         self._stores = stores
+        self._erasure = erasure
         self.sources = sources
         self._identities = identities
         self._audit = audit
@@ -146,10 +149,25 @@ class HrisEventService:
     async def _outcomes(self, events: list[HrisEvent], *, actor: str) -> dict[str, dict[str, Any]]:
         """Apply events of distinct members as one delta import: each one's status, and what
         the status needs said."""
-        found: dict[str, dict[str, Any]] = {
-            e.event_id: {"status": ERASE_QUEUED} for e in events if e.type == "erase"
-        }
-        applying = [e for e in events if e.type != "erase"]
+        found = await self._changes([e for e in events if e.type != "erase"], actor=actor)
+        for event in (e for e in events if e.type == "erase"):
+            found[event.event_id] = await self._erase(event.member_id, actor=actor)
+        return found
+
+    async def _erase(self, member_id: str, *, actor: str) -> dict[str, Any]:
+        """An erase event's outcome: the erasure's counts, or unchanged (no such member)."""
+        if self._erasure is None:
+            raise RuntimeError("this HRIS event service was built without an erasure service")
+        try:
+            done = await self._erasure.erase(member_id, actor=actor)
+        except MemberNotFound:
+            return {"status": UNCHANGED}
+        counts = {k: v for k, v in done.to_json().items() if k != "erasure_id"}
+        return {"status": APPLIED, "erasure": counts}
+
+    async def _changes(self, applying: list[HrisEvent], *, actor: str) -> dict[str, dict[str, Any]]:
+        """The outcomes of the round's events other than erasures (one delta import)."""
+        found: dict[str, dict[str, Any]] = {}
         if not applying:
             return found
         rows = [e.row for e in applying]

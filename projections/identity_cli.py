@@ -8,6 +8,7 @@ lrs identities resolve ADDRESS --member ID   (or --account HOMEPAGE NAME --membe
 lrs identities link MEMBER --account HOMEPAGE NAME
 lrs identities unmatched [--json]   held statements by what they wait on
 lrs identities merge FROM INTO --reason TEXT / unmerge AUDIT_SEQ   (identity_merge_cli)
+lrs identities erase MEMBER --yes [--json]                          (erasure_cli)
 
 Import exit status: 0 everything imported; 1 the import was applied but needs a look: rows
 were rejected, or it raised new conflicts (whose statements are held) or claims refused by an
@@ -32,7 +33,7 @@ from lrs.errors import LRSError
 from lrs.importing import CsvRejects, ImportCounts, Progress, RejectLog
 from lrs.importing.columns import ColumnsError, check_fields, parse_columns
 from lrs.importing.files import ImportFileUnreadable, open_import_text
-from projections import identity_merge_cli
+from projections import erasure_cli, identity_merge_cli
 from projections.identity_ops import conflict_json, describe_key, parse_key
 from projections.identity_plan import Plan
 from projections.identity_rows import (
@@ -68,6 +69,7 @@ def register(ident: Any, run: Runner, json_flag: Callable[[argparse.ArgumentPars
         parser.set_defaults(func=_checked(run(_import), mode))
     _register_operations(ident, run, json_flag)
     identity_merge_cli.register(ident, run, json_flag)
+    erasure_cli.register(ident, run, json_flag)
 
 
 def _import_options(parser: argparse.ArgumentParser) -> None:

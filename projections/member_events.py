@@ -23,7 +23,8 @@ from projections.transforms import format_datetime
 
 TERMINATED = "member.terminated"
 REHIRED = "member.rehired"
-MEMBER_EVENT_TYPES = (TERMINATED, REHIRED)
+ERASED = "member.erased"  # sent by `projections.erasure`
+MEMBER_EVENT_TYPES = (TERMINATED, REHIRED, ERASED)
 
 
 def transition(before: Member | None, after: Member) -> str | None:

@@ -3,7 +3,8 @@ statements of an address or LMS account nobody claims unmatched and listed; `pro
 a provisional member for it just in time, and the HRIS absorbs that member later.
 
 Provisioning (the worker, whenever it resolves actors): an `email:` or `account:` key with no
-claim at all (a conflict has claims, so it stays held; an unknown HRIS id is never provisioned)
+claim at all (a conflict has claims, so it stays held; an unknown HRIS id, or an account on
+the erased people's home page `<base>/erased`, is never provisioned)
 gets a member `prov_<26 base32>` (random: the id says nothing about the person; the
 `pm_v<n>_…` shape is the pseudonyms'), worker type `unknown`, and a claim on the key; its
 statements then project to it like any member's. Two workers provisioning the same key at
@@ -57,12 +58,14 @@ def provisional_member(member_id: str, key: str) -> Member:
 class Provisioner:
     """Makes provisional members for unclaimed keys (see the module docstring)."""
 
-    def __init__(self, identities: IdentityStore) -> None:
+    def __init__(self, identities: IdentityStore, *, never: Sequence[str] = ()) -> None:
         self._identities = identities
+        # home pages never provisioned: the erased people's (`projections.erasure`)
+        self._never = {home.rstrip("/") for home in never}
 
     async def provision(self, keys: Sequence[str], now: str) -> dict[str, str]:
         """Key → member for the keys (unmatched ones) that could be provisioned."""
-        wanted = sorted({k for k in keys if k.startswith((EMAIL, ACCOUNT))})
+        wanted = sorted({k for k in keys if k.startswith((EMAIL, ACCOUNT)) and self._may(k)})
         if not wanted:
             return {}
         claimed = await self._identities.claims_for(wanted)
@@ -73,6 +76,10 @@ class Provisioner:
         await self._identities.put_claims([Claim(k, m, valid_from=now) for k, m in new.items()])
         await self._identities.delete_members(_losers(await self._identities.claims_for(list(new))))
         return await self._identities.member_for_keys(list(new))
+
+    def _may(self, key: str) -> bool:
+        """Whether the key may get a provisional member (not an erased person's account)."""
+        return not key.startswith(ACCOUNT) or split_account_key(key)[0] not in self._never
 
 
 def _losers(claims: dict[str, list[Claim]]) -> list[str]:

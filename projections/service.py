@@ -10,10 +10,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from lrs.services.erasure import erased_home_page
 from lrs.settings import Settings, public_base_url
 from lrs.store.base import Backend, StatementStore
 from projections.aggregates import summarize
 from projections.audit import AuditLog
+from projections.erasure import ErasureService
 from projections.errors import MemberNotFound
 from projections.facts import Projector
 from projections.hris_service import HrisEventService
@@ -56,6 +58,7 @@ class Projection:
     identities: IdentityService
     hris: HrisEventService
     merges: MergeService
+    erasure: ErasureService
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -154,17 +157,28 @@ async def open_projection(
         batch=projection_settings.worker_batch,
         lease_s=projection_settings.worker_lease_s,
         disclosure=disclosure,
-        provisioner=Provisioner(stores.identities)
+        provisioner=Provisioner(stores.identities, never=[erased_home_page(settings)])
         if projection_settings.unknown_learners == "provision"
         else None,
     )
     identities = IdentityService(stores, worker, audit)
+    erasure = ErasureService(
+        backend,
+        stores,
+        worker,
+        audit,
+        disclosure,
+        policy=settings.erasure_statements,
+        home_page=erased_home_page(settings),
+        hris_home_page=projection_settings.hris_home_page,
+    )
     hris = HrisEventService(
         stores,
         HrisSources(stores.hris, keyring, audit),
         identities,
         audit,
         projection_settings.domain_aliases,
+        erasure=erasure,
     )
     return Projection(
         settings=projection_settings,
@@ -197,4 +211,5 @@ async def open_projection(
         identities=identities,
         hris=hris,
         merges=MergeService(stores, worker, audit),
+        erasure=erasure,
     )

@@ -25,6 +25,7 @@ from projections.facts import Projector
 from projections.http import (
     PREFIX,
     audit,
+    erasure,
     identities,
     identity_merges,
     members,
@@ -52,6 +53,7 @@ ROUTES = (
     ("GET", f"{V1}/members/{{member_id}}/learning", members.member_learning),
     ("GET", f"{V1}/members/{{member_id}}/summary", members.member_summary),
     ("POST", f"{V1}/members/{{member_id}}/badges", members.award_badge),
+    ("DELETE", f"{V1}/members/{{member_id}}", erasure.erase_member),
     ("GET", f"{V1}/aggregates", records.aggregates),
     ("GET", f"{V1}/export", records.export),
     ("GET", f"{V1}/status", operations.status),

@@ -252,6 +252,17 @@ class AggregateStore(Protocol):
         deterministic event ids sends each once). How many were added."""
         ...
 
+    async def erase_member(self, member_id: str) -> tuple[int, int]:
+        """Delete every record row of the member (tombstones too) and every outbox event
+        about them, whatever its state, with its deliveries (erasure: nothing may name them).
+        (records, events) deleted."""
+        ...
+
+    async def settle_erasure(self) -> None:
+        """Leave no copy of erased rows in the storage's files (SQLite: VACUUM and an
+        emptied WAL; MongoDB: nothing, its deletes are the database's to reclaim)."""
+        ...
+
     async def publish_events(self, limit: int = 500) -> int:
         """Move events saved with records into the outbox proper (a no-op where they are
         written there directly); how many were moved."""

@@ -285,6 +285,7 @@ class MongoAggregateStore:
     def __init__(self, db: MongoDatabase) -> None:
         self._docs = db["marketplace_records"]
         self._events = db["webhook_events"]
+        self._deliveries = db["webhook_deliveries"]
 
     async def create_indexes(self) -> None:
         """Pair lookups, paging by update time, unpublished events."""
@@ -424,6 +425,19 @@ class MongoAggregateStore:
                 )
                 added += 1 if result.upserted_id is not None else 0
         return added
+
+    async def erase_member(self, member_id: str) -> tuple[int, int]:
+        """Records (with the events riding in them), outbox events and their deliveries of
+        the member, gone; deliveries first, so a run cut short is finished by running again."""
+        ids = [d["_id"] async for d in self._events.find({"member_id": member_id}, {"_id": 1})]
+        if ids:
+            await self._deliveries.delete_many({"event_id": {"$in": ids}})
+        events = (await self._events.delete_many({"_id": {"$in": ids}})).deleted_count
+        records = (await self._docs.delete_many({"member_id": member_id})).deleted_count
+        return records, events
+
+    async def settle_erasure(self) -> None:
+        """Nothing: deleted documents are not readable through the database."""
 
     async def publish_events(self, limit: int = 500) -> int:
         """Copy events from record documents to the outbox, then pull them (repeatable)."""

@@ -529,6 +529,29 @@ class SQLiteAggregateStore:
 
         return await self._db.write(job) if events else 0
 
+    async def erase_member(self, member_id: str) -> tuple[int, int]:
+        """Records, events and their deliveries of the member, gone (one write)."""
+
+        def job(conn: sqlite3.Connection) -> tuple[int, int]:
+            records = conn.execute(
+                "DELETE FROM marketplace_records WHERE member_id = ?", (member_id,)
+            ).rowcount
+            conn.execute(
+                "DELETE FROM webhook_deliveries WHERE event_id IN "
+                "(SELECT id FROM webhook_events WHERE member_id = ?)",
+                (member_id,),
+            )
+            events = conn.execute(
+                "DELETE FROM webhook_events WHERE member_id = ?", (member_id,)
+            ).rowcount
+            return records, events
+
+        return await self._db.write(job)
+
+    async def settle_erasure(self) -> None:
+        """VACUUM, then truncate the WAL (`SQLiteDatabase.vacuum`)."""
+        await self._db.vacuum()
+
     async def publish_events(self, limit: int = 500) -> int:
         """Events are written to the outbox directly here."""
         return 0

@@ -202,16 +202,27 @@ async def member_event_types(market: Market) -> list[str]:
     return [e.type for e in events if e.type.startswith("member.") and e.member_id == "H1"]
 
 
-async def test_erase_is_recorded_but_not_done(market: Market) -> None:
+async def test_an_erase_event_erases_the_member(market: Market) -> None:
     secret = await new_source(market)
     await post_events(market, "workday", secret, HIRE)
-    status, body = await post_events(
-        market, "workday", secret, event("e5", "erase", "2026-10-01T00:00:00Z")
-    )
-    assert (status, body["status"]) == (202, "queued_not_implemented")
-    assert (await member(market)).name == "Ada"  # nothing erased
+    await market.post_statements([statement("completed", actor=mbox_actor("ada@example.com"))])
+    await market.projection.worker.drain()
+    assert len(await market.projection.stores.aggregates.member_records("H1")) == 1
+    erase = event("e5", "erase", "2026-10-01T00:00:00Z")
+    status, body = await post_events(market, "workday", secret, erase)
+    assert (status, body["status"]) == (200, "applied")
+    assert body["erasure"]["records_deleted"] == 1
+    assert body["erasure"]["statements_pseudonymised"] == 1
+    assert await member(market) is None
+    assert await market.projection.stores.aggregates.member_records("H1") == []
     saved = await market.projection.stores.hris.get_events("workday", ["e5"])
-    assert saved["e5"].result["status"] == "queued_not_implemented"
+    assert saved["e5"].result["status"] == "applied"
+    events = await market.projection.stores.deliveries.unfanned_events(10_000)
+    assert [e.type for e in events if e.type == "member.erased"] == ["member.erased"]
+    assert (await market.projection.reconciler.reconcile()).drift == 0
+    again = event("e6", "erase", "2026-10-02T00:00:00Z")
+    status, body = await post_events(market, "workday", secret, again)
+    assert (status, body["status"]) == (200, "unchanged")  # nobody left to erase
 
 
 def test_the_documented_examples_read_and_validate() -> None:

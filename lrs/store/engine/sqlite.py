@@ -405,6 +405,21 @@ class SQLiteDatabase:
 
         await asyncio.get_running_loop().run_in_executor(None, job)
 
+    async def vacuum(self) -> None:
+        """Rebuild the database file from its live rows (VACUUM), then empty the WAL: no
+        deleted or overwritten row stays in a free page or cell (an erasure's last step; it
+        costs a rewrite of the whole file, so nothing routine calls it)."""
+
+        def job() -> None:
+            conn = _connect(self.path, readonly=False)
+            try:
+                conn.execute("VACUUM")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+
+        await asyncio.get_running_loop().run_in_executor(None, job)
+
     def _clear_caches(self) -> None:
         for cache in self._caches:
             cache.clear()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -267,8 +267,19 @@ def sqlite_secrets(backend: SQLiteBackend, data_dir: Path) -> Callable[[], Await
     return search
 
 
-def found_secrets(backend: SQLiteBackend, data_dir: Path) -> list[str]:
-    """Where SECRETS appear in the SQLite tables (every row, every column) and data files."""
+async def stored_secrets(
+    backend: Any, data_dir: Path, secrets: Sequence[str] = SECRETS
+) -> list[str]:
+    """Where `secrets` appear in anything the backend stores (either kind of backend)."""
+    if isinstance(backend, MongoBackend):
+        return await _mongo_secrets(backend, secrets)
+    return found_secrets(backend, data_dir, secrets)
+
+
+def found_secrets(
+    backend: SQLiteBackend, data_dir: Path, secrets: Sequence[str] = SECRETS
+) -> list[str]:
+    """Where `secrets` appear in the SQLite tables (every row, every column) and data files."""
     found = []
     conn = sqlite3.connect(backend.engine.path)
     try:
@@ -276,13 +287,13 @@ def found_secrets(backend: SQLiteBackend, data_dir: Path) -> list[str]:
         for table in tables:
             for row in conn.execute(f"SELECT * FROM {table}"):
                 text = b" ".join(_bytes(value) for value in row)
-                found += [f"{table}: {s}" for s in SECRETS if s.encode() in text]
+                found += [f"{table}: {s}" for s in secrets if s.encode() in text]
     finally:
         conn.close()
     for path in data_dir.rglob("*"):
         if path.is_file():
             content = path.read_bytes()
-            found += [f"{path.name}: {s}" for s in SECRETS if s.encode() in content]
+            found += [f"{path.name}: {s}" for s in secrets if s.encode() in content]
     return found
 
 
@@ -296,13 +307,13 @@ def mongo_secrets(backend: MongoBackend) -> Callable[[], Awaitable[list[str]]]:
     return partial(_mongo_secrets, backend)
 
 
-async def _mongo_secrets(backend: MongoBackend) -> list[str]:
-    """Where SECRETS appear in any document of any collection, serialised."""
+async def _mongo_secrets(backend: MongoBackend, secrets: Sequence[str] = SECRETS) -> list[str]:
+    """Where `secrets` appear in any document of any collection, serialised."""
     found = []
     for name in await backend.db.list_collection_names():
         async for doc in backend.db[name].find({}):
             text = _serialised(doc)
-            found += [f"{name}: {s}" for s in SECRETS if s.encode() in text]
+            found += [f"{name}: {s}" for s in secrets if s.encode() in text]
     return found
 
 
