@@ -154,27 +154,34 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 
 
 def test_two_processes_append_to_one_chain(tmp_path: Path) -> None:
+    # The two open the store one after the other (a fresh file's first open switches it to
+    # WAL, which SQLite does not wait for), then append at the same time.
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    writers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(tmp_path), name, "40"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for name in ("p1", "p2")
-    ]
-    for writer in writers:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
-    for writer in writers:
-        assert writer.stdin is not None
-        writer.stdin.write("go\n")
-        writer.stdin.close()
-    for writer in writers:
-        assert writer.wait(timeout=120) == 0
-        assert writer.stdout is not None
-        writer.stdout.close()
+    writers: list[subprocess.Popen[str]] = []
+    try:
+        for name in ("p1", "p2"):
+            writer = subprocess.Popen(
+                [sys.executable, "-c", WRITER, str(tmp_path), name, "40"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            writers.append(writer)
+            assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+        for writer in writers:
+            assert writer.stdin is not None
+            writer.stdin.write("go\n")
+            writer.stdin.close()
+        for writer in writers:
+            assert writer.wait(timeout=120) == 0
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
+            if writer.stdout is not None:
+                writer.stdout.close()
     with sqlite3.connect(tmp_path / "lrs.sqlite3") as conn:
         rows = conn.execute("SELECT seq, actor, subject FROM audit_log ORDER BY seq").fetchall()
     assert [r[0] for r in rows] == list(range(1, 81))
