@@ -21,16 +21,15 @@ same file again plans nothing and exits 0 while `lrs identities conflicts` keeps
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lrs.errors import LRSError
-from lrs.importing import CsvRejects, ImportCounts, Progress, RejectLog
+from lrs.importing import ImportCounts, Progress, RejectLog, csv_rejects_file
 from lrs.importing.columns import ColumnsError, check_fields, parse_columns
 from lrs.importing.files import ImportFileUnreadable, open_import_text
 from projections import erasure_cli, identity_merge_cli
@@ -180,7 +179,10 @@ def _read_file(
     """Read the whole file, reporting rejects and progress; FileProblem names what failed."""
     enabled = sys.stderr.isatty() if args.progress is None else args.progress
     try:
-        with _rejects_file(args.rejects) as rejects, open_import_text(args.file) as opened:
+        with (
+            csv_rejects_file(args.rejects, ("line", "employee_id")) as rejects,
+            open_import_text(args.file) as opened,
+        ):
             progress = Progress(opened.total_bytes, enabled=enabled)
             try:
                 return _read(projection, args, opened, progress, RejectLog(rejects, progress))
@@ -348,12 +350,3 @@ async def _unmatched(projection: Projection, args: argparse.Namespace) -> int:
     ]
     print("\n".join(lines))
     return 0
-
-
-@contextlib.contextmanager
-def _rejects_file(path: Path | None) -> Iterator[CsvRejects | None]:
-    if path is None:
-        yield None
-        return
-    with path.open("w", encoding="utf-8", newline="") as out:
-        yield CsvRejects(out, ("line", "employee_id"))

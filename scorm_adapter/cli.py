@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lrs.cli_support import positive_int, with_backend
-from lrs.importing import CsvRejects, Progress, RejectLog, import_authority
+from lrs.importing import Progress, RejectLog, csv_rejects_file, import_authority
 from lrs.importing.columns import ColumnsError
 from lrs.importing.columns import parse_columns as shared_parse_columns
 from lrs.services.factory import statement_service
@@ -151,7 +151,10 @@ async def _import(
 ) -> int:
     enabled = sys.stderr.isatty() if args.progress is None else args.progress
     progress = Progress(args.file.stat().st_size, enabled=enabled, describe=progress_bar)
-    with _rejects_file(args.rejects) as rejects, _open_text(args.file) as (text, position):
+    with (
+        csv_rejects_file(args.rejects, REJECT_COLUMNS) as rejects,
+        _open_text(args.file) as (text, position),
+    ):
         importer = RecordImporter(
             statement_service(backend, settings),
             backend.statements,
@@ -212,12 +215,3 @@ def _open_text(path: Path) -> Iterator[tuple[TextIO, Any]]:
             yield text, raw.tell
         finally:
             text.detach()
-
-
-@contextlib.contextmanager
-def _rejects_file(path: Path | None) -> Iterator[CsvRejects | None]:
-    if path is None:
-        yield None
-        return
-    with path.open("w", encoding="utf-8", newline="") as out:
-        yield CsvRejects(out, REJECT_COLUMNS)

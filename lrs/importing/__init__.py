@@ -14,6 +14,7 @@ from lrs.importing.reports import (
     NdjsonRejects,
     Progress,
     RejectLog,
+    csv_rejects_file,
 )
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "NdjsonRejects",
     "Progress",
     "RejectLog",
+    "csv_rejects_file",
     "import_authority",
 ]

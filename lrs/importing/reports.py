@@ -7,11 +7,13 @@ per reject) or, without one, the first few as lines on stderr above the progress
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TextIO
 
 import orjson
@@ -80,6 +82,16 @@ class CsvRejects:
     def write(self, fields: dict[str, Any], reason: str) -> None:
         """Write one row."""
         self._writer.writerow([*(fields[c] for c in self._columns), reason])
+
+
+@contextlib.contextmanager
+def csv_rejects_file(path: Path | None, columns: Sequence[str]) -> Iterator[CsvRejects | None]:
+    """A `--rejects` CSV report written to `path` for the import's lifetime (None: no report)."""
+    if path is None:
+        yield None
+        return
+    with path.open("w", encoding="utf-8", newline="") as out:
+        yield CsvRejects(out, columns)
 
 
 Describe = Callable[[int, int, ImportCounts], str]
