@@ -42,6 +42,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,9 +77,29 @@ def remember_bounded(cache: dict[Any, Any], new: Mapping[Any, Any], limit: int) 
     cache.update(new)
 
 
+def enter_wal(conn: sqlite3.Connection, wait_s: float) -> None:
+    """Switch the file to WAL, retrying "database is locked" for up to `wait_s` seconds.
+
+    On a fresh file the switch needs an exclusive lock, and SQLite answers a second process
+    switching at the same moment SQLITE_BUSY at once, without its busy handler: two `lrs`
+    processes started together on a new data directory would otherwise fail at random.
+    """
+    deadline = time.monotonic() + wait_s
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)  # a start-up lock: back off, no event loop waits on this thread
+        pause = min(pause * 2, 0.1)
+
+
 def _connect(path: Path, *, readonly: bool, busy_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_s)
-    conn.execute("PRAGMA journal_mode=WAL")
+    enter_wal(conn, busy_s)
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={int(busy_s * 1000)}")
