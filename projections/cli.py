@@ -97,9 +97,15 @@ async def _worker(projection: Projection, args: argparse.Namespace) -> int:
             report = await daily.run_due()
             removed = len(report.statement_ids()) if report else 0
             print(f"retention: {removed} statements past their period re-applied")
+        if args.no_webhooks:
+            print(f"applied {applied} statements")
+            return 0
         async with aiohttp.ClientSession() as session:
-            sent = 0 if args.no_webhooks else await projection.webhooks.run_once(session)
-        print(f"applied {applied} statements; {sent} webhook events fanned out or sent")
+            drained = await projection.webhooks.drain(session)
+        print(
+            f"applied {applied} statements; {drained.fanned} webhook events fanned out, "
+            f"{drained.attempted} deliveries attempted"
+        )
         return 0
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -275,8 +281,17 @@ async def _redeliver(projection: Projection, args: argparse.Namespace) -> int:
     if not args.all and not args.ids:
         print("error: name delivery ids, or --all", file=sys.stderr)
         return 2
-    ids = None if args.all else args.ids
+    ids = None if args.all else sorted(set(args.ids))
     count = await projection.stores.deliveries.redeliver(ids, wall_clock_us())
+    if ids is not None and count < len(ids):
+        # a typo or a delivery that is not dead: an error, not "0 queued" and success
+        named = ids[0] if len(ids) == 1 else f"{len(ids) - count} of the {len(ids)} ids"
+        print(
+            f"error: {named}: no such dead letter (unknown id, or not dead); "
+            f"{count} dead letters queued",
+            file=sys.stderr,
+        )
+        return 1
     print(f"{count} dead letters queued for delivery again")
     return 0
 

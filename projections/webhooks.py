@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
@@ -146,6 +146,13 @@ def wall_clock_us() -> int:
     return time.time_ns() // 1000
 
 
+class Drained(NamedTuple):
+    """What `WebhookService.drain` did: events fanned out, delivery attempts made."""
+
+    fanned: int
+    attempted: int
+
+
 class WebhookService:
     """Subscriptions and the dispatcher; see the module docstring."""
 
@@ -239,6 +246,22 @@ class WebhookService:
     async def run_once(self, session: aiohttp.ClientSession) -> int:
         """One fan-out and one delivery round; the work done."""
         return await self.fan_out_once() + await self.deliver_once(session)
+
+    async def drain(self, session: aiohttp.ClientSession, max_rounds: int = 100_000) -> Drained:
+        """Fan out the whole outbox, then send every delivery due now until none is left
+        (`lrs worker --once`). A failed attempt is retried later, not now, so this ends."""
+        fanned = attempted = 0
+        for _ in range(max_rounds):
+            done = await self.fan_out_once(self._fan_out_page)
+            fanned += done
+            if done == 0:
+                break
+        for _ in range(max_rounds):
+            done = await self.deliver_once(session)
+            attempted += done
+            if done == 0:
+                break
+        return Drained(fanned, attempted)
 
     async def run(
         self, stop: asyncio.Event, poll_s: float = 0.5, *, wake: Wakeup | None = None
