@@ -381,7 +381,9 @@ def _register_webhooks(commands: Any) -> None:
     subscribe = sub.add_parser("subscribe", help="add a subscription; prints its secret once")
     subscribe.add_argument("--url", required=True)
     subscribe.add_argument("--event", action="append", choices=EVENT_TYPES, help="repeatable")
-    subscribe.add_argument("--verb", action="append", help="only changes by this verb IRI")
+    subscribe.add_argument(
+        "--verb", action="append", help="only changes caused by a statement with this verb IRI"
+    )
     subscribe.add_argument("--activity", action="append", help="only this activity id")
     subscribe.add_argument("--member", action="append", help="only this member id")
     _json_flag(subscribe)

@@ -226,3 +226,33 @@ async def test_reconcile_reads_page_by_page_and_finds_the_same_drift(
     assert fixed.drift == 0 and fixed.fixed == 4
     assert max(size for _name, size in sizes) <= 3, sizes
     assert (await reconciler(backend, stores, projector, worker).reconcile()).drift == 0
+
+
+async def test_a_new_mapping_version_fixed_sends_no_event_for_records_that_did_not_change(
+    backend: Backend,
+    stores: ProjectionStores,
+    worker: ProjectionWorker,
+    writer: Writer,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    await seed(writer)
+    await worker.drain()
+    await stores.aggregates.publish_events()
+    before = {e.id for e in await stores.deliveries.unfanned_events(1000)}
+    old = await stores.aggregates.get_record("E1", COURSE)
+    text = projection_settings().mapping_path.read_text().replace("# version: 1", "# version: 2")
+    path = tmp_path / "mapping.csv"
+    path.write_text(text)
+    new = Projector.from_settings(projection_settings(mapping_path=path))
+    rec = Reconciler(
+        backend.statements, stores, new, ProjectionWorker(backend.statements, stores, new)
+    )
+    report = await rec.reconcile(fix=True)
+    assert (report.drift, report.fixed) == (0, 2)
+    stored = await stores.aggregates.get_record("E1", COURSE)
+    assert stored is not None and stored.record is not None
+    assert old is not None and stored.version == old.version  # no new version
+    assert stored.record == {**old.record, "mapping_version": "2"}  # type: ignore[dict-item]
+    await stores.aggregates.publish_events()
+    sent = [e for e in await stores.deliveries.unfanned_events(1000) if e.id not in before]
+    assert sent == []  # was: one learning.updated with `changes: []` per record

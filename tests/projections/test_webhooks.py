@@ -34,7 +34,7 @@ from projections.webhooks import (
     read_capped,
 )
 from projections.worker import ProjectionWorker
-from tests.projections.conftest import COURSE, Writer, hris_actor, statement
+from tests.projections.conftest import COURSE, VERB, Writer, hris_actor, statement, voiding
 
 SECRET = "whsec_test"
 
@@ -276,6 +276,31 @@ async def test_filters_pick_the_subscriptions(
     async with aiohttp.ClientSession() as session:
         await hooks.run_once(session)
     assert [(e["member_id"], e["version"]) for e in got.events.values()] == [("E2", 2)]
+
+
+async def test_a_verb_filter_gets_only_changes_caused_by_that_verb(
+    hooks: WebhookService,
+    receiver: tuple[Receiver, str],
+    worker: ProjectionWorker,
+    writer: Writer,
+) -> None:
+    got, url = receiver
+    _sub, got.secret = await hooks.subscribe(url, verbs=[VERB + "passed"])
+    [passed] = await writer.store(statement("passed"))
+    await worker.drain()
+    for verb in ("attempted", "completed"):  # the record has a pass: these are not passes
+        await writer.store(statement(verb, result={"score": {"scaled": 0.5}}))
+        await worker.drain()
+    await writer.store(voiding(passed))  # withdraws the pass: a change the pass caused
+    await worker.drain()
+    async with aiohttp.ClientSession() as session:
+        await hooks.run_once(session)
+    events = sorted(got.events.values(), key=lambda e: e["version"])
+    assert [(e["version"], e["verbs"]) for e in events] == [
+        (1, [VERB + "passed"]),
+        (4, [VERB + "passed"]),
+    ]
+    assert all(VERB + "passed" not in e["data"]["verbs"] for e in events[1:])
 
 
 async def test_two_dispatchers_do_not_send_the_same_delivery_twice(
