@@ -135,10 +135,15 @@ async def _reconcile(projection: Projection, args: argparse.Namespace) -> int:
     ]
     if args.fix:
         lines.append(f"fixed {report.fixed}")
+    if report.arrived:
+        lines.append(
+            f"drift new since the run began {len(report.arrived)} "
+            "(statements stored meanwhile, awaiting the worker; not counted as unresolved)"
+        )
     if report.awaiting:
         lines.append("note: statements awaiting projection count as drift until projected")
     _print(args, data, "\n".join(lines))
-    return 0 if report.drift == 0 else 1
+    return 0 if report.unresolved == 0 else 1
 
 
 async def _export(projection: Projection, args: argparse.Namespace) -> int:
