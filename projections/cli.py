@@ -165,7 +165,8 @@ async def _export(projection: Projection, args: argparse.Namespace) -> int:
         progress=None if args.quiet else ProgressBar,
         disclosure=projection.disclosure,
     )
-    print(f"wrote {count} records to {path} (sha256 {checksum}, in {path}.sha256)")
+    removals = " (removals included: a delta)" if since is not None else ""
+    print(f"wrote {count} records{removals} to {path} (sha256 {checksum}, in {path}.sha256)")
     return 0
 
 
