@@ -8,7 +8,7 @@ lrs reconcile [--fix] [--json]           rebuild records from statements, report
 lrs export --format ndjson|csv [--gzip] [--since T] [--output PATH]
 lrs marketplace clients create|list|revoke, keys rotate|list|retire, status
 lrs audit [--since T] [--type T] [--json], audit verify   (`projections.cli_audit`)
-lrs webhooks subscribe|list|delete|dead-letters|redeliver
+lrs webhooks subscribe|list|delete|dead-letters|redeliver|replay
 lrs retention, lrs identities reveal|pseudonyms: see projections.cli_privacy
 lrs hris sources create|list|rotate|revoke   HRIS event sources (`projections.hris_cli`)
 """
@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from lrs.cli_support import with_backend
-from lrs.errors import ValidationError
+from lrs.errors import NotFound, ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
@@ -37,6 +37,7 @@ from projections.cli_audit import register_audit, register_marketplace_alias
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
 from projections.identity_rows import IdentityFileError
+from projections.replay import Replayer
 from projections.retention import DailyRetention
 from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
@@ -302,6 +303,30 @@ async def _redeliver(projection: Projection, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _replay(projection: Projection, args: argparse.Namespace) -> int:
+    since = None
+    if args.since:
+        try:
+            since = timestamp_us(args.since, path="--since")
+        except ValidationError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+    replayer = Replayer(projection.stores, projection.disclosure, wall_clock_us)
+    try:
+        report = await replayer.replay(args.subscription, since_us=since, member_id=args.member)
+    except NotFound as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    data = {"subscription_id": report.subscription_id, "records": report.records}
+    data["queued"] = report.queued
+    text = (
+        f"{report.queued} replay events queued for {report.subscription_id} "
+        f"({report.records} records read; the worker delivers them)"
+    )
+    _print(args, data, text)
+    return 0
+
+
 def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON, for scripts")
 
@@ -382,7 +407,7 @@ def _register_marketplace(commands: Any) -> None:
 
 
 def _register_webhooks(commands: Any) -> None:
-    hooks = commands.add_parser("webhooks", help="webhook subscriptions and dead letters")
+    hooks = commands.add_parser("webhooks", help="webhook subscriptions, dead letters, replays")
     sub = hooks.add_subparsers(dest="action", required=True, metavar="ACTION")
     subscribe = sub.add_parser("subscribe", help="add a subscription; prints its secret once")
     subscribe.add_argument("--url", required=True)
@@ -408,3 +433,11 @@ def _register_webhooks(commands: Any) -> None:
     again.add_argument("ids", nargs="*", help="delivery ids (see dead-letters)")
     again.add_argument("--all", action="store_true", help="every dead letter")
     again.set_defaults(func=_run(_redeliver))
+    replay = sub.add_parser(
+        "replay", help="send the current state of records to one subscription (as replays)"
+    )
+    replay.add_argument("subscription", help="subscription id (see list)")
+    replay.add_argument("--since", help="only records updated after this ISO 8601 time")
+    replay.add_argument("--member", help="only this member's records (member id)")
+    _json_flag(replay)
+    replay.set_defaults(func=_run(_replay))

@@ -460,6 +460,14 @@ class DeliveryStore(Protocol):
         """Create a pending delivery per subscription (repeatable), then mark the event fanned."""
         ...
 
+    async def add_replays(
+        self, events: Sequence[OutboxEvent], subscription_id: str, now_us: int
+    ) -> int:
+        """Events for one subscription only (`lrs webhooks replay`): stored as fanned out
+        already, each with its one pending delivery, so no fan-out sends them to any other
+        subscription. An event whose id is there already is skipped; how many were added."""
+        ...
+
     async def claim_deliveries(
         self,
         owner: str,

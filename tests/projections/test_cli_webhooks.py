@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from lrs.cli import main
-from tests.projections.conftest import COURSE, statement
+from tests.projections.conftest import COURSE, hris_actor, statement
 from tests.projections.test_cli import data_dir, store  # noqa: F401  (the autouse data dir)
 from tests.projections.webhook_receiver import ThreadedReceiver, threaded_receiver
 
@@ -18,6 +18,12 @@ from tests.projections.webhook_receiver import ThreadedReceiver, threaded_receiv
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
     assert main([*argv, "--json"]) == 0
     return json.loads(capsys.readouterr().out)
+
+
+def worker_once(capsys: pytest.CaptureFixture[str]) -> str:
+    """`lrs worker --once`; what it printed."""
+    assert main(["worker", "--once"]) == 0
+    return capsys.readouterr().out
 
 
 def subscribe(capsys: pytest.CaptureFixture[str], receiver: ThreadedReceiver, *opts: str) -> str:
@@ -51,3 +57,47 @@ def test_redeliver_an_unknown_id_is_an_error(capsys: pytest.CaptureFixture[str])
     captured = capsys.readouterr()
     assert "no-such-id: no such dead letter" in captured.err
     assert "queued for delivery again" not in captured.out
+
+
+def test_replay_sends_current_state_to_one_subscription_only(
+    data_dir: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with threaded_receiver() as late, threaded_receiver() as other:
+        other_id = subscribe(capsys, other)
+        store(
+            data_dir,
+            *(
+                statement("completed", actor=hris_actor(m), activity=f"{COURSE}/{n}")
+                for m in ("E1", "E2")
+                for n in range(3)
+            ),
+        )
+        worker_once(capsys)
+        assert len(other.events) == 6
+        late_id = subscribe(capsys, late, "--activity", f"{COURSE}/0", "--activity", f"{COURSE}/1")
+
+        replayed = run_json(capsys, "webhooks", "replay", late_id)
+        assert (replayed["records"], replayed["queued"]) == (6, 4)  # its activity filter
+        worker_once(capsys)
+        assert late.rejected == 0 and len(other.events) == 6  # the others get nothing
+        assert all(e["replay"] is True and e["type"] == "learning.updated" for e in late.events)
+        assert sorted((e["member_id"], e["activity_id"][-1]) for e in late.events) == [
+            ("E1", "0"),
+            ("E1", "1"),
+            ("E2", "0"),
+            ("E2", "1"),
+        ]
+        event = late.events[0]
+        assert event["data"]["learning_completed"] is True and "learning.completed" in event["tags"]
+        assert event["version"] == 1 and "replay" not in other.events[0]
+
+        assert run_json(capsys, "webhooks", "replay", late_id, "--member", "E2")["queued"] == 2
+        future = "2999-01-01T00:00:00Z"
+        assert run_json(capsys, "webhooks", "replay", late_id, "--since", future)["queued"] == 0
+        worker_once(capsys)
+        assert [e["member_id"] for e in late.events[4:]] == ["E2", "E2"]
+        assert len(other.events) == 6 and other_id != late_id
+
+    assert main(["webhooks", "replay", "sub_nope"]) == 1
+    assert "no subscription sub_nope" in capsys.readouterr().err
