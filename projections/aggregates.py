@@ -65,6 +65,9 @@ def _order(fact: Fact) -> tuple[str, int, str]:
     return (fact.data.get("last_activity_at", ""), fact.stored_us, fact.statement_id)
 
 
+# What an event's `changes` may name: every field of the record but its identity and the
+# mapping version (the version alone moving is no change for the marketplace).
+CHANGE_FIELDS = (*FIELDS, "verbs", "provenance")
 # The record fields derived from the facts alone (not `email` nor `employment_status`, the
 # member's), in order.
 FACT_FIELDS = FIELDS[1:-1]
@@ -323,12 +326,13 @@ def change_event(
     public_id: str | None = None,
     verbs: Sequence[str] = (),
 ) -> OutboxEvent | None:
-    """The event for a record going from `old` to `new`, or None when no field of it changed.
+    """The event for a record going from `old` to `new`, or None when it did not change.
 
-    A record whose fields stay as they were (only its provenance, verbs or mapping version
-    moved: a mapping change, a statement repeating what is known) makes no event: receivers
-    would get `changes: []`, noise. `verbs` are those of the statements that caused the
-    change (`causing_verbs`), what a subscription's verb filter matches.
+    A record whose content stays as it was but for its `mapping_version` (a new mapping
+    version that maps these statements as before) makes no event: receivers got one with
+    `changes: []` per record, noise. `changes` names the fields that changed (`verbs` and
+    `provenance` included), so it is never empty. `verbs` are those of the statements
+    that caused the change (`causing_verbs`), what a subscription's verb filter matches.
     The body names the member by `public_id` when given (a pseudonym: see
     `projections.pseudonyms`); the outbox row keeps the member id for the LRS's own use.
     """
@@ -336,7 +340,7 @@ def change_event(
         return None
     kind = "learning.created" if old is None else "learning.removed" if new is None else ""
     before, after = old or {}, new or {}
-    changes = [f for f in FIELDS if before.get(f) != after.get(f)]
+    changes = [f for f in CHANGE_FIELDS if before.get(f) != after.get(f)]
     if not kind and not changes:
         return None
     kind = kind or "learning.updated"

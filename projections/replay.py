@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from lrs.errors import NotFound
-from projections.aggregates import FIELDS, change_tags
+from projections.aggregates import CHANGE_FIELDS, change_tags
 from projections.pseudonyms import Disclosure, disclose_record
 from projections.store import ProjectionStores
 from projections.store.base import OutboxEvent, StoredRecord, Subscription
@@ -56,7 +56,7 @@ def replay_event(stored: StoredRecord, public_id: str, now_us: int) -> OutboxEve
         "member_id": public_id,
         "activity_id": stored.activity_id,
         "version": stored.version,
-        "changes": list(FIELDS),
+        "changes": list(CHANGE_FIELDS),
         "verbs": list(record.get("verbs", ())),
         "data": disclose_record(record, public_id),
     }
