@@ -3,7 +3,8 @@
 Every change of a record produces one event in the outbox, written in the same atomic step as
 the change (see `projections.store`). The dispatcher then
 1. fans out: for each outbox event, one pending delivery per matching subscription (event
-   types, verbs, activities, members; empty filters match all), then marks the event fanned;
+   types, verbs, activities, members; empty filters match all; a verb filter matches the
+   verbs of the statements that caused the change), then marks the event fanned;
 2. delivers: leases due deliveries and POSTs each event's JSON to its subscription's URL with
 
        X-LRS-Event-Id:   the event id (receivers de-duplicate on it)
@@ -26,7 +27,8 @@ same process, when a delivery is to be retried, and when the next delivery falls
 Delivery is at least once (a dispatcher that dies after sending but before recording sends
 again when its lease expires): receivers de-duplicate by event id, and order a record's
 events by their `version` (deliveries run concurrently). Verification on the receiving side:
-`projections.webhook_verify.verify_webhook`. Subscriptions made after an event do not get it.
+`projections.webhook_verify.verify_webhook`. Subscriptions made after an event do not get it:
+`lrs webhooks replay` sends them the records' current state (`projections.replay`).
 """
 
 from __future__ import annotations
