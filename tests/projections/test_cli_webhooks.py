@@ -1,8 +1,10 @@
-"""`lrs worker --once` and `lrs webhooks ...` through the CLI, delivering to a receiver that
-verifies every signature (a thread of its own: the command runs its own event loop)."""
+"""`lrs worker --once`, `lrs webhooks ...` and `lrs reconcile --fix` during ingest through the
+CLI, delivering to a receiver that verifies every signature (a thread of its own: the command
+runs its own event loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 import pytest
 
 from lrs.cli import main
+from projections import service
+from projections.reconcile import Reconciler
 from tests.projections.conftest import COURSE, hris_actor, statement
 from tests.projections.test_cli import data_dir, store  # noqa: F401  (the autouse data dir)
 from tests.projections.webhook_receiver import ThreadedReceiver, threaded_receiver
@@ -101,3 +105,42 @@ def test_replay_sends_current_state_to_one_subscription_only(
 
     assert main(["webhooks", "replay", "sub_nope"]) == 1
     assert "no subscription sub_nope" in capsys.readouterr().err
+
+
+def test_reconcile_fix_during_ingest_counts_what_it_fixed_and_succeeds(
+    data_dir: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store(data_dir, *(statement("attempted", activity=f"{COURSE}/a{n}") for n in range(2)))
+    arriving = [statement("completed", activity=f"{COURSE}/b{n}") for n in range(5)]
+
+    class Ingesting(Reconciler):
+        """Another process stores statements as the second comparison starts reading."""
+
+        def __init__(self, statements: Any, *args: Any, **kwargs: Any) -> None:
+            super().__init__(ReadHook(statements, data_dir, arriving), *args, **kwargs)
+
+    monkeypatch.setattr(service, "Reconciler", Ingesting)
+    assert main(["reconcile", "--fix"]) == 0  # was: "fixed -3" and exit 1
+    out = capsys.readouterr().out
+    assert "fixed 2" in out and "drift new since the run began 5" in out
+
+
+class ReadHook:
+    """A statement store whose second full read first waits for another process to store
+    statements (SQLite: a second connection, in a thread with its own loop)."""
+
+    def __init__(self, real: Any, directory: Path, statements: list[dict[str, Any]]) -> None:
+        self._real, self._data_dir, self._statements = real, directory, statements
+        self._reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def query_statements(self, query: Any) -> Any:
+        if query.after is None:
+            self._reads += 1
+            if self._reads == 2:
+                await asyncio.to_thread(store, self._data_dir, *self._statements)
+        return await self._real.query_statements(query)
