@@ -14,7 +14,6 @@ import orjson
 import pytest
 
 from lrs.cli import main
-from projections.http.records import wants_sha256
 from tests.projections.api_support import Market
 from tests.projections.conftest import COURSE, hris_actor, statement, voiding
 from tests.projections.test_cli import data_dir, store  # noqa: F401  (the autouse data dir)
@@ -85,6 +84,8 @@ async def test_the_export_gives_its_repr_digest_when_asked(market: Market, encod
 
 
 def test_want_repr_digest_parsing() -> None:
+    from projections.http.records import wants_sha256
+
     assert wants_sha256("sha-256=1") and wants_sha256("SHA-256=5, sha-512=1")
     assert not wants_sha256(None) and not wants_sha256("sha-256=0")
     assert not wants_sha256("sha-512=3") and not wants_sha256("sha-256")
