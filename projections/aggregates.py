@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from projections.pseudonyms import disclose_record
-from projections.store.base import Fact, Member, OutboxEvent
+from projections.store.base import Fact, Member, OutboxEvent, Pair
 from projections.transforms import format_datetime
 
 FIELDS = (
@@ -65,6 +65,9 @@ def _order(fact: Fact) -> tuple[str, int, str]:
     return (fact.data.get("last_activity_at", ""), fact.stored_us, fact.statement_id)
 
 
+# What an event's `changes` may name: every field of the record but its identity and the
+# mapping version (the version alone moving is no change for the marketplace).
+CHANGE_FIELDS = (*FIELDS, "verbs", "provenance")
 # The record fields derived from the facts alone (not `email` nor `employment_status`, the
 # member's), in order.
 FACT_FIELDS = FIELDS[1:-1]
@@ -284,6 +287,34 @@ def change_tags(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[
     return tags
 
 
+def causing_verbs(
+    facts: Sequence[Fact], before: dict[str, Fact], voided: Sequence[Fact]
+) -> dict[Pair, set[str]]:
+    """The verbs of the statements whose contribution changed, by each pair it changed in.
+
+    `facts` are facts just written and `before` the same statements' facts as they were (a
+    fact written again unchanged caused nothing); a changed fact causes a change in the pair
+    it counts in now and in the one it left. `voided` are facts just voided: a voiding
+    statement's change is caused by the verb it withdraws (a voided pass: `passed`).
+    """
+    causes: dict[Pair, set[str]] = {}
+
+    def add(fact: Fact) -> None:
+        verb, pair = fact.data.get("verb_id"), fact.pair
+        if verb and pair is not None:
+            causes.setdefault(pair, set()).add(verb)
+
+    for fact in facts:
+        old = before.get(fact.statement_id)
+        if old != fact:
+            add(fact)
+            if old is not None:
+                add(old)
+    for fact in voided:
+        add(fact)
+    return causes
+
+
 def change_event(
     member_id: str,
     activity_id: str,
@@ -293,18 +324,26 @@ def change_event(
     version: int,
     now_us: int,
     public_id: str | None = None,
+    verbs: Sequence[str] = (),
 ) -> OutboxEvent | None:
-    """The event for a record going from `old` to `new`, or None when nothing changed.
+    """The event for a record going from `old` to `new`, or None when it did not change.
 
+    A record whose content stays as it was but for its `mapping_version` (a new mapping
+    version that maps these statements as before) makes no event: receivers got one with
+    `changes: []` per record, noise. `changes` names the fields that changed (`verbs` and
+    `provenance` included), so it is never empty. `verbs` are those of the statements
+    that caused the change (`causing_verbs`), what a subscription's verb filter matches.
     The body names the member by `public_id` when given (a pseudonym: see
     `projections.pseudonyms`); the outbox row keeps the member id for the LRS's own use.
     """
     if old == new:
         return None
     kind = "learning.created" if old is None else "learning.removed" if new is None else ""
-    kind = kind or "learning.updated"
     before, after = old or {}, new or {}
-    changes = [f for f in FIELDS if before.get(f) != after.get(f)]
+    changes = [f for f in CHANGE_FIELDS if before.get(f) != after.get(f)]
+    if not kind and not changes:
+        return None
+    kind = kind or "learning.updated"
     event_id = f"evt_{uuid.uuid4().hex}"
     body = {
         "id": event_id,
@@ -315,7 +354,7 @@ def change_event(
         "activity_id": activity_id,
         "version": version,
         "changes": changes,
-        "verbs": sorted({*before.get("verbs", ()), *after.get("verbs", ())}),
+        "verbs": sorted(set(verbs)),
         "data": disclose_record(new, public_id or member_id),
     }
     return OutboxEvent(

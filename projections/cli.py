@@ -8,7 +8,7 @@ lrs reconcile [--fix] [--json]           rebuild records from statements, report
 lrs export --format ndjson|csv [--gzip] [--since T] [--output PATH]
 lrs marketplace clients create|list|revoke, keys rotate|list|retire, status
 lrs audit [--since T] [--type T] [--json], audit verify   (`projections.cli_audit`)
-lrs webhooks subscribe|list|delete|dead-letters|redeliver
+lrs webhooks subscribe|list|delete|dead-letters|redeliver|replay
 lrs retention, lrs identities reveal|pseudonyms: see projections.cli_privacy
 lrs hris sources create|list|rotate|revoke   HRIS event sources (`projections.hris_cli`)
 """
@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from lrs.cli_support import with_backend
-from lrs.errors import ValidationError
+from lrs.errors import NotFound, ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
@@ -37,6 +37,7 @@ from projections.cli_audit import register_audit, register_marketplace_alias
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
 from projections.identity_rows import IdentityFileError
+from projections.replay import Replayer
 from projections.retention import DailyRetention
 from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
@@ -97,9 +98,15 @@ async def _worker(projection: Projection, args: argparse.Namespace) -> int:
             report = await daily.run_due()
             removed = len(report.statement_ids()) if report else 0
             print(f"retention: {removed} statements past their period re-applied")
+        if args.no_webhooks:
+            print(f"applied {applied} statements")
+            return 0
         async with aiohttp.ClientSession() as session:
-            sent = 0 if args.no_webhooks else await projection.webhooks.run_once(session)
-        print(f"applied {applied} statements; {sent} webhook events fanned out or sent")
+            drained = await projection.webhooks.drain(session)
+        print(
+            f"applied {applied} statements; {drained.fanned} webhook events fanned out, "
+            f"{drained.attempted} deliveries attempted"
+        )
         return 0
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -129,10 +136,15 @@ async def _reconcile(projection: Projection, args: argparse.Namespace) -> int:
     ]
     if args.fix:
         lines.append(f"fixed {report.fixed}")
+    if report.arrived:
+        lines.append(
+            f"drift new since the run began {len(report.arrived)} "
+            "(statements stored meanwhile, awaiting the worker; not counted as unresolved)"
+        )
     if report.awaiting:
         lines.append("note: statements awaiting projection count as drift until projected")
     _print(args, data, "\n".join(lines))
-    return 0 if report.drift == 0 else 1
+    return 0 if report.unresolved == 0 else 1
 
 
 async def _export(projection: Projection, args: argparse.Namespace) -> int:
@@ -154,7 +166,8 @@ async def _export(projection: Projection, args: argparse.Namespace) -> int:
         progress=None if args.quiet else ProgressBar,
         disclosure=projection.disclosure,
     )
-    print(f"wrote {count} records to {path} (sha256 {checksum}, in {path}.sha256)")
+    removals = " (removals included: a delta)" if since is not None else ""
+    print(f"wrote {count} records{removals} to {path} (sha256 {checksum}, in {path}.sha256)")
     return 0
 
 
@@ -275,9 +288,42 @@ async def _redeliver(projection: Projection, args: argparse.Namespace) -> int:
     if not args.all and not args.ids:
         print("error: name delivery ids, or --all", file=sys.stderr)
         return 2
-    ids = None if args.all else args.ids
+    ids = None if args.all else sorted(set(args.ids))
     count = await projection.stores.deliveries.redeliver(ids, wall_clock_us())
+    if ids is not None and count < len(ids):
+        # a typo or a delivery that is not dead: an error, not "0 queued" and success
+        named = ids[0] if len(ids) == 1 else f"{len(ids) - count} of the {len(ids)} ids"
+        print(
+            f"error: {named}: no such dead letter (unknown id, or not dead); "
+            f"{count} dead letters queued",
+            file=sys.stderr,
+        )
+        return 1
     print(f"{count} dead letters queued for delivery again")
+    return 0
+
+
+async def _replay(projection: Projection, args: argparse.Namespace) -> int:
+    since = None
+    if args.since:
+        try:
+            since = timestamp_us(args.since, path="--since")
+        except ValidationError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+    replayer = Replayer(projection.stores, projection.disclosure, wall_clock_us)
+    try:
+        report = await replayer.replay(args.subscription, since_us=since, member_id=args.member)
+    except NotFound as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    data = {"subscription_id": report.subscription_id, "records": report.records}
+    data["queued"] = report.queued
+    text = (
+        f"{report.queued} replay events queued for {report.subscription_id} "
+        f"({report.records} records read; the worker delivers them)"
+    )
+    _print(args, data, text)
     return 0
 
 
@@ -361,12 +407,14 @@ def _register_marketplace(commands: Any) -> None:
 
 
 def _register_webhooks(commands: Any) -> None:
-    hooks = commands.add_parser("webhooks", help="webhook subscriptions and dead letters")
+    hooks = commands.add_parser("webhooks", help="webhook subscriptions, dead letters, replays")
     sub = hooks.add_subparsers(dest="action", required=True, metavar="ACTION")
     subscribe = sub.add_parser("subscribe", help="add a subscription; prints its secret once")
     subscribe.add_argument("--url", required=True)
     subscribe.add_argument("--event", action="append", choices=EVENT_TYPES, help="repeatable")
-    subscribe.add_argument("--verb", action="append", help="only changes by this verb IRI")
+    subscribe.add_argument(
+        "--verb", action="append", help="only changes caused by a statement with this verb IRI"
+    )
     subscribe.add_argument("--activity", action="append", help="only this activity id")
     subscribe.add_argument("--member", action="append", help="only this member id")
     _json_flag(subscribe)
@@ -385,3 +433,11 @@ def _register_webhooks(commands: Any) -> None:
     again.add_argument("ids", nargs="*", help="delivery ids (see dead-letters)")
     again.add_argument("--all", action="store_true", help="every dead letter")
     again.set_defaults(func=_run(_redeliver))
+    replay = sub.add_parser(
+        "replay", help="send the current state of records to one subscription (as replays)"
+    )
+    replay.add_argument("subscription", help="subscription id (see list)")
+    replay.add_argument("--since", help="only records updated after this ISO 8601 time")
+    replay.add_argument("--member", help="only this member's records (member id)")
+    _json_flag(replay)
+    replay.set_defaults(func=_run(_replay))

@@ -1,9 +1,15 @@
 """Bulk export of the marketplace records: NDJSON or CSV, optionally gzipped, with a checksum.
 
 Each exported item is a live record plus `version` and `updated_at` (UTC). Records come in
-update order, so `--since` (records updated after a time) makes incremental exports. The CLI
-writes the file and `<file>.sha256` (`sha256sum -c` format) and draws a progress bar on
-stderr; `GET /marketplace/v1/export` streams the same bytes.
+update order, so `--since` (records updated after a time) makes incremental exports: a delta.
+A delta also carries the removals since that time, so a consumer applying deltas drops what
+no longer exists (a voided completion): a removal is `{"member_id", "activity_id",
+"removed": true, "version", "updated_at"}` in NDJSON, and in CSV a row with those cells,
+`removed` true and the others empty (every CSV row has the last column `removed`). A full
+export (no `since`) holds live records only. The CLI writes the file and `<file>.sha256`
+(`sha256sum -c` format) and draws a progress bar on stderr; `GET /marketplace/v1/export`
+streams the same bytes, or, asked with `Want-Repr-Digest: sha-256=...` (RFC 9530), gives
+their SHA-256 in a `Repr-Digest` header (`spooled_export`).
 
 CSV flattens a record: the score's parts get their own columns, badges and provenance are
 JSON in one column each.
@@ -11,11 +17,13 @@ JSON in one column each.
 
 from __future__ import annotations
 
+import base64
 import csv
 import gzip
 import hashlib
 import io
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -49,15 +57,31 @@ CSV_COLUMNS = (
     "mapping_version",
     "version",
     "updated_at",
+    "removed",
 )
 _PAGE = 500
+_SPOOL_IN_MEMORY = 8 * 1024 * 1024  # bytes of a digested export held in memory, then a file
 
 
 def export_item(stored: StoredRecord, public_id: str | None = None) -> dict[str, Any]:
     """A record as exported (and as the API returns it), under the member's public id (a
-    pseudonym for the worker types `LRS_PSEUDONYMOUS_WORKER_TYPES` names)."""
+    pseudonym for the worker types `LRS_PSEUDONYMOUS_WORKER_TYPES` names); a removed one
+    as its tombstone (`removal_item`)."""
+    if stored.record is None:
+        return removal_item(stored, public_id)
     return {
         **(disclose_record(stored.record, public_id or stored.member_id) or {}),
+        "version": stored.version,
+        "updated_at": format_datetime(stored.updated_us),
+    }
+
+
+def removal_item(stored: StoredRecord, public_id: str | None = None) -> dict[str, Any]:
+    """A removed record's tombstone: which record, `removed`, its last version and when."""
+    return {
+        "member_id": public_id or stored.member_id,
+        "activity_id": stored.activity_id,
+        "removed": True,
         "version": stored.version,
         "updated_at": format_datetime(stored.updated_us),
     }
@@ -76,7 +100,10 @@ def csv_row(item: dict[str, Any]) -> list[Any]:
         "latest_score": (score.get("latest") or {}).get("value"),
         "badge_awarded": orjson.dumps(item.get("badge_awarded") or []).decode(),
         "provenance": orjson.dumps(item.get("provenance") or {}).decode(),
+        "removed": bool(item.get("removed")),
     }
+    if flat["removed"]:
+        return ["" if c not in item else _cell(flat[c]) for c in CSV_COLUMNS]
     return ["" if flat.get(c) is None else _cell(flat.get(c)) for c in CSV_COLUMNS]
 
 
@@ -93,10 +120,13 @@ def _csv_line(row: list[Any]) -> bytes:
 async def items(
     aggregates: AggregateStore, since_us: int | None, disclosure: Disclosure | None = None
 ) -> AsyncIterator[dict[str, Any]]:
-    """Every live record updated after `since_us`, in update order, as exported."""
+    """Every record updated after `since_us`, in update order, as exported: live records,
+    and with a `since_us` the removals too (a delta)."""
     after = None
     while True:
-        page = await aggregates.page_records(after=after, since_us=since_us, limit=_PAGE)
+        page = await aggregates.page_records(
+            after=after, since_us=since_us, limit=_PAGE, include_removed=since_us is not None
+        )
         public: dict[str, str] = {}
         if disclosure is not None:
             public = await disclosure.public_ids(r.member_id for r in page.records)
@@ -151,7 +181,8 @@ class ProgressBar:
 
     def draw(self) -> None:
         """Draw the bar."""
-        filled = self._width * self.done // self.total if self.total else self._width
+        done = min(self.done, self.total)  # a delta's removals are not in the total
+        filled = self._width * done // self.total if self.total else self._width
         bar = "#" * filled + "." * (self._width - filled)
         self._stream.write(f"\r[{bar}] {self.done}/{self.total} records")
         self._stream.flush()
@@ -213,3 +244,29 @@ async def export_to_file(
     if bar:
         bar.finish()
     return count, checksum
+
+
+async def spooled_export(
+    chunks: AsyncIterator[bytes], *, compress: bool
+) -> tuple[BinaryIO, int, str]:
+    """The export held in a spooled file (memory, then disk), to send with its digest:
+    (the file at its start, its size, `Repr-Digest` value `sha-256=:<base64>:`, RFC 9530).
+
+    A digest header precedes the body, so the body is made first; gzipped here when the
+    client accepts it (the digest is of the bytes sent: the representation, content coding
+    included).
+    """
+    spool: Any = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+    hashing = _HashingFile(spool)  # (returned open: the caller sends it, then closes it)
+    out: Any = gzip.GzipFile(fileobj=hashing, mode="wb", mtime=0) if compress else hashing
+    try:
+        async for chunk in chunks:
+            out.write(chunk)
+        if compress:
+            out.close()
+    except BaseException:
+        spool.close()
+        raise
+    size = spool.tell()
+    spool.seek(0)
+    return spool, size, f"sha-256=:{base64.b64encode(hashing.digest.digest()).decode()}:"

@@ -31,7 +31,8 @@ store. It takes the stored facts as the index from statements to pairs, and chec
 `fix` re-applies, a page of drifting pairs at a time, the statements behind them (their
 stored facts and corrections) through the worker's own path, so the facts are corrected too
 and the corrections reach webhook subscribers as ordinary change events; then it compares
-again.
+again: pairs found the first time and drifting no more are `fixed`; pairs drifting only the
+second time are `arrived` (statements stored during the run, awaiting the worker).
 """
 
 from __future__ import annotations
@@ -67,11 +68,23 @@ class DriftReport:
     awaiting: int = 0
     unmatched: int = 0
     fixed: int = 0
+    # after a fix: drifting pairs the first comparison did not find (statements that arrived
+    # during the run and await projection, as a rule)
+    arrived: list[Pair] = field(default_factory=list)
 
     @property
     def drift(self) -> int:
         """Records differing, missing or extra."""
         return len(self.differing) + len(self.missing) + len(self.extra)
+
+    def drifting(self) -> set[Pair]:
+        """Every pair differing, missing or extra."""
+        return {*self.differing, *self.missing, *self.extra}
+
+    @property
+    def unresolved(self) -> int:
+        """Drift that is not new since the run began (after a fix: what the fix left)."""
+        return self.drift - len(self.arrived)
 
     @property
     def drift_percent(self) -> float:
@@ -91,6 +104,7 @@ class DriftReport:
             "awaiting_projection": self.awaiting,
             "unmatched_statements": self.unmatched,
             "fixed": self.fixed,
+            "arrived_during_run": len(self.arrived),
             "examples": [list(p) for p in (self.differing + self.missing + self.extra)[:20]],
         }
 
@@ -144,13 +158,21 @@ class Reconciler:
         self._page = page
 
     async def reconcile(self, *, fix: bool = False) -> DriftReport:
-        """Compare (and with `fix`, correct, then compare again)."""
+        """Compare (and with `fix`, correct, then compare again).
+
+        `fixed` counts the pairs found drifting that no longer drift. It is not the
+        difference of the two drifts: statements keep arriving while reconcile runs (each
+        drift until the worker projects it), so the second comparison may find drift the
+        first did not; those pairs are `arrived`, not fixes undone.
+        """
         report, check = await self._compare()
         if fix and report.drift:
-            fixed = report.drift
+            found = report.drifting()
             await self._fix(report, check)
             report, _check = await self._compare()
-            report.fixed = fixed - report.drift
+            left = report.drifting()
+            report.fixed = len(found - left)
+            report.arrived = sorted(left - found)
         return report
 
     async def _compare(self) -> tuple[DriftReport, FactCheck]:

@@ -3,7 +3,8 @@
 Every change of a record produces one event in the outbox, written in the same atomic step as
 the change (see `projections.store`). The dispatcher then
 1. fans out: for each outbox event, one pending delivery per matching subscription (event
-   types, verbs, activities, members; empty filters match all), then marks the event fanned;
+   types, verbs, activities, members; empty filters match all; a verb filter matches the
+   verbs of the statements that caused the change), then marks the event fanned;
 2. delivers: leases due deliveries and POSTs each event's JSON to its subscription's URL with
 
        X-LRS-Event-Id:   the event id (receivers de-duplicate on it)
@@ -26,7 +27,8 @@ same process, when a delivery is to be retried, and when the next delivery falls
 Delivery is at least once (a dispatcher that dies after sending but before recording sends
 again when its lease expires): receivers de-duplicate by event id, and order a record's
 events by their `version` (deliveries run concurrently). Verification on the receiving side:
-`projections.webhook_verify.verify_webhook`. Subscriptions made after an event do not get it.
+`projections.webhook_verify.verify_webhook`. Subscriptions made after an event do not get it:
+`lrs webhooks replay` sends them the records' current state (`projections.replay`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
@@ -146,6 +148,13 @@ def wall_clock_us() -> int:
     return time.time_ns() // 1000
 
 
+class Drained(NamedTuple):
+    """What `WebhookService.drain` did: events fanned out, delivery attempts made."""
+
+    fanned: int
+    attempted: int
+
+
 class WebhookService:
     """Subscriptions and the dispatcher; see the module docstring."""
 
@@ -239,6 +248,22 @@ class WebhookService:
     async def run_once(self, session: aiohttp.ClientSession) -> int:
         """One fan-out and one delivery round; the work done."""
         return await self.fan_out_once() + await self.deliver_once(session)
+
+    async def drain(self, session: aiohttp.ClientSession, max_rounds: int = 100_000) -> Drained:
+        """Fan out the whole outbox, then send every delivery due now until none is left
+        (`lrs worker --once`). A failed attempt is retried later, not now, so this ends."""
+        fanned = attempted = 0
+        for _ in range(max_rounds):
+            done = await self.fan_out_once(self._fan_out_page)
+            fanned += done
+            if done == 0:
+                break
+        for _ in range(max_rounds):
+            done = await self.deliver_once(session)
+            attempted += done
+            if done == 0:
+                break
+        return Drained(fanned, attempted)
 
     async def run(
         self, stop: asyncio.Event, poll_s: float = 0.5, *, wake: Wakeup | None = None

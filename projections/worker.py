@@ -39,13 +39,13 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from lrs.errors import LRSError, StoreUnavailable
 from lrs.model.statements import StoredStatement
 from lrs.store.base import StatementStore
-from projections.aggregates import change_event, fold_for_member
+from projections.aggregates import causing_verbs, change_event, fold_for_member
 from projections.facts import Projector
 from projections.identity import IdentityResolver, matching_keys
 from projections.member_events import member_events
@@ -196,9 +196,9 @@ class ProjectionWorker:
         await facts_store.put_facts(facts)
         touched = _pairs(before.values()) | _pairs(facts)
         targets = [s.voids for s in statements if s.voids is not None]
-        if targets:
-            touched |= _pairs(await facts_store.void_facts(targets))
-        await self.recompute(touched)
+        voided = await facts_store.void_facts(targets) if targets else []
+        touched |= _pairs(voided)
+        await self.recompute(touched, causes=causing_verbs(facts, before, voided))
         return touched
 
     async def _members_for(self, keys: Sequence[str]) -> dict[str, str | None]:
@@ -229,17 +229,22 @@ class ProjectionWorker:
         done = await self.apply([stored[i] for i in ids if i in stored])
         await self.recompute((set(extra_pairs) | _pairs(current.values())) - done)
 
-    async def recompute(self, pairs: Iterable[Pair]) -> None:
+    async def recompute(
+        self, pairs: Iterable[Pair], *, causes: Mapping[Pair, set[str]] | None = None
+    ) -> None:
         """Rebuild each pair's record from its facts and save it (compare-and-set).
 
         A chunk of pairs at a time: read their records, then their facts and members, fold,
         and save them together; only the pairs whose save lost are read and folded again.
+        `causes`: the verbs of the statements behind each pair's change, carried by its event.
         """
+        causes = causes or {}
         ordered = sorted(set(pairs))
         for start in range(0, len(ordered), _RECOMPUTE_CHUNK):
             pending = ordered[start : start + _RECOMPUTE_CHUNK]
             for _attempt in range(_MAX_SAVE_ATTEMPTS):
-                saved = await self._stores.aggregates.save_records(await self._saves(pending))
+                saves = await self._saves(pending, causes)
+                saved = await self._stores.aggregates.save_records(saves)
                 pending = [pair for pair in pending if pair not in saved]
                 if not pending:
                     break
@@ -249,7 +254,9 @@ class ProjectionWorker:
                     f"record {member_id}/{activity_id} is contended; retry later"
                 )
 
-    async def _saves(self, pairs: Sequence[Pair]) -> list[RecordSave]:
+    async def _saves(
+        self, pairs: Sequence[Pair], causes: Mapping[Pair, set[str]]
+    ) -> list[RecordSave]:
         """The save of each pair's record as its facts make it now.
 
         The records (their revs) are read before the facts: see the module docstring.
@@ -270,6 +277,7 @@ class ProjectionWorker:
                 members.get(pair[0]),
                 now + i,
                 public_id=public[pair[0]],
+                verbs=sorted(causes.get(pair, ())),
             )
             for i, pair in enumerate(pairs)
         ]
@@ -283,6 +291,7 @@ class ProjectionWorker:
         now: int,
         *,
         public_id: str,
+        verbs: Sequence[str] = (),
     ) -> RecordSave:
         member_id, activity_id = pair
         record = fold_for_member(
@@ -300,6 +309,7 @@ class ProjectionWorker:
             version=version + 1,
             now_us=now,
             public_id=public_id,
+            verbs=verbs,
         )
         return RecordSave(
             member_id,
@@ -309,6 +319,7 @@ class ProjectionWorker:
             version=version + 1 if event else version,
             now_us=now,
             event=event,
+            quiet=event is None and record != old,
         )
 
     async def _follow_identity_changes(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -16,12 +17,13 @@ from lrs.errors import BadRequest, ValidationError
 from lrs.params import is_ascii_digits
 from lrs.xapi.timestamps import timestamp_us
 from projections.errors import InvalidCursor
-from projections.export import FORMATS, export_chunks, export_item
+from projections.export import FORMATS, export_chunks, export_item, spooled_export
 from projections.http.envelope import ok, protected
 from projections.service import Projection
 from projections.tokens import TokenClaims
 
 MAX_LIMIT = 1000
+_SEND_BLOCK = 64 * 1024
 DEFAULT_LIMIT = 100
 
 
@@ -115,22 +117,54 @@ async def aggregates(
 async def export(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
-    """GET /export?format=ndjson|csv&since=: the bulk export, streamed."""
+    """GET /export?format=ndjson|csv&since=: the bulk export, streamed; with `since` a delta
+    (removals included). `Want-Repr-Digest: sha-256=N` asks for its `Repr-Digest`."""
     fmt = request.query.get("format", "ndjson")
     if fmt not in FORMATS:
         raise BadRequest(f"format must be one of {list(FORMATS)}", parameter="format")
     since = since_param(request, "since")
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
-            "Content-Disposition": f'attachment; filename="marketplace-records.{fmt}"',
-        }
-    )
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
+    headers = {
+        "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
+        "Content-Disposition": f'attachment; filename="marketplace-records.{fmt}"',
+    }
+    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    chunks = export_chunks(projection.stores.aggregates, fmt, since, projection.disclosure)
+    if wants_sha256(request.headers.get("Want-Repr-Digest")):
+        return await _digested(request, chunks, headers, gzipped)
+    response = web.StreamResponse(headers=headers)
+    if gzipped:
         response.enable_compression()
     await response.prepare(request)
-    chunks = export_chunks(projection.stores.aggregates, fmt, since, projection.disclosure)
     async for chunk in chunks:
         await response.write(chunk)
     await response.write_eof()
+    return response
+
+
+def wants_sha256(header: str | None) -> bool:
+    """Whether a `Want-Repr-Digest` header (RFC 9530 §4) asks for sha-256 (preference > 0)."""
+    for member in (header or "").split(","):
+        name, _, preference = member.strip().partition("=")
+        if name.strip().lower() == "sha-256" and preference.strip() not in ("", "0"):
+            return True
+    return False
+
+
+async def _digested(
+    request: web.Request,
+    chunks: AsyncIterator[bytes],
+    headers: dict[str, str],
+    gzipped: bool,
+) -> web.StreamResponse:
+    """The export made whole first (spooled), then sent with its `Repr-Digest` and length."""
+    spool, size, digest = await spooled_export(chunks, compress=gzipped)
+    with spool:
+        headers = {**headers, "Repr-Digest": digest, "Content-Length": str(size)}
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        response = web.StreamResponse(headers=headers)
+        await response.prepare(request)
+        while block := spool.read(_SEND_BLOCK):
+            await response.write(block)
+        await response.write_eof()
     return response

@@ -181,6 +181,9 @@ class RecordSave:
     version: int
     now_us: int
     event: OutboxEvent | None
+    # the content changed, but no field an event names (a mapping version, provenance): the
+    # record is saved, without an event (see `projections.aggregates.change_event`)
+    quiet: bool = False
 
     @property
     def pair(self) -> Pair:
@@ -210,13 +213,15 @@ class AggregateStore(Protocol):
         version: int,
         now_us: int,
         event: OutboxEvent | None,
+        quiet: bool = False,
     ) -> bool:
         """Compare-and-set: save when the stored rev is `expected_rev` (0: none stored yet);
         False when another save came first.
 
         With an `event`, the content changed: record, version and update time are replaced
-        and the event is made durable in the same atomic step. Without one, the content is
-        unchanged and only the rev moves (so concurrent savers still conflict).
+        and the event is made durable in the same atomic step. `quiet`: the content changed
+        without an event (replaced all the same). Otherwise the content is unchanged and
+        only the rev moves (so concurrent savers still conflict).
         """
         ...
 
@@ -453,6 +458,14 @@ class DeliveryStore(Protocol):
 
     async def fan_out(self, event_id: str, subscription_ids: Sequence[str], now_us: int) -> None:
         """Create a pending delivery per subscription (repeatable), then mark the event fanned."""
+        ...
+
+    async def add_replays(
+        self, events: Sequence[OutboxEvent], subscription_id: str, now_us: int
+    ) -> int:
+        """Events for one subscription only (`lrs webhooks replay`): stored as fanned out
+        already, each with its one pending delivery, so no fan-out sends them to any other
+        subscription. An event whose id is there already is skipped; how many were added."""
         ...
 
     async def claim_deliveries(

@@ -319,6 +319,7 @@ class MongoAggregateStore:
         version: int,
         now_us: int,
         event: OutboxEvent | None,
+        quiet: bool = False,
     ) -> bool:
         """One atomic write: insert (rev 0) or update where rev matches."""
         key = pair_id(member_id, activity_id)
@@ -335,8 +336,10 @@ class MongoAggregateStore:
                 return False
             return True
         update: dict[str, Any] = {"$set": {"rev": expected_rev + 1}}
+        if event is not None or quiet:
+            update["$set"].update(fields)
         if event is not None:
-            update["$set"].update(fields, has_outbox=True)
+            update["$set"]["has_outbox"] = True
             update["$push"] = {"outbox": event_doc(event)}
         result = await self._docs.update_one({"_id": key, "rev": expected_rev}, update)
         return result.matched_count == 1
@@ -363,6 +366,7 @@ class MongoAggregateStore:
                 version=s.version,
                 now_us=s.now_us,
                 event=s.event,
+                quiet=s.quiet,
             )
 
         saved = await asyncio.gather(*(save(s) for s in saves))

@@ -37,6 +37,7 @@ from projections.store.base import (
     OutboxEvent,
     Subscription,
 )
+from projections.store.mongo import event_doc
 from projections.store.sqlite_delivery import delivery_id
 
 _FILTERS = ("event_types", "verbs", "activities", "members")
@@ -168,6 +169,22 @@ class MongoDeliveryStore:
                     upsert=True,
                 )
         await self._events.update_one({"_id": event_id}, {"$set": {"fanned": True}})
+
+    async def add_replays(
+        self, events: Sequence[OutboxEvent], subscription_id: str, now_us: int
+    ) -> int:
+        """Each event inserted fanned (no fan-out takes it), then its one delivery upserted:
+        a crash between the two loses that replay, never sends it elsewhere; run it again."""
+        added = 0
+        for event in events:
+            doc = {k: v for k, v in event_doc(event).items() if k != "id"}
+            with suppress(DuplicateKeyError):  # a concurrent add of the same event
+                result = await self._events.update_one(
+                    {"_id": event.id}, {"$setOnInsert": {**doc, "fanned": True}}, upsert=True
+                )
+                added += 1 if result.upserted_id is not None else 0
+            await self.fan_out(event.id, [subscription_id], now_us)
+        return added
 
     async def claim_deliveries(
         self,

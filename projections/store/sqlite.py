@@ -376,7 +376,7 @@ def _save(conn: sqlite3.Connection, save: RecordSave, top: list[int]) -> bool:
     ).fetchone()
     if (row[0] if row else 0) != save.expected_rev:
         return False
-    if row is not None and save.event is None:  # content unchanged: only the rev moves
+    if row is not None and save.event is None and not save.quiet:  # only the rev moves
         conn.execute(
             "UPDATE marketplace_records SET rev = ? WHERE member_id = ? AND activity_id = ?",
             (save.expected_rev + 1, *save.pair),
@@ -436,9 +436,12 @@ class SQLiteAggregateStore:
         version: int,
         now_us: int,
         event: OutboxEvent | None,
+        quiet: bool = False,
     ) -> bool:
         """Compare-and-set on rev, event in the same commit."""
-        save = RecordSave(member_id, activity_id, expected_rev, record, version, now_us, event)
+        save = RecordSave(
+            member_id, activity_id, expected_rev, record, version, now_us, event, quiet=quiet
+        )
         return await self._db.write(lambda conn: _save(conn, save, []))
 
     async def save_records(self, saves: Sequence[RecordSave]) -> set[Pair]:

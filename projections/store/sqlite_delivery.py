@@ -165,6 +165,28 @@ class SQLiteDeliveryStore:
 
         await self._db.write(job)
 
+    async def add_replays(
+        self, events: Sequence[OutboxEvent], subscription_id: str, now_us: int
+    ) -> int:
+        """Each event, fanned, and its one delivery, in one commit."""
+
+        def job(conn: sqlite3.Connection) -> int:
+            added = 0
+            for e in events:
+                added += conn.execute(
+                    "INSERT OR IGNORE INTO webhook_events (id, type, member_id, activity_id, "
+                    "occurred_us, body, fanned) VALUES (?, ?, ?, ?, ?, ?, 1)",
+                    (e.id, e.type, e.member_id, e.activity_id, e.occurred_us, e.body),
+                ).rowcount
+                conn.execute(
+                    "INSERT OR IGNORE INTO webhook_deliveries (id, event_id, subscription_id, "
+                    "state, next_at_us) VALUES (?, ?, ?, ?, ?)",
+                    (delivery_id(e.id, subscription_id), e.id, subscription_id, PENDING, now_us),
+                )
+            return added
+
+        return await self._db.write(job) if events else 0
+
     async def claim_deliveries(
         self,
         owner: str,

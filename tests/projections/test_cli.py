@@ -189,6 +189,7 @@ def test_a_bad_mapping_stops_the_command_naming_the_row(
         ["export"],
         ["marketplace", "clients"],
         ["webhooks", "subscribe"],
+        ["webhooks", "replay"],
     ],
 )
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:

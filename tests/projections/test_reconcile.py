@@ -226,3 +226,76 @@ async def test_reconcile_reads_page_by_page_and_finds_the_same_drift(
     assert fixed.drift == 0 and fixed.fixed == 4
     assert max(size for _name, size in sizes) <= 3, sizes
     assert (await reconciler(backend, stores, projector, worker).reconcile()).drift == 0
+
+
+async def test_a_new_mapping_version_fixed_sends_no_event_for_records_that_did_not_change(
+    backend: Backend,
+    stores: ProjectionStores,
+    worker: ProjectionWorker,
+    writer: Writer,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    await seed(writer)
+    await worker.drain()
+    await stores.aggregates.publish_events()
+    before = {e.id for e in await stores.deliveries.unfanned_events(1000)}
+    old = await stores.aggregates.get_record("E1", COURSE)
+    text = projection_settings().mapping_path.read_text().replace("# version: 1", "# version: 2")
+    path = tmp_path / "mapping.csv"
+    path.write_text(text)
+    new = Projector.from_settings(projection_settings(mapping_path=path))
+    rec = Reconciler(
+        backend.statements, stores, new, ProjectionWorker(backend.statements, stores, new)
+    )
+    report = await rec.reconcile(fix=True)
+    assert (report.drift, report.fixed) == (0, 2)
+    stored = await stores.aggregates.get_record("E1", COURSE)
+    assert stored is not None and stored.record is not None
+    assert old is not None and stored.version == old.version  # no new version
+    assert stored.record == {**old.record, "mapping_version": "2"}  # type: ignore[dict-item]
+    await stores.aggregates.publish_events()
+    sent = [e for e in await stores.deliveries.unfanned_events(1000) if e.id not in before]
+    assert sent == []  # was: one learning.updated with `changes: []` per record
+
+
+class ArrivingStatements:
+    """The statement store, with statements stored (not projected) as a comparison starts
+    its `start`-th full read of the statements: ingest going on while reconcile runs."""
+
+    def __init__(self, real: Any, writer: Writer, start: int, *statements: dict) -> None:
+        self._real, self._writer, self._start = real, writer, start
+        self._statements = statements
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def query_statements(self, query: StatementFilter) -> Any:
+        if query.after is None:
+            self.reads += 1
+            if self.reads == self._start:
+                await self._writer.store(*self._statements)
+        return await self._real.query_statements(query)
+
+
+async def test_fix_counts_the_pairs_it_fixed_while_statements_keep_arriving(
+    backend: Backend,
+    stores: ProjectionStores,
+    projector: Projector,
+    worker: ProjectionWorker,
+    writer: Writer,
+) -> None:
+    await seed(writer)
+    await worker.drain()
+    await writer.store(*(statement("attempted", activity=f"{COURSE}/a{n}") for n in range(2)))
+    later = [statement("completed", activity=f"{COURSE}/b{n}") for n in range(5)]
+    arriving = ArrivingStatements(backend.statements, writer, 2, *later)  # 2nd: after the fix
+    rec = Reconciler(arriving, stores, projector, worker)  # type: ignore[arg-type]
+    report = await rec.reconcile(fix=True)
+    assert arriving.reads == 2
+    assert report.fixed == 2  # the 2 awaiting at the start: was 2 - 5 = "fixed -3"
+    assert report.missing == sorted(("E1", f"{COURSE}/b{n}") for n in range(5))
+    assert report.arrived == report.missing and report.unresolved == 0
+    assert report.to_json()["arrived_during_run"] == 5
+    await worker.drain()
+    assert (await reconciler(backend, stores, projector, worker).reconcile()).drift == 0

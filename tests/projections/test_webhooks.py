@@ -14,7 +14,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from lrs.errors import NotFound
 from projections.keyring import Keyring
+from projections.pseudonyms import Disclosure
+from projections.replay import Replayer
 from projections.store import ProjectionStores
 from projections.store.base import Subscription
 from projections.wakeup import Wakeup
@@ -34,7 +37,7 @@ from projections.webhooks import (
     read_capped,
 )
 from projections.worker import ProjectionWorker
-from tests.projections.conftest import COURSE, Writer, hris_actor, statement
+from tests.projections.conftest import COURSE, VERB, Writer, hris_actor, statement, voiding
 
 SECRET = "whsec_test"
 
@@ -276,6 +279,64 @@ async def test_filters_pick_the_subscriptions(
     async with aiohttp.ClientSession() as session:
         await hooks.run_once(session)
     assert [(e["member_id"], e["version"]) for e in got.events.values()] == [("E2", 2)]
+
+
+async def test_a_verb_filter_gets_only_changes_caused_by_that_verb(
+    hooks: WebhookService,
+    receiver: tuple[Receiver, str],
+    worker: ProjectionWorker,
+    writer: Writer,
+) -> None:
+    got, url = receiver
+    _sub, got.secret = await hooks.subscribe(url, verbs=[VERB + "passed"])
+    [passed] = await writer.store(statement("passed"))
+    await worker.drain()
+    for verb in ("attempted", "completed"):  # the record has a pass: these are not passes
+        await writer.store(statement(verb, result={"score": {"scaled": 0.5}}))
+        await worker.drain()
+    await writer.store(voiding(passed))  # withdraws the pass: a change the pass caused
+    await worker.drain()
+    async with aiohttp.ClientSession() as session:
+        await hooks.run_once(session)
+    events = sorted(got.events.values(), key=lambda e: e["version"])
+    assert [(e["version"], e["verbs"]) for e in events] == [
+        (1, [VERB + "passed"]),
+        (4, [VERB + "passed"]),
+    ]
+    assert all(VERB + "passed" not in e["data"]["verbs"] for e in events[1:])
+
+
+async def test_a_replay_goes_to_its_subscription_only(
+    hooks: WebhookService,
+    receiver: tuple[Receiver, str],
+    worker: ProjectionWorker,
+    writer: Writer,
+    stores: ProjectionStores,
+    clock: list[int],
+) -> None:
+    got, url = receiver
+    await writer.store(
+        statement("completed", actor=hris_actor("E1")),
+        statement("passed", actor=hris_actor("E2")),
+    )
+    await worker.drain()
+    other, _secret = await hooks.subscribe("http://127.0.0.1:9/hooks")  # nothing listens
+    async with aiohttp.ClientSession() as session:
+        await hooks.drain(session)  # the live events: pending for `other` (unreachable)
+    late, got.secret = await hooks.subscribe(url, verbs=[VERB + "passed"])
+    disclosure = Disclosure(None, stores.identities, frozenset())  # type: ignore[arg-type]
+    replayer = Replayer(stores, disclosure, lambda: clock[0])
+    report = await replayer.replay(late.id)
+    assert (report.records, report.queued) == (2, 1)  # its verb filter: E2's pass
+    async with aiohttp.ClientSession() as session:
+        await hooks.drain(session)
+    [event] = got.events.values()
+    assert (event["member_id"], event["replay"], event["version"]) == ("E2", True, 1)
+    pending = await stores.deliveries.claim_deliveries("t", 2**62, 1, 100)
+    assert {d.subscription_id for d in pending} == {other.id}  # none of the replays
+    assert len(pending) == 2
+    with pytest.raises(NotFound):
+        await replayer.replay("sub_nope")
 
 
 async def test_two_dispatchers_do_not_send_the_same_delivery_twice(

@@ -8,6 +8,7 @@ import orjson
 
 from lrs.store.base import Backend
 from projections.audit import AuditLog
+from projections.facts import Projector
 from projections.identity_ops import IdentityService
 from projections.store import ProjectionStores
 from projections.store.base import Member
@@ -20,6 +21,7 @@ from tests.projections.conftest import (
     hris_actor,
     hris_load,
     mbox_actor,
+    projection_settings,
     statement,
     voiding,
 )
@@ -297,3 +299,24 @@ async def test_a_linked_lms_account_projects_what_it_held_old_facts_included(
     assert linked and moved == 1
     assert (await record(stores, "E3"))["learning_completed"] is True
     assert await stores.facts.count_unmatched() == 0
+
+
+async def test_a_recompute_that_changes_no_field_saves_quietly_without_an_event(
+    backend: Backend,
+    stores: ProjectionStores,
+    worker: ProjectionWorker,
+    writer: Writer,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    await writer.store(statement("completed"))
+    await worker.drain()
+    assert [e["type"] for e in await events(backend, stores)] == ["learning.created"]
+    text = projection_settings().mapping_path.read_text().replace("# version: 1", "# version: 2")
+    path = tmp_path / "mapping.csv"
+    path.write_text(text)
+    new = Projector.from_settings(projection_settings(mapping_path=path))
+    await ProjectionWorker(backend.statements, stores, new).recompute([("E1", COURSE)])
+    stored = await stores.aggregates.get_record("E1", COURSE)
+    assert stored is not None and stored.record is not None
+    assert (stored.record["mapping_version"], stored.version) == ("2", 1)
+    assert [e["type"] for e in await events(backend, stores)] == ["learning.created"]

@@ -84,6 +84,23 @@ async def test_fan_out_is_repeatable_and_marks_events(stores: ProjectionStores) 
     assert (counts.unfanned_events, counts.pending, counts.delivered, counts.dead) == (0, 2, 0, 0)
 
 
+async def test_replays_reach_one_subscription_and_no_fan_out(stores: ProjectionStores) -> None:
+    deliveries = stores.deliveries
+    replays = [OutboxEvent(f"evt_r{n}", "learning.updated", "E1", "A", n, b"{}") for n in (1, 2)]
+    assert await deliveries.add_replays(replays, "sub_1", now_us=100) == 2
+    assert await deliveries.add_replays(replays[:1], "sub_1", now_us=100) == 0  # again: skipped
+    assert await deliveries.add_replays([], "sub_1", now_us=100) == 0
+    assert await deliveries.unfanned_events(10) == []  # no fan-out sends them elsewhere
+    claimed = await deliveries.claim_deliveries("d1", now_us=100, lease_us=50, limit=10)
+    assert sorted((d.event_id, d.subscription_id) for d in claimed) == [
+        ("evt_r1", "sub_1"),
+        ("evt_r2", "sub_1"),
+    ]
+    assert all(d.body == b"{}" for d in claimed)
+    counts = await deliveries.delivery_counts()
+    assert (counts.unfanned_events, counts.pending) == (0, 2)
+
+
 async def test_claims_are_exclusive_and_expire(stores: ProjectionStores) -> None:
     await outbox(stores, 1)
     deliveries = stores.deliveries

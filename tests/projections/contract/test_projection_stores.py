@@ -191,6 +191,23 @@ async def test_records_compare_and_set(stores: ProjectionStores) -> None:
     assert got is not None and (got.rev, got.version, got.record) == (2, 2, {"v": 2})
 
 
+async def test_a_quiet_save_replaces_the_content_without_an_event(
+    stores: ProjectionStores,
+) -> None:
+    assert await save(stores, 0, {"v": 1}, 1, event=event(1))
+    assert await save(stores, 1, {"v": 1, "mapping": 2}, 1, now_us=7000, quiet=True)
+    assert await save(stores, 2, {"v": 9}, 1, now_us=8000)  # neither: only the rev moves
+    got = await stores.aggregates.get_record("E1", "A")
+    assert got is not None and (got.rev, got.version) == (3, 1)
+    assert (got.record, got.updated_us) == ({"v": 1, "mapping": 2}, 7000)
+    await stores.aggregates.publish_events()
+    assert [e.id for e in await stores.deliveries.unfanned_events(10)] == ["evt_1"]
+    assert await stores.aggregates.save_records([saving(2, 3, event=None, quiet=True)]) == {
+        ("E1", "A")
+    }
+    assert (await stores.aggregates.get_record("E1", "A")).record == {"n": 2}  # type: ignore[union-attr]
+
+
 def saving(n: int, rev: int, member: str = "E1", activity: str = "A", **kw: object) -> RecordSave:
     options: dict = {"record": {"n": n}, "version": 1, "now_us": 100 + n, "event": event(n)}
     options.update(kw)
