@@ -22,11 +22,17 @@ short is finished by running it again while the member row remains; the member r
    (`AggregateStore.erase_member`). No `learning.removed` is sent per record: the one
    `member.erased` event, naming the member by the public id the marketplace knew, tells
    subscribers to drop everything they hold about that id;
-6. the member row is deleted, then the audit entry `identities.erased` is written: counts
+6. the person's identifiers are cut out of the audit log (their personal parts, by member id,
+   merged ids, every claim key and the pseudonym: `projections.audit_personal`; the chain
+   still verifies, the entries read `[erased]`) and out of the saved results of HRIS events
+   (`HrisStore.forget_members`: the event ids stay, so a repeated event is still answered
+   and not applied again);
+7. the member row is deleted, with the rows of the members merged into it (the same person
+   under another employee id), then the audit entry `identities.erased` is written: counts
    only, its subject the random replacement id (no personal data, and no way back).
 
-What it does not reach: audit entries written before (the chained log is append-only; an
-`identities.merged` entry holds the claims it moved) and the HRIS events log.
+What stays, by design: the `member.erased` event naming the public id; the HRIS events' body
+digests (SHA-256 over the whole event, kept to tell a repeat from a reused event id).
 """
 
 from __future__ import annotations
@@ -45,11 +51,20 @@ from lrs.services.erasure import erase_person
 from lrs.store.base import Backend
 from projections.audit import AuditLog
 from projections.errors import MemberNotFound
-from projections.identity import ACCOUNT, EMAIL, HRIS, matching_keys, split_account_key
+from projections.identity import (
+    ACCOUNT,
+    EMAIL,
+    HRIS,
+    account_key,
+    matching_keys,
+    split_account_key,
+)
 from projections.member_events import ERASED
+from projections.provisioning import PROVISIONAL_PREFIX
+from projections.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from projections.pseudonyms import Disclosure
 from projections.store import ProjectionStores
-from projections.store.base import Claim, Member, OutboxEvent
+from projections.store.base import Claim, IdentityStore, Member, OutboxEvent
 from projections.transforms import format_datetime
 from projections.worker import ProjectionWorker, wall_clock_us
 
@@ -104,6 +119,33 @@ def person_ifis(member: Member, claims: list[Claim], hris_home_page: str | None)
             ifis.append({"account": {"homePage": home, "name": name}})
     unique = {orjson.dumps(i, option=orjson.OPT_SORT_KEYS): i for i in ifis}
     return list(unique.values())
+
+
+def person_holders(
+    member: Member, claims: list[Claim], merged: list[str], public_id: str
+) -> list[str]:
+    """What the audit log's personal parts of this person are held by: member ids (their
+    own and those merged into it), every identity key they claimed, their public id."""
+    holders = {member.member_id, public_id, *merged}
+    holders.update(EMAIL + email for email in member.emails)
+    holders.update(account_key(home, name) for home, name in member.accounts)
+    for claim in claims:
+        holders.add(claim.key[len(HRIS) :] if claim.key.startswith(HRIS) else claim.key)
+    return sorted(holders)
+
+
+async def gone_holders(identities: IdentityStore, holders: list[str]) -> set[str]:
+    """The holders an erasure removed before the audit log kept personal parts (for the
+    migration, `AuditLog.protect_earlier`): member ids the identity map no longer holds and
+    keys nobody claims. Provisional ids (deleted when absorbed) and pseudonyms are kept."""
+    keys = [h for h in holders if h.startswith((EMAIL, ACCOUNT))]
+    ids = [h for h in holders if h not in keys and not h.startswith(_NEVER_GONE)]
+    claimed = await identities.claims_for(keys) if keys else {}
+    known = await identities.get_members(ids) if ids else {}
+    return {k for k in keys if not claimed.get(k)} | {m for m in ids if m not in known}
+
+
+_NEVER_GONE = (PROVISIONAL_PREFIX, PSEUDONYM_PREFIX)
 
 
 def erased_event(public_id: str, now_us: int) -> OutboxEvent:
@@ -164,7 +206,10 @@ class ErasureService:
         await self._worker.reapply(statement_ids)
         records, events = await self._stores.aggregates.erase_member(member_id)
         await self._stores.aggregates.add_events([erased_event(public_id, self._clock())])
-        await identities.delete_members([member_id])
+        merged = await self._merged_into(member_id, claims)
+        await self._audit.erase_person(person_holders(member, claims, merged, public_id))
+        await self._stores.hris.forget_members([member_id, *merged])
+        await identities.delete_members([*merged, member_id])
         result = ErasureResult(name, counts, len(claims), len(statement_ids), records, events, 0)
         details = {k: v for k, v in result.to_json().items() if k not in ("audit_seq",)}
         entry = await self._audit.append(AUDIT_TYPE, actor=actor, subject=name, details=details)
@@ -172,6 +217,12 @@ class ErasureService:
         return ErasureResult(
             name, counts, len(claims), len(statement_ids), records, events, entry.seq
         )
+
+    async def _merged_into(self, member_id: str, claims: list[Claim]) -> list[str]:
+        """The members merged into this one (their `hris:` claims), still in the map."""
+        ids = [c.key[len(HRIS) :] for c in claims if c.key.startswith(HRIS)]
+        found = await self._stores.identities.get_members(ids) if ids else {}
+        return sorted(m for m, row in found.items() if row.merged_into == member_id)
 
     async def _public_id(self, member_id: str) -> str:
         return (await self._disclosure.public_ids([member_id]))[member_id]

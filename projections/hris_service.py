@@ -16,7 +16,9 @@
    map does not hold); `conflicts` counts the conflicts the round made that the
    event's member is party to;
 5. each round's results are saved after it is applied (a crash in between re-applies it on a
-   repeat, which plans nothing new: `unchanged`) and audited as `hris.event`.
+   repeat, which plans nothing new: `unchanged`) and audited as `hris.event` (the employee
+   id as a personal part, `projections.audit_personal`; an applied erase's result and entry
+   name nobody).
 
 Requests are applied one at a time within a process (a lock). Two processes applying events
 for one member at the same moment race as two identity imports would.
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from projections.audit import AuditLog
+from projections.audit_personal import ERASED
 from projections.erasure import ErasureService
 from projections.errors import MemberNotFound
 from projections.hris_errors import EventIdReused
@@ -142,7 +145,7 @@ class HrisEventService:
         await self._audit.append(
             "hris.event",
             actor=f"hris:{source.name}",
-            subject=result["employee_id"],
+            subject=result["employee_id"] or ERASED,
             details=details,
         )
 
@@ -206,10 +209,14 @@ def rounds(events: list[HrisEvent]) -> list[list[HrisEvent]]:
 
 
 def _result(event: HrisEvent, received_at: str, outcome: dict[str, Any]) -> dict[str, Any]:
+    """The saved (and answered) result; an applied erase names the employee no more: it is
+    saved after the erasure cut the id out of the member's earlier results."""
+    erased = event.type == "erase" and outcome.get("status") == APPLIED
     return {
         "event_id": event.event_id,
         "type": event.type,
-        "employee_id": event.member_id,
+        "employee_id": None if erased else event.member_id,
+        **({"erased": True} if erased else {}),
         "effective_at": event.effective_at,
         "received_at": received_at,
         **outcome,

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS hris_events (
     result TEXT NOT NULL,
     PRIMARY KEY (source, event_id)
 );
+CREATE INDEX IF NOT EXISTS hris_events_employee
+    ON hris_events (json_extract(result, '$.employee_id'));
 """
 
 _SOURCE_COLUMNS = "name, salt, created_at, rotated_at, revoked_at"
@@ -111,6 +113,22 @@ class SQLiteHrisStore:
             ).fetchone()
 
         return _event(await self._db.write(job))
+
+    async def forget_members(self, member_ids: Sequence[str]) -> int:
+        """One UPDATE per chunk of ids, by the employee id index."""
+
+        def job(conn: sqlite3.Connection) -> int:
+            changed = 0
+            for part in chunks(list(dict.fromkeys(member_ids))):
+                sql = (
+                    "UPDATE hris_events SET result = json_set(result, '$.employee_id', "
+                    "json('null'), '$.erased', json('true')) "
+                    f"WHERE json_extract(result, '$.employee_id') IN ({marks(len(part))})"
+                )
+                changed += conn.execute(sql, part).rowcount
+            return changed
+
+        return await self._db.write(job) if member_ids else 0
 
 
 def _source_row(source: HrisSource) -> tuple[str | None, ...]:
