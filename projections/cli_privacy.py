@@ -55,6 +55,13 @@ def _retention_text(report: RetentionReport, verbose: bool) -> str:
             lines += [f"    record {m} {a}" for m, a in sorted(found.records)]
     if report.applied:
         lines.append(f"records removed {report.records_removed}, changed {report.records_changed}")
+    if report.applied and report.members_pseudonymised:
+        lines.append(
+            f"statements of {report.members_pseudonymised} members pseudonymised "
+            f"({report.statements_pseudonymised} statements)"
+        )
+    elif not report.applied and (due := len(report.members_to_pseudonymise())):
+        lines.append(f"statements of {due} members to pseudonymise")
     return "\n".join(lines)
 
 

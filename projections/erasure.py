@@ -218,6 +218,25 @@ class ErasureService:
             name, counts, len(claims), len(statement_ids), records, events, entry.seq
         )
 
+    async def pseudonymise_statements(self, member_id: str) -> int:
+        """Pseudonymise the member's statements and re-apply them, keeping the member
+        (retention's `pseudonymise` action, `projections.retention`): steps 1, 2 and 4 of
+        an erasure with the `pseudonymise` policy. How many statements were rewritten."""
+        member = await self._stores.identities.get_member(member_id)
+        if member is None:
+            return 0
+        claims = (await self._stores.identities.member_claims([member_id])).get(member_id, [])
+        statement_ids = await self._statement_ids(member_id, claims)
+        counts = await erase_person(
+            self._backend,
+            person_ifis(member, claims, self._hris),
+            replacement_name(),
+            "pseudonymise",
+            home_page=self._home_page,
+        )
+        await self._worker.reapply(statement_ids)
+        return counts.statements_pseudonymised
+
     async def _merged_into(self, member_id: str, claims: list[Claim]) -> list[str]:
         """The members merged into this one (their `hris:` claims), still in the map."""
         ids = [c.key[len(HRIS) :] for c in claims if c.key.startswith(HRIS)]
