@@ -11,22 +11,22 @@ short is finished by running it again while the member row remains; the member r
    name is an opaque random id (`erased_` + 26 base32 characters), NOT the member's keyed
    pseudonym: a keyed pseudonym can be recomputed from the employee id by whoever holds the
    key, which would undo the erasure; the random id links to nobody;
-3. their claims are deleted (after the statements, so a run cut short before still knows
-   every address when run again), so nothing resolves to them any more;
-4. the noted statements are applied again as stored now (`ProjectionWorker.reapply`): their
-   facts now carry the pseudonymous account (unmatched: the erased home page is never
-   provisioned, see `projections.provisioning`) or are dropped with deleted statements, and
-   the member's records are recomputed away;
-5. every record row of the member and every webhook event about them (pending, dead-lettered
-   or delivered: the outbox row holds the payload) with its deliveries are deleted
-   (`AggregateStore.erase_member`). No `learning.removed` is sent per record: the one
-   `member.erased` event, naming the member by the public id the marketplace knew, tells
-   subscribers to drop everything they hold about that id;
-6. the person's identifiers are cut out of the audit log (their personal parts, by member id,
+3. the person's identifiers are cut out of the audit log (their personal parts, by member id,
    merged ids, every claim key and the pseudonym: `projections.audit_personal`; the chain
    still verifies, the entries read `[erased]`) and out of the saved results of HRIS events
    (`HrisStore.forget_members`: the event ids stay, so a repeated event is still answered
    and not applied again);
+4. their claims are deleted (after the statements and the audit log, so a run cut short
+   before still knows every address when run again), so nothing resolves to them any more;
+5. the noted statements are applied again as stored now (`ProjectionWorker.reapply`): their
+   facts now carry the pseudonymous account (unmatched: the erased home page is never
+   provisioned, see `projections.provisioning`) or are dropped with deleted statements, and
+   the member's records are recomputed away;
+6. every record row of the member and every webhook event about them (pending, dead-lettered
+   or delivered: the outbox row holds the payload) with its deliveries are deleted
+   (`AggregateStore.erase_member`). No `learning.removed` is sent per record: the one
+   `member.erased` event, naming the member by the public id the marketplace knew, tells
+   subscribers to drop everything they hold about that id;
 7. the member row is deleted, with the rows of the members merged into it (the same person
    under another employee id), then the audit entry `identities.erased` is written: counts
    only, its subject the random replacement id (no personal data, and no way back).
@@ -202,13 +202,11 @@ class ErasureService:
         counts = await erase_person(
             self._backend, ifis, name, self._policy, home_page=self._home_page
         )
+        merged = await self._cut_traces(member, claims, public_id)
         await identities.delete_claims([(c.key, member_id) for c in claims])
         await self._worker.reapply(statement_ids)
         records, events = await self._stores.aggregates.erase_member(member_id)
         await self._stores.aggregates.add_events([erased_event(public_id, self._clock())])
-        merged = await self._merged_into(member_id, claims)
-        await self._audit.erase_person(person_holders(member, claims, merged, public_id))
-        await self._stores.hris.forget_members([member_id, *merged])
         await identities.delete_members([*merged, member_id])
         result = ErasureResult(name, counts, len(claims), len(statement_ids), records, events, 0)
         details = {k: v for k, v in result.to_json().items() if k not in ("audit_seq",)}
@@ -220,8 +218,9 @@ class ErasureService:
 
     async def pseudonymise_statements(self, member_id: str) -> int:
         """Pseudonymise the member's statements and re-apply them, keeping the member
-        (retention's `pseudonymise` action, `projections.retention`): steps 1, 2 and 4 of
-        an erasure with the `pseudonymise` policy. How many statements were rewritten."""
+        (retention's `pseudonymise` action, `projections.retention`): steps 1, 2 and 5 of
+        an erasure with the `pseudonymise` policy. How many statements were rewritten. The
+        caller settles the store once for a batch (`AggregateStore.settle_erasure`)."""
         member = await self._stores.identities.get_member(member_id)
         if member is None:
             return 0
@@ -236,6 +235,14 @@ class ErasureService:
         )
         await self._worker.reapply(statement_ids)
         return counts.statements_pseudonymised
+
+    async def _cut_traces(self, member: Member, claims: list[Claim], public_id: str) -> list[str]:
+        """Step 3: the person out of the audit log and the HRIS results (while the claims
+        are still there to name every key); the ids of the members merged into them."""
+        merged = await self._merged_into(member.member_id, claims)
+        await self._audit.erase_person(person_holders(member, claims, merged, public_id))
+        await self._stores.hris.forget_members([member.member_id, *merged])
+        return merged
 
     async def _merged_into(self, member_id: str, claims: list[Claim]) -> list[str]:
         """The members merged into this one (their `hris:` claims), still in the map."""

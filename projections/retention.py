@@ -24,7 +24,8 @@ identifier of theirs replaced by a new random account, so nothing links the stat
 them any more; the member stays in the identity map, and what they learn later projects as
 usual). A run cut short is finished by the next: the members not yet done still have their
 facts. What a member's statements contributed before an earlier `apply` removed it (or an
-import too old to project at all) left no fact, so it does not make them due.
+import too old to project at all) left no fact, so it does not make them due. On SQLite the
+file is vacuumed once after the members of a run are done.
 """
 
 from __future__ import annotations
@@ -278,6 +279,9 @@ class Retention:
         for member_id in members:
             report.statements_pseudonymised += await pseudonymise(member_id)
             report.members_pseudonymised += 1
+        # once for the lot: on SQLite the file is rebuilt, so the statements as they were
+        # stay in no free page (a rewrite of the whole file: not once per member)
+        await self._stores.aggregates.settle_erasure()
 
     async def _scan(
         self, read: Callable[[int, str | None], Any], findings: list[RuleFindings]

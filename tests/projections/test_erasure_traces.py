@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from projections.audit import entry_json
 from projections.audit_personal import ERASED
@@ -128,3 +129,23 @@ async def test_delete_a_contractor_by_pseudonym_even_without_records(market: Mar
     assert await market.projection.stores.identities.get_member("CTR-9") is None
     events = await erased_events(market)
     assert [e["member_id"] for e in events] == [pseudonym]
+
+
+async def test_an_erasure_cut_short_then_run_again_cuts_every_address(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await everything_audited(market)
+    worker = market.projection.worker
+    real = worker.reapply
+
+    async def cut_short(ids: list[str]) -> None:
+        raise RuntimeError("cut short")  # after the claims were deleted
+
+    monkeypatch.setattr(worker, "reapply", cut_short)
+    with pytest.raises(RuntimeError, match="cut short"):
+        await market.projection.erasure.erase(EMPLOYEE, actor="test")
+    monkeypatch.setattr(worker, "reapply", real)
+    await market.projection.erasure.erase(EMPLOYEE, actor="test")  # the member row remained
+    text = orjson.dumps(await listed(market)).decode()
+    assert not [s for s in [*ALL_SECRETS, PSEUDONYM] if s in text]  # the old address too
+    assert (await market.projection.audit.verify()).intact

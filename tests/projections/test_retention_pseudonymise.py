@@ -20,6 +20,7 @@ from projections.retention_policy import parse_policy
 from projections.service import Projection, open_projection
 from projections.settings import SPEC_DIR
 from projections.store.base import Claim, Member
+from tests.lrs.http.test_erasure import found_secrets
 from tests.projections.conftest import (
     COURSE,
     Writer,
@@ -33,6 +34,7 @@ from tests.projections.test_cli_privacy import hris_knows
 from tests.projections.test_retention import ACTIVITY_ROW, Clock, us
 
 POLICY = "P5Y; contract; pseudonymise"
+NAME = "Edith Oldlearner"
 
 
 def pseudonymising_mapping(directory: Path) -> Path:
@@ -128,9 +130,10 @@ def test_retention_pseudonymises_through_the_cli(
     monkeypatch.delenv("LRS_MONGODB_URI", raising=False)
     monkeypatch.chdir(tmp_path)
     now = datetime.now(UTC).strftime("%Y-%m-%dT00:00:00Z")
+    named_e1 = {**hris_actor("E1"), "name": NAME}  # a name only the statement holds
     store(
         tmp_path,
-        statement("completed", actor=hris_actor("E1"), timestamp="2015-03-01T00:00:00Z"),
+        statement("completed", actor=named_e1, timestamp="2015-03-01T00:00:00Z"),
         statement("completed", actor=hris_actor("E2"), timestamp="2015-03-01T00:00:00Z"),
         statement("passed", actor=hris_actor("E2"), activity=f"{COURSE}/new", timestamp=now),
     )
@@ -147,3 +150,5 @@ def test_retention_pseudonymises_through_the_cli(
     [entry] = run_json(capsys, "audit", "--type", "retention.applied", "--limit", "1")
     assert entry["details"]["members_pseudonymised"] == 1 and "E1" not in str(entry)
     assert run_json(capsys, "audit", "verify")["intact"]
+    database: Any = type("D", (), {"engine": type("E", (), {"path": tmp_path / "lrs.sqlite3"})})
+    assert found_secrets(database, tmp_path, [NAME]) == []  # no free page keeps it either
