@@ -13,7 +13,7 @@ keeps a digest from confirming a guessed employee id, and deleting a person's pa
 the chain whole. Readers get the entry back with the values in place, or `[erased]`.
 
 Which strings are identifiers is decided here, per entry type, so that callers pass what they
-always passed (`MEMBER_FIELDS`, `DESCRIBED_KEY_FIELDS`, `FREE_TEXT_FIELDS`) and, anywhere in an
+always passed (`MEMBER_FIELDS`, `DESCRIBED_KEY_FIELDS`, `HELD_FIELDS`) and, anywhere in an
 entry, identity keys (`email:`, `account:`, `hris:`). A caller that knows more passes it
 (`AuditLog.append(personal=...)`: a revealed pseudonym's member).
 
@@ -54,7 +54,7 @@ _MERGE_FIELDS = (
 )
 MEMBER_FIELDS: dict[str, tuple[str, ...]] = {
     "identities.import": ("details.hires", "details.changes", "details.terminations"),
-    "identities.merge": ("subject", "details.from", "details.into"),
+    "identities.merge": ("subject", "details.into"),
     "identities.link": ("subject",),
     "identities.resolve": ("details.member", "details.dropped"),
     "identities.merged": _MERGE_FIELDS,
@@ -70,11 +70,13 @@ DESCRIBED_KEY_FIELDS: dict[str, tuple[str, ...]] = {
 }
 """Fields holding a key as operators read it: an address, or `account <home page> <name>`."""
 
-FREE_TEXT_FIELDS: dict[str, tuple[str, str]] = {
-    "identities.merged": ("details.reason", "details.from"),
-    "identities.unmerged": ("details.reason", "details.from"),
+HELD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "identities.merged": (("details.reason", "details.from"),),
+    "identities.unmerged": (("details.reason", "details.from"),),
+    "identities.merge": (("details.from", "details.into"),),
 }
-"""Free text about a person (a merge's reason): the field, and the field naming its holder."""
+"""Values held by the member another field names: a merge's reason (free text about the
+person), and the provisional id a member absorbed (the same person, before the HRIS knew)."""
 
 PERSONAL_TYPES = frozenset(MEMBER_FIELDS) | frozenset(DESCRIBED_KEY_FIELDS)
 
@@ -149,8 +151,7 @@ def personal_values(record: AuditRecord) -> dict[str, str]:
         if len(account) == 2 and account[1]:
             found[account[1]] = f"account:{account[0].rstrip('/')}\n{account[1]}"
     found.update(pair for text in _strings(fields) if (pair := _key_value(text)))
-    if kind in FREE_TEXT_FIELDS:
-        path, holder_path = FREE_TEXT_FIELDS[kind]
+    for path, holder_path in HELD_FIELDS.get(kind, ()):
         holders = _at(fields, holder_path)
         found.update((v, holders[0]) for v in _at(fields, path) if v and holders)
     return found
