@@ -195,13 +195,16 @@ def check_entry(
     return broken
 
 
+_Waiting = tuple[AuditRecord, list[PersonalPart], "asyncio.Future[AuditRecord]"]
+
+
 class AuditLog:
     """Appends to, reads and verifies the hash-chained audit log."""
 
     def __init__(self, store: AuditStore, *, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._clock = clock
-        self._waiting: list[tuple[AuditRecord, asyncio.Future[AuditRecord]]] = []
+        self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def append(
@@ -231,12 +234,9 @@ class AuditLog:
             _plain(after),
         )
         values = {**personal_values(entry), **(personal or {})}
-        kept = entry
-        if values:
-            kept, parts = protect(entry, values)
-            await self._store.put_parts(parts)  # first: an entry never names a missing part
+        kept, parts = protect(entry, values) if values else (entry, [])
         done: asyncio.Future[AuditRecord] = asyncio.get_running_loop().create_future()
-        self._waiting.append((kept, done))
+        self._waiting.append((kept, parts, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting(), name="audit-writer")
         sealed = await done
@@ -253,31 +253,37 @@ class AuditLog:
 
         A task of its own, not any caller's: a caller cancelled while its entry is being
         written neither interrupts the run nor leaves the others waiting (its entry may
-        still be written).
+        still be written). The run's personal parts are written with it, first, so that an
+        entry never names a missing part.
         """
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                placed = await self._append_run([entry for entry, _done in batch])
+                placed = await self._append_run(
+                    [entry for entry, _p, _d in batch], [p for _e, ps, _d in batch for p in ps]
+                )
             except BaseException as exc:
                 failure = (
                     exc
                     if isinstance(exc, Exception)
                     else StoreUnavailable("the audit log writer was stopped")
                 )
-                for _entry, done in batch:
+                for _entry, _parts, done in batch:
                     if not done.done():
                         done.set_exception(failure)
                 if failure is not exc:
                     raise
                 continue
-            for (_entry, done), record in zip(batch, placed, strict=True):
+            for (_entry, _parts, done), record in zip(batch, placed, strict=True):
                 if not done.done():
                     done.set_result(record)
 
-    async def _append_run(self, entries: list[AuditRecord]) -> list[AuditRecord]:
-        """Seal the entries one after another on the head and insert them; the ones that
-        lost their sequence numbers to another writer are sealed again on the new head."""
+    async def _append_run(
+        self, entries: list[AuditRecord], parts: list[PersonalPart]
+    ) -> list[AuditRecord]:
+        """Seal the entries one after another on the head and insert them (with their
+        personal parts, the first time); the ones that lost their sequence numbers to
+        another writer are sealed again on the new head."""
         placed: list[AuditRecord] = []
         for _ in range(MAX_ATTEMPTS):
             head = await self._store.head()
@@ -285,7 +291,10 @@ class AuditLog:
             for entry in entries[len(placed) :]:
                 head = seal(entry, head)
                 run.append(head)
-            placed += run[: await self._store.insert_run(run)]
+            inserted = await (
+                self._store.insert_run(run, parts) if parts else self._store.insert_run(run)
+            )
+            placed, parts = placed + run[:inserted], []
             if len(placed) == len(entries):
                 return placed
         raise StoreUnavailable("the audit log is too busy to append to; retry later")

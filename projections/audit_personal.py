@@ -59,10 +59,14 @@ MEMBER_FIELDS: dict[str, tuple[str, ...]] = {
     "identities.resolve": ("details.member", "details.dropped"),
     "identities.merged": _MERGE_FIELDS,
     "identities.unmerged": _MERGE_FIELDS,
-    "hris.event": ("subject",),
+    "hris.event": ("subject",),  # written before this version; now the event id (below)
     "pseudonym.revealed": ("subject",),
 }
 """Fields holding member ids (or a pseudonym), by entry type; a field may hold a list."""
+
+KEY_TYPE_PREFIX = "identities."
+"""Only identity operations put identity keys (`email:...`) in their entries: the others are
+not searched for them (token issuance appends an entry per token)."""
 
 DESCRIBED_KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "identities.merge": ("details.key",),
@@ -144,13 +148,16 @@ def personal_values(record: AuditRecord) -> dict[str, str]:
     found: dict[str, str] = {}
     for path in MEMBER_FIELDS.get(kind, ()):
         found.update((v, v) for v in _at(fields, path) if v)
+    if kind == "hris.event" and record.subject == record.details.get("event_id"):
+        found.pop(record.subject, None)  # named by its event id: names nobody
     for path in DESCRIBED_KEY_FIELDS.get(kind, ()):
         found.update(pair for v in _at(fields, path) if (pair := _described_value(v)))
     if kind == "identities.link":
         account = _at(fields, "details.account")
         if len(account) == 2 and account[1]:
             found[account[1]] = f"account:{account[0].rstrip('/')}\n{account[1]}"
-    found.update(pair for text in _strings(fields) if (pair := _key_value(text)))
+    if kind.startswith(KEY_TYPE_PREFIX):
+        found.update(pair for text in _strings(fields) if (pair := _key_value(text)))
     for path, holder_path in HELD_FIELDS.get(kind, ()):
         holders = _at(fields, holder_path)
         found.update((v, holders[0]) for v in _at(fields, path) if v and holders)
@@ -192,8 +199,9 @@ def protect(
     for value, n in numbers.items():
         by_holder.setdefault(values[value], {})[str(n)] = value
     parts = [
-        PersonalPart(secrets.token_hex(12), holder, secrets.token_hex(16), held)
+        PersonalPart(raw[:12].hex(), holder, raw[12:].hex(), held)
         for holder, held in sorted(by_holder.items())
+        if (raw := secrets.token_bytes(28))  # a random id and a random salt
     ]
     changed = {
         name: _replace_strings(value, lambda s: _tokenised(s, numbers))

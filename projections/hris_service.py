@@ -16,9 +16,9 @@
    map does not hold); `conflicts` counts the conflicts the round made that the
    event's member is party to;
 5. each round's results are saved after it is applied (a crash in between re-applies it on a
-   repeat, which plans nothing new: `unchanged`) and audited as `hris.event` (the employee
-   id as a personal part, `projections.audit_personal`; an applied erase's result and entry
-   name nobody).
+   repeat, which plans nothing new: `unchanged`) and audited as `hris.event`, named by the
+   event id (the employee id is in the saved result, erased with them; an applied erase's
+   result names nobody).
 
 Requests are applied one at a time within a process (a lock). Two processes applying events
 for one member at the same moment race as two identity imports would.
@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from projections.audit import AuditLog
-from projections.audit_personal import ERASED
 from projections.erasure import ErasureService
 from projections.errors import MemberNotFound
 from projections.hris_errors import EventIdReused
@@ -141,12 +140,11 @@ class HrisEventService:
         return results
 
     async def _audit_event(self, source: HrisSource, result: dict[str, Any]) -> None:
+        """The entry names the event, not the employee: the saved result links the two
+        (and is erased with them); the identity changes are audited by the import."""
         details = {k: result[k] for k in ("event_id", "type", "status", "effective_at")}
         await self._audit.append(
-            "hris.event",
-            actor=f"hris:{source.name}",
-            subject=result["employee_id"] or ERASED,
-            details=details,
+            "hris.event", actor=f"hris:{source.name}", subject=result["event_id"], details=details
         )
 
     async def _outcomes(self, events: list[HrisEvent], *, actor: str) -> dict[str, dict[str, Any]]:

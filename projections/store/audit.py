@@ -110,9 +110,13 @@ class AuditStore(Protocol):
         """Insert at `record.seq` unless taken; `origin`, when given, is unique too."""
         ...
 
-    async def insert_run(self, records: Sequence[AuditRecord]) -> int:
+    async def insert_run(
+        self, records: Sequence[AuditRecord], parts: Sequence[PersonalPart] = ()
+    ) -> int:
         """Insert records of consecutive sequence numbers, in order, stopping at the first
-        number already taken; how many were inserted (the leading ones)."""
+        number already taken; how many were inserted (the leading ones). `parts` (personal
+        parts the records name) are stored first, whatever the outcome (`put_parts`), in
+        the same transaction where the backend has one."""
         ...
 
     async def newest(

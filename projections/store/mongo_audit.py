@@ -20,6 +20,7 @@ The migration's progress is a document of `audit_state`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -115,8 +116,12 @@ class MongoAuditStore:
             return Inserted.SEQ_TAKEN
         return Inserted.DONE
 
-    async def insert_run(self, records: Sequence[AuditRecord]) -> int:
-        """One ordered `insert_many`: the server stops at the first taken `_id`."""
+    async def insert_run(
+        self, records: Sequence[AuditRecord], parts: Sequence[PersonalPart] = ()
+    ) -> int:
+        """The parts, then one ordered `insert_many`: the server stops at the first taken
+        `_id`."""
+        await self.put_parts(parts)
         if not records:
             return 0
         try:
@@ -168,10 +173,17 @@ class MongoAuditStore:
             await self._legacy.delete_many({"_id": {"$in": list(legacy_ids)}})
 
     async def put_parts(self, parts: Sequence[PersonalPart]) -> None:
-        """Upsert each part (single-document writes)."""
-        for part in parts:
-            doc = {"holder": part.holder, "salt": part.salt, "data": dump_object(part.values)}
-            await self._parts.replace_one({"_id": part.pid}, doc, upsert=True)
+        """Upsert each part (single-document upserts, sent together)."""
+        await asyncio.gather(
+            *(
+                self._parts.replace_one(
+                    {"_id": p.pid},
+                    {"holder": p.holder, "salt": p.salt, "data": dump_object(p.values)},
+                    upsert=True,
+                )
+                for p in parts
+            )
+        )
 
     async def parts(self, pids: Sequence[str]) -> dict[str, PersonalPart]:
         """By id, the stored ones."""

@@ -153,11 +153,16 @@ class SQLiteAuditStore:
 
         return await self._db.write(job)
 
-    async def insert_run(self, records: Sequence[AuditRecord]) -> int:
-        """Insert in order, in one transaction, up to the first taken sequence number."""
+    async def insert_run(
+        self, records: Sequence[AuditRecord], parts: Sequence[PersonalPart] = ()
+    ) -> int:
+        """Insert the parts, then the records in order up to the first taken sequence
+        number: one transaction."""
         rows = [((*_row(r), None), dump_object(r.personal)) for r in records]
+        part_rows = _part_rows(parts)
 
         def job(conn: sqlite3.Connection) -> int:
+            conn.executemany(_PUT_PART, part_rows)
             for count, (row, personal) in enumerate(rows):
                 if not _insert(conn, row, personal):
                     return count
@@ -225,10 +230,9 @@ class SQLiteAuditStore:
 
     async def put_parts(self, parts: Sequence[PersonalPart]) -> None:
         """Insert or replace."""
-        rows = [(p.pid, p.holder, p.salt, dump_object(p.values)) for p in parts]
-        sql = "INSERT OR REPLACE INTO audit_personal (pid, holder, salt, data) VALUES (?, ?, ?, ?)"
+        rows = _part_rows(parts)
         if rows:
-            await self._db.write(lambda c: c.executemany(sql, rows))
+            await self._db.write(lambda c: c.executemany(_PUT_PART, rows))
 
     async def parts(self, pids: Sequence[str]) -> dict[str, PersonalPart]:
         """By id, the stored ones."""
@@ -295,6 +299,13 @@ class SQLiteAuditStore:
             "DO UPDATE SET value = max(value, excluded.value)"
         )
         await self._db.write(lambda c: c.execute(sql, (_PROTECTED, seq)))
+
+
+_PUT_PART = "INSERT OR REPLACE INTO audit_personal (pid, holder, salt, data) VALUES (?, ?, ?, ?)"
+
+
+def _part_rows(parts: Sequence[PersonalPart]) -> list[tuple[str, str, str, str | None]]:
+    return [(p.pid, p.holder, p.salt, dump_object(p.values)) for p in parts]
 
 
 def _values(text: str) -> dict[str, str]:
