@@ -21,11 +21,12 @@ row's period (every fact of theirs older than its cutoff, none newer) has their 
 pseudonymised by `apply`, before the re-applying, as an erasure with
 `LRS_ERASURE_STATEMENTS=pseudonymise` does (`ErasureService.pseudonymise_statements`: every
 identifier of theirs replaced by a new random account, so nothing links the statements to
-them any more; the member stays in the identity map, and what they learn later projects as
-usual). A run cut short is finished by the next: the members not yet done still have their
-facts. What a member's statements contributed before an earlier `apply` removed it (or an
-import too old to project at all) left no fact, so it does not make them due. On SQLite the
-file is vacuumed once after the members of a run are done.
+them any more, and their xAPI documents deleted; the member stays in the identity map, and
+what they learn later projects as usual). A run cut short is finished by the next: the
+members not yet done still have their facts. What a member's statements contributed before
+an earlier `apply` removed it (or an import too old to project at all) left no fact, so it
+does not make them due. On SQLite the file is vacuumed once after the members of a run are
+done.
 """
 
 from __future__ import annotations
