@@ -2,8 +2,9 @@
 
 Callers (the token service, identity operations after a merge, erasure, a reveal...) call
 `AuditLog.append(type, actor=..., subject=..., details=..., before=..., after=...)`. The log
-holds what they pass and nothing else: it needs no personal data, and callers must not pass a
-secret or a token.
+holds what they pass and nothing else; callers must not pass a secret or a token. The
+identifiers of people an entry names are kept apart from the chain, so that an erasure can cut
+them (`erase_person`) and the chain still verifies: see `projections.audit_personal`.
 
 The chain. Entry n carries `seq` n (1, 2, 3 ... without gaps), `prev_hash` (the hash of entry
 n-1; 64 zeros for the first) and `hash`: SHA-256 over the canonical JSON (sorted keys, no
@@ -32,14 +33,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
 from lrs.errors import StoreUnavailable
-from projections.store.audit import AuditRecord, AuditStore, Inserted
+from projections.audit_personal import (
+    altered_parts,
+    missing_parts,
+    personal_values,
+    protect,
+    reveal,
+)
+from projections.store.audit import AuditRecord, AuditStore, Inserted, PersonalPart
 from projections.transforms import format_datetime
 
 GENESIS = "0" * 64
@@ -58,20 +66,22 @@ def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def chain_bytes(record: AuditRecord) -> bytes:
-    """The canonical serialisation the entry's hash covers: every field but `hash`."""
-    return _canonical(
-        {
-            "seq": record.seq,
-            "at_us": record.at_us,
-            "type": record.type,
-            "actor": record.actor,
-            "subject": record.subject,
-            "details": record.details,
-            "before": record.before,
-            "after": record.after,
-            "prev_hash": record.prev_hash,
-        }
-    )
+    """The canonical serialisation the entry's hash covers: every field but `hash` (its
+    parts' digests when it has parts, and not for an entry sealed before parts existed)."""
+    fields = {
+        "seq": record.seq,
+        "at_us": record.at_us,
+        "type": record.type,
+        "actor": record.actor,
+        "subject": record.subject,
+        "details": record.details,
+        "before": record.before,
+        "after": record.after,
+        "prev_hash": record.prev_hash,
+    }
+    if record.personal is not None and not record.clear:
+        fields["personal"] = record.personal
+    return _canonical(fields)
 
 
 def entry_hash(record: AuditRecord) -> str:
@@ -82,18 +92,8 @@ def entry_hash(record: AuditRecord) -> str:
 def seal(record: AuditRecord, head: AuditRecord | None) -> AuditRecord:
     """The entry placed after `head`: its sequence number, previous hash and hash set."""
     seq, prev = (head.seq + 1, head.hash) if head is not None else (1, GENESIS)
-    placed = AuditRecord(
-        seq,
-        record.at_us,
-        record.type,
-        record.actor,
-        record.subject,
-        record.details,
-        record.before,
-        record.after,
-        prev,
-    )
-    return AuditRecord(**{**placed.__dict__, "hash": entry_hash(placed)})
+    placed = replace(record, seq=seq, prev_hash=prev, hash="", clear=False)
+    return replace(placed, hash=entry_hash(placed))
 
 
 def entry_json(record: AuditRecord) -> dict[str, Any]:
@@ -128,6 +128,7 @@ class ChainReport:
     head_seq: int
     head_hash: str
     broken: ChainBreak | None
+    erased: int = 0  # entries whose personal data an erasure cut (see audit_personal)
 
     @property
     def intact(self) -> bool:
@@ -135,8 +136,11 @@ class ChainReport:
         return self.broken is None
 
 
-def check_link(record: AuditRecord, previous: AuditRecord | None) -> ChainBreak | None:
-    """Whether `record` follows `previous` (None: it should be the first entry)."""
+def check_link(
+    record: AuditRecord, previous: AuditRecord | None, *, content: bool = True
+) -> ChainBreak | None:
+    """Whether `record` follows `previous` (None: it should be the first entry); with
+    `content`, whether its hash matches its fields too."""
     expected_seq = previous.seq + 1 if previous is not None else 1
     if record.seq != expected_seq:
         return ChainBreak(
@@ -146,6 +150,8 @@ def check_link(record: AuditRecord, previous: AuditRecord | None) -> ChainBreak 
         return ChainBreak(
             record.seq, "its prev_hash is not the previous entry's hash (reordered or replaced)"
         )
+    if not content:
+        return None
     try:
         matches = entry_hash(record) == record.hash
     except (TypeError, orjson.JSONEncodeError):  # a field edited into something not JSON
@@ -162,7 +168,7 @@ def _check_anchor(record: AuditRecord, expect: tuple[int, str] | None) -> ChainB
 
 
 def _report_end(
-    count: int, head: AuditRecord | None, expect: tuple[int, str] | None
+    count: int, head: AuditRecord | None, expect: tuple[int, str] | None, erased: int
 ) -> ChainReport:
     head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, "")
     broken = None
@@ -170,7 +176,26 @@ def _report_end(
         broken = ChainBreak(
             head_seq + 1, f"entries {head_seq + 1} to {expect[0]} are missing (cut off)"
         )
-    return ChainReport(count, head_seq, head_hash, broken)
+    return ChainReport(count, head_seq, head_hash, broken, erased)
+
+
+def check_entry(
+    record: AuditRecord, previous: AuditRecord | None, parts: Mapping[str, PersonalPart]
+) -> ChainBreak | None:
+    """`check_link` with the entry's personal parts: a stored part must match the digest the
+    entry chains; an entry sealed in clear is checked with its values put back, or for its
+    place in the chain only once a part of it was erased."""
+    if record.clear:
+        if missing_parts(record, parts):
+            return check_link(record, previous, content=False)
+        return check_link(reveal(record, parts), previous)
+    broken = check_link(record, previous)
+    if broken is None and altered_parts(record, parts):
+        return ChainBreak(record.seq, "its personal data does not match its digest (changed)")
+    return broken
+
+
+_Waiting = tuple[AuditRecord, list[PersonalPart], "asyncio.Future[AuditRecord]"]
 
 
 class AuditLog:
@@ -179,7 +204,7 @@ class AuditLog:
     def __init__(self, store: AuditStore, *, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._clock = clock
-        self._waiting: list[tuple[AuditRecord, asyncio.Future[AuditRecord]]] = []
+        self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def append(
@@ -191,8 +216,11 @@ class AuditLog:
         details: Mapping[str, Any] | None = None,
         before: Mapping[str, Any] | None = None,
         after: Mapping[str, Any] | None = None,
+        personal: Mapping[str, str] | None = None,
     ) -> AuditRecord:
-        """Add an entry (`type` such as `identity.merged`); the sealed entry as stored."""
+        """Add an entry (`type` such as `identity.merged`); the sealed entry, its
+        identifiers in place. `personal`: identifiers (-> holder) beyond those the entry's
+        type names (`projections.audit_personal`)."""
         if not type or not all(isinstance(v, str) for v in (type, actor, subject)):
             raise ValueError("an audit entry needs a type, an actor and a subject (strings)")
         entry = AuditRecord(
@@ -205,42 +233,57 @@ class AuditLog:
             _plain(before),
             _plain(after),
         )
+        values = {**personal_values(entry), **(personal or {})}
+        kept, parts = protect(entry, values) if values else (entry, [])
         done: asyncio.Future[AuditRecord] = asyncio.get_running_loop().create_future()
-        self._waiting.append((entry, done))
+        self._waiting.append((kept, parts, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting(), name="audit-writer")
-        return await done
+        sealed = await done
+        return replace(
+            sealed,
+            subject=entry.subject,
+            details=entry.details,
+            before=entry.before,
+            after=entry.after,
+        )
 
     async def _write_waiting(self) -> None:
         """Group commit: write every entry waiting in one run, again until none waits.
 
         A task of its own, not any caller's: a caller cancelled while its entry is being
         written neither interrupts the run nor leaves the others waiting (its entry may
-        still be written).
+        still be written). The run's personal parts are written with it, first, so that an
+        entry never names a missing part.
         """
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                placed = await self._append_run([entry for entry, _done in batch])
+                placed = await self._append_run(
+                    [entry for entry, _p, _d in batch], [p for _e, ps, _d in batch for p in ps]
+                )
             except BaseException as exc:
                 failure = (
                     exc
                     if isinstance(exc, Exception)
                     else StoreUnavailable("the audit log writer was stopped")
                 )
-                for _entry, done in batch:
+                for _entry, _parts, done in batch:
                     if not done.done():
                         done.set_exception(failure)
                 if failure is not exc:
                     raise
                 continue
-            for (_entry, done), record in zip(batch, placed, strict=True):
+            for (_entry, _parts, done), record in zip(batch, placed, strict=True):
                 if not done.done():
                     done.set_result(record)
 
-    async def _append_run(self, entries: list[AuditRecord]) -> list[AuditRecord]:
-        """Seal the entries one after another on the head and insert them; the ones that
-        lost their sequence numbers to another writer are sealed again on the new head."""
+    async def _append_run(
+        self, entries: list[AuditRecord], parts: list[PersonalPart]
+    ) -> list[AuditRecord]:
+        """Seal the entries one after another on the head and insert them (with their
+        personal parts, the first time); the ones that lost their sequence numbers to
+        another writer are sealed again on the new head."""
         placed: list[AuditRecord] = []
         for _ in range(MAX_ATTEMPTS):
             head = await self._store.head()
@@ -248,7 +291,10 @@ class AuditLog:
             for entry in entries[len(placed) :]:
                 head = seal(entry, head)
                 run.append(head)
-            placed += run[: await self._store.insert_run(run)]
+            inserted = await (
+                self._store.insert_run(run, parts) if parts else self._store.insert_run(run)
+            )
+            placed, parts = placed + run[:inserted], []
             if len(placed) == len(entries):
                 return placed
         raise StoreUnavailable("the audit log is too busy to append to; retry later")
@@ -270,15 +316,26 @@ class AuditLog:
         since_us: int | None = None,
         type: str | None = None,
     ) -> list[AuditRecord]:
-        """Entries newest first: below `before_seq` (paging), at or after `since_us`, of `type`."""
-        return await self._store.newest(
+        """Entries newest first: below `before_seq` (paging), at or after `since_us`, of
+        `type`; identifiers in place (`[erased]` where erased)."""
+        found = await self._store.newest(
             limit=limit, before_seq=before_seq, since_us=since_us, type=type
         )
+        parts = await self._parts(found)
+        return [reveal(record, parts) for record in found]
 
     async def entry(self, seq: int) -> AuditRecord | None:
         """Entry `seq` (for example the merge an undo reverses), or None."""
-        found = await self._store.newest(limit=1, before_seq=seq + 1)
+        found = await self.entries(limit=1, before_seq=seq + 1)
         return found[0] if found and found[0].seq == seq else None
+
+    async def _parts(self, records: list[AuditRecord]) -> dict[str, PersonalPart]:
+        return await self._store.parts([pid for r in records for pid in r.personal or {}])
+
+    async def erase_person(self, holders: Sequence[str]) -> int:
+        """Cut a person's identifiers out of every entry: `holders` are their member ids,
+        identity keys and pseudonyms; how many parts were deleted."""
+        return await self._store.erase_parts(holders)
 
     async def verify(self, expect_head: tuple[int, str] | None = None) -> ChainReport:
         """Walk the whole chain in order; the first break, if any.
@@ -287,16 +344,19 @@ class AuditLog:
         chain with that hash: otherwise the newest entries were cut off or rewritten.
         """
         previous: AuditRecord | None = None
-        count = 0
+        count = erased = 0
         while True:
             page = await self._store.chain(previous.seq if previous else 0, _VERIFY_PAGE)
+            parts = await self._parts(page)
             for record in page:
-                broken = check_link(record, previous) or _check_anchor(record, expect_head)
+                broken = check_entry(record, previous, parts)
+                broken = broken or _check_anchor(record, expect_head)
                 if broken is not None:
-                    return ChainReport(count, record.seq, record.hash, broken)
+                    return ChainReport(count, record.seq, record.hash, broken, erased)
+                erased += bool(missing_parts(record, parts))
                 previous, count = record, count + 1
             if len(page) < _VERIFY_PAGE:
-                return _report_end(count, previous, expect_head)
+                return _report_end(count, previous, expect_head, erased)
 
     async def adopt_legacy(self) -> int:
         """Move the unchained lines of earlier versions into the chain; how many moved."""
@@ -310,6 +370,32 @@ class AuditLog:
                     moved += 1
             await self._store.forget_legacy([line.legacy_id for line in page])
         return moved
+
+    async def protect_earlier(self, erased: Callable[[list[str]], Awaitable[set[str]]]) -> int:
+        """Move the identifiers of entries written before personal parts existed into parts
+        (`projections.audit_personal`); parts of holders `erased` says are gone are not
+        written. Entries are scanned from where the last run stopped; how many changed."""
+        head, start = await self._store.head(), await self._store.protected_through()
+        if head is None or head.seq <= start:
+            return 0
+        changed, after = 0, start
+        while after < head.seq and (page := await self._store.chain(after, _LEGACY_PAGE)):
+            for record in page:
+                changed += await self._protect_one(record, erased)
+            after = page[-1].seq
+        await self._store.set_protected_through(head.seq)
+        return changed
+
+    async def _protect_one(
+        self, record: AuditRecord, erased: Callable[[list[str]], Awaitable[set[str]]]
+    ) -> bool:
+        values = personal_values(record) if record.personal is None else {}
+        if not values:
+            return False
+        protected, parts = protect(record, values, clear=True)
+        gone = await erased(sorted({p.holder for p in parts}))
+        await self._store.put_parts([p for p in parts if p.holder not in gone])
+        return await self._store.protect(protected)
 
 
 LEGACY_ORIGIN = "marketplace_audit:"

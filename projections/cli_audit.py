@@ -71,6 +71,7 @@ def report_json(report: ChainReport) -> dict[str, Any]:
     return {
         "intact": report.intact,
         "entries_checked": report.entries,
+        "entries_erased": report.erased,
         "head": {"seq": report.head_seq, "hash": report.head_hash},
         "first_broken": None if broken is None else {"seq": broken.seq, "problem": broken.problem},
     }
@@ -88,8 +89,9 @@ async def audit_verify(projection: Projection, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     else:
+        erased = f" ({report.erased} with personal data erased)" if report.erased else ""
         print(
-            f"audit log intact: {report.entries} entries; "
+            f"audit log intact: {report.entries} entries{erased}; "
             f"head {report.head_seq}:{report.head_hash} (keep it to check against later)"
         )
     return 0 if report.intact else 1

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from projections.pseudonyms import FIRST_VERSION, parse_pseudonym, record_members
+from projections.pseudonyms import FIRST_VERSION, parse_pseudonym, reveal_candidates
 from projections.retention import RetentionReport
 from projections.service import Projection
 from projections.transforms import format_datetime
@@ -55,6 +55,13 @@ def _retention_text(report: RetentionReport, verbose: bool) -> str:
             lines += [f"    record {m} {a}" for m, a in sorted(found.records)]
     if report.applied:
         lines.append(f"records removed {report.records_removed}, changed {report.records_changed}")
+    if report.applied and report.members_pseudonymised:
+        lines.append(
+            f"statements of {report.members_pseudonymised} members pseudonymised "
+            f"({report.statements_pseudonymised} statements)"
+        )
+    elif not report.applied and (due := len(report.members_to_pseudonymise())):
+        lines.append(f"statements of {due} members to pseudonymise")
     return "\n".join(lines)
 
 
@@ -78,9 +85,16 @@ async def _reveal(projection: Projection, args: argparse.Namespace) -> int:
     pseudonyms = projection.disclosure.pseudonyms
     if parse_pseudonym(args.id) is None:
         return fail(f"{args.id!r} is not a pseudonym (pm_v<version>_<26 base32 characters>)")
-    member_id = await pseudonyms.reveal(args.id, record_members(projection.stores.aggregates))
+    stores = projection.stores
+    member_id = await pseudonyms.reveal(
+        args.id, reveal_candidates(stores.identities, stores.aggregates)
+    )
     await projection.audit.append(
-        "pseudonym.revealed", actor="cli", subject=args.id, details={"found": member_id is not None}
+        "pseudonym.revealed",
+        actor="cli",
+        subject=args.id,
+        details={"found": member_id is not None},
+        personal={args.id: member_id} if member_id else None,  # erased with the member
     )
     if member_id is None:
         return fail(f"no member has the pseudonym {args.id} (or its key version is unknown)")

@@ -11,22 +11,28 @@ short is finished by running it again while the member row remains; the member r
    name is an opaque random id (`erased_` + 26 base32 characters), NOT the member's keyed
    pseudonym: a keyed pseudonym can be recomputed from the employee id by whoever holds the
    key, which would undo the erasure; the random id links to nobody;
-3. their claims are deleted (after the statements, so a run cut short before still knows
-   every address when run again), so nothing resolves to them any more;
-4. the noted statements are applied again as stored now (`ProjectionWorker.reapply`): their
+3. the person's identifiers are cut out of the audit log (their personal parts, by member id,
+   merged ids, every claim key and the pseudonym: `projections.audit_personal`; the chain
+   still verifies, the entries read `[erased]`) and out of the saved results of HRIS events
+   (`HrisStore.forget_members`: the event ids stay, so a repeated event is still answered
+   and not applied again);
+4. their claims are deleted (after the statements and the audit log, so a run cut short
+   before still knows every address when run again), so nothing resolves to them any more;
+5. the noted statements are applied again as stored now (`ProjectionWorker.reapply`): their
    facts now carry the pseudonymous account (unmatched: the erased home page is never
    provisioned, see `projections.provisioning`) or are dropped with deleted statements, and
    the member's records are recomputed away;
-5. every record row of the member and every webhook event about them (pending, dead-lettered
+6. every record row of the member and every webhook event about them (pending, dead-lettered
    or delivered: the outbox row holds the payload) with its deliveries are deleted
    (`AggregateStore.erase_member`). No `learning.removed` is sent per record: the one
    `member.erased` event, naming the member by the public id the marketplace knew, tells
    subscribers to drop everything they hold about that id;
-6. the member row is deleted, then the audit entry `identities.erased` is written: counts
+7. the member row is deleted, with the rows of the members merged into it (the same person
+   under another employee id), then the audit entry `identities.erased` is written: counts
    only, its subject the random replacement id (no personal data, and no way back).
 
-What it does not reach: audit entries written before (the chained log is append-only; an
-`identities.merged` entry holds the claims it moved) and the HRIS events log.
+What stays, by design: the `member.erased` event naming the public id; the HRIS events' body
+digests (SHA-256 over the whole event, kept to tell a repeat from a reused event id).
 """
 
 from __future__ import annotations
@@ -45,11 +51,20 @@ from lrs.services.erasure import erase_person
 from lrs.store.base import Backend
 from projections.audit import AuditLog
 from projections.errors import MemberNotFound
-from projections.identity import ACCOUNT, EMAIL, HRIS, matching_keys, split_account_key
+from projections.identity import (
+    ACCOUNT,
+    EMAIL,
+    HRIS,
+    account_key,
+    matching_keys,
+    split_account_key,
+)
 from projections.member_events import ERASED
+from projections.provisioning import PROVISIONAL_PREFIX
+from projections.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from projections.pseudonyms import Disclosure
 from projections.store import ProjectionStores
-from projections.store.base import Claim, Member, OutboxEvent
+from projections.store.base import Claim, IdentityStore, Member, OutboxEvent
 from projections.transforms import format_datetime
 from projections.worker import ProjectionWorker, wall_clock_us
 
@@ -106,6 +121,33 @@ def person_ifis(member: Member, claims: list[Claim], hris_home_page: str | None)
     return list(unique.values())
 
 
+def person_holders(
+    member: Member, claims: list[Claim], merged: list[str], public_id: str
+) -> list[str]:
+    """What the audit log's personal parts of this person are held by: member ids (their
+    own and those merged into it), every identity key they claimed, their public id."""
+    holders = {member.member_id, public_id, *merged}
+    holders.update(EMAIL + email for email in member.emails)
+    holders.update(account_key(home, name) for home, name in member.accounts)
+    for claim in claims:
+        holders.add(claim.key[len(HRIS) :] if claim.key.startswith(HRIS) else claim.key)
+    return sorted(holders)
+
+
+async def gone_holders(identities: IdentityStore, holders: list[str]) -> set[str]:
+    """The holders an erasure removed before the audit log kept personal parts (for the
+    migration, `AuditLog.protect_earlier`): member ids the identity map no longer holds and
+    keys nobody claims. Provisional ids (deleted when absorbed) and pseudonyms are kept."""
+    keys = [h for h in holders if h.startswith((EMAIL, ACCOUNT))]
+    ids = [h for h in holders if h not in keys and not h.startswith(_NEVER_GONE)]
+    claimed = await identities.claims_for(keys) if keys else {}
+    known = await identities.get_members(ids) if ids else {}
+    return {k for k in keys if not claimed.get(k)} | {m for m in ids if m not in known}
+
+
+_NEVER_GONE = (PROVISIONAL_PREFIX, PSEUDONYM_PREFIX)
+
+
 def erased_event(public_id: str, now_us: int) -> OutboxEvent:
     """The one event of an erasure; `member_id` (internal) is the public id too, so a
     later erasure's cleanup never finds the internal id in the outbox."""
@@ -160,11 +202,12 @@ class ErasureService:
         counts = await erase_person(
             self._backend, ifis, name, self._policy, home_page=self._home_page
         )
+        merged = await self._cut_traces(member, claims, public_id)
         await identities.delete_claims([(c.key, member_id) for c in claims])
         await self._worker.reapply(statement_ids)
         records, events = await self._stores.aggregates.erase_member(member_id)
         await self._stores.aggregates.add_events([erased_event(public_id, self._clock())])
-        await identities.delete_members([member_id])
+        await identities.delete_members([*merged, member_id])
         result = ErasureResult(name, counts, len(claims), len(statement_ids), records, events, 0)
         details = {k: v for k, v in result.to_json().items() if k not in ("audit_seq",)}
         entry = await self._audit.append(AUDIT_TYPE, actor=actor, subject=name, details=details)
@@ -172,6 +215,40 @@ class ErasureService:
         return ErasureResult(
             name, counts, len(claims), len(statement_ids), records, events, entry.seq
         )
+
+    async def pseudonymise_statements(self, member_id: str) -> int:
+        """Pseudonymise the member's statements and re-apply them, keeping the member
+        (retention's `pseudonymise` action, `projections.retention`): steps 1, 2 and 5 of
+        an erasure with the `pseudonymise` policy. How many statements were rewritten. The
+        caller settles the store once for a batch (`AggregateStore.settle_erasure`)."""
+        member = await self._stores.identities.get_member(member_id)
+        if member is None:
+            return 0
+        claims = (await self._stores.identities.member_claims([member_id])).get(member_id, [])
+        statement_ids = await self._statement_ids(member_id, claims)
+        counts = await erase_person(
+            self._backend,
+            person_ifis(member, claims, self._hris),
+            replacement_name(),
+            "pseudonymise",
+            home_page=self._home_page,
+        )
+        await self._worker.reapply(statement_ids)
+        return counts.statements_pseudonymised
+
+    async def _cut_traces(self, member: Member, claims: list[Claim], public_id: str) -> list[str]:
+        """Step 3: the person out of the audit log and the HRIS results (while the claims
+        are still there to name every key); the ids of the members merged into them."""
+        merged = await self._merged_into(member.member_id, claims)
+        await self._audit.erase_person(person_holders(member, claims, merged, public_id))
+        await self._stores.hris.forget_members([member.member_id, *merged])
+        return merged
+
+    async def _merged_into(self, member_id: str, claims: list[Claim]) -> list[str]:
+        """The members merged into this one (their `hris:` claims), still in the map."""
+        ids = [c.key[len(HRIS) :] for c in claims if c.key.startswith(HRIS)]
+        found = await self._stores.identities.get_members(ids) if ids else {}
+        return sorted(m for m, row in found.items() if row.merged_into == member_id)
 
     async def _public_id(self, member_id: str) -> str:
         return (await self._disclosure.public_ids([member_id]))[member_id]

@@ -1,4 +1,5 @@
-"""`lrs identities erase MEMBER --yes [--json]` (see `projections.erasure`). Without `--yes`
+"""`lrs identities erase MEMBER --yes [--json]` (see `projections.erasure`); MEMBER is the
+member id or, for a pseudonymous member, their current pseudonym `pm_v...`. Without `--yes`
 nothing is done (an erasure cannot be undone). Exit status: 0 erased; 2 refused or unknown
 member, nothing written."""
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lrs.errors import LRSError
+from projections.pseudonyms import parse_pseudonym
 from projections.service import Projection
 
 Runner = Callable[[Callable[[Projection, argparse.Namespace], Any]], Any]
@@ -21,7 +23,7 @@ def register(ident: Any, run: Runner, json_flag: Callable[[argparse.ArgumentPars
     erase = ident.add_parser(
         "erase", help="erase member MEMBER everywhere (statements by LRS_ERASURE_STATEMENTS)"
     )
-    erase.add_argument("member_id", metavar="MEMBER")
+    erase.add_argument("member_id", metavar="MEMBER", help="member id, or pseudonym pm_v...")
     erase.add_argument("--yes", action="store_true", help="confirm: an erasure cannot be undone")
     json_flag(erase)
     erase.set_defaults(func=run(_erase))
@@ -35,7 +37,10 @@ async def _erase(projection: Projection, args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        done = await projection.erasure.erase(args.member_id)
+        member_id = args.member_id
+        if parse_pseudonym(member_id) is not None:  # a contractor or alumnus, as published
+            member_id = await projection.member_behind(member_id)
+        done = await projection.erasure.erase(member_id)
     except LRSError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

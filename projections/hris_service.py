@@ -16,7 +16,9 @@
    map does not hold); `conflicts` counts the conflicts the round made that the
    event's member is party to;
 5. each round's results are saved after it is applied (a crash in between re-applies it on a
-   repeat, which plans nothing new: `unchanged`) and audited as `hris.event`.
+   repeat, which plans nothing new: `unchanged`) and audited as `hris.event`, named by the
+   event id (the employee id is in the saved result, erased with them; an applied erase's
+   result names nobody).
 
 Requests are applied one at a time within a process (a lock). Two processes applying events
 for one member at the same moment race as two identity imports would.
@@ -138,12 +140,11 @@ class HrisEventService:
         return results
 
     async def _audit_event(self, source: HrisSource, result: dict[str, Any]) -> None:
+        """The entry names the event, not the employee: the saved result links the two
+        (and is erased with them); the identity changes are audited by the import."""
         details = {k: result[k] for k in ("event_id", "type", "status", "effective_at")}
         await self._audit.append(
-            "hris.event",
-            actor=f"hris:{source.name}",
-            subject=result["employee_id"],
-            details=details,
+            "hris.event", actor=f"hris:{source.name}", subject=result["event_id"], details=details
         )
 
     async def _outcomes(self, events: list[HrisEvent], *, actor: str) -> dict[str, dict[str, Any]]:
@@ -206,10 +207,14 @@ def rounds(events: list[HrisEvent]) -> list[list[HrisEvent]]:
 
 
 def _result(event: HrisEvent, received_at: str, outcome: dict[str, Any]) -> dict[str, Any]:
+    """The saved (and answered) result; an applied erase names the employee no more: it is
+    saved after the erasure cut the id out of the member's earlier results."""
+    erased = event.type == "erase" and outcome.get("status") == APPLIED
     return {
         "event_id": event.event_id,
         "type": event.type,
-        "employee_id": event.member_id,
+        "employee_id": None if erased else event.member_id,
+        **({"erased": True} if erased else {}),
         "effective_at": event.effective_at,
         "received_at": received_at,
         **outcome,

@@ -14,10 +14,9 @@ prevents. Sealing its member ids under a key would fix that, but costs a write w
 pseudonym is first emitted (reads included) and leaves one more copy of each member id to
 erase. Recomputing stores nothing: `reveal` computes the pseudonym of each candidate member
 for the id's key version (an HMAC each: some hundred thousand members take well under a
-second) and compares in constant time. The candidates are every member with a marketplace
-record, removed records included: a pseudonym only ever leaves the LRS with a record (reads,
-export, webhooks). TODO(identity model): add the identity map's members once its store can
-list them, so that members without any record reveal too.
+second) and compares in constant time. The candidates are every member of the identity map
+and every member with a marketplace record, removed records included (`reveal_candidates`),
+so that a contractor without any record reveals too (and can be erased by their pseudonym).
 
 Rotation (`lrs identities pseudonyms rotate`) records key version n+1 (a number in the
 database; the key is derived, so nothing secret is stored). From then on the same person is
@@ -140,6 +139,19 @@ async def record_members(aggregates: AggregateStore) -> AsyncIterator[str]:
         if page.next_position is None:
             return
         after = page.next_position
+
+
+async def reveal_candidates(
+    identities: IdentityStore, aggregates: AggregateStore
+) -> AsyncIterator[str]:
+    """Every member of the identity map, then every other member with a record: reveal's
+    candidates."""
+    known = set(await identities.member_statuses())
+    for member_id in sorted(known):
+        yield member_id
+    async for member_id in record_members(aggregates):
+        if member_id not in known:
+            yield member_id
 
 
 class Disclosure:

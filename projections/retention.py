@@ -15,7 +15,18 @@ reports no drift. What was projected earlier stays until `apply` (or the worker'
 re-applies the statements whose contributions went past a period: the records are rebuilt
 through the worker's own path, so subscribers get the usual `learning.updated` /
 `learning.removed` events, and the facts (the projection's copy) lose the expired values.
-Statements themselves are immutable and are not touched.
+Statements themselves are not touched, unless the row says `pseudonymise`
+(`P5Y; contract; pseudonymise`): then a member all of whose counted learning is past that
+row's period (every fact of theirs older than its cutoff, none newer) has their statements
+pseudonymised by `apply`, before the re-applying, as an erasure with
+`LRS_ERASURE_STATEMENTS=pseudonymise` does (`ErasureService.pseudonymise_statements`: every
+identifier of theirs replaced by a new random account, so nothing links the statements to
+them any more, and their xAPI documents deleted; the member stays in the identity map, and
+what they learn later projects as usual). A run cut short is finished by the next: the
+members not yet done still have their facts. What a member's statements contributed before
+an earlier `apply` removed it (or an import too old to project at all) left no fact, so it
+does not make them due. On SQLite the file is vacuumed once after the members of a run are
+done.
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +80,10 @@ class Cutoff:
         """Whether a contribution's value for the rule's target is past the period."""
         if not self.rule.whole_contribution and data.get(self.rule.target) is None:
             return False
+        return self.past(data, stored_us)
+
+    def past(self, data: Mapping[str, Any], stored_us: int) -> bool:
+        """Whether the learning a contribution records happened before the cutoff."""
         happened = data.get("last_activity_at")
         return stored_us < self.before_us or (isinstance(happened, str) and happened < self.before)
 
@@ -128,6 +143,14 @@ class RuleFindings:
     statements: set[str] = field(default_factory=set)
     records: set[Pair] = field(default_factory=set)
     unmatched: int = 0
+    members_past: set[str] = field(default_factory=set)  # with a fact past the cutoff
+    members_current: set[str] = field(default_factory=set)  # with a fact within the period
+
+    def members_to_pseudonymise(self) -> set[str]:
+        """The members all of whose facts are past a `pseudonymise` rule's cutoff."""
+        if self.cutoff.rule.policy.action != "pseudonymise":
+            return set()
+        return self.members_past - self.members_current
 
     def to_json(self, verbose: bool) -> dict[str, Any]:
         """Counts, and the ids when `verbose`."""
@@ -143,6 +166,9 @@ class RuleFindings:
             "records": len(self.records),
             "unmatched_statements": self.unmatched,
         }
+        if rule.policy.action:
+            data["action"] = rule.policy.action
+            data["members_to_pseudonymise"] = len(self.members_to_pseudonymise())
         if verbose:
             data["statement_ids"] = sorted(self.statements)
             data["record_ids"] = [list(p) for p in sorted(self.records)]
@@ -158,6 +184,12 @@ class RetentionReport:
     applied: bool = False
     records_removed: int = 0
     records_changed: int = 0
+    members_pseudonymised: int = 0
+    statements_pseudonymised: int = 0
+
+    def members_to_pseudonymise(self) -> list[str]:
+        """Every member a `pseudonymise` rule makes due (see the module docstring)."""
+        return sorted({m for f in self.findings for m in f.members_to_pseudonymise()})
 
     def statement_ids(self) -> list[str]:
         """Every statement with a contribution past some period."""
@@ -176,11 +208,15 @@ class RetentionReport:
             "records": len(self.records()),
             "records_removed": self.records_removed,
             "records_changed": self.records_changed,
+            "members_to_pseudonymise": len(self.members_to_pseudonymise()),
+            "members_pseudonymised": self.members_pseudonymised,
+            "statements_pseudonymised": self.statements_pseudonymised,
             "rules": [f.to_json(verbose) for f in self.findings],
         }
 
 
 Reapply = Callable[[list[str]], Any]
+Pseudonymise = Callable[[str], Awaitable[int]]
 
 
 class Retention:
@@ -193,8 +229,11 @@ class Retention:
         reapply: Callable[[list[str]], Any],
         clock: Callable[[], int],
         audit: AuditLog,
+        *,
+        pseudonymise: Pseudonymise | None = None,
     ) -> None:
         self._stores = stores
+        self._pseudonymise = pseudonymise  # a member's statements; how many
         self._rules = rules
         self._reapply = reapply  # ProjectionWorker.reapply: the worker's own path
         self._clock = clock
@@ -212,6 +251,7 @@ class Retention:
     async def apply(self, actor: str = "cli") -> RetentionReport:
         """Re-apply the statements past a period, so the records lose what expired."""
         report = await self.dry_run()
+        await self._pseudonymise_due(report)
         ids = report.statement_ids()
         for start in range(0, len(ids), _PAGE):
             await self._reapply(ids[start : start + _PAGE])
@@ -221,13 +261,28 @@ class Retention:
         report.records_removed = sum(1 for p in pairs if p in after and after[p].record is None)
         report.records_changed = len(pairs) - report.records_removed
         report.applied = True
+        details = {"statements": len(ids), "records": len(pairs)}
+        if report.members_pseudonymised:  # counts only: the entry names nobody
+            details["members_pseudonymised"] = report.members_pseudonymised
+            details["statements_pseudonymised"] = report.statements_pseudonymised
         await self._audit.append(
-            "retention.applied",
-            actor=actor,
-            subject="projection",
-            details={"statements": len(ids), "records": len(pairs)},
+            "retention.applied", actor=actor, subject="projection", details=details
         )
         return report
+
+    async def _pseudonymise_due(self, report: RetentionReport) -> None:
+        """Pseudonymise the statements of the members a `pseudonymise` rule makes due."""
+        members, pseudonymise = report.members_to_pseudonymise(), self._pseudonymise
+        if not members:
+            return
+        if pseudonymise is None:
+            raise RuntimeError("this retention service was built without pseudonymisation")
+        for member_id in members:
+            report.statements_pseudonymised += await pseudonymise(member_id)
+            report.members_pseudonymised += 1
+        # once for the lot: on SQLite the file is rebuilt, so the statements as they were
+        # stay in no free page (a rewrite of the whole file: not once per member)
+        await self._stores.aggregates.settle_erasure()
 
     async def _scan(
         self, read: Callable[[int, str | None], Any], findings: list[RuleFindings]
@@ -244,6 +299,9 @@ class Retention:
 
 def _note(fact: Fact, findings: Iterable[RuleFindings]) -> None:
     for found in findings:
+        if found.cutoff.rule.policy.action and fact.member_id is not None:
+            past = found.cutoff.past(fact.data, fact.stored_us)
+            (found.members_past if past else found.members_current).add(fact.member_id)
         if found.cutoff.expired(fact.data, fact.stored_us):
             found.statements.add(fact.statement_id)
             if fact.pair is None:

@@ -7,6 +7,12 @@ ISO 8601 duration and a lawful basis of GDPR Art. 6(1), separated by `;`:
     P5Y; contract          kept 5 years, because the employment contract requires it
     P18M; legitimate_interests
     P2Y6M; consent
+    P5Y; contract; pseudonymise
+
+A third part names what else happens past the period. `pseudonymise`: a member all of whose
+learning is past it (nothing of theirs still counts within the period) has their xAPI
+statements pseudonymised too, as an erasure does (`projections.retention`); without it, only
+the projection forgets (the statements stay as stored).
 
 Durations take years, months, weeks, days and a time part (`P1Y2M3W4DT5H6M7S`); years and
 months count on the calendar (the cutoff of `P1M` on 31 March is the last day of February),
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 NAMED_POLICIES = ("until_voided", "member_lifetime", "none")
+ACTIONS = ("pseudonymise",)
 LEGAL_BASES = (
     "consent",
     "contract",
@@ -57,15 +64,18 @@ class Period:
 
 @dataclass(frozen=True)
 class TimedPolicy:
-    """`P5Y; contract`: kept for `period` from when the learning happened, on `basis`."""
+    """`P5Y; contract`: kept for `period` from when the learning happened, on `basis`;
+    `action` (`pseudonymise`) says what else happens past it."""
 
     period: Period
     basis: str
+    action: str | None = None
 
     @property
     def text(self) -> str:
         """The policy as the mapping writes it."""
-        return f"{self.period.text}; {self.basis}"
+        action = f"; {self.action}" if self.action else ""
+        return f"{self.period.text}; {self.basis}{action}"
 
 
 def parse_period(text: str) -> Period:
@@ -86,15 +96,19 @@ def parse_policy(cell: str) -> str | TimedPolicy:
     cell = cell.strip()
     if cell in NAMED_POLICIES:
         return cell
-    period, sep, basis = (part.strip() for part in cell.partition(";"))
-    if not sep or not period.startswith("P"):
+    parts = [part.strip() for part in cell.split(";")]
+    if len(parts) not in (2, 3) or not parts[0].startswith("P"):
         raise ValueError(
             f"{cell!r} is neither one of {', '.join(NAMED_POLICIES)} "
-            "nor a period and a legal basis such as 'P5Y; contract'"
+            "nor a period and a legal basis such as 'P5Y; contract' "
+            "(and an action: 'P5Y; contract; pseudonymise')"
         )
+    period, basis, action = parts[0], parts[1], parts[2] if len(parts) == 3 else None
     if basis not in LEGAL_BASES:
         raise ValueError(f"legal basis {basis!r} is not one of {', '.join(LEGAL_BASES)}")
-    return TimedPolicy(parse_period(period), basis)
+    if action is not None and action not in ACTIONS:
+        raise ValueError(f"retention action {action!r} is not one of {', '.join(ACTIONS)}")
+    return TimedPolicy(parse_period(period), basis, action)
 
 
 def _minus_months(moment: datetime, months: int) -> datetime:

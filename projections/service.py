@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from lrs.services.erasure import erased_home_page
@@ -15,7 +16,7 @@ from lrs.settings import Settings, public_base_url
 from lrs.store.base import Backend, StatementStore
 from projections.aggregates import summarize
 from projections.audit import AuditLog
-from projections.erasure import ErasureService
+from projections.erasure import ErasureService, gone_holders
 from projections.errors import MemberNotFound
 from projections.facts import Projector
 from projections.hris_service import HrisEventService
@@ -24,7 +25,7 @@ from projections.identity_merge import MergeService
 from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
 from projections.provisioning import Provisioner
-from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, record_members
+from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, reveal_candidates
 from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
 from projections.retention import Retention
@@ -94,13 +95,13 @@ class Projection:
 
         A pseudonymous member is named by its current pseudonym only: their HRIS id (which
         would link the two) and their pseudonyms of older key versions are unknown ids here.
-        Finding the member behind a pseudonym recomputes over the members with records
-        (`Pseudonyms.reveal`): its cost grows with them, and only requests naming a
-        pseudonym pay it.
+        Finding the member behind a pseudonym recomputes over the identity map's members and
+        the members with records (`Pseudonyms.reveal`): its cost grows with them, and only
+        requests naming a pseudonym pay it.
         """
         member_id = public_id
         if parse_pseudonym(public_id) is not None:
-            candidates = record_members(self.stores.aggregates)
+            candidates = reveal_candidates(self.stores.identities, self.stores.aggregates)
             member_id = await self.disclosure.pseudonyms.reveal(public_id, candidates) or ""
         if not member_id or await self.public_id(member_id) != public_id:
             raise MemberNotFound(f"no member {public_id}", member_id=public_id)
@@ -143,6 +144,7 @@ async def open_projection(
     stores = await open_stores(backend)
     audit = AuditLog(stores.audit)
     await audit.adopt_legacy()  # the unchained log of earlier versions, once
+    await audit.protect_earlier(partial(gone_holders, stores.identities))  # idem
     projector = projector or Projector.from_settings(projection_settings)
     keyring = load_keyring(projection_settings.master_key, settings.data_dir)
     disclosure = Disclosure(
@@ -206,7 +208,14 @@ async def open_projection(
         ),
         limiter=RateLimiter(),
         failed_logins=FailedAttempts(),
-        retention=Retention(stores, projector.retention, worker.reapply, projector.clock, audit),
+        retention=Retention(
+            stores,
+            projector.retention,
+            worker.reapply,
+            projector.clock,
+            audit,
+            pseudonymise=erasure.pseudonymise_statements,
+        ),
         disclosure=disclosure,
         identities=identities,
         hris=hris,

@@ -12,6 +12,12 @@ forking without a transaction spanning the read and the write.
 read back is exactly what was hashed (no driver reorders, retypes or refuses a key of it).
 A stored value that is no longer such a text (edited behind the store's back) reads back as
 `{"unreadable": ...}`: verification then names the entry instead of failing on it.
+
+Personal data (`projections.audit_personal`). An entry naming people holds tokens in their
+place; the identifiers are kept apart, one `PersonalPart` per person (its `holder`: a member
+id or an identity key), so that an erasure deletes that person's parts and nothing in the chain
+(`erase_parts`). The entry keeps its parts' ids in `personal`; `clear` marks an entry written
+before parts existed, whose hash covers its identifiers in clear (`protect`, the migration).
 """
 
 from __future__ import annotations
@@ -57,6 +63,19 @@ class AuditRecord:
     after: dict[str, Any] | None = None
     prev_hash: str = ""
     hash: str = ""
+    personal: dict[str, str] | None = None  # part id -> digest (chained unless `clear`)
+    clear: bool = False  # written before parts existed: the hash covers the identifiers
+
+
+@dataclass(frozen=True)
+class PersonalPart:
+    """One person's identifiers in one audit entry: token number -> value, and a salt that
+    keeps the digest chained in the entry from confirming a guessed value."""
+
+    pid: str
+    holder: str
+    salt: str
+    values: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -91,9 +110,13 @@ class AuditStore(Protocol):
         """Insert at `record.seq` unless taken; `origin`, when given, is unique too."""
         ...
 
-    async def insert_run(self, records: Sequence[AuditRecord]) -> int:
+    async def insert_run(
+        self, records: Sequence[AuditRecord], parts: Sequence[PersonalPart] = ()
+    ) -> int:
         """Insert records of consecutive sequence numbers, in order, stopping at the first
-        number already taken; how many were inserted (the leading ones)."""
+        number already taken; how many were inserted (the leading ones). `parts` (personal
+        parts the records name) are stored first, whatever the outcome (`put_parts`), in
+        the same transaction where the backend has one."""
         ...
 
     async def newest(
@@ -118,4 +141,29 @@ class AuditStore(Protocol):
 
     async def forget_legacy(self, legacy_ids: Sequence[str]) -> None:
         """Drop legacy lines once they are in the chain."""
+        ...
+
+    async def put_parts(self, parts: Sequence[PersonalPart]) -> None:
+        """Store personal parts (before the entry naming them is inserted)."""
+        ...
+
+    async def parts(self, pids: Sequence[str]) -> dict[str, PersonalPart]:
+        """The parts still stored among `pids` (an erased one is missing), by id."""
+        ...
+
+    async def erase_parts(self, holders: Sequence[str]) -> int:
+        """Delete every part held by one of `holders`; how many were deleted."""
+        ...
+
+    async def protect(self, record: AuditRecord) -> bool:
+        """Replace an entry's subject, details, before and after by `record`'s and set its
+        `personal` and `clear`, unless it has parts already; whether it was replaced."""
+        ...
+
+    async def protected_through(self) -> int:
+        """The sequence number up to which earlier entries were protected (0: none)."""
+        ...
+
+    async def set_protected_through(self, seq: int) -> None:
+        """Record that entries up to `seq` are protected."""
         ...

@@ -72,3 +72,8 @@ class HrisStore(Protocol):
         """Save an event's result; when (source, event id) is saved already, that one wins
         and is returned."""
         ...
+
+    async def forget_members(self, member_ids: Sequence[str]) -> int:
+        """Erase the employee id from the saved results naming one of `member_ids` (it
+        becomes null, and `erased` true); the events stay for idempotency. How many."""
+        ...

@@ -11,10 +11,16 @@ the `_id` decides.
 Indexes: (type, _id) for `--type`, at_us for `--since`, a unique sparse `origin` (a legacy
 line moved in once, however many processes move it). The legacy log (`marketplace_audit`,
 unchained) is read until its lines are moved into the chain, then left empty.
+
+Personal parts: collection `audit_personal` (`_id` the part id, indexed by holder); an entry's
+part ids (`personal`, JSON text) and `clear` are fields of its own document, written with it
+(or, for an entry protected after the fact, by one update conditional on `personal` unset).
+The migration's progress is a document of `audit_state`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +32,7 @@ from projections.store.audit import (
     AuditRecord,
     Inserted,
     LegacyAuditEntry,
+    PersonalPart,
     dump_object,
     load_object,
     load_optional,
@@ -47,6 +54,8 @@ def _record(doc: dict[str, Any]) -> AuditRecord:
         after=load_optional(doc.get("after")),
         prev_hash=doc.get("prev_hash", ""),
         hash=doc.get("hash", ""),
+        personal=load_optional(doc.get("personal")),
+        clear=bool(doc.get("clear", False)),
     )
 
 
@@ -62,6 +71,7 @@ def _document(record: AuditRecord) -> dict[str, Any]:
         "after": dump_object(record.after),
         "prev_hash": record.prev_hash,
         "hash": record.hash,
+        **({"personal": dump_object(record.personal)} if record.personal is not None else {}),
     }
 
 
@@ -72,6 +82,8 @@ class MongoAuditStore:
     def __init__(self, db: MongoDatabase) -> None:
         self._log = db["audit_log"]
         self._legacy = db[LEGACY_COLLECTION]
+        self._parts = db["audit_personal"]
+        self._state = db["audit_state"]
 
     async def create_indexes(self) -> None:
         """Type and time filters; one chain entry per legacy line."""
@@ -82,6 +94,7 @@ class MongoAuditStore:
                 IndexModel([("origin", ASCENDING)], name="origin", unique=True, sparse=True),
             ]
         )
+        await self._parts.create_indexes([IndexModel([("holder", ASCENDING)], name="holder")])
 
     async def head(self) -> AuditRecord | None:
         """The newest entry."""
@@ -103,8 +116,12 @@ class MongoAuditStore:
             return Inserted.SEQ_TAKEN
         return Inserted.DONE
 
-    async def insert_run(self, records: Sequence[AuditRecord]) -> int:
-        """One ordered `insert_many`: the server stops at the first taken `_id`."""
+    async def insert_run(
+        self, records: Sequence[AuditRecord], parts: Sequence[PersonalPart] = ()
+    ) -> int:
+        """The parts, then one ordered `insert_many`: the server stops at the first taken
+        `_id`."""
+        await self.put_parts(parts)
         if not records:
             return 0
         try:
@@ -154,3 +171,66 @@ class MongoAuditStore:
         """Delete the lines."""
         if legacy_ids:
             await self._legacy.delete_many({"_id": {"$in": list(legacy_ids)}})
+
+    async def put_parts(self, parts: Sequence[PersonalPart]) -> None:
+        """Upsert each part (single-document upserts, sent together)."""
+        await asyncio.gather(
+            *(
+                self._parts.replace_one(
+                    {"_id": p.pid},
+                    {"holder": p.holder, "salt": p.salt, "data": dump_object(p.values)},
+                    upsert=True,
+                )
+                for p in parts
+            )
+        )
+
+    async def parts(self, pids: Sequence[str]) -> dict[str, PersonalPart]:
+        """By id, the stored ones."""
+        if not pids:
+            return {}
+        cursor = self._parts.find({"_id": {"$in": list(dict.fromkeys(pids))}})
+        return {
+            d["_id"]: PersonalPart(d["_id"], d["holder"], d["salt"], _values(d["data"]))
+            for d in await cursor.to_list(None)
+        }
+
+    async def erase_parts(self, holders: Sequence[str]) -> int:
+        """Delete by holder."""
+        if not holders:
+            return 0
+        done = await self._parts.delete_many({"holder": {"$in": list(dict.fromkeys(holders))}})
+        return int(done.deleted_count)
+
+    async def protect(self, record: AuditRecord) -> bool:
+        """One update, conditional on the entry having no parts yet."""
+        done = await self._log.update_one(
+            {"_id": record.seq, "personal": None},
+            {
+                "$set": {
+                    "subject": record.subject,
+                    "details": dump_object(record.details),
+                    "before": dump_object(record.before),
+                    "after": dump_object(record.after),
+                    "personal": dump_object(record.personal),
+                    "clear": record.clear,
+                }
+            },
+        )
+        return bool(done.modified_count)
+
+    async def protected_through(self) -> int:
+        """From `audit_state`."""
+        doc = await self._state.find_one({"_id": _PROTECTED})
+        return int(doc["value"]) if doc else 0
+
+    async def set_protected_through(self, seq: int) -> None:
+        """Never lowered (`$max`)."""
+        await self._state.update_one({"_id": _PROTECTED}, {"$max": {"value": seq}}, upsert=True)
+
+
+_PROTECTED = "protected_through"
+
+
+def _values(text: str) -> dict[str, str]:
+    return {str(k): str(v) for k, v in load_object(text).items()}

@@ -1,6 +1,7 @@
 """MongoDB HrisStore: collections `hris_sources` (`_id` name), `hris_signatures` (`_id` the
 signature key; a TTL index on `expires_at` drops them after their replay window) and
-`hris_events` (`_id` "<source>\\n<event id>", first insert wins). Single-document writes only."""
+`hris_events` (`_id` "<source>\\n<event id>", first insert wins; indexed by the result's
+employee id for erasure). Single-document writes but erasure's one `update_many`."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ class MongoHrisStore:
         """Signature expiry (TTL)."""
         await self._signatures.create_indexes(
             [IndexModel([("expires_at", 1)], name="expiry", expireAfterSeconds=0)]
+        )
+        await self._events.create_indexes(
+            [IndexModel([("result.employee_id", 1)], name="employee", sparse=True)]
         )
 
     async def add_source(self, source: HrisSource) -> bool:
@@ -111,6 +115,16 @@ class MongoHrisStore:
                 return _event(found)
             raise
         return record
+
+    async def forget_members(self, member_ids: Sequence[str]) -> int:
+        """One `update_many` by the employee id index."""
+        if not member_ids:
+            return 0
+        done = await self._events.update_many(
+            {"result.employee_id": {"$in": list(dict.fromkeys(member_ids))}},
+            {"$set": {"result.employee_id": None, "result.erased": True}},
+        )
+        return int(done.modified_count)
 
 
 def _source_doc(source: HrisSource) -> dict[str, Any]:

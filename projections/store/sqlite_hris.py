@@ -112,6 +112,24 @@ class SQLiteHrisStore:
 
         return _event(await self._db.write(job))
 
+    async def forget_members(self, member_ids: Sequence[str]) -> int:
+        """One UPDATE per chunk of ids: a scan of the events, not an index (an expression
+        index on the employee id slowed every event's insert, and an erasure, rare, rewrites
+        the whole file afterwards anyway)."""
+
+        def job(conn: sqlite3.Connection) -> int:
+            changed = 0
+            for part in chunks(list(dict.fromkeys(member_ids))):
+                sql = (
+                    "UPDATE hris_events SET result = json_set(result, '$.employee_id', "
+                    "json('null'), '$.erased', json('true')) "
+                    f"WHERE json_extract(result, '$.employee_id') IN ({marks(len(part))})"
+                )
+                changed += conn.execute(sql, part).rowcount
+            return changed
+
+        return await self._db.write(job) if member_ids else 0
+
 
 def _source_row(source: HrisSource) -> tuple[str | None, ...]:
     return (source.name, source.salt, source.created_at, source.rotated_at, source.revoked_at)

@@ -91,10 +91,10 @@ async def agent_finds(market: Market, agent: dict[str, Any]) -> int:
 
 
 # The employee id stays where it is the subject of the event (the public id the marketplace
-# knew: the member.erased event exists to name it) and in earlier audit entries (the chained
-# log is append-only: `identities.import` lists the member ids it hired).
-# The SQLite file holds those rows, so it holds the id too; the name and addresses it must not.
-KEPT = {f"webhook_events: {EMPLOYEE}", f"audit_log: {EMPLOYEE}", f"lrs.sqlite3: {EMPLOYEE}"}
+# knew: the member.erased event exists to name it). The SQLite file holds that row, so it
+# holds the id too; the name and addresses it must not. The audit log names them no more
+# (`projections.audit_personal`; tests/projections/test_erasure_traces.py).
+KEPT = {f"webhook_events: {EMPLOYEE}", f"lrs.sqlite3: {EMPLOYEE}"}
 
 
 async def remaining(market: Market, data_dir: Path) -> list[str]:

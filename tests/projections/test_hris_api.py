@@ -41,7 +41,8 @@ async def test_a_signed_hire_is_applied(market: Market) -> None:
     found = await member(market)
     assert found.emails == ("ada@example.com",) and found.employment_status == "active"
     entries = await market.projection.audit.entries(limit=5, type="hris.event")
-    assert entries[0].subject == "H1" and entries[0].details["status"] == "applied"
+    assert entries[0].subject == "e1" and entries[0].details["status"] == "applied"
+    assert "H1" not in str(entries[0])  # named by its event: the result links it to H1
 
 
 async def test_a_replayed_request_is_refused_and_applies_nothing(market: Market) -> None:

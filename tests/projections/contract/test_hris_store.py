@@ -47,3 +47,24 @@ async def test_an_event_is_saved_once_and_the_first_wins(stores: ProjectionStore
     found = await hris.get_events("workday", ["e1", "e2", "e1"])
     assert found == {"e1": first}
     assert await hris.get_events("workday", []) == {}
+
+
+async def test_forgetting_members_nulls_their_employee_id_and_keeps_the_events(
+    stores: ProjectionStores,
+) -> None:
+    hris = stores.hris
+    for event_id, employee in (("e1", "E1"), ("e2", "E2"), ("e3", "E1")):
+        result = {"event_id": event_id, "employee_id": employee, "status": "applied"}
+        await hris.save_event(HrisEventRecord("workday", event_id, "d", "t", result))
+    assert await hris.forget_members(["E1", "E404"]) == 2
+    assert await hris.forget_members([]) == 0
+    saved = await hris.get_events("workday", ["e1", "e2", "e3"])
+    assert saved["e1"].result == {
+        "event_id": "e1",
+        "employee_id": None,
+        "status": "applied",
+        "erased": True,
+    }
+    assert saved["e3"].result["employee_id"] is None and saved["e1"].digest == "d"
+    assert saved["e2"].result["employee_id"] == "E2"
+    assert await hris.forget_members(["E1"]) == 0  # nothing names them any more
