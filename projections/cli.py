@@ -25,8 +25,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-import aiohttp
-
 from lrs.cli_support import with_backend
 from lrs.errors import ValidationError
 from lrs.settings import Settings
@@ -97,7 +95,7 @@ async def _worker(projection: Projection, args: argparse.Namespace) -> int:
             report = await daily.run_due()
             removed = len(report.statement_ids()) if report else 0
             print(f"retention: {removed} statements past their period re-applied")
-        async with aiohttp.ClientSession() as session:
+        async with projection.webhooks.session() as session:
             sent = 0 if args.no_webhooks else await projection.webhooks.run_once(session)
         print(f"applied {applied} statements; {sent} webhook events fanned out or sent")
         return 0
