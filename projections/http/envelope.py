@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from lrs.errors import InsufficientScope, InvalidToken, LRSError
+from lrs.errors import InsufficientScope, InvalidToken, LRSError, TokenRequired
 from projections.errors import RateLimited
 from projections.keys import projection_key
 from projections.service import Projection
@@ -67,7 +67,7 @@ def bearer_token(request: web.Request) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("a bearer access token is required")
+        raise TokenRequired("a bearer access token is required")
     return token.strip()
 
 
