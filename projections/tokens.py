@@ -163,16 +163,30 @@ class TokenService:
         live = [k for k in await self._signing_keys(fresh=True) if not k.retired]
         return live[-1] if live else await self.rotate_key(actor="system")
 
-    async def authenticate_client(self, client_id: str, secret: str) -> ApiClient:
+    async def authenticate_client(
+        self, client_id: str, secret: str, *, address: str = ""
+    ) -> ApiClient:
         """The client if the secret is right; invalid_client otherwise (same cost either way).
 
         scrypt runs in a thread: it is slow on purpose and must not stall the event loop.
+        A failure is audited (`client.authentication_failed`: the client id as given, the
+        address, why; never the secret).
         """
         client = await self._store.get_client(client_id) if client_id else None
         known = client if client is not None and not client.revoked else None
         stored = known.secret_hash if known is not None else _DUMMY_HASH
         matched = await asyncio.to_thread(verify_secret, secret, stored)
         if known is None or not matched:
+            reason = (
+                "unknown client"
+                if client is None
+                else "revoked client"
+                if known is None
+                else "wrong secret"
+            )
+            await self._audit(
+                "client.authentication_failed", client_id, client_id, address=address, reason=reason
+            )
             raise OAuthError("invalid_client", "unknown client or wrong secret")
         return known
 

@@ -10,7 +10,7 @@ import pytest
 from lrs.errors import ConfigError
 from projections import tokens as tokens_module
 from projections.errors import RateLimited
-from projections.ratelimit import FailedAttempts
+from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.settings import ProjectionSettings
 from tests.projections.api_support import TOKEN_PATH, Market, basic
 
@@ -191,3 +191,42 @@ async def test_concurrent_failed_attempts_count_before_their_secrets_are_checked
         *(post_token(market, client_id, f"wrong{n}") for n in range(15))
     )
     assert sorted(status for status, _body, _retry in statuses) == [401] * 10 + [429] * 5
+
+
+async def test_token_requests_are_limited_per_client(market: Market) -> None:
+    """A client limited to 20 requests a minute gets 20 tokens in a burst, then 429."""
+    now = [1000.0]
+    market.projection.limiter = RateLimiter(clock=lambda: now[0])  # no refill while it runs
+    client_id, secret = await market.client("read:profile", rate_limit=20)
+    other_id, other_secret = await market.client("read:profile", rate_limit=20)
+    answers = [await post_token(market, client_id, secret) for _ in range(30)]
+    assert [a[0] for a in answers] == [200] * 20 + [429] * 10
+    _status, body, retry_after = answers[-1]
+    assert body["error"] == "rate_limited"
+    assert retry_after is not None and 1 <= int(retry_after) <= 60
+    assert (await post_token(market, other_id, other_secret))[0] == 200  # its own bucket
+    # the limit is no failure: a wrong secret is still told apart, and counted, as before
+    assert (await post_token(market, client_id, "wrong"))[0] == 401
+    now[0] += 3.0  # a request a minute per 20: one is allowed again after 3 s
+    assert (await post_token(market, client_id, secret))[0] == 200
+
+
+async def test_failed_client_authentications_are_audited_without_the_secret(
+    market: Market,
+) -> None:
+    client_id, secret = await market.client("read:profile")
+    assert (await post_token(market, client_id, "wrong-secret-xyz"))[0] == 401
+    assert (await post_token(market, "mkt_nobody", "guess-secret-xyz"))[0] == 401
+    await market.projection.tokens.revoke_client(client_id)
+    assert (await post_token(market, client_id, secret))[0] == 401
+    entries = await market.projection.audit.entries(type="client.authentication_failed")
+    reasons = [(e.subject, e.details["reason"]) for e in reversed(entries)]
+    assert reasons == [
+        (client_id, "wrong secret"),
+        ("mkt_nobody", "unknown client"),
+        (client_id, "revoked client"),
+    ]
+    assert all(e.details["address"] == "127.0.0.1" for e in entries)
+    text = repr(entries)
+    assert "secret-xyz" not in text and secret not in text
+    assert (await market.projection.audit.verify()).intact
