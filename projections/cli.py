@@ -180,12 +180,20 @@ async def _clients_create(projection: Projection, args: argparse.Namespace) -> i
 
 async def _clients_list(projection: Projection, args: argparse.Namespace) -> int:
     clients = await projection.stores.access.list_clients()
+    default = projection.settings.rate_limit_per_min
     rows = [
-        {"client_id": c.client_id, "name": c.name, "scopes": list(c.scopes), "revoked": c.revoked}
+        {
+            "client_id": c.client_id,
+            "name": c.name,
+            "scopes": list(c.scopes),
+            "revoked": c.revoked,
+            "rate_limit_per_min": c.rate_limit_per_min,
+        }
         for c in clients
     ]
     text = "\n".join(
         f"{c.client_id}  {'revoked' if c.revoked else 'active':8} {c.name}  [{' '.join(c.scopes)}]"
+        f"  {c.rate_limit_per_min or default}/min{'' if c.rate_limit_per_min else ' (default)'}"
         for c in clients
     )
     _print(args, rows, text)

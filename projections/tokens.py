@@ -32,6 +32,7 @@ from projections.audit import AuditLog
 from projections.errors import OAuthError
 from projections.keyring import Keyring
 from projections.store.base import AccessStore, ApiClient, SigningKey
+from projections.transforms import format_datetime
 
 SCOPES = ("read:activity:aggregate", "read:profile", "write:badge", "admin")
 AUDIENCE = "lrs-marketplace"
@@ -212,7 +213,11 @@ class TokenService:
             claims, self._keyring.token_key(key.kid), algorithm="HS256", headers={"kid": key.kid}
         )
         await self._audit(
-            "token.issued", client.client_id, jti, scopes=list(scopes), expires=now + self._ttl_s
+            "token.issued",
+            client.client_id,
+            jti,
+            scopes=list(scopes),
+            expires=format_datetime((now + self._ttl_s) * 1_000_000),
         )
         return IssuedToken(access_token=token, expires_in=self._ttl_s, scopes=scopes)
 
