@@ -7,8 +7,13 @@
   default) with `iss`, `sub` (the client), `aud`, `iat`, `nbf`, `exp`, `jti` and `scope`. The
   header's `kid` names the signing key, derived from the master key (`projections.keyring`).
 - Rotation adds a new kid; tokens signed with older kids stay valid until they expire, unless
-  the kid is retired. Revocation (RFC 7009) records the token's `jti`; revoking a client makes
-  all its tokens invalid at once.
+  the kid is retired: every verification reads the key ids from the store, so a retirement
+  takes effect in every process at once. Revocation (RFC 7009) records the token's `jti`;
+  revoking a client makes all its tokens invalid at once.
+- A client's secret is rotated by issuing a new one (`rotate_secret`, shown once); the one it
+  replaces keeps working for a grace period, then stops (its hash stays in
+  `ApiClient.previous_secrets` until the next rotation). Both secrets are checked every time,
+  so the cost does not tell which one matched.
 - Issuance, revocation, client and key changes are written to the audit log
   (`projections.audit`): who, what, when, never a secret or a token.
 """
@@ -31,12 +36,11 @@ from lrs.errors import BadRequest, InsufficientScope, InvalidToken
 from projections.audit import AuditLog
 from projections.errors import OAuthError
 from projections.keyring import Keyring
-from projections.store.base import AccessStore, ApiClient, SigningKey
+from projections.store.base import AccessStore, ApiClient, PreviousSecret, SigningKey
 from projections.transforms import format_datetime
 
 SCOPES = ("read:activity:aggregate", "read:profile", "write:badge", "admin")
 AUDIENCE = "lrs-marketplace"
-_KEY_CACHE_S = 30.0
 _LEEWAY_S = 30  # clock skew tolerated between the processes of one deployment
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 
@@ -47,6 +51,29 @@ class NewClient:
 
     client: ApiClient
     secret: str
+
+
+@dataclass(frozen=True)
+class RotatedSecret:
+    """A client's new secret (shown once) and when its previous one stops working."""
+
+    client_id: str
+    secret: str
+    previous_until_us: int
+
+
+def _failure_reason(
+    client: ApiClient | None, previous_matches: Sequence[bool], previous: Sequence[PreviousSecret]
+) -> str:
+    """Why a client authentication failed, for the audit log (never the secret)."""
+    if client is None:
+        return "unknown client"
+    if client.revoked:
+        return "revoked client"
+    ended = [p.until_us for m, p in zip(previous_matches, previous, strict=True) if m]
+    if ended:
+        return f"previous secret, its grace ended {format_datetime(max(ended))}"
+    return "wrong secret"
 
 
 @dataclass(frozen=True)
@@ -106,8 +133,6 @@ class TokenService:
         self._issuer = issuer
         self._ttl_s = ttl_s
         self._clock = clock
-        self._keys: list[SigningKey] = []
-        self._keys_read_at = float("-inf")
 
     async def _audit(self, action: str, actor: str, subject: str, **details: Any) -> None:
         await self._audit_log.append(action, actor=actor, subject=subject, details=details)
@@ -138,30 +163,23 @@ class TokenService:
 
     async def rotate_key(self, *, actor: str = "cli") -> SigningKey:
         """Start signing with a new key id; older ones still verify until retired."""
-        existing = await self._signing_keys(fresh=True)
+        existing = await self._store.signing_keys()
         created_us = max([int(self._clock() * 1e6)] + [k.created_us + 1 for k in existing])
         key = SigningKey(kid="k_" + secrets.token_hex(6), created_us=created_us)
         await self._store.add_signing_key(key)
-        self._keys_read_at = float("-inf")
         await self._audit("key.rotated", actor, key.kid)
         return key
 
     async def retire_key(self, kid: str, *, actor: str = "cli") -> bool:
-        """Refuse tokens signed with this key id from now on."""
+        """Refuse tokens signed with this key id from now on, in every process (each reads
+        the key ids from the store when it verifies a token)."""
         done = await self._store.retire_signing_key(kid)
-        self._keys_read_at = float("-inf")
         if done:
             await self._audit("key.retired", actor, kid)
         return done
 
-    async def _signing_keys(self, *, fresh: bool = False) -> list[SigningKey]:
-        if fresh or time.monotonic() - self._keys_read_at > _KEY_CACHE_S:
-            self._keys = await self._store.signing_keys()
-            self._keys_read_at = time.monotonic()
-        return self._keys
-
     async def _current_key(self) -> SigningKey:
-        live = [k for k in await self._signing_keys(fresh=True) if not k.retired]
+        live = [k for k in await self._store.signing_keys() if not k.retired]
         return live[-1] if live else await self.rotate_key(actor="system")
 
     async def authenticate_client(
@@ -175,21 +193,41 @@ class TokenService:
         """
         client = await self._store.get_client(client_id) if client_id else None
         known = client if client is not None and not client.revoked else None
-        stored = known.secret_hash if known is not None else _DUMMY_HASH
-        matched = await asyncio.to_thread(verify_secret, secret, stored)
-        if known is None or not matched:
-            reason = (
-                "unknown client"
-                if client is None
-                else "revoked client"
-                if known is None
-                else "wrong secret"
-            )
-            await self._audit(
-                "client.authentication_failed", client_id, client_id, address=address, reason=reason
-            )
-            raise OAuthError("invalid_client", "unknown client or wrong secret")
-        return known
+        hashes = [known.secret_hash] if known is not None else [_DUMMY_HASH]
+        previous = known.previous_secrets if known is not None else ()
+        hashes += [p.secret_hash for p in previous]
+        # every hash is checked, whichever matches: the cost does not tell which one did
+        matches = await asyncio.to_thread(lambda: [verify_secret(secret, h) for h in hashes])
+        now_us = int(self._clock() * 1_000_000)
+        in_grace = any(
+            m and p.until_us > now_us for m, p in zip(matches[1:], previous, strict=True)
+        )
+        if known is not None and (matches[0] or in_grace):
+            return known
+        reason = _failure_reason(client, matches[1:], previous)
+        await self._audit(
+            "client.authentication_failed", client_id, client_id, address=address, reason=reason
+        )
+        raise OAuthError("invalid_client", "unknown client or wrong secret")
+
+    async def rotate_secret(
+        self, client_id: str, *, grace_s: float, actor: str = "cli"
+    ) -> RotatedSecret | None:
+        """A new secret for a live client (returned once); the current one is accepted for
+        `grace_s` more seconds (0: not at all). None when the client is unknown or revoked."""
+        secret = secrets.token_urlsafe(32)
+        now_us = int(self._clock() * 1_000_000)
+        until_us = now_us + int(grace_s * 1_000_000)
+        done = await self._store.replace_client_secret(
+            client_id, hash_secret(secret), previous_until_us=until_us, now_us=now_us
+        )
+        if not done:
+            return None
+        previous_until = format_datetime(until_us) if grace_s > 0 else None
+        await self._audit(
+            "client.secret_rotated", actor, client_id, previous_secret_valid_until=previous_until
+        )
+        return RotatedSecret(client_id=client_id, secret=secret, previous_until_us=until_us)
 
     async def issue(self, client: ApiClient, requested: Sequence[str] | None) -> IssuedToken:
         """A token for an authenticated client, with the requested scopes (default: all its)."""
@@ -226,9 +264,9 @@ class TokenService:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
             raise InvalidToken("malformed access token") from exc
-        keys = {k.kid: k for k in await self._signing_keys()}
-        if kid not in keys:
-            keys = {k.kid: k for k in await self._signing_keys(fresh=True)}
+        # read at every verification, not cached: a retired key is refused by every process
+        # at once (the key table holds a few rows; the revocation check reads the store too)
+        keys = {k.kid: k for k in await self._store.signing_keys()}
         if not isinstance(kid, str) or kid not in keys or keys[kid].retired:
             raise InvalidToken("the token's signing key is unknown or retired")
         try:

@@ -505,7 +505,11 @@ class DeliveryStore(Protocol):
 
 @dataclass(frozen=True)
 class ApiClient:
-    """A marketplace OAuth client; only the hash of its secret is stored."""
+    """A marketplace OAuth client; only the hash of its secret is stored.
+
+    `previous_secrets` are the secrets a rotation replaced, each accepted until its end of
+    grace (hashes too).
+    """
 
     client_id: str
     name: str
@@ -514,6 +518,15 @@ class ApiClient:
     created_at: str
     rate_limit_per_min: int | None = None
     revoked: bool = False
+    previous_secrets: tuple[PreviousSecret, ...] = ()
+
+
+@dataclass(frozen=True)
+class PreviousSecret:
+    """A client secret a rotation replaced: its hash, accepted until `until_us`."""
+
+    secret_hash: str
+    until_us: int
 
 
 @dataclass(frozen=True)
@@ -553,6 +566,15 @@ class AccessStore(Protocol):
 
     async def revoke_client(self, client_id: str) -> bool:
         """Mark a client revoked; False when unknown."""
+        ...
+
+    async def replace_client_secret(
+        self, client_id: str, secret_hash: str, *, previous_until_us: int, now_us: int
+    ) -> bool:
+        """Give a live client a new secret hash; its current one is accepted until
+        `previous_until_us` (not at all when that is not after `now_us`), and previous ones
+        whose grace ended by `now_us` are forgotten. One atomic step; False when the client
+        is unknown or revoked."""
         ...
 
     async def add_signing_key(self, key: SigningKey) -> None:

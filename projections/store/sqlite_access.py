@@ -9,7 +9,7 @@ from typing import Any
 
 from lrs.errors import Conflict
 from lrs.store.engine.sqlite import SQLiteDatabase
-from projections.store.base import ApiClient, SavedResponse, SigningKey
+from projections.store.base import ApiClient, PreviousSecret, SavedResponse, SigningKey
 
 ACCESS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS marketplace_clients (
@@ -20,6 +20,12 @@ CREATE TABLE IF NOT EXISTS marketplace_clients (
     created_at TEXT NOT NULL,
     rate_limit_per_min INTEGER,
     revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS marketplace_client_previous_secrets (
+    client_id TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    until_us INTEGER NOT NULL,
+    PRIMARY KEY (client_id, secret_hash)
 );
 CREATE TABLE IF NOT EXISTS marketplace_signing_keys (
     kid TEXT PRIMARY KEY,
@@ -39,10 +45,26 @@ CREATE TABLE IF NOT EXISTS marketplace_idempotency (
 """
 
 
-def _client(row: Sequence[Any]) -> ApiClient:
+_CLIENT_COLUMNS = "client_id, name, scopes, secret_hash, created_at, rate_limit_per_min, revoked"
+
+
+def _client(conn: sqlite3.Connection, row: Sequence[Any]) -> ApiClient:
     client_id, name, scopes, secret_hash, created_at, rate, revoked = row
-    scope_list = tuple(scopes.split())
-    return ApiClient(client_id, name, scope_list, secret_hash, created_at, rate, bool(revoked))
+    previous = conn.execute(
+        "SELECT secret_hash, until_us FROM marketplace_client_previous_secrets"
+        " WHERE client_id = ? ORDER BY until_us",
+        (client_id,),
+    )
+    return ApiClient(
+        client_id,
+        name,
+        tuple(scopes.split()),
+        secret_hash,
+        created_at,
+        rate,
+        bool(revoked),
+        tuple(PreviousSecret(h, until) for h, until in previous),
+    )
 
 
 class SQLiteAccessStore:
@@ -77,9 +99,10 @@ class SQLiteAccessStore:
 
         def job(conn: sqlite3.Connection) -> ApiClient | None:
             row = conn.execute(
-                "SELECT * FROM marketplace_clients WHERE client_id = ?", (client_id,)
+                f"SELECT {_CLIENT_COLUMNS} FROM marketplace_clients WHERE client_id = ?",
+                (client_id,),
             ).fetchone()
-            return _client(row) if row else None
+            return _client(conn, row) if row else None
 
         return await self._db.read(job)
 
@@ -87,8 +110,10 @@ class SQLiteAccessStore:
         """Every client, oldest first."""
 
         def job(conn: sqlite3.Connection) -> list[ApiClient]:
-            rows = conn.execute("SELECT * FROM marketplace_clients ORDER BY created_at, client_id")
-            return [_client(r) for r in rows]
+            rows = conn.execute(
+                f"SELECT {_CLIENT_COLUMNS} FROM marketplace_clients ORDER BY created_at, client_id"
+            ).fetchall()
+            return [_client(conn, r) for r in rows]
 
         return await self._db.read(job)
 
@@ -96,6 +121,36 @@ class SQLiteAccessStore:
         """Mark revoked."""
         sql = "UPDATE marketplace_clients SET revoked = 1 WHERE client_id = ?"
         return await self._db.write(lambda c: c.execute(sql, (client_id,)).rowcount > 0)
+
+    async def replace_client_secret(
+        self, client_id: str, secret_hash: str, *, previous_until_us: int, now_us: int
+    ) -> bool:
+        """New hash; the current one kept until `previous_until_us`; one transaction."""
+
+        def job(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT secret_hash FROM marketplace_clients WHERE client_id = ? AND revoked = 0",
+                (client_id,),
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                "DELETE FROM marketplace_client_previous_secrets"
+                " WHERE client_id = ? AND until_us <= ?",
+                (client_id, now_us),
+            )
+            if previous_until_us > now_us:
+                conn.execute(
+                    "INSERT OR REPLACE INTO marketplace_client_previous_secrets VALUES (?, ?, ?)",
+                    (client_id, row[0], previous_until_us),
+                )
+            conn.execute(
+                "UPDATE marketplace_clients SET secret_hash = ? WHERE client_id = ?",
+                (secret_hash, client_id),
+            )
+            return True
+
+        return await self._db.write(job)
 
     async def add_signing_key(self, key: SigningKey) -> None:
         """Record a key id."""

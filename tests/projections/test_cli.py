@@ -224,3 +224,25 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         main([*command, "--help"])
     assert exited.value.code == 0
     assert "usage: lrs" in capsys.readouterr().out
+
+
+def test_rotating_a_client_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    created = run_json(
+        capsys, "marketplace", "clients", "create", "--name", "m", "--scopes", "read:profile"
+    )
+    client_id = created["client_id"]
+    rotated = run_json(capsys, "marketplace", "clients", "rotate-secret", client_id)
+    assert rotated["client_id"] == client_id
+    assert rotated["client_secret"] not in (created["client_secret"], "")
+    assert rotated["previous_secret_valid_until"].endswith("Z")  # 24 hours by default
+    assert main(["marketplace", "clients", "rotate-secret", client_id, "--grace", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "client_secret:" in out and "the previous secret no longer works" in out
+    assert main(["marketplace", "clients", "rotate-secret", "mkt_nobody"]) == 1
+    with pytest.raises(SystemExit):
+        main(["marketplace", "clients", "rotate-secret", client_id, "--grace", "soon"])
+    capsys.readouterr()
+    entries = run_json(capsys, "audit", "--type", "client.secret_rotated")
+    assert [e["subject"] for e in entries] == [client_id, client_id]
+    assert entries[0]["details"] == {"previous_secret_valid_until": None}
+    assert rotated["client_secret"] not in json.dumps(entries)

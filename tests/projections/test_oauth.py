@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from lrs.app import create_app
+from lrs.config import Config
 from lrs.errors import ConfigError
+from lrs.settings import Settings
+from lrs.store.base import Backend
 from projections import tokens as tokens_module
 from projections.errors import RateLimited
 from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.settings import ProjectionSettings
+from projections.store.base import SigningKey
 from tests.projections.api_support import TOKEN_PATH, Market, basic
 
 REVOKE_PATH = "/marketplace/v1/oauth/revoke"
@@ -230,3 +238,48 @@ async def test_failed_client_authentications_are_audited_without_the_secret(
     text = repr(entries)
     assert "secret-xyz" not in text and secret not in text
     assert (await market.projection.audit.verify()).intact
+
+
+async def test_a_rotated_secret_and_the_old_one_both_get_tokens_during_the_grace(
+    market: Market,
+) -> None:
+    client_id, old = await market.client("read:profile")
+    rotated = await market.projection.tokens.rotate_secret(client_id, grace_s=3600)
+    assert rotated is not None
+    assert (await post_token(market, client_id, rotated.secret))[0] == 200
+    assert (await post_token(market, client_id, old))[0] == 200
+    again = await market.projection.tokens.rotate_secret(client_id, grace_s=0)
+    assert again is not None
+    assert (await post_token(market, client_id, again.secret))[0] == 200
+    assert (await post_token(market, client_id, rotated.secret))[0] == 401  # no grace
+    assert (await post_token(market, client_id, old))[0] == 200  # its own grace goes on
+
+
+async def test_a_retired_signing_key_is_refused_by_every_server_at_once(
+    market: Market,
+    aiohttp_client: Callable[..., Any],
+    backend: Backend,
+    tmp_path: Path,
+) -> None:
+    """Two app instances on one store: a key retired through one is refused by the other at
+    once, although the other has just verified a token signed with it."""
+    other = Market(
+        http=await aiohttp_client(
+            create_app(
+                Config(core=Settings(data_dir=tmp_path), projection=ProjectionSettings.from_env()),
+                backend=backend,
+            )
+        ),
+        backend=backend,
+    )
+    token = await market.token("read:profile")
+    summary = "/marketplace/v1/members/E1/summary"
+    assert (await other.get(summary, token))[0] in (200, 404)  # known to `other`
+    [key] = [k for k in await backend_keys(market) if not k.retired]
+    assert await market.projection.tokens.retire_key(key.kid)
+    status, body, _ = await other.get(summary, token)
+    assert status == 401 and body["error"]["code"] == "invalid_token"
+
+
+async def backend_keys(market: Market) -> list[SigningKey]:
+    return await market.projection.stores.access.signing_keys()
