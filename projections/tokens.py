@@ -36,10 +36,10 @@ from lrs.errors import BadRequest, InsufficientScope, InvalidToken
 from projections.audit import AuditLog
 from projections.errors import OAuthError
 from projections.keyring import Keyring
+from projections.scopes import SCOPES, FieldView, effective_scopes
 from projections.store.base import AccessStore, ApiClient, PreviousSecret, SigningKey
 from projections.transforms import format_datetime
 
-SCOPES = ("read:activity:aggregate", "read:profile", "write:badge", "admin")
 AUDIENCE = "lrs-marketplace"
 _LEEWAY_S = 30  # clock skew tolerated between the processes of one deployment
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
@@ -89,6 +89,11 @@ class IssuedToken:
 class TokenClaims:
     """A verified access token."""
 
+    @property
+    def fields(self) -> FieldView:
+        """What of records and summaries this token may see."""
+        return FieldView.of(self.scopes)
+
     client_id: str
     scopes: tuple[str, ...]
     jti: str
@@ -96,8 +101,9 @@ class TokenClaims:
     rate_limit_per_min: int | None
 
     def require(self, *needed: str) -> None:
-        """403 unless the token holds one of `needed` (`admin` holds every scope)."""
-        if "admin" in self.scopes or any(s in self.scopes for s in needed):
+        """403 unless the token holds one of `needed` (`admin` holds every scope, the union
+        `read:activity:aggregate` every record scope: `projections.scopes`)."""
+        if effective_scopes(self.scopes) & set(needed):
             return
         raise InsufficientScope(
             f"this token lacks the scope for this request (one of {list(needed)})",

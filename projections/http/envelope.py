@@ -92,6 +92,7 @@ def protected(*scopes: str) -> Callable[[Handler], Callable[[web.Request], Await
             except LRSError as err:
                 return error(err)
 
+        handle.scopes = scopes  # type: ignore[attr-defined]  # any one will do; for the docs test
         return handle
 
     return wrap
