@@ -18,7 +18,8 @@ checked again at delivery, on the addresses they resolve to: the dispatcher's HT
 resolves through `GuardedResolver` (the event loop's resolver, `loop.getaddrinfo`), which
 refuses to hand a forbidden address to the connection, so a name that resolves to a public
 address when subscribed and to an internal one later (DNS rebinding) is refused on the
-address actually connected to.
+address actually connected to. Redirects are not followed (a 3xx is a failed attempt): a
+receiver could otherwise send the dispatcher on to a forbidden address.
 """
 
 from __future__ import annotations

@@ -357,7 +357,11 @@ class WebhookService:
         try:
             timeout = aiohttp.ClientTimeout(total=self._timeout_s)
             async with session.post(
-                subscription.url, data=body, headers=headers, timeout=timeout
+                subscription.url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,  # a redirect could lead past the target policy
             ) as response:
                 await read_capped(response)
                 if 200 <= response.status < 300:

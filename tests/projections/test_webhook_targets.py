@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from lrs.cli import main
 from projections.keyring import Keyring
@@ -144,3 +146,36 @@ async def test_a_stored_target_the_policy_now_refuses_is_a_dead_letter(
         assert await strict.run_once(session) == 2
     [dead] = await stores.deliveries.dead_letters(10)
     assert dead.last_error is not None and dead.last_error.startswith("target refused")
+
+
+async def test_a_redirect_is_not_followed(
+    stores: ProjectionStores,
+    worker: ProjectionWorker,
+    writer: Writer,
+    aiohttp_server: Callable[..., Any],
+) -> None:
+    """A receiver answering 307 to elsewhere (a metadata address, say) is a failed attempt."""
+    followed: list[str] = []
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect("/elsewhere")
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        followed.append(request.path)
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/h", redirect)
+    app.router.add_post("/elsewhere", elsewhere)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    hooks = WebhookService(
+        stores.deliveries, stores.aggregates, Keyring(b"t" * 32), targets=INTERNAL
+    )
+    await hooks.subscribe(str(server.make_url("/h")))
+    await writer.store(statement("completed"))
+    await worker.drain()
+    async with hooks.session() as session:
+        assert await hooks.run_once(session) == 2
+    assert followed == []
+    [pending] = await stores.deliveries.claim_deliveries("t", 2**62, 1, 10)
+    assert pending.last_error == "HTTP 307"
