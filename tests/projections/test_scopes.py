@@ -13,7 +13,7 @@ import pytest
 from projections.http.app import ROUTES
 from projections.scopes import FieldView
 from projections.settings import SPEC_DIR
-from tests.projections.api_support import Market
+from tests.projections.api_support import Market, basic
 from tests.projections.conftest import COURSE, hris_actor, statement
 
 P = "/marketplace/v1"
@@ -164,3 +164,24 @@ def test_field_views() -> None:
     assert FieldView.of(["read:scores"]).summary({"badges": [], "average_best_score": 1}) == {
         "average_best_score": 1
     }
+
+
+async def test_a_client_may_ask_for_a_token_narrower_than_its_scopes(market: Market) -> None:
+    await seed(market)
+    client_id, secret = await market.client("read:activity:aggregate")
+    response = await market.http.post(
+        "/marketplace/v1/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "read:scores"},
+        headers={"Authorization": basic(client_id, secret)},
+    )
+    assert response.status == 200
+    token = (await response.json())["access_token"]
+    assert (await response.json())["scope"] == "read:scores"
+    [record] = await records(market, f"Bearer {token}")
+    assert "score" in record and "learning_completed" not in record
+    response = await market.http.post(
+        "/marketplace/v1/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "read:profile"},
+        headers={"Authorization": basic(client_id, secret)},
+    )
+    assert (await response.json())["error"] == "invalid_scope"  # not part of the union
