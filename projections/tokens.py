@@ -41,6 +41,7 @@ from projections.store.base import AccessStore, ApiClient, PreviousSecret, Signi
 from projections.transforms import format_datetime
 
 AUDIENCE = "lrs-marketplace"
+_MAX_AUDITED_ID = 128  # characters of an unknown client id an audit entry keeps
 _LEEWAY_S = 30  # clock skew tolerated between the processes of one deployment
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 
@@ -89,16 +90,16 @@ class IssuedToken:
 class TokenClaims:
     """A verified access token."""
 
-    @property
-    def fields(self) -> FieldView:
-        """What of records and summaries this token may see."""
-        return FieldView.of(self.scopes)
-
     client_id: str
     scopes: tuple[str, ...]
     jti: str
     expires_us: int
     rate_limit_per_min: int | None
+
+    @property
+    def fields(self) -> FieldView:
+        """What of records and summaries this token may see."""
+        return FieldView.of(self.scopes)
 
     def require(self, *needed: str) -> None:
         """403 unless the token holds one of `needed` (`admin` holds every scope, the union
@@ -211,8 +212,9 @@ class TokenService:
         if known is not None and (matches[0] or in_grace):
             return known
         reason = _failure_reason(client, matches[1:], previous)
+        given = client_id[:_MAX_AUDITED_ID]  # the caller's text: bounded in the log
         await self._audit(
-            "client.authentication_failed", client_id, client_id, address=address, reason=reason
+            "client.authentication_failed", given, given, address=address, reason=reason
         )
         raise OAuthError("invalid_client", "unknown client or wrong secret")
 

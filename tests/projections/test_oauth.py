@@ -283,3 +283,9 @@ async def test_a_retired_signing_key_is_refused_by_every_server_at_once(
 
 async def backend_keys(market: Market) -> list[SigningKey]:
     return await market.projection.stores.access.signing_keys()
+
+
+async def test_an_audited_unknown_client_id_is_cut_short(market: Market) -> None:
+    assert (await post_token(market, "x" * 5000, "guess"))[0] == 401
+    [entry] = await market.projection.audit.entries(type="client.authentication_failed")
+    assert entry.subject == entry.actor == "x" * 128
