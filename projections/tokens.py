@@ -7,9 +7,11 @@
   default) with `iss`, `sub` (the client), `aud`, `iat`, `nbf`, `exp`, `jti` and `scope`. The
   header's `kid` names the signing key, derived from the master key (`projections.keyring`).
 - Rotation adds a new kid; tokens signed with older kids stay valid until they expire, unless
-  the kid is retired: every verification reads the key ids from the store, so a retirement
-  takes effect in every process at once. Revocation (RFC 7009) records the token's `jti`;
-  revoking a client makes all its tokens invalid at once.
+  the kid is retired. Revocation (RFC 7009) records the token's `jti`; revoking a client makes
+  all its tokens invalid at once. Retiring a kid also records `kid:<kid>` as revoked, and every
+  verification asks the store, in the one read it makes for the token's `jti`, whether either
+  is revoked: a retirement takes effect in every process at once, while the key ids
+  themselves are read at most every 30 s (or when a token names an unknown one).
 - A client's secret is rotated by issuing a new one (`rotate_secret`, shown once); the one it
   replaces keeps working for a grace period, then stops (its hash stays in
   `ApiClient.previous_secrets` until the next rotation). Both secrets are checked every time,
@@ -41,6 +43,9 @@ from projections.store.base import AccessStore, ApiClient, PreviousSecret, Signi
 from projections.transforms import format_datetime
 
 AUDIENCE = "lrs-marketplace"
+_KEY_CACHE_S = 30.0
+_RETIRED = "kid:"  # revocation id of a retired signing key: `kid:<kid>`
+_RETIRED_UNTIL_US = 4_000_000_000_000_000  # year 2096: kept as long as any token could live
 _MAX_AUDITED_ID = 128  # characters of an unknown client id an audit entry keeps
 _LEEWAY_S = 30  # clock skew tolerated between the processes of one deployment
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
@@ -140,6 +145,8 @@ class TokenService:
         self._issuer = issuer
         self._ttl_s = ttl_s
         self._clock = clock
+        self._keys: list[SigningKey] = []
+        self._keys_read_at = float("-inf")
 
     async def _audit(self, action: str, actor: str, subject: str, **details: Any) -> None:
         await self._audit_log.append(action, actor=actor, subject=subject, details=details)
@@ -174,16 +181,28 @@ class TokenService:
         created_us = max([int(self._clock() * 1e6)] + [k.created_us + 1 for k in existing])
         key = SigningKey(kid="k_" + secrets.token_hex(6), created_us=created_us)
         await self._store.add_signing_key(key)
+        self._keys_read_at = float("-inf")
         await self._audit("key.rotated", actor, key.kid)
         return key
 
     async def retire_key(self, kid: str, *, actor: str = "cli") -> bool:
-        """Refuse tokens signed with this key id from now on, in every process (each reads
-        the key ids from the store when it verifies a token)."""
+        """Refuse tokens signed with this key id from now on, in every process.
+
+        First no new token is signed with it, then its `kid:` revocation makes every
+        process refuse its tokens at their next verification.
+        """
         done = await self._store.retire_signing_key(kid)
+        self._keys_read_at = float("-inf")
         if done:
+            await self._store.revoke_token(_RETIRED + kid, _RETIRED_UNTIL_US)
             await self._audit("key.retired", actor, kid)
         return done
+
+    async def _signing_keys(self, *, fresh: bool = False) -> list[SigningKey]:
+        if fresh or time.monotonic() - self._keys_read_at > _KEY_CACHE_S:
+            self._keys = await self._store.signing_keys()
+            self._keys_read_at = time.monotonic()
+        return self._keys
 
     async def _current_key(self) -> SigningKey:
         live = [k for k in await self._store.signing_keys() if not k.retired]
@@ -273,9 +292,9 @@ class TokenService:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
             raise InvalidToken("malformed access token") from exc
-        # read at every verification, not cached: a retired key is refused by every process
-        # at once (the key table holds a few rows; the revocation check reads the store too)
-        keys = {k.kid: k for k in await self._store.signing_keys()}
+        keys = {k.kid: k for k in await self._signing_keys()}
+        if kid not in keys:
+            keys = {k.kid: k for k in await self._signing_keys(fresh=True)}
         if not isinstance(kid, str) or kid not in keys or keys[kid].retired:
             raise InvalidToken("the token's signing key is unknown or retired")
         try:
@@ -305,8 +324,9 @@ class TokenService:
     async def verify(self, token: str) -> TokenClaims:
         """The claims of a valid, unrevoked token of a live client; 401 otherwise."""
         claims = await self._decode(token)
-        if await self._store.is_token_revoked(claims["jti"]):
-            raise InvalidToken("the token was revoked")
+        kid = jwt.get_unverified_header(token)["kid"]  # _decode checked it
+        if await self._store.any_revoked([claims["jti"], _RETIRED + kid]):
+            raise InvalidToken("the token was revoked, or its signing key retired")
         client = await self._store.get_client(claims["sub"])
         if client is None or client.revoked:
             raise InvalidToken("the token's client was revoked")

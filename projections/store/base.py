@@ -597,6 +597,10 @@ class AccessStore(Protocol):
         """Whether the token id was revoked."""
         ...
 
+    async def any_revoked(self, ids: Sequence[str]) -> bool:
+        """Whether any of these ids was revoked (`revoke_token`), in one read."""
+        ...
+
     async def save_response(self, response: SavedResponse) -> SavedResponse:
         """Keep the first response for its key; the one kept (this or an earlier one)."""
         ...

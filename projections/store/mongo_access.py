@@ -10,6 +10,7 @@ would have expired anyway), marketplace_idempotency
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,6 +142,11 @@ class MongoAccessStore:
     async def is_token_revoked(self, jti: str) -> bool:
         """Whether it was revoked."""
         return await self._revoked.find_one({"_id": jti}, {"_id": 1}) is not None
+
+    async def any_revoked(self, ids: Sequence[str]) -> bool:
+        """Whether any was revoked; one query."""
+        found = await self._revoked.find_one({"_id": {"$in": list(ids)}}, {"_id": 1})
+        return found is not None
 
     async def save_response(self, response: SavedResponse) -> SavedResponse:
         """First insert wins."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from lrs.errors import Conflict
@@ -45,26 +46,26 @@ CREATE TABLE IF NOT EXISTS marketplace_idempotency (
 """
 
 
-_CLIENT_COLUMNS = "client_id, name, scopes, secret_hash, created_at, rate_limit_per_min, revoked"
+# a client's row with each previous secret (or one row of NULLs): one query per read
+_CLIENTS = (
+    "SELECT c.client_id, c.name, c.scopes, c.secret_hash, c.created_at, c.rate_limit_per_min,"
+    " c.revoked, p.secret_hash, p.until_us FROM marketplace_clients c"
+    " LEFT JOIN marketplace_client_previous_secrets p ON p.client_id = c.client_id"
+)
 
 
-def _client(conn: sqlite3.Connection, row: Sequence[Any]) -> ApiClient:
-    client_id, name, scopes, secret_hash, created_at, rate, revoked = row
-    previous = conn.execute(
-        "SELECT secret_hash, until_us FROM marketplace_client_previous_secrets"
-        " WHERE client_id = ? ORDER BY until_us",
-        (client_id,),
-    )
-    return ApiClient(
-        client_id,
-        name,
-        tuple(scopes.split()),
-        secret_hash,
-        created_at,
-        rate,
-        bool(revoked),
-        tuple(PreviousSecret(h, until) for h, until in previous),
-    )
+def _clients(rows: Sequence[Sequence[Any]]) -> list[ApiClient]:
+    """Clients from `_CLIENTS` rows, in their order (a client's rows are consecutive)."""
+    found: dict[str, ApiClient] = {}
+    for client_id, name, scopes, secret_hash, created_at, rate, revoked, old, until in rows:
+        client = found.get(client_id) or ApiClient(
+            client_id, name, tuple(scopes.split()), secret_hash, created_at, rate, bool(revoked)
+        )
+        if old is not None:
+            previous = (*client.previous_secrets, PreviousSecret(old, until))
+            client = replace(client, previous_secrets=previous)
+        found[client_id] = client
+    return list(found.values())
 
 
 class SQLiteAccessStore:
@@ -96,26 +97,18 @@ class SQLiteAccessStore:
 
     async def get_client(self, client_id: str) -> ApiClient | None:
         """One client."""
+        sql = f"{_CLIENTS} WHERE c.client_id = ? ORDER BY p.until_us"
 
         def job(conn: sqlite3.Connection) -> ApiClient | None:
-            row = conn.execute(
-                f"SELECT {_CLIENT_COLUMNS} FROM marketplace_clients WHERE client_id = ?",
-                (client_id,),
-            ).fetchone()
-            return _client(conn, row) if row else None
+            found = _clients(conn.execute(sql, (client_id,)).fetchall())
+            return found[0] if found else None
 
         return await self._db.read(job)
 
     async def list_clients(self) -> list[ApiClient]:
         """Every client, oldest first."""
-
-        def job(conn: sqlite3.Connection) -> list[ApiClient]:
-            rows = conn.execute(
-                f"SELECT {_CLIENT_COLUMNS} FROM marketplace_clients ORDER BY created_at, client_id"
-            ).fetchall()
-            return [_client(conn, r) for r in rows]
-
-        return await self._db.read(job)
+        sql = f"{_CLIENTS} ORDER BY c.created_at, c.client_id, p.until_us"
+        return await self._db.read(lambda c: _clients(c.execute(sql).fetchall()))
 
     async def revoke_client(self, client_id: str) -> bool:
         """Mark revoked."""
@@ -180,6 +173,14 @@ class SQLiteAccessStore:
         """Whether it was revoked."""
         sql = "SELECT 1 FROM marketplace_revoked_tokens WHERE jti = ?"
         return await self._db.read(lambda c: c.execute(sql, (jti,)).fetchone() is not None)
+
+    async def any_revoked(self, ids: Sequence[str]) -> bool:
+        """Whether any was revoked; one query."""
+        marks = ", ".join("?" * len(ids))
+        sql = f"SELECT 1 FROM marketplace_revoked_tokens WHERE jti IN ({marks}) LIMIT 1"
+        return bool(ids) and await self._db.read(
+            lambda c: c.execute(sql, tuple(ids)).fetchone() is not None
+        )
 
     async def save_response(self, response: SavedResponse) -> SavedResponse:
         """First write wins."""

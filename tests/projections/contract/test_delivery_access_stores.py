@@ -273,6 +273,8 @@ async def test_signing_keys_and_revoked_tokens(stores: ProjectionStores) -> None
     await access.revoke_token("jti1", far)
     await access.revoke_token("jti1", far)
     assert await access.is_token_revoked("jti1")
+    assert await access.any_revoked(["jti0", "jti1"]) and await access.any_revoked(["jti1"])
+    assert not await access.any_revoked(["jti0", "kid:k_a"]) and not await access.any_revoked([])
 
 
 async def test_idempotent_responses_first_write_wins(stores: ProjectionStores) -> None:
