@@ -88,6 +88,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
         if settings.mongodb_uri
         else (f"SQLite in {settings.data_dir.resolve()}")
     )
+    app = create_app(replace(config, core=settings))  # a bad mapping stops here, unannounced
     print(f"xAPI endpoint: {public_base_url(settings)}/xapi/  (store: {store})", flush=True)
     print(
         "Credentials: create one with "
@@ -96,7 +97,6 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
         flush=True,
     )
     tune_for_serving()
-    app = create_app(replace(config, core=settings))
     run_server(app, settings)
     return 0
 

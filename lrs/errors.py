@@ -4,7 +4,8 @@
     ├── BadRequest (400)
     │   └── ValidationError (400, names the offending path)
     ├── Unauthorized (401)
-    │   └── InvalidToken (401; RFC 6750 §3.1, a bearer token missing, malformed, expired...)
+    │   └── InvalidToken (401; RFC 6750 §3.1, a bearer token malformed, expired, revoked...)
+    │       └── TokenRequired (401; no bearer token: the challenge names no error)
     ├── Forbidden (403)
     │   └── InsufficientScope (403; RFC 6750 §3.1, carries the scopes that would do)
     ├── NotFound (404)
@@ -84,6 +85,18 @@ class InvalidToken(Unauthorized):
     def challenge(self, realm: str | None, **params: str) -> str:
         """The `WWW-Authenticate` value naming this error, `params` appended (RFC 6750 §3)."""
         return _bearer_challenge(realm, error=self.code, **params)
+
+
+class TokenRequired(InvalidToken):
+    """No bearer token at all (no Authorization header, or another scheme).
+
+    RFC 6750 §3.1: when the request lacks any authentication information, the challenge
+    carries no error code (nor its description); the body still says `invalid_token`.
+    """
+
+    def challenge(self, realm: str | None, **params: str) -> str:
+        """`Bearer realm="..."` only."""
+        return _bearer_challenge(realm)
 
 
 class Forbidden(LRSError):

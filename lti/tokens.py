@@ -32,7 +32,7 @@ from typing import Any
 
 import jwt
 
-from lrs.errors import InvalidToken
+from lrs.errors import InvalidToken, TokenRequired
 from lti.errors import (
     InvalidClient,
     InvalidRequest,
@@ -193,7 +193,7 @@ class TokenService:
         """The grant behind an `Authorization: Bearer` header; InvalidToken otherwise."""
         scheme, _, token = (authorization or "").strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise InvalidToken("a bearer access token from /lti/token is required")
+            raise TokenRequired("a bearer access token from /lti/token is required")
         key = await self._platform.signing_key()
         try:
             if jwt.get_unverified_header(token.strip()).get("kid") != key.kid:

@@ -6,7 +6,7 @@ lrs identities import|conflicts|resolve|link|unmatched   the HRIS identity map (
 lrs identities reveal|pseudonyms         pseudonyms (cli_privacy)
 lrs reconcile [--fix] [--json]           rebuild records from statements, report drift
 lrs export --format ndjson|csv [--gzip] [--since T] [--output PATH]
-lrs marketplace clients create|list|revoke, keys rotate|list|retire, status
+lrs marketplace clients create|list|revoke|rotate-secret, keys rotate|list|retire, status
 lrs audit [--since T] [--type T] [--json], audit verify   (`projections.cli_audit`)
 lrs webhooks subscribe|list|delete|dead-letters|redeliver|replay
 lrs retention, lrs identities reveal|pseudonyms: see projections.cli_privacy
@@ -25,15 +25,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-import aiohttp
-
 from lrs.cli_support import with_backend
 from lrs.errors import NotFound, ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
-from projections import cli_privacy, hris_cli, identity_cli
-from projections.cli_audit import register_audit, register_marketplace_alias
+from projections import cli_clients, cli_privacy, hris_cli, identity_cli
+from projections.cli_audit import register_audit
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
 from projections.identity_rows import IdentityFileError
@@ -41,7 +39,6 @@ from projections.replay import Replayer
 from projections.retention import DailyRetention
 from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
-from projections.tokens import SCOPES
 from projections.transforms import MappingError
 from projections.wakeup import Wakeup
 from projections.webhooks import EVENT_TYPES, wall_clock_us
@@ -101,7 +98,7 @@ async def _worker(projection: Projection, args: argparse.Namespace) -> int:
         if args.no_webhooks:
             print(f"applied {applied} statements")
             return 0
-        async with aiohttp.ClientSession() as session:
+        async with projection.webhooks.session() as session:
             drained = await projection.webhooks.drain(session)
         print(
             f"applied {applied} statements; {drained.fanned} webhook events fanned out, "
@@ -168,79 +165,6 @@ async def _export(projection: Projection, args: argparse.Namespace) -> int:
     )
     removals = " (removals included: a delta)" if since is not None else ""
     print(f"wrote {count} records{removals} to {path} (sha256 {checksum}, in {path}.sha256)")
-    return 0
-
-
-# --- marketplace clients, keys, audit, status -------------------------------------------------
-
-
-async def _clients_create(projection: Projection, args: argparse.Namespace) -> int:
-    new = await projection.tokens.create_client(
-        args.name, args.scopes.split(), rate_limit=args.rate_limit
-    )
-    data = {
-        "client_id": new.client.client_id,
-        "client_secret": new.secret,
-        "scopes": list(new.client.scopes),
-    }
-    _print(
-        args,
-        data,
-        f"client_id:     {new.client.client_id}\nclient_secret: {new.secret}\n"
-        f"scopes:        {' '.join(new.client.scopes)}\n"
-        "The secret is shown only now; only its hash is stored.",
-    )
-    return 0
-
-
-async def _clients_list(projection: Projection, args: argparse.Namespace) -> int:
-    clients = await projection.stores.access.list_clients()
-    rows = [
-        {"client_id": c.client_id, "name": c.name, "scopes": list(c.scopes), "revoked": c.revoked}
-        for c in clients
-    ]
-    text = "\n".join(
-        f"{c.client_id}  {'revoked' if c.revoked else 'active':8} {c.name}  [{' '.join(c.scopes)}]"
-        for c in clients
-    )
-    _print(args, rows, text)
-    return 0
-
-
-async def _clients_revoke(projection: Projection, args: argparse.Namespace) -> int:
-    if await projection.tokens.revoke_client(args.client_id):
-        print(f"revoked {args.client_id} and every token it holds")
-        return 0
-    print(f"no client {args.client_id}", file=sys.stderr)
-    return 1
-
-
-async def _keys_rotate(projection: Projection, args: argparse.Namespace) -> int:
-    key = await projection.tokens.rotate_key()
-    print(f"new signing key {key.kid}; tokens signed with older keys stay valid until retired")
-    return 0
-
-
-async def _keys_list(projection: Projection, args: argparse.Namespace) -> int:
-    keys = await projection.stores.access.signing_keys()
-    rows = [{"kid": k.kid, "created_us": k.created_us, "retired": k.retired} for k in keys]
-    _print(
-        args, rows, "\n".join(f"{r['kid']}  {'retired' if r['retired'] else 'live'}" for r in rows)
-    )
-    return 0
-
-
-async def _keys_retire(projection: Projection, args: argparse.Namespace) -> int:
-    if await projection.tokens.retire_key(args.kid):
-        print(f"retired {args.kid}: tokens it signed are refused from now on")
-        return 0
-    print(f"no key {args.kid}", file=sys.stderr)
-    return 1
-
-
-async def _status(projection: Projection, args: argparse.Namespace) -> int:
-    status = await projection.status()
-    print(json.dumps(status, indent=2))
     return 0
 
 
@@ -362,48 +286,10 @@ def register(commands: Any) -> None:
     export.set_defaults(func=_run(_export))
 
     cli_privacy.register_retention(commands, _run)
-    _register_marketplace(commands)
+    cli_clients.register_marketplace(commands, _run)
     register_audit(commands, _run)
     hris_cli.register(commands, _run, _json_flag)
     _register_webhooks(commands)
-
-
-def _register_marketplace(commands: Any) -> None:
-    market = commands.add_parser("marketplace", help="marketplace API clients, keys, audit")
-    sub = market.add_subparsers(dest="area", required=True, metavar="AREA")
-    clients = sub.add_parser("clients", help="OAuth clients").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
-    create = clients.add_parser("create", help="create a client; prints its secret once")
-    create.add_argument("--name", required=True)
-    create.add_argument("--scopes", required=True, help=f"space-separated: {' '.join(SCOPES)}")
-    create.add_argument("--rate-limit", type=int, help="requests per minute (default: global)")
-    _json_flag(create)
-    create.set_defaults(func=_run(_clients_create))
-    listing = clients.add_parser("list", help="list clients (never their secrets)")
-    _json_flag(listing)
-    listing.set_defaults(func=_run(_clients_list))
-    revoke = clients.add_parser("revoke", help="revoke a client and its tokens")
-    revoke.add_argument("client_id")
-    revoke.set_defaults(func=_run(_clients_revoke))
-
-    keys = sub.add_parser("keys", help="token signing keys").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
-    keys.add_parser("rotate", help="sign new tokens with a new key").set_defaults(
-        func=_run(_keys_rotate)
-    )
-    key_list = keys.add_parser("list", help="key ids")
-    _json_flag(key_list)
-    key_list.set_defaults(func=_run(_keys_list))
-    retire = keys.add_parser("retire", help="refuse tokens signed with a key")
-    retire.add_argument("kid")
-    retire.set_defaults(func=_run(_keys_retire))
-
-    register_marketplace_alias(sub, _run)
-    sub.add_parser("status", help="projection lag and webhook backlog (JSON)").set_defaults(
-        func=_run(_status)
-    )
 
 
 def _register_webhooks(commands: Any) -> None:

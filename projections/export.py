@@ -164,19 +164,24 @@ async def export_chunks(
 
 
 class ProgressBar:
-    """`[#####.....] 512/1024 records` on a terminal stream, redrawn in place."""
+    """`[#####.....] 512/1024 records` on a terminal stream, redrawn in place.
+
+    Only a terminal gets the bar: redrawn with `\r`, it would fill a log file or a pipe with
+    a hundred lines. Elsewhere nothing is drawn but one summary line at the end.
+    """
 
     def __init__(self, total: int, stream: TextIO | None = None, width: int = 30) -> None:
         self.total = total
         self.done = 0
         self._stream = stream if stream is not None else sys.stderr
         self._width = width
+        self._tty = self._stream.isatty()
 
     def advance(self, n: int = 1) -> None:
-        """Count n more and redraw (every 1% or so, and at the end)."""
+        """Count n more and redraw (every 1% or so, and at the end) on a terminal."""
         self.done += n
         step = max(1, self.total // 100)
-        if self.done % step == 0 or self.done >= self.total:
+        if self._tty and (self.done % step == 0 or self.done >= self.total):
             self.draw()
 
     def draw(self) -> None:
@@ -188,9 +193,12 @@ class ProgressBar:
         self._stream.flush()
 
     def finish(self) -> None:
-        """Final draw and newline."""
-        self.draw()
-        self._stream.write("\n")
+        """Final draw and newline on a terminal; elsewhere one summary line."""
+        if self._tty:
+            self.draw()
+            self._stream.write("\n")
+        else:
+            self._stream.write(f"exported {self.done}/{self.total} records\n")
         self._stream.flush()
 
 

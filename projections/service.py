@@ -34,6 +34,7 @@ from projections.store import ProjectionStores, open_stores
 from projections.store.base import Member, StoredRecord
 from projections.tokens import TokenService
 from projections.transforms import format_datetime
+from projections.webhook_targets import TargetPolicy
 from projections.webhooks import WebhookService
 from projections.worker import ProjectionWorker
 
@@ -205,6 +206,7 @@ async def open_projection(
             max_attempts=projection_settings.webhook_max_attempts,
             timeout_s=projection_settings.webhook_timeout_s,
             concurrency=projection_settings.webhook_concurrency,
+            targets=TargetPolicy(allow_internal=projection_settings.webhook_allow_internal),
         ),
         limiter=RateLimiter(),
         failed_logins=FailedAttempts(),

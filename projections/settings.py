@@ -20,6 +20,7 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_WEBHOOK_MAX_ATTEMPTS` | `8` | deliveries tried before a dead letter |
 | `LRS_WEBHOOK_TIMEOUT` | `10` | seconds a receiver has to answer |
 | `LRS_WEBHOOK_CONCURRENCY` | `8` | deliveries of one subscription in flight at once |
+| `LRS_WEBHOOK_ALLOW_INTERNAL` | `0` | `1`: webhooks may go to http:// and internal addresses |
 | `LRS_RETENTION_DAILY` | `0` | `1`: the worker applies the mapping's retention periods once a day |
 | `LRS_PSEUDONYMOUS_WORKER_TYPES` | `contractor,alumni` | worker types seen only by pseudonym |
 | `LRS_IDENTITY_MAX_TERMINATE_SHARE` | `0.1` | share of members a full import may terminate |
@@ -106,6 +107,7 @@ class ProjectionSettings:
     webhook_max_attempts: int = 8
     webhook_timeout_s: float = 10.0
     webhook_concurrency: int = 8
+    webhook_allow_internal: bool = False
     retention_daily: bool = False
     pseudonymous_worker_types: frozenset[str] = frozenset({"contractor", "alumni"})
     identity_max_terminate_share: float = 0.1
@@ -145,6 +147,7 @@ class ProjectionSettings:
             webhook_concurrency=env.integer(
                 "LRS_WEBHOOK_CONCURRENCY", cls.webhook_concurrency, minimum=1
             ),
+            webhook_allow_internal=env.flag("LRS_WEBHOOK_ALLOW_INTERNAL"),
             retention_daily=env.flag("LRS_RETENTION_DAILY"),
             pseudonymous_worker_types=parse_worker_types(
                 env.text("LRS_PSEUDONYMOUS_WORKER_TYPES", "contractor,alumni")

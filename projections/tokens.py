@@ -8,7 +8,14 @@
   header's `kid` names the signing key, derived from the master key (`projections.keyring`).
 - Rotation adds a new kid; tokens signed with older kids stay valid until they expire, unless
   the kid is retired. Revocation (RFC 7009) records the token's `jti`; revoking a client makes
-  all its tokens invalid at once.
+  all its tokens invalid at once. Retiring a kid also records `kid:<kid>` as revoked, and every
+  verification asks the store, in the one read it makes for the token's `jti`, whether either
+  is revoked: a retirement takes effect in every process at once, while the key ids
+  themselves are read at most every 30 s (or when a token names an unknown one).
+- A client's secret is rotated by issuing a new one (`rotate_secret`, shown once); the one it
+  replaces keeps working for a grace period, then stops (its hash stays in
+  `ApiClient.previous_secrets` until the next rotation). Both secrets are checked every time,
+  so the cost does not tell which one matched.
 - Issuance, revocation, client and key changes are written to the audit log
   (`projections.audit`): who, what, when, never a secret or a token.
 """
@@ -31,11 +38,15 @@ from lrs.errors import BadRequest, InsufficientScope, InvalidToken
 from projections.audit import AuditLog
 from projections.errors import OAuthError
 from projections.keyring import Keyring
-from projections.store.base import AccessStore, ApiClient, SigningKey
+from projections.scopes import SCOPES, FieldView, effective_scopes
+from projections.store.base import AccessStore, ApiClient, PreviousSecret, SigningKey
+from projections.transforms import format_datetime
 
-SCOPES = ("read:activity:aggregate", "read:profile", "write:badge", "admin")
 AUDIENCE = "lrs-marketplace"
 _KEY_CACHE_S = 30.0
+_RETIRED = "kid:"  # revocation id of a retired signing key: `kid:<kid>`
+_RETIRED_UNTIL_US = 4_000_000_000_000_000  # year 2096: kept as long as any token could live
+_MAX_AUDITED_ID = 128  # characters of an unknown client id an audit entry keeps
 _LEEWAY_S = 30  # clock skew tolerated between the processes of one deployment
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 
@@ -46,6 +57,29 @@ class NewClient:
 
     client: ApiClient
     secret: str
+
+
+@dataclass(frozen=True)
+class RotatedSecret:
+    """A client's new secret (shown once) and when its previous one stops working."""
+
+    client_id: str
+    secret: str
+    previous_until_us: int
+
+
+def _failure_reason(
+    client: ApiClient | None, previous_matches: Sequence[bool], previous: Sequence[PreviousSecret]
+) -> str:
+    """Why a client authentication failed, for the audit log (never the secret)."""
+    if client is None:
+        return "unknown client"
+    if client.revoked:
+        return "revoked client"
+    ended = [p.until_us for m, p in zip(previous_matches, previous, strict=True) if m]
+    if ended:
+        return f"previous secret, its grace ended {format_datetime(max(ended))}"
+    return "wrong secret"
 
 
 @dataclass(frozen=True)
@@ -67,9 +101,15 @@ class TokenClaims:
     expires_us: int
     rate_limit_per_min: int | None
 
+    @property
+    def fields(self) -> FieldView:
+        """What of records and summaries this token may see."""
+        return FieldView.of(self.scopes)
+
     def require(self, *needed: str) -> None:
-        """403 unless the token holds one of `needed` (`admin` holds every scope)."""
-        if "admin" in self.scopes or any(s in self.scopes for s in needed):
+        """403 unless the token holds one of `needed` (`admin` holds every scope, the union
+        `read:activity:aggregate` every record scope: `projections.scopes`)."""
+        if effective_scopes(self.scopes) & set(needed):
             return
         raise InsufficientScope(
             f"this token lacks the scope for this request (one of {list(needed)})",
@@ -137,7 +177,7 @@ class TokenService:
 
     async def rotate_key(self, *, actor: str = "cli") -> SigningKey:
         """Start signing with a new key id; older ones still verify until retired."""
-        existing = await self._signing_keys(fresh=True)
+        existing = await self._store.signing_keys()
         created_us = max([int(self._clock() * 1e6)] + [k.created_us + 1 for k in existing])
         key = SigningKey(kid="k_" + secrets.token_hex(6), created_us=created_us)
         await self._store.add_signing_key(key)
@@ -146,10 +186,15 @@ class TokenService:
         return key
 
     async def retire_key(self, kid: str, *, actor: str = "cli") -> bool:
-        """Refuse tokens signed with this key id from now on."""
+        """Refuse tokens signed with this key id from now on, in every process.
+
+        First no new token is signed with it, then its `kid:` revocation makes every
+        process refuse its tokens at their next verification.
+        """
         done = await self._store.retire_signing_key(kid)
         self._keys_read_at = float("-inf")
         if done:
+            await self._store.revoke_token(_RETIRED + kid, _RETIRED_UNTIL_US)
             await self._audit("key.retired", actor, kid)
         return done
 
@@ -160,26 +205,62 @@ class TokenService:
         return self._keys
 
     async def _current_key(self) -> SigningKey:
-        live = [k for k in await self._signing_keys(fresh=True) if not k.retired]
+        live = [k for k in await self._store.signing_keys() if not k.retired]
         return live[-1] if live else await self.rotate_key(actor="system")
 
-    async def authenticate_client(self, client_id: str, secret: str) -> ApiClient:
+    async def authenticate_client(
+        self, client_id: str, secret: str, *, address: str = ""
+    ) -> ApiClient:
         """The client if the secret is right; invalid_client otherwise (same cost either way).
 
         scrypt runs in a thread: it is slow on purpose and must not stall the event loop.
+        A failure is audited (`client.authentication_failed`: the client id as given, the
+        address, why; never the secret).
         """
         client = await self._store.get_client(client_id) if client_id else None
         known = client if client is not None and not client.revoked else None
-        stored = known.secret_hash if known is not None else _DUMMY_HASH
-        matched = await asyncio.to_thread(verify_secret, secret, stored)
-        if known is None or not matched:
-            raise OAuthError("invalid_client", "unknown client or wrong secret")
-        return known
+        hashes = [known.secret_hash] if known is not None else [_DUMMY_HASH]
+        previous = known.previous_secrets if known is not None else ()
+        hashes += [p.secret_hash for p in previous]
+        # every hash is checked, whichever matches: the cost does not tell which one did
+        matches = await asyncio.to_thread(lambda: [verify_secret(secret, h) for h in hashes])
+        now_us = int(self._clock() * 1_000_000)
+        in_grace = any(
+            m and p.until_us > now_us for m, p in zip(matches[1:], previous, strict=True)
+        )
+        if known is not None and (matches[0] or in_grace):
+            return known
+        reason = _failure_reason(client, matches[1:], previous)
+        given = client_id[:_MAX_AUDITED_ID]  # the caller's text: bounded in the log
+        await self._audit(
+            "client.authentication_failed", given, given, address=address, reason=reason
+        )
+        raise OAuthError("invalid_client", "unknown client or wrong secret")
+
+    async def rotate_secret(
+        self, client_id: str, *, grace_s: float, actor: str = "cli"
+    ) -> RotatedSecret | None:
+        """A new secret for a live client (returned once); the current one is accepted for
+        `grace_s` more seconds (0: not at all). None when the client is unknown or revoked."""
+        secret = secrets.token_urlsafe(32)
+        now_us = int(self._clock() * 1_000_000)
+        until_us = now_us + int(grace_s * 1_000_000)
+        done = await self._store.replace_client_secret(
+            client_id, hash_secret(secret), previous_until_us=until_us, now_us=now_us
+        )
+        if not done:
+            return None
+        previous_until = format_datetime(until_us) if grace_s > 0 else None
+        await self._audit(
+            "client.secret_rotated", actor, client_id, previous_secret_valid_until=previous_until
+        )
+        return RotatedSecret(client_id=client_id, secret=secret, previous_until_us=until_us)
 
     async def issue(self, client: ApiClient, requested: Sequence[str] | None) -> IssuedToken:
         """A token for an authenticated client, with the requested scopes (default: all its)."""
         scopes = tuple(dict.fromkeys(requested)) if requested else client.scopes
-        if not set(scopes) <= set(client.scopes):
+        # a narrower token may be asked for: `read:scores` of a `read:activity:aggregate` client
+        if not set(scopes) <= effective_scopes(client.scopes):
             raise OAuthError("invalid_scope", f"this client may ask only for {list(client.scopes)}")
         key = await self._current_key()
         now = int(self._clock())
@@ -198,7 +279,11 @@ class TokenService:
             claims, self._keyring.token_key(key.kid), algorithm="HS256", headers={"kid": key.kid}
         )
         await self._audit(
-            "token.issued", client.client_id, jti, scopes=list(scopes), expires=now + self._ttl_s
+            "token.issued",
+            client.client_id,
+            jti,
+            scopes=list(scopes),
+            expires=format_datetime((now + self._ttl_s) * 1_000_000),
         )
         return IssuedToken(access_token=token, expires_in=self._ttl_s, scopes=scopes)
 
@@ -239,8 +324,9 @@ class TokenService:
     async def verify(self, token: str) -> TokenClaims:
         """The claims of a valid, unrevoked token of a live client; 401 otherwise."""
         claims = await self._decode(token)
-        if await self._store.is_token_revoked(claims["jti"]):
-            raise InvalidToken("the token was revoked")
+        kid = jwt.get_unverified_header(token)["kid"]  # _decode checked it
+        if await self._store.any_revoked([claims["jti"], _RETIRED + kid]):
+            raise InvalidToken("the token was revoked, or its signing key retired")
         client = await self._store.get_client(claims["sub"])
         if client is None or client.revoked:
             raise InvalidToken("the token's client was revoked")

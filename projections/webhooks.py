@@ -64,6 +64,7 @@ from projections.store.base import (
 )
 from projections.transforms import is_http_url
 from projections.wakeup import Wakeup, pause
+from projections.webhook_targets import TargetPolicy
 from projections.webhook_verify import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,7 @@ class WebhookService:
         concurrency: int = 8,
         fan_out_page: int = 500,
         clock: Callable[[], int] = wall_clock_us,
+        targets: TargetPolicy | None = None,
     ) -> None:
         self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
         self._concurrency = max(1, concurrency)
@@ -181,6 +183,11 @@ class WebhookService:
         self._timeout_s = timeout_s
         self._lease_us = int(lease_s * 1_000_000)
         self._clock = clock
+        self._targets = targets or TargetPolicy()
+
+    def session(self) -> aiohttp.ClientSession:
+        """An HTTP session for deliveries that refuses forbidden addresses (DNS included)."""
+        return self._targets.session()
 
     async def subscribe(
         self,
@@ -194,6 +201,7 @@ class WebhookService:
         """A new subscription and its signing secret (shown once; derivable, never stored)."""
         if not is_http_url(url):
             raise BadRequest("the webhook url must be an absolute http(s) URL", field="url")
+        self._targets.check_url(url)
         unknown = [t for t in event_types if t not in EVENT_TYPES]
         if unknown:
             raise BadRequest(f"unknown event type(s) {unknown}", known=list(EVENT_TYPES))
@@ -278,7 +286,7 @@ class WebhookService:
         """
         wake = wake or Wakeup()
         lanes: dict[str, set[asyncio.Task[None]]] = {}
-        async with aiohttp.ClientSession() as session:
+        async with self.session() as session:
             try:
                 while not stop.is_set():
                     wake.clear()
@@ -356,6 +364,10 @@ class WebhookService:
         if subscription is None:
             await self._finish(delivery, DEAD, attempts, "the subscription was deleted")
             return False
+        refused = self._targets.url_refusal(subscription.url)  # the policy may have changed
+        if refused is not None:
+            await self._finish(delivery, DEAD, attempts, f"target refused: {refused}")
+            return False
         now_s = self._clock() / 1_000_000
         body = delivery.body
         event_type = orjson.loads(body).get("type", "") if body else ""
@@ -370,7 +382,11 @@ class WebhookService:
         try:
             timeout = aiohttp.ClientTimeout(total=self._timeout_s)
             async with session.post(
-                subscription.url, data=body, headers=headers, timeout=timeout
+                subscription.url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,  # a redirect could lead past the target policy
             ) as response:
                 await read_capped(response)
                 if 200 <= response.status < 300:

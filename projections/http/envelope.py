@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from lrs.errors import InsufficientScope, InvalidToken, LRSError
+from lrs.errors import InsufficientScope, InvalidToken, LRSError, TokenRequired
 from projections.errors import RateLimited
 from projections.keys import projection_key
 from projections.service import Projection
@@ -67,7 +67,7 @@ def bearer_token(request: web.Request) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("a bearer access token is required")
+        raise TokenRequired("a bearer access token is required")
     return token.strip()
 
 
@@ -92,6 +92,7 @@ def protected(*scopes: str) -> Callable[[Handler], Callable[[web.Request], Await
             except LRSError as err:
                 return error(err)
 
+        handle.scopes = scopes  # type: ignore[attr-defined]  # any one will do; for the docs test
         return handle
 
     return wrap

@@ -3,8 +3,10 @@
 The path names a member by their public id: the HRIS id, or for the worker types
 `LRS_PSEUDONYMOUS_WORKER_TYPES` names, their current pseudonym (`Projection.member_behind`).
 
-Scopes: `read:activity:aggregate` for learning records, `read:profile` for a member's
-summary, `write:badge` to award badges (`admin` holds every scope).
+Scopes (`projections.scopes`): any record scope (`read:enrollments`, `read:completions`,
+`read:scores`, `read:badges`, or their union `read:activity:aggregate`) for learning records,
+`read:profile` for a member's summary, `write:badge` to award badges (`admin` holds every
+scope). Records and summaries carry the fields the token's scopes cover (`TokenClaims.fields`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from lrs.keys import statement_service_key
 from projections.badges import MAX_KEY, member_actor, parse_award, record_award
 from projections.export import export_item
 from projections.http.envelope import ok, protected
+from projections.scopes import READ_RECORDS
 from projections.service import Projection
 from projections.tokens import TokenClaims
 from projections.webhooks import wall_clock_us
@@ -24,14 +27,15 @@ from projections.webhooks import wall_clock_us
 # --- reads --------------------------------------------------------------------------------------
 
 
-@protected("read:activity:aggregate")
+@protected(*READ_RECORDS)
 async def member_learning(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
     """GET /members/{member_id}/learning: the member's record per activity."""
     public = request.match_info["member_id"]
     records = await projection.member_learning(await projection.member_behind(public))
-    items = [export_item(r, public) for r in records]
+    view = claims.fields
+    items = [view.record(export_item(r, public)) for r in records]
     return ok(items, member_id=public, count=len(records))
 
 
@@ -41,7 +45,7 @@ async def member_summary(
 ) -> web.StreamResponse:
     """GET /members/{member_id}/summary: the member's roll-up."""
     member_id = await projection.member_behind(request.match_info["member_id"])
-    return ok(await projection.member_summary(member_id))
+    return ok(claims.fields.summary(await projection.member_summary(member_id)))
 
 
 # --- badges -------------------------------------------------------------------------------------

@@ -5,7 +5,11 @@ Both endpoints authenticate the client (RFC 6749 §2.3.1) and answer errors in t
 that are not UTF-8, a bad part header) is `invalid_request` (400). Failed client
 authentications are limited per client id and per client address (`projections.ratelimit.
 FailedAttempts`), concurrent attempts included; beyond the limit the answer is 429
-`rate_limited` with `Retry-After`, before any secret is checked.
+`rate_limited` with `Retry-After`, before any secret is checked. An unknown client's attempts
+are all failures, so they are limited per address. Authenticated requests are limited per
+client too, at the client's rate limit (`--rate-limit`, else `LRS_MARKETPLACE_RATE_LIMIT`) in
+a bucket of their own beside its API requests' one: 429 with `Retry-After`. Failed
+authentications are audited (`client.authentication_failed`) by the token service.
 """
 
 from __future__ import annotations
@@ -87,13 +91,17 @@ async def _client_credentials(request: web.Request) -> tuple[MultiDictProxy[Any]
     attempts.check(client_key, limits.token_failures_per_client)
     counted = [(address, attempts.record(address)), (client_key, attempts.record(client_key))]
     try:
-        client = await projection.tokens.authenticate_client(client_id, secret)
+        client = await projection.tokens.authenticate_client(
+            client_id, secret, address=request.remote or ""
+        )
     except OAuthError:
         raise  # a failed attempt: it stays counted
     except BaseException:
         _forget(attempts, counted)
         raise
     _forget(attempts, counted)
+    limit = client.rate_limit_per_min or limits.rate_limit_per_min
+    projection.limiter.check("oauth:" + client.client_id, limit)
     return form, client
 
 

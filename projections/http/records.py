@@ -1,6 +1,9 @@
 """Every record at once: the cursor-paged aggregates and the streamed bulk export.
 
-Scope: `read:activity:aggregate`.
+Scopes (`projections.scopes`): the aggregates need any record scope (`read:enrollments`,
+`read:completions`, `read:scores`, `read:badges`, or their union `read:activity:aggregate`),
+and each record carries the fields the token's scopes cover; the export is a bulk operation,
+`admin` (or, as before the finer scopes, `read:activity:aggregate`): it holds whole records.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from lrs.xapi.timestamps import timestamp_us
 from projections.errors import InvalidCursor
 from projections.export import FORMATS, export_chunks, export_item, spooled_export
 from projections.http.envelope import ok, protected
+from projections.scopes import EXPORT, READ_RECORDS
 from projections.service import Projection
 from projections.tokens import TokenClaims
 
@@ -72,7 +76,7 @@ def _decode_cursor(cursor: str) -> dict[str, Any]:
     return state
 
 
-@protected("read:activity:aggregate")
+@protected(*READ_RECORDS)
 async def aggregates(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:
@@ -101,10 +105,13 @@ async def aggregates(
     except ValueError as exc:
         raise InvalidCursor("the cursor is not one this API issued") from exc
     public = await projection.disclosure.public_ids(r.member_id for r in page.records)
+    view = claims.fields
     items = [
-        export_item(r, public[r.member_id])
-        | {"member_id": public[r.member_id], "activity_id": r.activity_id}
-        | ({"removed": True} if r.record is None else {})
+        view.record(
+            export_item(r, public[r.member_id])
+            | {"member_id": public[r.member_id], "activity_id": r.activity_id}
+            | ({"removed": True} if r.record is None else {})
+        )
         for r in page.records
     ]
     next_cursor = (
@@ -113,7 +120,7 @@ async def aggregates(
     return ok(items, count=len(items), next_cursor=next_cursor)
 
 
-@protected("read:activity:aggregate")
+@protected(*EXPORT)
 async def export(
     request: web.Request, claims: TokenClaims, projection: Projection
 ) -> web.StreamResponse:

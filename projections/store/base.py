@@ -518,7 +518,11 @@ class DeliveryStore(Protocol):
 
 @dataclass(frozen=True)
 class ApiClient:
-    """A marketplace OAuth client; only the hash of its secret is stored."""
+    """A marketplace OAuth client; only the hash of its secret is stored.
+
+    `previous_secrets` are the secrets a rotation replaced, each accepted until its end of
+    grace (hashes too).
+    """
 
     client_id: str
     name: str
@@ -527,6 +531,15 @@ class ApiClient:
     created_at: str
     rate_limit_per_min: int | None = None
     revoked: bool = False
+    previous_secrets: tuple[PreviousSecret, ...] = ()
+
+
+@dataclass(frozen=True)
+class PreviousSecret:
+    """A client secret a rotation replaced: its hash, accepted until `until_us`."""
+
+    secret_hash: str
+    until_us: int
 
 
 @dataclass(frozen=True)
@@ -568,6 +581,15 @@ class AccessStore(Protocol):
         """Mark a client revoked; False when unknown."""
         ...
 
+    async def replace_client_secret(
+        self, client_id: str, secret_hash: str, *, previous_until_us: int, now_us: int
+    ) -> bool:
+        """Give a live client a new secret hash; its current one is accepted until
+        `previous_until_us` (not at all when that is not after `now_us`), and previous ones
+        whose grace ended by `now_us` are forgotten. One atomic step; False when the client
+        is unknown or revoked."""
+        ...
+
     async def add_signing_key(self, key: SigningKey) -> None:
         """Record a new key id."""
         ...
@@ -586,6 +608,10 @@ class AccessStore(Protocol):
 
     async def is_token_revoked(self, jti: str) -> bool:
         """Whether the token id was revoked."""
+        ...
+
+    async def any_revoked(self, ids: Sequence[str]) -> bool:
+        """Whether any of these ids was revoked (`revoke_token`), in one read."""
         ...
 
     async def save_response(self, response: SavedResponse) -> SavedResponse:

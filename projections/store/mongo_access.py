@@ -10,6 +10,7 @@ would have expired anyway), marketplace_idempotency
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from lrs.errors import Conflict
 from lrs.store.engine.mongo import MongoDatabase, translates_errors
-from projections.store.base import ApiClient, SavedResponse, SigningKey
+from projections.store.base import ApiClient, PreviousSecret, SavedResponse, SigningKey
 
 
 def _client(doc: dict[str, Any]) -> ApiClient:
@@ -31,6 +32,9 @@ def _client(doc: dict[str, Any]) -> ApiClient:
         created_at=doc["created_at"],
         rate_limit_per_min=doc.get("rate_limit_per_min"),
         revoked=bool(doc.get("revoked")),
+        previous_secrets=tuple(
+            PreviousSecret(p["secret_hash"], p["until_us"]) for p in doc.get("previous_secrets", [])
+        ),
     )
 
 
@@ -87,6 +91,28 @@ class MongoAccessStore:
         result = await self._clients.update_one({"_id": client_id}, {"$set": {"revoked": True}})
         return result.matched_count > 0
 
+    async def replace_client_secret(
+        self, client_id: str, secret_hash: str, *, previous_until_us: int, now_us: int
+    ) -> bool:
+        """New hash; the current one kept until `previous_until_us`.
+
+        One single-document update, conditional on the hash read (compare and set): a
+        concurrent rotation makes it read and try again, so neither is lost.
+        """
+        while True:
+            doc = await self._clients.find_one({"_id": client_id, "revoked": False})
+            if doc is None:
+                return False
+            kept = [p for p in doc.get("previous_secrets", []) if p["until_us"] > now_us]
+            if previous_until_us > now_us:
+                kept.append({"secret_hash": doc["secret_hash"], "until_us": previous_until_us})
+            result = await self._clients.update_one(
+                {"_id": client_id, "secret_hash": doc["secret_hash"], "revoked": False},
+                {"$set": {"secret_hash": secret_hash, "previous_secrets": kept}},
+            )
+            if result.matched_count:
+                return True
+
     async def add_signing_key(self, key: SigningKey) -> None:
         """Record a key id."""
         await self._keys.insert_one(
@@ -116,6 +142,11 @@ class MongoAccessStore:
     async def is_token_revoked(self, jti: str) -> bool:
         """Whether it was revoked."""
         return await self._revoked.find_one({"_id": jti}, {"_id": 1}) is not None
+
+    async def any_revoked(self, ids: Sequence[str]) -> bool:
+        """Whether any was revoked; one query."""
+        found = await self._revoked.find_one({"_id": {"$in": list(ids)}}, {"_id": 1})
+        return found is not None
 
     async def save_response(self, response: SavedResponse) -> SavedResponse:
         """First insert wins."""

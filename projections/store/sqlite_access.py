@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from lrs.errors import Conflict
 from lrs.store.engine.sqlite import SQLiteDatabase
-from projections.store.base import ApiClient, SavedResponse, SigningKey
+from projections.store.base import ApiClient, PreviousSecret, SavedResponse, SigningKey
 
 ACCESS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS marketplace_clients (
@@ -20,6 +21,12 @@ CREATE TABLE IF NOT EXISTS marketplace_clients (
     created_at TEXT NOT NULL,
     rate_limit_per_min INTEGER,
     revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS marketplace_client_previous_secrets (
+    client_id TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    until_us INTEGER NOT NULL,
+    PRIMARY KEY (client_id, secret_hash)
 );
 CREATE TABLE IF NOT EXISTS marketplace_signing_keys (
     kid TEXT PRIMARY KEY,
@@ -39,10 +46,26 @@ CREATE TABLE IF NOT EXISTS marketplace_idempotency (
 """
 
 
-def _client(row: Sequence[Any]) -> ApiClient:
-    client_id, name, scopes, secret_hash, created_at, rate, revoked = row
-    scope_list = tuple(scopes.split())
-    return ApiClient(client_id, name, scope_list, secret_hash, created_at, rate, bool(revoked))
+# a client's row with each previous secret (or one row of NULLs): one query per read
+_CLIENTS = (
+    "SELECT c.client_id, c.name, c.scopes, c.secret_hash, c.created_at, c.rate_limit_per_min,"
+    " c.revoked, p.secret_hash, p.until_us FROM marketplace_clients c"
+    " LEFT JOIN marketplace_client_previous_secrets p ON p.client_id = c.client_id"
+)
+
+
+def _clients(rows: Sequence[Sequence[Any]]) -> list[ApiClient]:
+    """Clients from `_CLIENTS` rows, in their order (a client's rows are consecutive)."""
+    found: dict[str, ApiClient] = {}
+    for client_id, name, scopes, secret_hash, created_at, rate, revoked, old, until in rows:
+        client = found.get(client_id) or ApiClient(
+            client_id, name, tuple(scopes.split()), secret_hash, created_at, rate, bool(revoked)
+        )
+        if old is not None:
+            previous = (*client.previous_secrets, PreviousSecret(old, until))
+            client = replace(client, previous_secrets=previous)
+        found[client_id] = client
+    return list(found.values())
 
 
 class SQLiteAccessStore:
@@ -74,28 +97,53 @@ class SQLiteAccessStore:
 
     async def get_client(self, client_id: str) -> ApiClient | None:
         """One client."""
+        sql = f"{_CLIENTS} WHERE c.client_id = ? ORDER BY p.until_us"
 
         def job(conn: sqlite3.Connection) -> ApiClient | None:
-            row = conn.execute(
-                "SELECT * FROM marketplace_clients WHERE client_id = ?", (client_id,)
-            ).fetchone()
-            return _client(row) if row else None
+            found = _clients(conn.execute(sql, (client_id,)).fetchall())
+            return found[0] if found else None
 
         return await self._db.read(job)
 
     async def list_clients(self) -> list[ApiClient]:
         """Every client, oldest first."""
-
-        def job(conn: sqlite3.Connection) -> list[ApiClient]:
-            rows = conn.execute("SELECT * FROM marketplace_clients ORDER BY created_at, client_id")
-            return [_client(r) for r in rows]
-
-        return await self._db.read(job)
+        sql = f"{_CLIENTS} ORDER BY c.created_at, c.client_id, p.until_us"
+        return await self._db.read(lambda c: _clients(c.execute(sql).fetchall()))
 
     async def revoke_client(self, client_id: str) -> bool:
         """Mark revoked."""
         sql = "UPDATE marketplace_clients SET revoked = 1 WHERE client_id = ?"
         return await self._db.write(lambda c: c.execute(sql, (client_id,)).rowcount > 0)
+
+    async def replace_client_secret(
+        self, client_id: str, secret_hash: str, *, previous_until_us: int, now_us: int
+    ) -> bool:
+        """New hash; the current one kept until `previous_until_us`; one transaction."""
+
+        def job(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT secret_hash FROM marketplace_clients WHERE client_id = ? AND revoked = 0",
+                (client_id,),
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                "DELETE FROM marketplace_client_previous_secrets"
+                " WHERE client_id = ? AND until_us <= ?",
+                (client_id, now_us),
+            )
+            if previous_until_us > now_us:
+                conn.execute(
+                    "INSERT OR REPLACE INTO marketplace_client_previous_secrets VALUES (?, ?, ?)",
+                    (client_id, row[0], previous_until_us),
+                )
+            conn.execute(
+                "UPDATE marketplace_clients SET secret_hash = ? WHERE client_id = ?",
+                (secret_hash, client_id),
+            )
+            return True
+
+        return await self._db.write(job)
 
     async def add_signing_key(self, key: SigningKey) -> None:
         """Record a key id."""
@@ -125,6 +173,14 @@ class SQLiteAccessStore:
         """Whether it was revoked."""
         sql = "SELECT 1 FROM marketplace_revoked_tokens WHERE jti = ?"
         return await self._db.read(lambda c: c.execute(sql, (jti,)).fetchone() is not None)
+
+    async def any_revoked(self, ids: Sequence[str]) -> bool:
+        """Whether any was revoked; one query."""
+        marks = ", ".join("?" * len(ids))
+        sql = f"SELECT 1 FROM marketplace_revoked_tokens WHERE jti IN ({marks}) LIMIT 1"
+        return bool(ids) and await self._db.read(
+            lambda c: c.execute(sql, tuple(ids)).fetchone() is not None
+        )
 
     async def save_response(self, response: SavedResponse) -> SavedResponse:
         """First write wins."""

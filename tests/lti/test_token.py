@@ -268,7 +268,7 @@ async def test_a_bearer_token_is_required(lti: LTIHarness) -> None:
     path = f"/lti/tools/{client.tool.id}/lineitems"
     response = await lti.http.get(path)
     assert response.status == 401
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="lti"'  # RFC 6750 §3.1
     assert (await response.json())["error"] == "invalid_token"
     for header in ("Bearer nonsense", "Basic abc", "Bearer " + client.assertion()):
         response = await lti.http.get(path, headers={"Authorization": header})

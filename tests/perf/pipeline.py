@@ -303,6 +303,7 @@ async def main_async(args: argparse.Namespace) -> int:
     source = Path(args.source).resolve()
     with tempfile.TemporaryDirectory(prefix="lrs-pipeline-") as data:
         env = {**os.environ, "LRS_DATA_DIR": data, "PYTHONPATH": str(source)}
+        env["LRS_WEBHOOK_ALLOW_INTERNAL"] = "1"  # the receivers listen on 127.0.0.1
         env.pop("LRS_WORKER_POLL", None)
         auth = setup(source, env, hook, receiver)
         port = free_port()

@@ -173,6 +173,7 @@ async def market(
     from tests.projections.api_support import Market
 
     monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
+    monkeypatch.setenv("LRS_WEBHOOK_ALLOW_INTERNAL", "1")  # receivers on 127.0.0.1
     monkeypatch.setenv("LRS_EMAIL_DOMAIN_ALIASES", "googlemail.com=gmail.com")
     config = Config(core=Settings(data_dir=tmp_path), projection=ProjectionSettings.from_env())
     app = create_app(config, backend=backend)

@@ -78,13 +78,33 @@ async def test_bearer_checks_and_error_envelope(market: Market) -> None:
     assert status == 401 and body["error"]["code"] == "invalid_token"
     assert headers["WWW-Authenticate"].startswith("Bearer")
     assert "X-Request-Id" in headers
-    status, body, _ = await market.get(f"{P}/aggregates", "Bearer nonsense")
+    status, body, headers = await market.get(f"{P}/aggregates", "Bearer nonsense")
     assert status == 401 and body["error"]["code"] == "invalid_token"
+    assert 'error="invalid_token"' in headers["WWW-Authenticate"]
     profile_only = await market.token("read:profile")
     status, body, headers = await market.get(f"{P}/aggregates", profile_only)
     assert status == 403 and body["error"]["code"] == "insufficient_scope"
-    assert 'scope="read:activity:aggregate"' in headers["WWW-Authenticate"]
-    assert body["error"]["details"]["required"] == ["read:activity:aggregate"]
+    record_scopes = [
+        "read:activity:aggregate",
+        "read:enrollments",
+        "read:completions",
+        "read:scores",
+        "read:badges",
+    ]
+    assert f'scope="{" ".join(record_scopes)}"' in headers["WWW-Authenticate"]
+    assert body["error"]["details"]["required"] == record_scopes
+
+
+async def test_a_request_without_a_token_gets_a_challenge_without_an_error_code(
+    market: Market,
+) -> None:
+    """RFC 6750 §3.1: no error code when the request carries no bearer token at all."""
+    paths = ["/aggregates", "/members/E1/learning", "/members/E1/summary", "/status", "/webhooks"]
+    for path in paths:
+        for auth in ("", "Basic dXNlcjpwYXNz", "Bearer ", "Token abc"):
+            status, _, headers = await market.get(P + path, auth)
+            assert status == 401, (path, auth)
+            assert headers["WWW-Authenticate"] == 'Bearer realm="marketplace"', (path, auth)
 
 
 async def test_a_revoked_token_is_refused(market: Market) -> None:

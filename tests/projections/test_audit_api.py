@@ -35,6 +35,9 @@ async def test_the_admin_reads_the_audit_log_newest_first(market: Market) -> Non
     assert types[:2] == ["token.issued", "key.rotated"] and types[-1] == "client.created"
     assert [e["seq"] for e in body["data"]] == list(range(len(types), 0, -1))
     assert all(e["at"].endswith("Z") for e in body["data"])
+    # every time in an entry is ISO 8601, the token's expiry included (was epoch seconds)
+    expires = body["data"][0]["details"]["expires"]
+    assert isinstance(expires, str) and expires.endswith("Z") and "T" in expires
     assert body["meta"] == {"count": len(types), "next_cursor": None}
     assert headers["Cache-Control"] == "no-store"
 

@@ -100,6 +100,8 @@ def test_export_with_checksum_gzip_and_progress(
     assert main(["export", "--format", "ndjson", "--output", "out.ndjson"]) == 0
     captured = capsys.readouterr()
     assert "5/5 records" in captured.err and "wrote 5 records" in captured.out
+    # stderr is no terminal here: one summary line, not a bar redrawn a hundred times
+    assert captured.err == "exported 5/5 records\n"
     content = (data_dir / "out.ndjson").read_bytes()
     assert len(content.splitlines()) == 5
     digest, name = (data_dir / "out.ndjson.sha256").read_text().split()
@@ -128,6 +130,16 @@ def test_marketplace_clients_keys_and_audit(capsys: pytest.CaptureFixture[str]) 
     assert created["scopes"] == ["read:profile", "admin"] and len(created["client_secret"]) > 30
     [listed] = run_json(capsys, "marketplace", "clients", "list")
     assert listed["client_id"] == created["client_id"] and "client_secret" not in listed
+    assert listed["rate_limit_per_min"] is None  # the global limit
+    limited = ["marketplace", "clients", "create", "--name", "l", "--scopes", "admin"]
+    assert main([*limited, "--rate-limit", "20"]) == 0
+    capsys.readouterr()
+    listing = run_json(capsys, "marketplace", "clients", "list")
+    # clients made in the same second list in either order
+    assert {c["name"]: c["rate_limit_per_min"] for c in listing} == {"m": None, "l": 20}
+    assert main(["marketplace", "clients", "list"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert "600/min (default)" in text[0] and "20/min" in text[1]
     assert main(["marketplace", "keys", "rotate"]) == 0
     capsys.readouterr()
     [key] = run_json(capsys, "marketplace", "keys", "list")
@@ -140,6 +152,7 @@ def test_marketplace_clients_keys_and_audit(capsys: pytest.CaptureFixture[str]) 
         "client.revoked",
         "key.retired",
         "key.rotated",
+        "client.created",
         "client.created",
     ]
     assert created["client_secret"] not in json.dumps(audit)
@@ -161,6 +174,18 @@ def test_webhook_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "0 dead letters" in capsys.readouterr().out
     assert main(["webhooks", "delete", created["id"]]) == 0
     assert main(["webhooks", "delete", created["id"]]) == 1
+
+
+def test_serve_announces_nothing_before_a_fatal_mapping_error(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = data_dir / "mapping.csv"
+    shipped = Path(__file__).resolve().parents[2] / "spec" / "marketplace-mapping.csv"
+    bad.write_text(shipped.read_text().replace("bool_from_verb", "bool_from_vibes"))
+    monkeypatch.setenv("LRS_MARKETPLACE_MAPPING", str(bad))
+    assert main(["serve", "--port", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "bool_from_vibes" in captured.err
 
 
 def test_a_bad_mapping_stops_the_command_naming_the_row(
@@ -197,3 +222,25 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         main([*command, "--help"])
     assert exited.value.code == 0
     assert "usage: lrs" in capsys.readouterr().out
+
+
+def test_rotating_a_client_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    created = run_json(
+        capsys, "marketplace", "clients", "create", "--name", "m", "--scopes", "read:profile"
+    )
+    client_id = created["client_id"]
+    rotated = run_json(capsys, "marketplace", "clients", "rotate-secret", client_id)
+    assert rotated["client_id"] == client_id
+    assert rotated["client_secret"] not in (created["client_secret"], "")
+    assert rotated["previous_secret_valid_until"].endswith("Z")  # 24 hours by default
+    assert main(["marketplace", "clients", "rotate-secret", client_id, "--grace", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "client_secret:" in out and "the previous secret no longer works" in out
+    assert main(["marketplace", "clients", "rotate-secret", "mkt_nobody"]) == 1
+    with pytest.raises(SystemExit):
+        main(["marketplace", "clients", "rotate-secret", client_id, "--grace", "soon"])
+    capsys.readouterr()
+    entries = run_json(capsys, "audit", "--type", "client.secret_rotated")
+    assert [e["subject"] for e in entries] == [client_id, client_id]
+    assert entries[0]["details"] == {"previous_secret_valid_until": None}
+    assert rotated["client_secret"] not in json.dumps(entries)

@@ -19,6 +19,12 @@ from tests.projections.test_cli import data_dir, store  # noqa: F401  (the autou
 from tests.projections.webhook_receiver import ThreadedReceiver, threaded_receiver
 
 
+@pytest.fixture(autouse=True)
+def internal_receivers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The receivers listen on http://127.0.0.1, which subscriptions refuse by default."""
+    monkeypatch.setenv("LRS_WEBHOOK_ALLOW_INTERNAL", "1")
+
+
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
     assert main([*argv, "--json"]) == 0
     return json.loads(capsys.readouterr().out)

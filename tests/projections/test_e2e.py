@@ -107,6 +107,7 @@ async def test_serve_with_worker_projects_by_itself(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
+    monkeypatch.setenv("LRS_WEBHOOK_ALLOW_INTERNAL", "1")  # receivers on 127.0.0.1
     monkeypatch.setenv("LRS_WORKER_POLL", "0.02")
     config = Config(
         core=Settings(data_dir=tmp_path, with_worker=True),

@@ -49,17 +49,31 @@ def test_export_item_and_csv_row() -> None:
     assert orjson.loads(back["badge_awarded"]) == RECORD["badge_awarded"]
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_progress_bar() -> None:
-    out = io.StringIO()
+    out = Terminal()
     bar = ProgressBar(4, stream=out, width=8)
     for _ in range(4):
         bar.advance()
     bar.finish()
     assert out.getvalue().endswith("\r[########] 4/4 records\n")
     assert "[####....] 2/4" in out.getvalue()
-    empty = io.StringIO()
+    empty = Terminal()
     ProgressBar(0, stream=empty).finish()
     assert "0/0 records" in empty.getvalue()
+
+
+def test_progress_off_a_terminal_is_one_summary_line() -> None:
+    out = io.StringIO()  # a pipe or a log file
+    bar = ProgressBar(500, stream=out)
+    for _ in range(500):
+        bar.advance()
+    bar.finish()
+    assert out.getvalue() == "exported 500/500 records\n"
 
 
 def test_metrics_text() -> None:

@@ -28,6 +28,7 @@ from projections.keyring import Keyring
 from projections.reconcile import Reconciler
 from projections.store import ProjectionStores
 from projections.store.base import Member
+from projections.webhook_targets import TargetPolicy
 from projections.webhook_verify import SIGNATURE_HEADER, verify_webhook
 from projections.webhooks import WebhookService
 from projections.worker import ProjectionWorker
@@ -136,7 +137,12 @@ async def test_crashes_and_concurrency_lose_nothing_and_count_nothing_twice(
 
     def dispatcher() -> WebhookService:
         return WebhookService(
-            stores.deliveries, stores.aggregates, keyring, max_attempts=50, clock=lambda: clock[0]
+            stores.deliveries,
+            stores.aggregates,
+            keyring,
+            max_attempts=50,
+            clock=lambda: clock[0],
+            targets=TargetPolicy(allow_internal=True),
         )
 
     def worker() -> ProjectionWorker:

@@ -28,6 +28,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A SQLite data dir the CLI works on."""
     monkeypatch.setenv("LRS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
+    monkeypatch.setenv("LRS_WEBHOOK_ALLOW_INTERNAL", "1")  # receivers on 127.0.0.1
     monkeypatch.delenv("LRS_MONGODB_URI", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from lrs.app import create_app
+from lrs.config import Config
 from lrs.errors import ConfigError
+from lrs.settings import Settings
+from lrs.store.base import Backend
 from projections import tokens as tokens_module
 from projections.errors import RateLimited
-from projections.ratelimit import FailedAttempts
+from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.settings import ProjectionSettings
+from projections.store.base import SigningKey
 from tests.projections.api_support import TOKEN_PATH, Market, basic
 
 REVOKE_PATH = "/marketplace/v1/oauth/revoke"
@@ -191,3 +199,93 @@ async def test_concurrent_failed_attempts_count_before_their_secrets_are_checked
         *(post_token(market, client_id, f"wrong{n}") for n in range(15))
     )
     assert sorted(status for status, _body, _retry in statuses) == [401] * 10 + [429] * 5
+
+
+async def test_token_requests_are_limited_per_client(market: Market) -> None:
+    """A client limited to 20 requests a minute gets 20 tokens in a burst, then 429."""
+    now = [1000.0]
+    market.projection.limiter = RateLimiter(clock=lambda: now[0])  # no refill while it runs
+    client_id, secret = await market.client("read:profile", rate_limit=20)
+    other_id, other_secret = await market.client("read:profile", rate_limit=20)
+    answers = [await post_token(market, client_id, secret) for _ in range(30)]
+    assert [a[0] for a in answers] == [200] * 20 + [429] * 10
+    _status, body, retry_after = answers[-1]
+    assert body["error"] == "rate_limited"
+    assert retry_after is not None and 1 <= int(retry_after) <= 60
+    assert (await post_token(market, other_id, other_secret))[0] == 200  # its own bucket
+    # the limit is no failure: a wrong secret is still told apart, and counted, as before
+    assert (await post_token(market, client_id, "wrong"))[0] == 401
+    now[0] += 3.0  # a request a minute per 20: one is allowed again after 3 s
+    assert (await post_token(market, client_id, secret))[0] == 200
+
+
+async def test_failed_client_authentications_are_audited_without_the_secret(
+    market: Market,
+) -> None:
+    client_id, secret = await market.client("read:profile")
+    assert (await post_token(market, client_id, "wrong-secret-xyz"))[0] == 401
+    assert (await post_token(market, "mkt_nobody", "guess-secret-xyz"))[0] == 401
+    await market.projection.tokens.revoke_client(client_id)
+    assert (await post_token(market, client_id, secret))[0] == 401
+    entries = await market.projection.audit.entries(type="client.authentication_failed")
+    reasons = [(e.subject, e.details["reason"]) for e in reversed(entries)]
+    assert reasons == [
+        (client_id, "wrong secret"),
+        ("mkt_nobody", "unknown client"),
+        (client_id, "revoked client"),
+    ]
+    assert all(e.details["address"] == "127.0.0.1" for e in entries)
+    text = repr(entries)
+    assert "secret-xyz" not in text and secret not in text
+    assert (await market.projection.audit.verify()).intact
+
+
+async def test_a_rotated_secret_and_the_old_one_both_get_tokens_during_the_grace(
+    market: Market,
+) -> None:
+    client_id, old = await market.client("read:profile")
+    rotated = await market.projection.tokens.rotate_secret(client_id, grace_s=3600)
+    assert rotated is not None
+    assert (await post_token(market, client_id, rotated.secret))[0] == 200
+    assert (await post_token(market, client_id, old))[0] == 200
+    again = await market.projection.tokens.rotate_secret(client_id, grace_s=0)
+    assert again is not None
+    assert (await post_token(market, client_id, again.secret))[0] == 200
+    assert (await post_token(market, client_id, rotated.secret))[0] == 401  # no grace
+    assert (await post_token(market, client_id, old))[0] == 200  # its own grace goes on
+
+
+async def test_a_retired_signing_key_is_refused_by_every_server_at_once(
+    market: Market,
+    aiohttp_client: Callable[..., Any],
+    backend: Backend,
+    tmp_path: Path,
+) -> None:
+    """Two app instances on one store: a key retired through one is refused by the other at
+    once, although the other has just verified a token signed with it."""
+    other = Market(
+        http=await aiohttp_client(
+            create_app(
+                Config(core=Settings(data_dir=tmp_path), projection=ProjectionSettings.from_env()),
+                backend=backend,
+            )
+        ),
+        backend=backend,
+    )
+    token = await market.token("read:profile")
+    summary = "/marketplace/v1/members/E1/summary"
+    assert (await other.get(summary, token))[0] in (200, 404)  # known to `other`
+    [key] = [k for k in await backend_keys(market) if not k.retired]
+    assert await market.projection.tokens.retire_key(key.kid)
+    status, body, _ = await other.get(summary, token)
+    assert status == 401 and body["error"]["code"] == "invalid_token"
+
+
+async def backend_keys(market: Market) -> list[SigningKey]:
+    return await market.projection.stores.access.signing_keys()
+
+
+async def test_an_audited_unknown_client_id_is_cut_short(market: Market) -> None:
+    assert (await post_token(market, "x" * 5000, "guess"))[0] == 401
+    [entry] = await market.projection.audit.entries(type="client.authentication_failed")
+    assert entry.subject == entry.actor == "x" * 128

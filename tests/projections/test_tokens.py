@@ -187,3 +187,41 @@ def test_the_keyring(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert "hidden" in repr(first)
     with pytest.raises(ConfigError):
         load_keyring("short", tmp_path)
+
+
+async def test_a_rotated_secret_works_until_its_grace_ends_then_stops(
+    tokens: TokenService, stores: ProjectionStores, clock: list[float]
+) -> None:
+    new = await tokens.create_client("m", ["read:profile"])
+    client_id = new.client.client_id
+    rotated = await tokens.rotate_secret(client_id, grace_s=3600)
+    assert rotated is not None and rotated.secret != new.secret
+    assert rotated.previous_until_us == int((clock[0] + 3600) * 1_000_000)
+    stored = await stores.access.get_client(client_id)
+    assert stored is not None and rotated.secret not in repr(stored)  # hashed at rest
+    assert (await tokens.authenticate_client(client_id, rotated.secret)).client_id == client_id
+    clock[0] += 3599
+    assert (await tokens.authenticate_client(client_id, new.secret)).client_id == client_id
+    clock[0] += 1  # the grace has ended
+    with pytest.raises(OAuthError):
+        await tokens.authenticate_client(client_id, new.secret)
+    await tokens.authenticate_client(client_id, rotated.secret)
+    entries = await AuditLog(stores.audit).entries()
+    [rotation] = [e for e in entries if e.type == "client.secret_rotated"]
+    assert rotation.subject == client_id and rotation.actor == "cli"
+    assert rotation.details["previous_secret_valid_until"].endswith("Z")
+    [refused] = [e for e in entries if e.type == "client.authentication_failed"]
+    assert refused.details["reason"].startswith("previous secret, its grace ended")
+    for secret in (new.secret, rotated.secret):
+        assert secret not in repr(entries)
+
+
+async def test_a_rotation_without_grace_stops_the_old_secret_at_once(tokens: TokenService) -> None:
+    new = await tokens.create_client("m", ["read:profile"])
+    rotated = await tokens.rotate_secret(new.client.client_id, grace_s=0)
+    assert rotated is not None
+    with pytest.raises(OAuthError):
+        await tokens.authenticate_client(new.client.client_id, new.secret)
+    assert await tokens.rotate_secret("mkt_nobody", grace_s=0) is None
+    await tokens.revoke_client(new.client.client_id)
+    assert await tokens.rotate_secret(new.client.client_id, grace_s=60) is None

@@ -89,6 +89,7 @@ async def serving(
 ) -> Market:
     """`lrs serve --with-worker` in this process, polling once an hour, one delivery at a time."""
     monkeypatch.setenv("LRS_HRIS_HOME_PAGE", HRIS)
+    monkeypatch.setenv("LRS_WEBHOOK_ALLOW_INTERNAL", "1")  # receivers on 127.0.0.1
     monkeypatch.setenv("LRS_WORKER_POLL", "3600")
     monkeypatch.setenv("LRS_WEBHOOK_TIMEOUT", "3600")
     monkeypatch.setenv("LRS_WEBHOOK_CONCURRENCY", "1")

@@ -21,6 +21,7 @@ from projections.replay import Replayer
 from projections.store import ProjectionStores
 from projections.store.base import Subscription
 from projections.wakeup import Wakeup
+from projections.webhook_targets import TargetPolicy
 from projections.webhook_verify import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
@@ -38,6 +39,8 @@ from projections.webhooks import (
 )
 from projections.worker import ProjectionWorker
 from tests.projections.conftest import COURSE, VERB, Writer, hris_actor, statement, voiding
+
+INTERNAL = TargetPolicy(allow_internal=True)  # the receivers listen on 127.0.0.1
 
 SECRET = "whsec_test"
 
@@ -178,6 +181,7 @@ def hooks(stores: ProjectionStores, clock: list[int]) -> WebhookService:
         max_attempts=3,
         timeout_s=5,
         clock=lambda: clock[0],
+        targets=INTERNAL,
     )
 
 
@@ -348,8 +352,12 @@ async def test_two_dispatchers_do_not_send_the_same_delivery_twice(
 ) -> None:
     got, url = receiver
     keyring = Keyring(b"w" * 32)
-    first = WebhookService(stores.deliveries, stores.aggregates, keyring, clock=lambda: clock[0])
-    second = WebhookService(stores.deliveries, stores.aggregates, keyring, clock=lambda: clock[0])
+    first = WebhookService(
+        stores.deliveries, stores.aggregates, keyring, clock=lambda: clock[0], targets=INTERNAL
+    )
+    second = WebhookService(
+        stores.deliveries, stores.aggregates, keyring, clock=lambda: clock[0], targets=INTERNAL
+    )
     _sub, got.secret = await first.subscribe(url)
     for n in range(5):
         await writer.store(statement("attempted", activity=f"{COURSE}/{n}"))

@@ -17,6 +17,7 @@ from projections.store.base import (
     ApiClient,
     DeliveryStore,
     OutboxEvent,
+    PreviousSecret,
     SavedResponse,
     SigningKey,
     Subscription,
@@ -239,6 +240,44 @@ async def test_clients(stores: ProjectionStores) -> None:
     assert got is not None and got.revoked
 
 
+async def test_replacing_a_client_secret_keeps_the_old_one_for_its_grace(
+    stores: ProjectionStores,
+) -> None:
+    access = stores.access
+    await access.add_client(client(1))
+    assert await access.replace_client_secret("mkt_1", "h2", previous_until_us=500, now_us=100)
+    got = await access.get_client("mkt_1")
+    assert got is not None and got.secret_hash == "h2"
+    assert got.previous_secrets == (PreviousSecret("scrypt$hash1", 500),)
+    # a second rotation keeps the first's old secret while its grace lasts ...
+    assert await access.replace_client_secret("mkt_1", "h3", previous_until_us=900, now_us=200)
+    got = await access.get_client("mkt_1")
+    assert got is not None and got.secret_hash == "h3"
+    assert got.previous_secrets == (PreviousSecret("scrypt$hash1", 500), PreviousSecret("h2", 900))
+    # ... and forgets those whose grace has ended; no grace: the replaced one is not kept
+    assert await access.replace_client_secret("mkt_1", "h4", previous_until_us=600, now_us=600)
+    [listed] = await access.list_clients()
+    assert listed.secret_hash == "h4" and listed.previous_secrets == (PreviousSecret("h2", 900),)
+    assert not await access.replace_client_secret("mkt_9", "h", previous_until_us=1, now_us=0)
+    await access.revoke_client("mkt_1")
+    assert not await access.replace_client_secret("mkt_1", "h5", previous_until_us=1, now_us=0)
+
+
+async def test_concurrent_secret_replacements_lose_no_secret(stores: ProjectionStores) -> None:
+    access = stores.access
+    await access.add_client(client(1))
+    await asyncio.gather(
+        *(
+            access.replace_client_secret("mkt_1", f"n{i}", previous_until_us=10_000, now_us=1)
+            for i in range(5)
+        )
+    )
+    got = await access.get_client("mkt_1")
+    assert got is not None
+    hashes = {got.secret_hash, *(p.secret_hash for p in got.previous_secrets)}
+    assert hashes == {"scrypt$hash1", *(f"n{i}" for i in range(5))}  # a chain, none lost
+
+
 async def test_signing_keys_and_revoked_tokens(stores: ProjectionStores) -> None:
     access = stores.access
     await access.add_signing_key(SigningKey("k_b", 20))
@@ -251,6 +290,8 @@ async def test_signing_keys_and_revoked_tokens(stores: ProjectionStores) -> None
     await access.revoke_token("jti1", far)
     await access.revoke_token("jti1", far)
     assert await access.is_token_revoked("jti1")
+    assert await access.any_revoked(["jti0", "jti1"]) and await access.any_revoked(["jti1"])
+    assert not await access.any_revoked(["jti0", "kid:k_a"]) and not await access.any_revoked([])
 
 
 async def test_idempotent_responses_first_write_wins(stores: ProjectionStores) -> None:
