@@ -27,6 +27,7 @@ from projections.provisioning import Provisioner
 from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, record_members
 from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
+from projections.reconcile_runs import ReconcileRuns
 from projections.retention import Retention
 from projections.settings import ProjectionSettings
 from projections.store import ProjectionStores, open_stores
@@ -59,6 +60,7 @@ class Projection:
     hris: HrisEventService
     merges: MergeService
     erasure: ErasureService
+    reconcile_runs: ReconcileRuns
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -180,6 +182,7 @@ async def open_projection(
         projection_settings.domain_aliases,
         erasure=erasure,
     )
+    reconciler = Reconciler(backend.statements, stores, projector, worker)
     return Projection(
         settings=projection_settings,
         statements=backend.statements,
@@ -187,7 +190,7 @@ async def open_projection(
         projector=projector,
         keyring=keyring,
         worker=worker,
-        reconciler=Reconciler(backend.statements, stores, projector, worker),
+        reconciler=reconciler,
         tokens=TokenService(
             stores.access,
             keyring,
@@ -212,4 +215,5 @@ async def open_projection(
         hris=hris,
         merges=MergeService(stores, worker, audit),
         erasure=erasure,
+        reconcile_runs=ReconcileRuns(reconciler, stores.reconcile_runs, projector.clock),
     )

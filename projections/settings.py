@@ -21,6 +21,7 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_WEBHOOK_TIMEOUT` | `10` | seconds a receiver has to answer |
 | `LRS_WEBHOOK_CONCURRENCY` | `8` | deliveries of one subscription in flight at once |
 | `LRS_RETENTION_DAILY` | `0` | `1`: the worker applies the mapping's retention periods once a day |
+| `LRS_RECONCILE_DAILY` | `0` | `1`: the worker reconciles and fixes daily, recording each run |
 | `LRS_PSEUDONYMOUS_WORKER_TYPES` | `contractor,alumni` | worker types seen only by pseudonym |
 | `LRS_IDENTITY_MAX_TERMINATE_SHARE` | `0.1` | share of members a full import may terminate |
 | `LRS_UNKNOWN_LEARNERS` | `hold` | `hold`, or `provision`: a provisional member per new learner |
@@ -110,6 +111,7 @@ class ProjectionSettings:
     pseudonymous_worker_types: frozenset[str] = frozenset({"contractor", "alumni"})
     identity_max_terminate_share: float = 0.1
     unknown_learners: str = "hold"
+    reconcile_daily: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectionSettings:
@@ -154,6 +156,7 @@ class ProjectionSettings:
                 env.number("LRS_IDENTITY_MAX_TERMINATE_SHARE", cls.identity_max_terminate_share),
             ),
             unknown_learners=_policy(env.text("LRS_UNKNOWN_LEARNERS", cls.unknown_learners)),
+            reconcile_daily=env.flag("LRS_RECONCILE_DAILY"),
         )
 
     def with_overrides(self, **changes: object) -> ProjectionSettings:
