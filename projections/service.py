@@ -15,6 +15,7 @@ from lrs.settings import Settings, public_base_url
 from lrs.store.base import Backend, StatementStore
 from projections.aggregates import summarize
 from projections.audit import AuditLog
+from projections.delivery_metrics import DeliveryOutcomes
 from projections.erasure import ErasureService
 from projections.errors import MemberNotFound
 from projections.facts import Projector
@@ -159,7 +160,9 @@ async def open_projection(
         batch=projection_settings.worker_batch,
         lease_s=projection_settings.worker_lease_s,
         disclosure=disclosure,
-        provisioner=Provisioner(stores.identities, never=[erased_home_page(settings)])
+        provisioner=Provisioner(
+            stores.identities, never=[erased_home_page(settings)], counters=stores.counters
+        )
         if projection_settings.unknown_learners == "provision"
         else None,
     )
@@ -206,6 +209,7 @@ async def open_projection(
             max_attempts=projection_settings.webhook_max_attempts,
             timeout_s=projection_settings.webhook_timeout_s,
             concurrency=projection_settings.webhook_concurrency,
+            outcomes=DeliveryOutcomes(stores.counters),
         ),
         limiter=RateLimiter(),
         failed_logins=FailedAttempts(),

@@ -48,6 +48,7 @@ import aiohttp
 import orjson
 
 from lrs.errors import BadRequest, LRSError
+from projections.delivery_metrics import DeliveryOutcomes
 from projections.keyring import Keyring
 from projections.member_events import MEMBER_EVENT_TYPES
 from projections.store.base import (
@@ -161,8 +162,10 @@ class WebhookService:
         concurrency: int = 8,
         fan_out_page: int = 500,
         clock: Callable[[], int] = wall_clock_us,
+        outcomes: DeliveryOutcomes | None = None,
     ) -> None:
         self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self._outcomes = outcomes  # counts each attempt's outcome for /metrics
         self._concurrency = max(1, concurrency)
         self._fan_out_page = fan_out_page
         self._deliveries = deliveries
@@ -366,7 +369,7 @@ class WebhookService:
     async def _finish(
         self, delivery: Delivery, state: str, attempts: int, error: str | None, at: int = 0
     ) -> None:
-        await self._deliveries.finish_delivery(
+        recorded = await self._deliveries.finish_delivery(
             delivery.id,
             self.owner,
             state=state,
@@ -374,6 +377,8 @@ class WebhookService:
             next_at_us=at or self._clock(),
             error=error,
         )
+        if recorded and self._outcomes is not None:
+            await self._outcomes.note(delivery, state, self._clock())
 
 
 def _runner_done(lane: set[asyncio.Task[None]], wake: Wakeup, task: asyncio.Task[None]) -> None:

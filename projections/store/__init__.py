@@ -16,10 +16,12 @@ from projections.store.base import (
     PseudonymKeyStore,
     WorkStore,
 )
+from projections.store.counters import CounterStore
 from projections.store.hris import HrisStore
 from projections.store.mongo import MongoAggregateStore, MongoFactStore, MongoWorkStore
 from projections.store.mongo_access import MongoAccessStore
 from projections.store.mongo_audit import MongoAuditStore
+from projections.store.mongo_counters import MongoCounterStore
 from projections.store.mongo_delivery import MongoDeliveryStore
 from projections.store.mongo_hris import MongoHrisStore
 from projections.store.mongo_identity import MongoIdentityStore
@@ -29,6 +31,7 @@ from projections.store.reconcile_runs import ReconcileRunStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
 from projections.store.sqlite_access import SQLiteAccessStore
 from projections.store.sqlite_audit import SQLiteAuditStore
+from projections.store.sqlite_counters import SQLiteCounterStore
 from projections.store.sqlite_delivery import SQLiteDeliveryStore
 from projections.store.sqlite_hris import SQLiteHrisStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
@@ -50,6 +53,7 @@ class ProjectionStores:
     pseudonym_keys: PseudonymKeyStore
     hris: HrisStore
     reconcile_runs: ReconcileRunStore
+    counters: CounterStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -76,6 +80,9 @@ async def open_stores(backend: Backend) -> ProjectionStores:
     reconcile_runs: ReconcileRunStore = await open_store(
         backend, sqlite=SQLiteReconcileRunStore, mongo=MongoReconcileRunStore
     )
+    counters: CounterStore = await open_store(
+        backend, sqlite=SQLiteCounterStore, mongo=MongoCounterStore
+    )
     return ProjectionStores(
         facts=facts,
         work=work,
@@ -87,4 +94,5 @@ async def open_stores(backend: Backend) -> ProjectionStores:
         pseudonym_keys=pseudonym_keys,
         hris=hris,
         reconcile_runs=reconcile_runs,
+        counters=counters,
     )
