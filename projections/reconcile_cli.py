@@ -73,6 +73,14 @@ async def flagged(projection: Projection, args: argparse.Namespace) -> int:
 
 
 Runner = Callable[[Any], Any]
+MAX_DAYS = 366  # as the API's `days`
+
+
+def _days(text: str) -> int:
+    """`--days`: a whole number of days, 1..366."""
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days from 1 to {MAX_DAYS}")
+    return int(text)
 
 
 def register(commands: Any, run: Runner, json_flag: Callable[[Any], None]) -> None:
@@ -88,7 +96,7 @@ def register(commands: Any, run: Runner, json_flag: Callable[[Any], None]) -> No
     parser.set_defaults(func=run(reconcile))
     actions = parser.add_subparsers(dest="reconcile_action", metavar="ACTION")
     past = actions.add_parser("history", help="recorded runs and the drift SLO over a window")
-    past.add_argument("--days", type=int, default=7, help="the window (default 7 days)")
+    past.add_argument("--days", type=_days, default=7, help="the window (default 7 days)")
     json_flag(past)
     past.set_defaults(func=run(history))
     review = actions.add_parser("flagged", help="cases the last run flagged for review")

@@ -99,3 +99,13 @@ def test_worker_reconcile_daily_records_a_scheduled_run(
 def _output(capsys: pytest.CaptureFixture[str], argv: list[str], code: int) -> str:
     assert main(argv) == code
     return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "x", "367"])
+def test_history_refuses_a_window_that_is_not_1_to_366_days(
+    days: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["reconcile", "history", "--days", days])
+    assert exit_.value.code == 2
+    assert "is not a number of days from 1 to 366" in capsys.readouterr().err
