@@ -1,6 +1,7 @@
 """The composition root: the app built from a `Config`, with each package as a sub-application.
 
-The xAPI routes, `/health` and `/metrics` sit on the root app; LTI, SCORM, the marketplace
+The xAPI routes, `/health` and `/metrics` sit on the root app (its outermost middleware times
+every request for `/metrics`: `lrs.request_metrics`); LTI, SCORM, the marketplace
 and the HRIS events are sub-applications mounted at `/lti`, `/scorm`, `/marketplace` and
 `/hris`, each with its own error middleware and AppKeys (the HRIS app uses the marketplace's
 projection). The root's middlewares (CORS, preflights, the version header, JSON errors) run
@@ -43,6 +44,7 @@ from lrs.keys import (
     lti_app_key,
     marketplace_app_key,
     query_token_key,
+    request_metrics_key,
     scorm_app_key,
     settings_key,
     statement_service_key,
@@ -53,6 +55,7 @@ from lrs.middlewares import (
     json_response,
     xapi_headers_middleware,
 )
+from lrs.request_metrics import RequestMetrics
 from lrs.services.documents import DocumentService
 from lrs.services.factory import statement_service
 from lrs.services.statement_prep import start_worker, warm_up
@@ -81,11 +84,18 @@ _CORE_KEYS: tuple[web.AppKey[Any], ...] = (
 def create_app(config: Config, *, backend: Backend | None = None) -> web.Application:
     """The LRS as an aiohttp application; `backend` lets tests hand in an opened store."""
     settings = config.core
+    metrics = RequestMetrics()  # outermost: it sees the status every other middleware made
     app = web.Application(
-        middlewares=[body_timeout_middleware, xapi_headers_middleware, error_middleware],
+        middlewares=[
+            metrics.middleware,
+            body_timeout_middleware,
+            xapi_headers_middleware,
+            error_middleware,
+        ],
         client_max_size=settings.max_request_bytes,
     )
     app[settings_key] = settings
+    app[request_metrics_key] = metrics
     _add_xapi_routes(app)
     app.router.add_get("/health", health)
     lti = lti_http.create_lti_app(config.lti)

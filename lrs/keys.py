@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from lrs.auth import Authenticator
+from lrs.request_metrics import RequestMetrics
 from lrs.services.documents import DocumentService
 from lrs.services.statements import StatementService
 from lrs.settings import Settings
@@ -15,6 +16,8 @@ backend_key = web.AppKey("backend", Backend)
 authenticator_key = web.AppKey("authenticator", Authenticator)
 statement_service_key = web.AppKey("statement_service", StatementService)
 document_service_key = web.AppKey("document_service", DocumentService)
+# the root app's request latency and error series (`/metrics`)
+request_metrics_key = web.AppKey("request_metrics", RequestMetrics)
 # the HMAC key that signs `more` tokens (`lrs.xapi.query_token`)
 query_token_key = web.AppKey("query_token_key", bytes)
 

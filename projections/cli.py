@@ -1,10 +1,12 @@
 """The projection's `lrs` subcommands (`register` is called by the `lrs` entry point, `lrs.cli`).
 
-lrs worker [--once] [--no-webhooks] [--retention-daily]   project statements (and deliver
-                                         webhooks; apply the retention periods daily)
+lrs worker [--once] [--no-webhooks] [--retention-daily] [--reconcile-daily]   project
+                                         statements (and deliver webhooks; apply the retention
+                                         periods daily; reconcile and fix daily)
 lrs identities import|conflicts|resolve|link|unmatched   the HRIS identity map (identity_cli)
 lrs identities reveal|pseudonyms         pseudonyms (cli_privacy)
-lrs reconcile [--fix] [--json]           rebuild records from statements, report drift
+lrs reconcile [--fix] [--json], history, flagged   rebuild records from statements, report
+                                         drift; the recorded runs (`projections.reconcile_cli`)
 lrs export --format ndjson|csv [--gzip] [--since T] [--output PATH]
 lrs marketplace clients create|list|revoke|rotate-secret, keys rotate|list|retire, status
 lrs audit [--since T] [--type T] [--json], audit verify   (`projections.cli_audit`)
@@ -30,11 +32,12 @@ from lrs.errors import NotFound, ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
-from projections import cli_clients, cli_privacy, hris_cli, identity_cli
+from projections import cli_clients, cli_privacy, hris_cli, identity_cli, reconcile_cli
 from projections.cli_audit import register_audit
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
 from projections.identity_rows import IdentityFileError
+from projections.reconcile_runs import DailyReconcile
 from projections.replay import Replayer
 from projections.retention import DailyRetention
 from projections.service import Projection, open_projection
@@ -95,6 +98,8 @@ async def _worker(projection: Projection, args: argparse.Namespace) -> int:
             report = await daily.run_due()
             removed = len(report.statement_ids()) if report else 0
             print(f"retention: {removed} statements past their period re-applied")
+        if args.reconcile_daily or projection.settings.reconcile_daily:
+            await _reconcile_once(projection)
         if args.no_webhooks:
             print(f"applied {applied} statements")
             return 0
@@ -117,31 +122,22 @@ async def _worker(projection: Projection, args: argparse.Namespace) -> int:
         runs.append(projection.webhooks.run(stop, poll, wake=dispatcher_wake))
     if args.retention_daily or projection.settings.retention_daily:
         runs.append(DailyRetention(projection.retention, projection.projector.clock).run(stop))
+    if args.reconcile_daily or projection.settings.reconcile_daily:
+        runs.append(DailyReconcile(projection.reconcile_runs, projection.projector.clock).run(stop))
     print(f"projection worker {projection.worker.owner} running; Ctrl-C stops it", flush=True)
     await asyncio.gather(*runs)
     return 0
 
 
-async def _reconcile(projection: Projection, args: argparse.Namespace) -> int:
-    report = await projection.reconciler.reconcile(fix=args.fix)
-    data = report.to_json()
-    lines = [
-        f"records expected {report.expected}, stored {report.stored}",
-        f"differing {len(report.differing)}, missing {len(report.missing)}, "
-        f"extra {len(report.extra)}: drift {report.drift} ({report.drift_percent}%)",
-        f"awaiting projection {report.awaiting}, unmatched {report.unmatched}",
-    ]
-    if args.fix:
-        lines.append(f"fixed {report.fixed}")
-    if report.arrived:
-        lines.append(
-            f"drift new since the run began {len(report.arrived)} "
-            "(statements stored meanwhile, awaiting the worker; not counted as unresolved)"
+async def _reconcile_once(projection: Projection) -> None:
+    """`--once --reconcile-daily`: the day's run, fixing what it safely can."""
+    done = await DailyReconcile(projection.reconcile_runs, projection.projector.clock).run_due()
+    if done is not None:
+        run = done[1]
+        print(
+            f"reconcile: drift {run.drift} ({run.drift_percent}%), fixed {run.fixed}, "
+            f"flagged {run.flagged_count}"
         )
-    if report.awaiting:
-        lines.append("note: statements awaiting projection count as drift until projected")
-    _print(args, data, "\n".join(lines))
-    return 0 if report.unresolved == 0 else 1
 
 
 async def _export(projection: Projection, args: argparse.Namespace) -> int:
@@ -265,6 +261,12 @@ def register(commands: Any) -> None:
         action="store_true",
         help="apply the mapping's retention periods at start and then once a day",
     )
+    worker.add_argument(
+        "--reconcile-daily",
+        action="store_true",
+        help="reconcile and fix (not the flagged cases) at start and then once a day; "
+        "each run is recorded (lrs reconcile history)",
+    )
     worker.set_defaults(func=_run(_worker))
 
     identities = commands.add_parser("identities", help="the HRIS identity map")
@@ -272,10 +274,7 @@ def register(commands: Any) -> None:
     identity_cli.register(ident, _run, _json_flag)
     cli_privacy.register_identities(ident, _run)
 
-    reconcile = commands.add_parser("reconcile", help="rebuild records, report (and fix) drift")
-    reconcile.add_argument("--fix", action="store_true", help="correct what differs")
-    _json_flag(reconcile)
-    reconcile.set_defaults(func=_run(_reconcile))
+    reconcile_cli.register(commands, _run, _json_flag)
 
     export = commands.add_parser("export", help="write the marketplace records to a file")
     export.add_argument("--format", choices=FORMATS, default="ndjson")

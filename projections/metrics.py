@@ -1,8 +1,19 @@
-"""The projection's status as Prometheus text (exposition format 0.0.4)."""
+"""The projection's status as Prometheus metric families (through `prometheus-client`).
+
+`status_families` turns a status dict (`Projection.status`) into gauges and counters; a field
+the status lacks (or holds None) gives the family without a sample. `quality_queue_size` is
+read the same way: the data-quality queue reports its size in the status, and the gauge
+follows. `render_metrics` is the text of those families alone (exposition format 0.0.4).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from lrs.xapi.timestamps import timestamp_us
 
@@ -62,6 +73,12 @@ METRICS = (
         "webhook_dead_letters",
         "gauge",
     ),
+    (
+        "lrs_quality_queue_size",
+        "Statements in the data-quality queue awaiting a decision.",
+        "quality_queue_size",
+        "gauge",
+    ),
 )
 
 
@@ -73,14 +90,39 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def status_families(status: dict[str, Any]) -> list[Metric]:
+    """The status's figures as metric families (unknown values: no sample)."""
+    families: list[Metric] = []
+    for name, help_text, field, kind in METRICS:
+        family: CounterMetricFamily | GaugeMetricFamily = (
+            CounterMetricFamily(name, help_text)
+            if kind == "counter"
+            else GaugeMetricFamily(name, help_text)
+        )
+        value = _number(status.get(field))
+        if value is not None:
+            family.add_metric([], value)
+        families.append(family)
+    return families
+
+
+class Snapshot(Collector):
+    """Families read beforehand (the store is async, a collector is not)."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self._families = list(families)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
+
+
+def exposition(families: Iterable[Metric]) -> bytes:
+    """The families in the Prometheus text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Snapshot(families))
+    return generate_latest(registry)
+
+
 def render_metrics(status: dict[str, Any]) -> str:
     """Prometheus text for a status dict (see `Projection.status`); unknown values omitted."""
-    lines = []
-    for name, help_text, field, kind in METRICS:
-        value = _number(status.get(field))
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        if value is not None:
-            text = str(int(value)) if value == int(value) else f"{value:.6f}".rstrip("0")
-            lines.append(f"{name} {text}")
-    return "\n".join(lines) + "\n"
+    return exposition(status_families(status)).decode()

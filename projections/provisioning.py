@@ -30,10 +30,12 @@ from dataclasses import dataclass
 from projections.identity import ACCOUNT, EMAIL, split_account_key
 from projections.identity_plan import Plan
 from projections.store.base import Claim, IdentityStore, Member
+from projections.store.counters import CounterStore
 
 PROVISIONAL_PREFIX = "prov_"
 PROVISIONAL_WORKER_TYPE = "unknown"
 POLICIES = ("hold", "provision")
+PROVISIONED = "members_provisioned"  # the counter `/metrics` reads (`projections.slo_metrics`)
 
 
 def is_provisional(member_id: str) -> bool:
@@ -58,8 +60,15 @@ def provisional_member(member_id: str, key: str) -> Member:
 class Provisioner:
     """Makes provisional members for unclaimed keys (see the module docstring)."""
 
-    def __init__(self, identities: IdentityStore, *, never: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        identities: IdentityStore,
+        *,
+        never: Sequence[str] = (),
+        counters: CounterStore | None = None,
+    ) -> None:
         self._identities = identities
+        self._counters = counters  # members provisioned, for /metrics
         # home pages never provisioned: the erased people's (`projections.erasure`)
         self._never = {home.rstrip("/") for home in never}
 
@@ -74,7 +83,10 @@ class Provisioner:
             return {}
         await self._identities.put_members([provisional_member(m, k) for k, m in new.items()])
         await self._identities.put_claims([Claim(k, m, valid_from=now) for k, m in new.items()])
-        await self._identities.delete_members(_losers(await self._identities.claims_for(list(new))))
+        losers = _losers(await self._identities.claims_for(list(new)))
+        await self._identities.delete_members(losers)
+        if self._counters is not None and len(new) > len(losers):
+            await self._counters.add({(PROVISIONED, ""): len(new) - len(losers)})
         return await self._identities.member_for_keys(list(new))
 
     def _may(self, key: str) -> bool:

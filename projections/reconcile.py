@@ -33,12 +33,31 @@ stored facts and corrections) through the worker's own path, so the facts are co
 and the corrections reach webhook subscribers as ordinary change events; then it compares
 again: pairs found the first time and drifting no more are `fixed`; pairs drifting only the
 second time are `arrived` (statements stored during the run, awaiting the worker).
+
+Some drift is not fixed, because fixing it would decide whose learning it is: it is *flagged*
+for review (`lrs reconcile flagged`, the run history) and left as it is. A statement is flagged
+when its stored fact counts it for member A while the statement, through the identity map as
+it is now, still contributes but no longer for A:
+
+- `identity_conflict`: its address or account is now claimed by several members, so it counts
+  for nobody; a fix would withdraw the learning from A (resolve the conflict: `lrs identities
+  resolve`, which re-projects);
+- `member_changed`: it now counts for another member B, or for nobody because no member claims
+  its identity any more; the stored facts (A's record) and the statements disagree about whose
+  record it is, and a fix would move the learning from A to B (or withdraw it).
+
+Identity changes made through the identity tools (import, link, resolve, merge) re-project
+what they move at once, so a flagged case means the map changed beneath the projection in a
+way nobody re-projected: worth a look before anything moves. The pairs of a flagged
+statement (A's and B's) are left out of `fix`; `fix(include_flagged=True)` (`lrs reconcile
+--fix --include-flagged`, after review) fixes them too. Everything else (a new mapping, a
+record lost or damaged, a fact missing, a voiding not applied) is fixed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 import orjson
@@ -54,6 +73,37 @@ from projections.store.base import Fact, Pair, StoredRecord
 from projections.worker import ProjectionWorker
 
 _PAGE = 1000
+IDENTITY_CONFLICT, MEMBER_CHANGED = "identity_conflict", "member_changed"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A statement whose fix would move learning between members (see the module doc)."""
+
+    kind: str
+    statement_id: str
+    actor_key: str
+    activity_id: str | None
+    counted_for: str  # the member its stored fact counts it for
+    now_for: str | None  # the member the identity map names now (None: nobody)
+
+    def pairs(self) -> set[Pair]:
+        """The records a fix of this statement would change."""
+        found = {(self.counted_for, self.activity_id)} if self.activity_id else set()
+        if self.now_for is not None and self.activity_id is not None:
+            found.add((self.now_for, self.activity_id))
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        """The flagged case as the CLI, the API and the run record show it."""
+        return {
+            "kind": self.kind,
+            "statement_id": self.statement_id,
+            "actor_key": self.actor_key,
+            "activity_id": self.activity_id,
+            "counted_for": self.counted_for,
+            "now_for": self.now_for,
+        }
 
 
 @dataclass
@@ -71,6 +121,8 @@ class DriftReport:
     # after a fix: drifting pairs the first comparison did not find (statements that arrived
     # during the run and await projection, as a rule)
     arrived: list[Pair] = field(default_factory=list)
+    found: int | None = None  # drift before the fix (None: nothing was fixed)
+    flagged: list[Flag] = field(default_factory=list)
 
     @property
     def drift(self) -> int:
@@ -89,7 +141,21 @@ class DriftReport:
     @property
     def drift_percent(self) -> float:
         """Drift as a percentage of the records there should be."""
-        return round(100.0 * self.drift / max(self.expected or self.stored, 1), 4)
+        return self.percent(self.drift)
+
+    @property
+    def drift_found(self) -> int:
+        """The drift found before any fix (what the marketplace saw)."""
+        return self.drift if self.found is None else self.found
+
+    @property
+    def records_checked(self) -> int:
+        """Every record stored or that should be: the stored ones and the missing ones."""
+        return self.stored + len(self.missing)
+
+    def percent(self, drift: int) -> float:
+        """`drift` as a percentage of the records there should be (or of the stored ones)."""
+        return round(100.0 * drift / max(self.expected or self.stored, 1), 4)
 
     def to_json(self) -> dict[str, Any]:
         """The report for `--json` and the API."""
@@ -105,6 +171,11 @@ class DriftReport:
             "unmatched_statements": self.unmatched,
             "fixed": self.fixed,
             "arrived_during_run": len(self.arrived),
+            "drift_found": self.drift_found,
+            "drift_found_percent": self.percent(self.drift_found),
+            "records_checked": self.records_checked,
+            "flagged": len(self.flagged),
+            "flagged_cases": [f.to_json() for f in self.flagged[:20]],
             "examples": [list(p) for p in (self.differing + self.missing + self.extra)[:20]],
         }
 
@@ -115,6 +186,7 @@ class FactCheck:
 
     corrections: dict[Pair, list[Fact]] = field(default_factory=dict)  # facts as they should be
     wrong: dict[Pair, set[str]] = field(default_factory=dict)  # ids counted there wrongly
+    flags: list[Flag] = field(default_factory=list)
 
     def compare(self, expected: Fact | None, stored: Fact | None) -> None:
         """Note where a statement's stored fact differs from the one it makes now."""
@@ -125,6 +197,12 @@ class FactCheck:
             self.corrections.setdefault(expected.pair, []).append(expected)
         if counted is not None and stored is not None:
             self.wrong.setdefault(counted, set()).add(stored.statement_id)
+            if expected is not None and expected.member_id != stored.member_id:
+                self.flags.append(_flag(stored, expected))
+
+    def flagged_pairs(self) -> set[Pair]:
+        """The records a fix would change by moving learning between members."""
+        return {p for f in self.flags for p in f.pairs()}
 
     def pairs(self) -> set[Pair]:
         """Every pair whose stored facts are not to be trusted as they are."""
@@ -136,6 +214,19 @@ class FactCheck:
         facts = {f.statement_id: f for f in stored if f.statement_id not in wrong}
         facts.update((f.statement_id, f) for f in self.corrections.get(pair, []))
         return list(facts.values())
+
+
+def _flag(stored: Fact, expected: Fact) -> Flag:
+    """A member change (made an identity conflict later, when the key turns out contested)."""
+    assert stored.member_id is not None
+    return Flag(
+        MEMBER_CHANGED,
+        stored.statement_id,
+        expected.actor_key,
+        stored.activity_id,
+        stored.member_id,
+        expected.member_id,
+    )
 
 
 class Reconciler:
@@ -157,8 +248,8 @@ class Reconciler:
         self._resolver = IdentityResolver(stores.identities)
         self._page = page
 
-    async def reconcile(self, *, fix: bool = False) -> DriftReport:
-        """Compare (and with `fix`, correct, then compare again).
+    async def reconcile(self, *, fix: bool = False, include_flagged: bool = False) -> DriftReport:
+        """Compare (and with `fix`, correct all but the flagged cases, then compare again).
 
         `fixed` counts the pairs found drifting that no longer drift. It is not the
         difference of the two drifts: statements keep arriving while reconcile runs (each
@@ -168,9 +259,12 @@ class Reconciler:
         report, check = await self._compare()
         if fix and report.drift:
             found = report.drifting()
-            await self._fix(report, check)
+            found_count = report.drift
+            skip = set() if include_flagged else check.flagged_pairs()
+            await self._fix(report, check, skip)
             report, _check = await self._compare()
             left = report.drifting()
+            report.found = found_count
             report.fixed = len(found - left)
             report.arrived = sorted(left - found)
         return report
@@ -190,7 +284,19 @@ class Reconciler:
         report.differing.sort()
         report.missing.sort()
         report.extra.sort()
+        report.flagged = await self._name_conflicts(check.flags)
         return report, check
+
+    async def _name_conflicts(self, flags: list[Flag]) -> list[Flag]:
+        """The flags whose statement counts for nobody because several members claim it."""
+        keys = sorted({f.actor_key for f in flags if f.now_for is None})
+        claims = await self._stores.identities.claims_for(keys) if keys else {}
+        contested = {k for k, found in claims.items() if len({c.member_id for c in found}) > 1}
+        named = [
+            Flag(IDENTITY_CONFLICT, *astuple(f)[1:]) if f.actor_key in contested else f
+            for f in flags
+        ]
+        return sorted(named, key=lambda f: f.statement_id)
 
     async def _check_statements(self, check: FactCheck) -> None:
         """Step 1: every non-voided statement's fact, as it should be, against the stored one."""
@@ -286,9 +392,9 @@ class Reconciler:
             for pair in chunk:
                 _classify(report, pair, expected[pair], records.get(pair))
 
-    async def _fix(self, report: DriftReport, check: FactCheck) -> None:
-        """Re-apply the statements behind the drifting pairs, a page of pairs at a time."""
-        pairs = sorted({*report.differing, *report.missing, *report.extra})
+    async def _fix(self, report: DriftReport, check: FactCheck, skip: set[Pair]) -> None:
+        """Re-apply the statements behind the drifting pairs (but `skip`), a page at a time."""
+        pairs = sorted({*report.differing, *report.missing, *report.extra} - skip)
         for start in range(0, len(pairs), self._page):
             chunk = pairs[start : start + self._page]
             current = await self._stores.facts.facts_for_pairs(chunk)

@@ -31,7 +31,6 @@ done.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -39,17 +38,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from projections.audit import AuditLog
+from projections.daily import DAY_US, DailyJob
 from projections.mapping import NEEDED
 from projections.mapping import Mapping as FieldMapping
 from projections.retention_policy import TimedPolicy
 from projections.store import ProjectionStores
 from projections.store.base import Fact, Pair
 from projections.transforms import format_datetime
-from projections.wakeup import pause
 
 log = logging.getLogger(__name__)
 
-DAY_US = 86_400 * 1_000_000
 _PAGE = 1000
 
 
@@ -310,37 +308,21 @@ def _note(fact: Fact, findings: Iterable[RuleFindings]) -> None:
                 found.records.add(fact.pair)
 
 
-class DailyRetention:
+class DailyRetention(DailyJob[RetentionReport]):
     """Runs `Retention.apply` once a day in a worker process (`lrs worker --retention-daily`).
 
     The first run is at start; the day is counted in this process (each worker that runs it
     applies it: harmless, the second finds nothing).
     """
 
+    name = "retention run"
+
     def __init__(
         self, retention: Retention, clock: Callable[[], int], every_us: int = DAY_US
     ) -> None:
-        self._retention = retention
-        self._clock = clock
-        self._every_us = every_us
-        self.next_us: int | None = None
+        super().__init__(lambda: retention.apply(actor="worker"), clock, every_us)
 
-    async def run_due(self) -> RetentionReport | None:
-        """Apply if a day has passed since the last run (or none ran); the report, if it ran."""
-        now = self._clock()
-        if self.next_us is not None and now < self.next_us:
-            return None
-        report = await self._retention.apply(actor="worker")
-        self.next_us = now + self._every_us
-        return report
-
-    async def run(self, stop: asyncio.Event, check_s: float = 60.0) -> None:
-        """Check every `check_s` until `stop` is set; a failed run is logged and retried."""
-        while not stop.is_set():
-            try:
-                report = await self.run_due()
-                if report is not None and report.statement_ids():
-                    log.info("retention applied: %s", report.to_json())
-            except Exception:  # a failure must not stop the worker: log, retry next check
-                log.exception("retention run failed; retrying")
-            await pause(stop, check_s)
+    def report(self, result: RetentionReport) -> None:
+        """A line when something was past its period."""
+        if result.statement_ids():
+            log.info("retention applied: %s", result.to_json())

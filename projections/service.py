@@ -16,6 +16,7 @@ from lrs.settings import Settings, public_base_url
 from lrs.store.base import Backend, StatementStore
 from projections.aggregates import summarize
 from projections.audit import AuditLog
+from projections.delivery_metrics import DeliveryOutcomes
 from projections.erasure import ErasureService, gone_holders
 from projections.errors import MemberNotFound
 from projections.facts import Projector
@@ -28,6 +29,7 @@ from projections.provisioning import Provisioner
 from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, reveal_candidates
 from projections.ratelimit import FailedAttempts, RateLimiter
 from projections.reconcile import Reconciler
+from projections.reconcile_runs import ReconcileRuns
 from projections.retention import Retention
 from projections.settings import ProjectionSettings
 from projections.store import ProjectionStores, open_stores
@@ -61,6 +63,7 @@ class Projection:
     hris: HrisEventService
     merges: MergeService
     erasure: ErasureService
+    reconcile_runs: ReconcileRuns
 
     async def member_learning(self, member_id: str) -> list[StoredRecord]:
         """A member's records; MemberNotFound when the LRS knows nothing of the member."""
@@ -160,7 +163,9 @@ async def open_projection(
         batch=projection_settings.worker_batch,
         lease_s=projection_settings.worker_lease_s,
         disclosure=disclosure,
-        provisioner=Provisioner(stores.identities, never=[erased_home_page(settings)])
+        provisioner=Provisioner(
+            stores.identities, never=[erased_home_page(settings)], counters=stores.counters
+        )
         if projection_settings.unknown_learners == "provision"
         else None,
     )
@@ -183,6 +188,7 @@ async def open_projection(
         projection_settings.domain_aliases,
         erasure=erasure,
     )
+    reconciler = Reconciler(backend.statements, stores, projector, worker)
     return Projection(
         settings=projection_settings,
         statements=backend.statements,
@@ -190,7 +196,7 @@ async def open_projection(
         projector=projector,
         keyring=keyring,
         worker=worker,
-        reconciler=Reconciler(backend.statements, stores, projector, worker),
+        reconciler=reconciler,
         tokens=TokenService(
             stores.access,
             keyring,
@@ -207,6 +213,7 @@ async def open_projection(
             timeout_s=projection_settings.webhook_timeout_s,
             concurrency=projection_settings.webhook_concurrency,
             targets=TargetPolicy(allow_internal=projection_settings.webhook_allow_internal),
+            outcomes=DeliveryOutcomes(stores.counters),
         ),
         limiter=RateLimiter(),
         failed_logins=FailedAttempts(),
@@ -223,4 +230,5 @@ async def open_projection(
         hris=hris,
         merges=MergeService(stores, worker, audit),
         erasure=erasure,
+        reconcile_runs=ReconcileRuns(reconciler, stores.reconcile_runs, projector.clock),
     )

@@ -22,9 +22,15 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_WEBHOOK_CONCURRENCY` | `8` | deliveries of one subscription in flight at once |
 | `LRS_WEBHOOK_ALLOW_INTERNAL` | `0` | `1`: webhooks may go to http:// and internal addresses |
 | `LRS_RETENTION_DAILY` | `0` | `1`: the worker applies the mapping's retention periods once a day |
+| `LRS_METRICS_TOKEN` | unset | bearer token a scraper sends for `/metrics` (16+ characters) |
+| `LRS_METRICS_PUBLIC` | `0` | `1`: `/metrics` needs no credential (a private network only) |
+| `LRS_RECONCILE_DAILY` | `0` | `1`: the worker reconciles and fixes daily, recording each run |
 | `LRS_PSEUDONYMOUS_WORKER_TYPES` | `contractor,alumni` | worker types seen only by pseudonym |
 | `LRS_IDENTITY_MAX_TERMINATE_SHARE` | `0.1` | share of members a full import may terminate |
 | `LRS_UNKNOWN_LEARNERS` | `hold` | `hold`, or `provision`: a provisional member per new learner |
+
+`/metrics` answers a scraper that sends `Authorization: Bearer <LRS_METRICS_TOKEN>` or a
+marketplace access token with the `admin` scope; with `LRS_METRICS_PUBLIC=1`, anyone.
 
 Failed logins are failed client authentications at the OAuth endpoints; beyond the limit they
 are answered 429 (0: no limit).
@@ -82,6 +88,15 @@ def _policy(raw: str) -> str:
     return policy
 
 
+MIN_METRICS_TOKEN = 16
+
+
+def _metrics_token(raw: str | None) -> str | None:
+    if raw is not None and len(raw.strip()) < MIN_METRICS_TOKEN:
+        raise ConfigError(f"LRS_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters")
+    return raw.strip() if raw is not None else None
+
+
 def _share(name: str, value: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"{name}: {value} is not a share between 0 and 1")
@@ -112,6 +127,9 @@ class ProjectionSettings:
     pseudonymous_worker_types: frozenset[str] = frozenset({"contractor", "alumni"})
     identity_max_terminate_share: float = 0.1
     unknown_learners: str = "hold"
+    reconcile_daily: bool = False
+    metrics_token: str | None = None
+    metrics_public: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectionSettings:
@@ -157,6 +175,9 @@ class ProjectionSettings:
                 env.number("LRS_IDENTITY_MAX_TERMINATE_SHARE", cls.identity_max_terminate_share),
             ),
             unknown_learners=_policy(env.text("LRS_UNKNOWN_LEARNERS", cls.unknown_learners)),
+            reconcile_daily=env.flag("LRS_RECONCILE_DAILY"),
+            metrics_token=_metrics_token(env.optional("LRS_METRICS_TOKEN")),
+            metrics_public=env.flag("LRS_METRICS_PUBLIC"),
         )
 
     def with_overrides(self, **changes: object) -> ProjectionSettings:

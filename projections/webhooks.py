@@ -50,6 +50,7 @@ import aiohttp
 import orjson
 
 from lrs.errors import BadRequest, LRSError
+from projections.delivery_metrics import DeliveryOutcomes
 from projections.keyring import Keyring
 from projections.member_events import MEMBER_EVENT_TYPES
 from projections.store.base import (
@@ -172,8 +173,10 @@ class WebhookService:
         fan_out_page: int = 500,
         clock: Callable[[], int] = wall_clock_us,
         targets: TargetPolicy | None = None,
+        outcomes: DeliveryOutcomes | None = None,
     ) -> None:
         self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self._outcomes = outcomes  # counts each attempt's outcome for /metrics
         self._concurrency = max(1, concurrency)
         self._fan_out_page = fan_out_page
         self._deliveries = deliveries
@@ -407,7 +410,7 @@ class WebhookService:
     async def _finish(
         self, delivery: Delivery, state: str, attempts: int, error: str | None, at: int = 0
     ) -> None:
-        await self._deliveries.finish_delivery(
+        recorded = await self._deliveries.finish_delivery(
             delivery.id,
             self.owner,
             state=state,
@@ -415,6 +418,8 @@ class WebhookService:
             next_at_us=at or self._clock(),
             error=error,
         )
+        if recorded and self._outcomes is not None:
+            await self._outcomes.note(delivery, state, self._clock())
 
 
 def _runner_done(lane: set[asyncio.Task[None]], wake: Wakeup, task: asyncio.Task[None]) -> None:

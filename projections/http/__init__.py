@@ -19,13 +19,14 @@
     GET    /marketplace/v1/identities/unmatched               held statements, by identity
     POST   /marketplace/v1/identities/merges                  merge one member into another
     POST   /marketplace/v1/identities/merges/{seq}/undo       undo the merge audited as `seq`
+    GET    /marketplace/v1/reconcile/runs                     reconcile runs, the drift SLO
     GET    /metrics                                           the status in Prometheus text, on
                                                               the root app (`metrics_route`)
 
 Modules: `app` (the sub-app factory and the projection's lifetime), `envelope` (the API's
 envelope, errors and access checks), `oauth`, `members`, `records`, `operations`, `webhooks`,
-`audit`, `identities`, `identity_merges` (the handlers, by resource). The OpenAPI document is
-spec/marketplace-openapi.json.
+`audit`, `identities`, `identity_merges`, `reconcile` (the handlers, by resource). The OpenAPI
+document is spec/marketplace-openapi.json.
 """
 
 PREFIX = "/marketplace"

@@ -5,9 +5,9 @@ and builds the app the root mounts at `PREFIX`. The root hands it the core servi
 `lrs.keys` keys, then runs `marketplace_services(app)`, which opens the projection on the
 backend and, when `lrs serve --with-worker` (or `LRS_WITH_WORKER=1`) asked for it, runs the
 projection worker and the webhook dispatcher (and, with `LRS_RETENTION_DAILY=1`, the daily
-retention run) in this process until shutdown: statements the
-statement service commits wake the worker, and applied ones the dispatcher, at once. `/metrics` is
-served by the root app: `metrics_route(app)` is its route.
+retention run; with `LRS_RECONCILE_DAILY=1`, the daily reconcile) in this process until
+shutdown: statements the statement service commits wake the worker, and applied ones the
+dispatcher, at once. `/metrics` is served by the root app: `metrics_route(app)` is its route.
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ from projections.http import (
     members,
     oauth,
     operations,
+    reconcile,
     records,
     webhooks,
 )
 from projections.http.envelope import public
 from projections.keys import projection_key, projection_settings_key
+from projections.reconcile_runs import DailyReconcile
 from projections.retention import DailyRetention
 from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
@@ -68,6 +70,7 @@ ROUTES = (
     ("GET", f"{V1}/identities/unmatched", identities.unmatched),
     ("POST", f"{V1}/identities/merges", identity_merges.merge),
     ("POST", f"{V1}/identities/merges/{{seq}}/undo", identity_merges.unmerge),
+    ("GET", f"{V1}/reconcile/runs", reconcile.runs),
 )
 
 # Any id but `dead-letters`: that path is a resource of its own (GET only), and its 405 would
@@ -136,4 +139,7 @@ def start_projection(
     if projection.settings.retention_daily:  # LRS_RETENTION_DAILY
         daily = DailyRetention(projection.retention, projection.projector.clock)
         tasks.append(asyncio.create_task(daily.run(stop), name="retention-daily"))
+    if projection.settings.reconcile_daily:  # LRS_RECONCILE_DAILY
+        reconcile = DailyReconcile(projection.reconcile_runs, projection.projector.clock)
+        tasks.append(asyncio.create_task(reconcile.run(stop), name="reconcile-daily"))
     return tasks

@@ -16,21 +16,27 @@ from projections.store.base import (
     PseudonymKeyStore,
     WorkStore,
 )
+from projections.store.counters import CounterStore
 from projections.store.hris import HrisStore
 from projections.store.mongo import MongoAggregateStore, MongoFactStore, MongoWorkStore
 from projections.store.mongo_access import MongoAccessStore
 from projections.store.mongo_audit import MongoAuditStore
+from projections.store.mongo_counters import MongoCounterStore
 from projections.store.mongo_delivery import MongoDeliveryStore
 from projections.store.mongo_hris import MongoHrisStore
 from projections.store.mongo_identity import MongoIdentityStore
 from projections.store.mongo_pseudonym import MongoPseudonymKeyStore
+from projections.store.mongo_reconcile_runs import MongoReconcileRunStore
+from projections.store.reconcile_runs import ReconcileRunStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
 from projections.store.sqlite_access import SQLiteAccessStore
 from projections.store.sqlite_audit import SQLiteAuditStore
+from projections.store.sqlite_counters import SQLiteCounterStore
 from projections.store.sqlite_delivery import SQLiteDeliveryStore
 from projections.store.sqlite_hris import SQLiteHrisStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
 from projections.store.sqlite_pseudonym import SQLitePseudonymKeyStore
+from projections.store.sqlite_reconcile_runs import SQLiteReconcileRunStore
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class ProjectionStores:
     audit: AuditStore
     pseudonym_keys: PseudonymKeyStore
     hris: HrisStore
+    reconcile_runs: ReconcileRunStore
+    counters: CounterStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -69,14 +77,22 @@ async def open_stores(backend: Backend) -> ProjectionStores:
     )
     audit: AuditStore = await open_store(backend, sqlite=SQLiteAuditStore, mongo=MongoAuditStore)
     hris: HrisStore = await open_store(backend, sqlite=SQLiteHrisStore, mongo=MongoHrisStore)
+    reconcile_runs: ReconcileRunStore = await open_store(
+        backend, sqlite=SQLiteReconcileRunStore, mongo=MongoReconcileRunStore
+    )
+    counters: CounterStore = await open_store(
+        backend, sqlite=SQLiteCounterStore, mongo=MongoCounterStore
+    )
     return ProjectionStores(
-        facts,
-        work,
-        aggregates,
-        identities,
-        deliveries,
-        access,
-        audit,
-        pseudonym_keys,
-        hris,
+        facts=facts,
+        work=work,
+        aggregates=aggregates,
+        identities=identities,
+        deliveries=deliveries,
+        access=access,
+        audit=audit,
+        pseudonym_keys=pseudonym_keys,
+        hris=hris,
+        reconcile_runs=reconcile_runs,
+        counters=counters,
     )

@@ -304,6 +304,7 @@ async def main_async(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="lrs-pipeline-") as data:
         env = {**os.environ, "LRS_DATA_DIR": data, "PYTHONPATH": str(source)}
         env["LRS_WEBHOOK_ALLOW_INTERNAL"] = "1"  # the receivers listen on 127.0.0.1
+        env["LRS_METRICS_PUBLIC"] = "1"  # the lag is sampled from /metrics, on loopback only
         env.pop("LRS_WORKER_POLL", None)
         auth = setup(source, env, hook, receiver)
         port = free_port()

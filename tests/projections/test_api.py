@@ -338,14 +338,14 @@ async def test_status_and_metrics_show_the_lag(market: Market) -> None:
     _, body, _ = await market.get(f"{P}/status", admin)
     assert body["data"]["statements_awaiting_projection"] == 2
     assert body["data"]["newest_applied_stored_at"] is None
-    metrics = await (await market.http.get("/metrics")).text()
+    metrics = await (await market.http.get("/metrics", headers={"Authorization": admin})).text()
     assert "lrs_projection_statements_awaiting 2" in metrics
     await market.projection.worker.drain()
     _, body, _ = await market.get(f"{P}/status", admin)
     assert body["data"]["statements_awaiting_projection"] == 0
     assert body["data"]["newest_applied_stored_at"] == body["data"]["newest_stored_at"]
     assert body["data"]["lag_seconds"] == 0
-    metrics = await (await market.http.get("/metrics")).text()
+    metrics = await (await market.http.get("/metrics", headers={"Authorization": admin})).text()
     assert "lrs_projection_statements_awaiting 0" in metrics
     assert "lrs_projection_last_applied_stored_timestamp_seconds 1" in metrics
     reader = await market.token("read:activity:aggregate")

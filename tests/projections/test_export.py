@@ -6,6 +6,7 @@ import csv
 import io
 
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 
 from projections.export import CSV_COLUMNS, ProgressBar, csv_row, export_item
 from projections.metrics import render_metrics
@@ -91,7 +92,9 @@ def test_metrics_text() -> None:
         "# TYPE lrs_projection_statements_awaiting gauge\nlrs_projection_statements_awaiting 3"
         in text
     )
-    assert "lrs_projection_last_applied_stored_timestamp_seconds 1709287200.25\n" in text
-    assert "lrs_projection_lag_seconds 1.5\n" in text
-    assert "lrs_projection_statements_applied_total 10\n" in text
-    assert "\nlrs_webhook_deliveries_pending " not in text  # unknown: no sample
+    samples = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    assert samples["lrs_projection_last_applied_stored_timestamp_seconds"] == 1709287200.25
+    assert samples["lrs_projection_lag_seconds"] == 1.5
+    assert samples["lrs_projection_statements_applied_total"] == 10
+    assert "lrs_webhook_deliveries_pending" not in samples  # unknown: no sample
+    assert "# TYPE lrs_webhook_deliveries_pending gauge" in text

@@ -1,0 +1,80 @@
+"""Webhook delivery outcomes as counters in the store, for `/metrics` (`projections.slo_metrics`).
+
+Deliveries happen in the dispatcher, which may run in a worker process other than the one
+`/metrics` is scraped from, and several dispatchers may run: each outcome is added to the
+store's counters (`CounterStore`), per subscription, so every process exposes the same totals.
+
+Per subscription:
+
+- attempts that got a 2xx (`webhook_success`) and attempts that did not (`webhook_failure`:
+  another status, a timeout, a refused connection), and dead letters (`webhook_dead`);
+- the latency of each delivered event, from when its change was made (the event's
+  `occurred_at`: the worker applying the statement, in the same step as the record) to the
+  2xx, in the fixed buckets `LATENCY_BUCKETS` (`webhook_latency_bucket`, series
+  "<subscription>\\t<bucket index>", `len(LATENCY_BUCKETS)` for +Inf) and their sum
+  (`webhook_latency_sum`). The time from the statement being stored to the change is the
+  projection lag (`lrs_projection_lag_seconds`): stored → 2xx is the two together.
+
+Bucket bounds are part of the stored counters: changing them starts the histogram afresh
+(rename the counter).
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+
+import orjson
+
+from lrs.errors import LRSError
+from lrs.xapi.timestamps import timestamp_us
+from projections.store.base import DEAD, DELIVERED, Delivery
+from projections.store.counters import CounterKey, CounterStore
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+PREFIX = "webhook_"
+SUCCESS, FAILURE, DEAD_LETTERS = "webhook_success", "webhook_failure", "webhook_dead"
+LATENCY_BUCKET, LATENCY_SUM = "webhook_latency_bucket", "webhook_latency_sum"
+
+
+def occurred_us(body: bytes) -> int | None:
+    """The event's `occurred_at` in microseconds (None: not readable)."""
+    try:
+        value = orjson.loads(body).get("occurred_at") if body else None
+        return timestamp_us(value) if isinstance(value, str) else None
+    except (orjson.JSONDecodeError, LRSError, AttributeError):
+        return None
+
+
+def increments(delivery: Delivery, state: str, now_us: int) -> dict[CounterKey, float]:
+    """The counters one attempt's outcome adds to."""
+    sub = delivery.subscription_id
+    if state != DELIVERED:
+        found: dict[CounterKey, float] = {(FAILURE, sub): 1}
+        if state == DEAD:
+            found[(DEAD_LETTERS, sub)] = 1
+        return found
+    found = {(SUCCESS, sub): 1}
+    happened = occurred_us(delivery.body)
+    if happened is not None:
+        latency = max(0.0, (now_us - happened) / 1_000_000)
+        bucket = bisect.bisect_left(LATENCY_BUCKETS, latency)
+        found[(LATENCY_BUCKET, f"{sub}\t{bucket}")] = 1
+        found[(LATENCY_SUM, sub)] = latency
+    return found
+
+
+class DeliveryOutcomes:
+    """Adds each attempt's outcome to the store's counters (`WebhookService(outcomes=...)`)."""
+
+    def __init__(self, counters: CounterStore) -> None:
+        self._counters = counters
+
+    async def note(self, delivery: Delivery, state: str, now_us: int) -> None:
+        """Count the outcome; a failure to count is logged, never fails the delivery."""
+        try:
+            await self._counters.add(increments(delivery, state, now_us))
+        except LRSError as exc:  # e.g. the store is unavailable: the outcome itself is recorded
+            log.warning("webhook outcome not counted: %s", exc)
