@@ -398,6 +398,76 @@ def _save(conn: sqlite3.Connection, save: RecordSave, top: list[int]) -> bool:
     return True
 
 
+def _save_many(conn: sqlite3.Connection, saves: Sequence[RecordSave]) -> set[Pair]:
+    """`_save` for many saves, in the writer's transaction: the revs read a chunk of pairs per
+    query, then the rows written with one `executemany` per kind (rev moves, records,
+    events) instead of three statements per save: the same rows as saving one at a time, in
+    order (a pair saved twice is compared with the rev its first save gave; update times and
+    event order follow the saves), with a fraction of the writer's work per record."""
+    revs = _revs(conn, [save.pair for save in saves])
+    saved: set[Pair] = set()
+    moved: list[tuple[int, str, str]] = []
+    records: dict[Pair, tuple[Any, ...]] = {}
+    events: list[tuple[Any, ...]] = []
+    top: list[int] = []
+    for save in saves:
+        if revs.get(save.pair, 0) != save.expected_rev:
+            continue
+        exists = save.pair in revs
+        revs[save.pair] = save.expected_rev + 1
+        saved.add(save.pair)
+        if exists and save.event is None and not save.quiet:  # unchanged: only the rev moves
+            if save.pair in records:  # saved earlier in this job: its row takes the rev
+                member, activity, _rev, *rest = records[save.pair]
+                records[save.pair] = (member, activity, save.expected_rev + 1, *rest)
+            else:
+                moved.append((save.expected_rev + 1, *save.pair))
+            continue
+        if not top:
+            (newest,) = conn.execute("SELECT max(updated_us) FROM marketplace_records").fetchone()
+            top.append(newest or 0)
+        top[0] = updated_us = max(save.now_us, top[0] + 1)
+        body = orjson.dumps(save.record) if save.record is not None else None
+        records[save.pair] = (*save.pair, save.expected_rev + 1, save.version, body, updated_us)
+        if save.event is not None:
+            e = save.event
+            events.append((e.id, e.type, e.member_id, e.activity_id, e.occurred_us, e.body))
+    _write_saved(conn, moved, list(records.values()), events)
+    return saved
+
+
+def _revs(conn: sqlite3.Connection, pairs: Sequence[Pair]) -> dict[Pair, int]:
+    """The stored rev of each pair that has a row."""
+    found: dict[Pair, int] = {}
+    for part in chunks(list(dict.fromkeys(pairs))):
+        sql, params = select_pairs("t.member_id, t.activity_id, t.rev", "marketplace_records", part)
+        found.update(((m, a), rev) for m, a, rev in conn.execute(sql, params))
+    return found
+
+
+def _write_saved(
+    conn: sqlite3.Connection,
+    moved: list[tuple[int, str, str]],
+    records: list[tuple[Any, ...]],
+    events: list[tuple[Any, ...]],
+) -> None:
+    """The rows of `_save_many`: rev moves, record upserts (in place), events (in order)."""
+    conn.executemany(
+        "UPDATE marketplace_records SET rev = ? WHERE member_id = ? AND activity_id = ?", moved
+    )
+    conn.executemany(
+        f"INSERT INTO marketplace_records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT(member_id, activity_id) DO UPDATE SET rev = excluded.rev, "
+        "version = excluded.version, record = excluded.record, updated_us = excluded.updated_us",
+        records,
+    )
+    conn.executemany(
+        "INSERT INTO webhook_events (id, type, member_id, activity_id, occurred_us, body) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        events,
+    )
+
+
 def _insert_event(conn: sqlite3.Connection, event: OutboxEvent) -> None:
     conn.execute(
         "INSERT INTO webhook_events (id, type, member_id, activity_id, occurred_us, body) "
@@ -445,13 +515,9 @@ class SQLiteAggregateStore:
         return await self._db.write(lambda conn: _save(conn, save, []))
 
     async def save_records(self, saves: Sequence[RecordSave]) -> set[Pair]:
-        """Every compare-and-set in one writer job: one commit (and one fsync) per batch."""
-
-        def job(conn: sqlite3.Connection) -> set[Pair]:
-            top: list[int] = []
-            return {save.pair for save in saves if _save(conn, save, top)}
-
-        return await self._db.write(job) if saves else set()
+        """Every compare-and-set in one writer job: one commit (and one fsync) per batch,
+        the rows written a kind at a time (`_save_many`)."""
+        return await self._db.write(lambda conn: _save_many(conn, saves)) if saves else set()
 
     async def get_records(self, pairs: Sequence[Pair]) -> dict[Pair, StoredRecord]:
         """Records or tombstones among the pairs, a chunk of pairs per indexed query."""

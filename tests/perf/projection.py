@@ -3,7 +3,8 @@
 Run by hand, never in CI:
 
     python -m tests.perf.projection [--statements N] [--matched-share F] [--seed S]
-                                    [--batch B] [--workers W] [--keep DIR]
+                                    [--batch B] [--workers W] [--keep DIR] [--keep-backlog DIR]
+    python -m tests.perf.projection --drain-only DIR [--repeat R] [--profile FILE]
 
 What it does, in order:
 
@@ -24,6 +25,14 @@ What it does, in order:
    SQLite they share its single writer).
 4. Prints both rates, their ratio (target >= 1.0), the CPU probe before each measurement, and
    the records made. `--keep DIR` keeps the data directory (for `lrs reconcile` timings).
+
+To compare two versions of the worker on the same data, keep a backlog before it is drained
+(`--keep-backlog DIR`, written right after the ingest), then drain copies of it with
+`--drain-only DIR` under each checkout (`PYTHONPATH=<checkout>`), back to back: each run copies
+DIR to a temporary directory and drains the copy `--repeat` times (a fresh copy each time),
+printing wall time, the rate and the worker's CPU seconds per statement (process CPU time,
+which a busy host moves less than the wall time). `--profile FILE` writes a cProfile of the
+(last) drain's event loop.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import cProfile
 import os
 import platform
 import random
@@ -201,10 +211,10 @@ async def ingest(env: dict[str, str], root: Path, statements: list[dict[str, Any
 
 
 async def drain(
-    data_dir: Path, batch: int | None, workers: int = 1
+    data_dir: Path, batch: int | None, workers: int = 1, profile: str | None = None
 ) -> tuple[int, float, float, dict[str, Any]]:
     """`workers` workers (in this process, on one store) drain the backlog together:
-    (applied, wall seconds, CPU seconds, status after)."""
+    (applied, wall seconds, CPU seconds, status after); `profile`: write a cProfile there."""
     settings = Settings(data_dir=data_dir)
     overrides = {} if batch is None else {"worker_batch": batch}
     projection_settings = ProjectionSettings.from_env().with_overrides(**overrides)
@@ -222,12 +232,18 @@ async def drain(
             for _ in range(workers - 1)
         ]
         settle()
+        profiler = cProfile.Profile() if profile else None
         cpu, started = time.process_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         done = await asyncio.gather(
             *(w.drain(max_batches=10_000_000) for w in [projection.worker, *others])
         )
         applied = sum(done)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if profiler is not None and profile:
+            profiler.disable()
+            profiler.dump_stats(profile)
         return applied, wall, cpu, await projection.status()
     finally:
         await backend.close()
@@ -274,20 +290,10 @@ async def run(args: argparse.Namespace) -> int:
             f"{loaded.wall_s:.2f} s = {loaded.rate:.0f} statements/s "
             f"(server CPU {loaded.server_cpu_s or 0:.1f} s; CPU probe {probe_ingest:.0f} ms)"
         )
-        probe_drain = cpu_probe_ms()
-        applied, wall, cpu, status = await drain(data, args.batch, args.workers)
-        rate = applied / wall if wall else 0.0
-        print(
-            f"projection: {args.workers} worker(s) (batch {args.batch or 'default'}), "
-            f"in process: {applied} "
-            f"statements in {wall:.2f} s = {rate:.0f} statements/s (CPU {cpu:.1f} s; "
-            f"CPU probe {probe_drain:.0f} ms)"
-        )
-        print(
-            f"after: awaiting {status['statements_awaiting_projection']}, unmatched "
-            f"{status['statements_unmatched']}, webhook events "
-            f"{status['webhook_events_unfanned']}"
-        )
+        if args.keep_backlog:
+            shutil.copytree(data, args.keep_backlog, dirs_exist_ok=True)
+            print(f"backlog (not yet drained) kept in {args.keep_backlog}")
+        rate, status = await measured_drain(data, args)
         ratio = rate / loaded.rate if loaded.rate else 0.0
         print()
         print(
@@ -301,6 +307,54 @@ async def run(args: argparse.Namespace) -> int:
         return 0 if status["statements_awaiting_projection"] == 0 else 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def measured_drain(data: Path, args: argparse.Namespace) -> tuple[float, dict[str, Any]]:
+    """Drain `data` (timed, with the CPU probe before), print the figures; (rate, status)."""
+    probe_drain = cpu_probe_ms()
+    applied, wall, cpu, status = await drain(data, args.batch, args.workers, args.profile)
+    rate = applied / wall if wall else 0.0
+    per_statement = cpu / applied * 1000 if applied else 0.0
+    print(
+        f"projection: {args.workers} worker(s) (batch {args.batch or 'default'}), "
+        f"in process: {applied} statements in {wall:.2f} s = {rate:.0f} statements/s "
+        f"(CPU {cpu:.1f} s, {per_statement:.3f} ms per statement; "
+        f"CPU probe {probe_drain:.0f} ms)",
+        flush=True,
+    )
+    print(
+        f"after: awaiting {status['statements_awaiting_projection']}, unmatched "
+        f"{status['statements_unmatched']}, webhook events "
+        f"{status['webhook_events_unfanned']}"
+    )
+    return rate, status
+
+
+async def drain_only(args: argparse.Namespace) -> int:
+    """Drain copies of a backlog kept by `--keep-backlog`, `--repeat` times."""
+    source = Path(args.drain_only)
+    if not (source / "lrs.sqlite3").exists():
+        print(f"{source} holds no SQLite store (keep one with --keep-backlog)")
+        return 2
+    os.environ.update({"LRS_HRIS_HOME_PAGE": HRIS})
+    os.environ.pop("LRS_MONGODB_URI", None)
+    print("LRS projection benchmark (tests/perf/projection.py), drain only")
+    print(
+        f"machine: os.cpu_count()={os.cpu_count()}  python={platform.python_version()}  "
+        f"sqlite={sqlite3.sqlite_version}  "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; backlog {source}"
+    )
+    failed = False
+    for _ in range(args.repeat):
+        tmp = Path(tempfile.mkdtemp(prefix="lrs-projection-drain-", dir=args.tmp))
+        try:
+            data = tmp / "data"
+            shutil.copytree(source, data)
+            _rate, status = await measured_drain(data, args)
+            failed = failed or status["statements_awaiting_projection"] != 0
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,11 +373,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", default=None, help="copy the data directory here at the end")
     parser.add_argument("--tmp", default=None, help="parent of the temporary directory")
+    parser.add_argument(
+        "--keep-backlog", default=None, help="copy the data directory here before the drain"
+    )
+    parser.add_argument(
+        "--drain-only",
+        default=None,
+        metavar="DIR",
+        help="no backlog made, no ingest: drain a copy of DIR (kept by --keep-backlog)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="drains with --drain-only")
+    parser.add_argument("--profile", default=None, help="write a cProfile of the drain here")
     args = parser.parse_args(argv)
     if args.statements < 1 or not 0.0 <= args.matched_share <= 1.0 or args.workers < 1:
         parser.error("--statements, --workers must be >= 1 and --matched-share within 0..1")
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1")
     try:
-        return asyncio.run(run(args))
+        return asyncio.run(drain_only(args) if args.drain_only else run(args))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("interrupted: the server was stopped and the temporary directory removed")
         return 130
