@@ -160,6 +160,22 @@ class SQLiteStatementStore:
 
         return await self._db.read(job)
 
+    async def stored_counts(self, since_us: int, bucket_us: int, buckets: int) -> list[int]:
+        """One range scan of the stored-time index, grouped by period."""
+        sql = (
+            "SELECT (stored_us - ?) / ?, count(*) FROM statements "
+            "WHERE stored_us >= ? AND stored_us < ? GROUP BY 1"
+        )
+        args = (since_us, bucket_us, since_us, since_us + bucket_us * buckets)
+
+        def job(conn: sqlite3.Connection) -> list[int]:
+            counts = [0] * buckets
+            for bucket, count in conn.execute(sql, args):
+                counts[bucket] = count
+            return counts
+
+        return await self._db.read(job)
+
     async def awaiting_projection(self, limit: int, after: str | None = None) -> AwaitingPage:
         """Statements awaiting projection in commit order (`seq`); positions are seqs."""
 
