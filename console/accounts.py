@@ -29,7 +29,6 @@ from projections.ratelimit import FailedAttempts
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", re.ASCII)
 _DUMMY_HASH = hash_secret("not a password of anyone")
-CAN_CHANGE = ("admin", "operator")  # a viewer changes nothing
 CAN_MANAGE = ("admin",)  # credentials and operators
 
 
