@@ -64,7 +64,7 @@ class Accounts:
         self.settings = settings
         self._clock = clock
         window = settings.throttle_minutes * 60.0
-        self.failures = FailedAttempts(window_s=window)
+        self.failures = FailedAttempts(window_s=window, clock=clock)
 
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)

@@ -93,5 +93,5 @@ class SessionStore(Protocol):
         ...
 
     async def drop_expired(self, now_us: int, idle_before_us: int) -> int:
-        """Forget sessions past their expiry or idle since before `idle_before_us`."""
+        """Forget sessions past their expiry or last seen at or before `idle_before_us`."""
         ...

@@ -143,5 +143,5 @@ class MongoSessionStore:
 
     async def drop_expired(self, now_us: int, idle_before_us: int) -> int:
         """Delete the expired and the idle."""
-        query = {"$or": [{"expires_us": {"$lte": now_us}}, {"seen_us": {"$lt": idle_before_us}}]}
+        query = {"$or": [{"expires_us": {"$lte": now_us}}, {"seen_us": {"$lte": idle_before_us}}]}
         return (await self._sessions.delete_many(query)).deleted_count

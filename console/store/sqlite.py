@@ -157,5 +157,5 @@ class SQLiteSessionStore:
 
     async def drop_expired(self, now_us: int, idle_before_us: int) -> int:
         """Delete the expired and the idle."""
-        sql = "DELETE FROM console_sessions WHERE expires_us <= ? OR seen_us < ?"
+        sql = "DELETE FROM console_sessions WHERE expires_us <= ? OR seen_us <= ?"
         return await self._db.write(lambda c: c.execute(sql, (now_us, idle_before_us)).rowcount)
