@@ -164,3 +164,49 @@ def test_the_chart_scale_is_round_and_bars_carry_their_counts() -> None:
     assert svg.count("<rect") == 3 and 'data-total="5"' in svg
     assert 'data-count="4"' in svg and "<title>b: 4</title>" in svg
     assert str(bar_chart(Series("<x>", ["<"], [0]), chart_id="e")).count("<x>") == 0  # escaped
+
+
+class CountingStore:
+    """A StatementStore stand-in answering `stored_counts` with each period's index."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[int, int, int]] = []
+
+    async def stored_counts(self, since_us: int, bucket_us: int, buckets: int) -> list[int]:
+        self.asked.append((since_us, bucket_us, buckets))
+        return list(range(buckets))
+
+
+async def test_the_last_period_of_a_chart_is_the_one_holding_now() -> None:
+    store = CountingStore()
+    midnight = 1_800_000_000_000_000 // pages.DAY_US * pages.DAY_US  # UTC
+    now = midnight + 5 * pages.HOUR_US + 123
+    series = await pages.stored_series(
+        store,  # type: ignore[arg-type]
+        now,
+        bucket_us=pages.HOUR_US,
+        buckets=48,
+        title="t",
+        fmt="%H:00",
+    )
+    [(since, bucket, buckets)] = store.asked
+    assert bucket == pages.HOUR_US and buckets == 48
+    assert since + 47 * pages.HOUR_US <= now < since + 48 * pages.HOUR_US
+    assert since % pages.HOUR_US == 0
+    assert len(series.labels) == 48 and series.labels[-1] == "05:00"
+    assert series.total == sum(range(48))
+
+
+def test_the_session_cookie_is_secure_over_https() -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from console.http.auth import COOKIE, set_cookie
+
+    for scheme, secure in (("https", True), ("http", False)):
+        request = make_mocked_request("GET", "/console/").clone(scheme=scheme)
+        response = web.Response()
+        set_cookie(request, response, COOKIE, "id")
+        morsel = response.cookies[COOKIE]
+        assert bool(morsel["secure"]) is secure
+        assert morsel["httponly"] and morsel["samesite"] == "Strict"
