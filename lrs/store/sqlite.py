@@ -161,18 +161,13 @@ class SQLiteStatementStore:
         return await self._db.read(job)
 
     async def stored_counts(self, since_us: int, bucket_us: int, buckets: int) -> list[int]:
-        """One range scan of the stored-time index, grouped by period."""
-        sql = (
-            "SELECT (stored_us - ?) / ?, count(*) FROM statements "
-            "WHERE stored_us >= ? AND stored_us < ? GROUP BY 1"
-        )
-        args = (since_us, bucket_us, since_us, since_us + bucket_us * buckets)
+        """One count per period on the stored-time index, in one read (a range count each:
+        several times faster than one GROUP BY over the window, which sorts in a temp b-tree)."""
+        sql = "SELECT count(*) FROM statements WHERE stored_us >= ? AND stored_us < ?"
+        starts = [since_us + n * bucket_us for n in range(buckets)]
 
         def job(conn: sqlite3.Connection) -> list[int]:
-            counts = [0] * buckets
-            for bucket, count in conn.execute(sql, args):
-                counts[bucket] = count
-            return counts
+            return [conn.execute(sql, (s, s + bucket_us)).fetchone()[0] for s in starts]
 
         return await self._db.read(job)
 
