@@ -24,7 +24,8 @@ from lrs.errors import Forbidden
 COOKIE = "lrs_console"
 PRE_COOKIE = "lrs_console_form"
 PATH = "/console"
-PUBLIC = ("/console/login", "/console/set-password", "/console/static/")
+PUBLIC = ("/console/login", "/console/set-password")  # the pages before any session
+STATIC = "/console/static/"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -44,7 +45,7 @@ def signed(request: web.Request) -> Signed:
 @web.middleware
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Resolve the session; send anonymous requests to the login page; check CSRF on POST."""
-    if request.path.startswith(PUBLIC) or request.path == "/console/login":
+    if request.path in PUBLIC or request.path.startswith(STATIC):
         return await handler(request)
     found = await request.app[sessions_key].resolve(request.cookies.get(COOKIE))
     if found is None:

@@ -225,3 +225,12 @@ async def test_logins_logouts_and_changes_are_audited_with_the_operators_name(
     ]
     text = str([e.details for e in entries])
     assert PASSWORD not in text
+
+
+async def test_the_stylesheet_is_served_before_login_from_the_package(console: Console) -> None:
+    response = await console.http.get("/console/static/console.css")
+    assert response.status == 200 and response.content_type == "text/css"
+    assert ":focus-visible" in await response.text()  # keyboard focus is visible
+    status, page = await console.page("/console/login")
+    assert status == 200
+    assert 'href="/console/static/console.css"' in page and "http" not in page.split("<body")[0]
