@@ -43,7 +43,10 @@ async def html_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return render(request, "error.html", {"message": exc.text or exc.reason}, status=exc.status)
+        page = render(request, "error.html", {"message": exc.text or exc.reason}, status=exc.status)
+        if "Allow" in exc.headers:  # RFC 9110 §15.5.6: a 405 names the methods allowed
+            page.headers["Allow"] = exc.headers["Allow"]
+        return page
 
 
 def create_console_app(

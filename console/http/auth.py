@@ -45,7 +45,8 @@ def signed(request: web.Request) -> Signed:
 @web.middleware
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Resolve the session; send anonymous requests to the login page; check CSRF on POST."""
-    if request.path in PUBLIC or request.path.startswith(STATIC):
+    unmatched = request.match_info.http_exception is not None  # a 404 or 405 to answer
+    if unmatched or request.path in PUBLIC or request.path.startswith(STATIC):
         return await handler(request)
     found = await request.app[sessions_key].resolve(request.cookies.get(COOKIE))
     if found is None:

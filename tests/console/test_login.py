@@ -234,3 +234,9 @@ async def test_the_stylesheet_is_served_before_login_from_the_package(console: C
     status, page = await console.page("/console/login")
     assert status == 200
     assert 'href="/console/static/console.css"' in page and "http" not in page.split("<body")[0]
+
+
+async def test_a_method_a_route_does_not_take_is_405_with_allow(console: Console) -> None:
+    response = await console.http.request("PATCH", "/console/credentials")
+    assert response.status == 405 and "POST" in response.headers["Allow"]
+    assert (await console.http.get("/console/no-such-page")).status == 404
