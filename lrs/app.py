@@ -1,11 +1,12 @@
 """The composition root: the app built from a `Config`, with each package as a sub-application.
 
 The xAPI routes, `/health` and `/metrics` sit on the root app (its outermost middleware times
-every request for `/metrics`: `lrs.request_metrics`); LTI, SCORM, the marketplace
-and the HRIS events are sub-applications mounted at `/lti`, `/scorm`, `/marketplace` and
-`/hris`, each with its own error middleware and AppKeys (the HRIS app uses the marketplace's
-projection). The root's middlewares (CORS, preflights, the version header, JSON errors) run
-around every request, sub-applications' included, and the request-size limit is the root's.
+every request for `/metrics`: `lrs.request_metrics`); LTI, SCORM, the marketplace, the HRIS
+events and the operator console are sub-applications mounted at `/lti`, `/scorm`,
+`/marketplace`, `/hris` and `/console`, each with its own error middleware and AppKeys (the
+HRIS app and the console use the marketplace's projection). The root's middlewares (CORS,
+preflights, the version header, JSON errors) run around every request, sub-applications'
+included, and the request-size limit is the root's.
 `create_app` reads nothing but its argument.
 
 Lifetimes: the root's cleanup contexts open the core services (backend, statement process
@@ -28,6 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
+from console.http import app as console_http
 from lrs.auth import Authenticator
 from lrs.config import Config
 from lrs.errors import ConfigError
@@ -40,6 +42,7 @@ from lrs.keyfile import load_or_create_key
 from lrs.keys import (
     authenticator_key,
     backend_key,
+    console_app_key,
     document_service_key,
     lti_app_key,
     marketplace_app_key,
@@ -101,8 +104,9 @@ def create_app(config: Config, *, backend: Backend | None = None) -> web.Applica
     lti = lti_http.create_lti_app(config.lti)
     scorm = scorm_http.create_scorm_app(config.scorm)
     marketplace = marketplace_http.create_marketplace_app(config.projection)
+    console = console_http.create_console_app(config.console, marketplace)
     app.router.add_routes([marketplace_http.metrics_route(marketplace)])
-    app.cleanup_ctx.append(_core_ctx(backend, [lti, scorm, marketplace]))
+    app.cleanup_ctx.append(_core_ctx(backend, [lti, scorm, marketplace, console]))
     _mount(app, lti_http.PREFIX, lti_app_key, lti, lti_http.lti_services)
     _mount(app, scorm_http.PREFIX, scorm_app_key, scorm, scorm_http.scorm_services)
     _mount(
@@ -113,6 +117,8 @@ def create_app(config: Config, *, backend: Backend | None = None) -> web.Applica
         marketplace_http.marketplace_services,
     )
     app.add_subapp(hris_http.PREFIX, hris_http.create_hris_app())  # uses the marketplace's
+    # after the marketplace: the console's services use the projection's audit log
+    _mount(app, console_http.PREFIX, console_app_key, console, console_http.console_services)
     return app
 
 

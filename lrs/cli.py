@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from console import cli as console_cli
 from lrs.app import create_app
 from lrs.auth import SCOPES, create_credential
 from lrs.cli_support import with_backend
@@ -72,6 +73,7 @@ def _register_packages(commands: Any) -> None:
     lti_cli.register(commands)
     scorm_cli.register(commands)
     projections_cli.register(commands)
+    console_cli.register(commands)
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from console.settings import ConsoleSettings
 from lrs.env import Env
 from lrs.settings import Settings
 from lti.settings import LTISettings
@@ -19,12 +20,13 @@ from scorm_adapter.settings import ScormSettings
 
 @dataclass(frozen=True)
 class Config:
-    """The core settings, and the LTI, SCORM and marketplace settings beside them."""
+    """The core settings, and the LTI, SCORM, marketplace and console settings beside them."""
 
     core: Settings = field(default_factory=Settings)
     lti: LTISettings = field(default_factory=LTISettings)
     scorm: ScormSettings = field(default_factory=ScormSettings)
     projection: ProjectionSettings = field(default_factory=ProjectionSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -35,4 +37,5 @@ class Config:
             lti=LTISettings.from_env(values),
             scorm=ScormSettings.from_env(values),
             projection=ProjectionSettings.from_env(values),
+            console=ConsoleSettings.from_env(values),
         )

@@ -25,6 +25,7 @@ query_token_key = web.AppKey("query_token_key", bytes)
 lti_app_key = web.AppKey("lti_app", web.Application)
 scorm_app_key = web.AppKey("scorm_app", web.Application)
 marketplace_app_key = web.AppKey("marketplace_app", web.Application)
+console_app_key = web.AppKey("console_app", web.Application)
 
 # request-scoped: the xAPI version a response announces, once negotiated
 version_out_key = web.RequestKey("xapi_version_out", str)

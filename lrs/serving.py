@@ -24,6 +24,7 @@ import time
 import orjson
 from aiohttp import web
 
+from lrs.access_log import AccessLog
 from lrs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -118,9 +119,13 @@ class LimitedSite(web.BaseSite):
 def runner_for(
     app: web.Application, settings: Settings, *, handle_signals: bool = False
 ) -> web.AppRunner:
-    """The runner with the header timeout (aiohttp's keep-alive timer) set."""
+    """The runner with the header timeout (aiohttp's keep-alive timer) set, and an access log
+    that keeps tokens out (`lrs.access_log`)."""
     return web.AppRunner(
-        app, handle_signals=handle_signals, keepalive_timeout=settings.header_timeout
+        app,
+        handle_signals=handle_signals,
+        keepalive_timeout=settings.header_timeout,
+        access_log_class=AccessLog,
     )
 
 

@@ -62,6 +62,11 @@ class StatementStore(Protocol):
         """The stored time of the newest statement, or None when there is none."""
         ...
 
+    async def stored_counts(self, since_us: int, bucket_us: int, buckets: int) -> list[int]:
+        """How many statements (voided ones included) were stored in each of `buckets`
+        consecutive periods of `bucket_us` from `since_us` (the console's charts)."""
+        ...
+
     async def awaiting_projection(self, limit: int, after: str | None = None) -> AwaitingPage:
         """Stored statements not yet marked projected, voided ones included, oldest first.
 

@@ -351,6 +351,17 @@ class MongoStatementStore:
             )
         return None if doc is None else doc["stored_us"]
 
+    async def stored_counts(self, since_us: int, bucket_us: int, buckets: int) -> list[int]:
+        """One indexed count per period (a few dozen for a chart; committed statements only)."""
+        counts = []
+        with translate_errors("count statements"):
+            for n in range(buckets):
+                start = since_us + n * bucket_us
+                window = {"$gte": start, "$lt": start + bucket_us}
+                query = {"stored_us": window, "pending": {"$exists": False}}
+                counts.append(await self._docs.count_documents(query))
+        return counts
+
     async def awaiting_projection(self, limit: int, after: str | None = None) -> AwaitingPage:
         """Committed statements still marked awaiting, by (stored_us, _id), one page.
 

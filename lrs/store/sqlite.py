@@ -160,6 +160,17 @@ class SQLiteStatementStore:
 
         return await self._db.read(job)
 
+    async def stored_counts(self, since_us: int, bucket_us: int, buckets: int) -> list[int]:
+        """One count per period on the stored-time index, in one read (a range count each:
+        several times faster than one GROUP BY over the window, which sorts in a temp b-tree)."""
+        sql = "SELECT count(*) FROM statements WHERE stored_us >= ? AND stored_us < ?"
+        starts = [since_us + n * bucket_us for n in range(buckets)]
+
+        def job(conn: sqlite3.Connection) -> list[int]:
+            return [conn.execute(sql, (s, s + bucket_us)).fetchone()[0] for s in starts]
+
+        return await self._db.read(job)
+
     async def awaiting_projection(self, limit: int, after: str | None = None) -> AwaitingPage:
         """Statements awaiting projection in commit order (`seq`); positions are seqs."""
 

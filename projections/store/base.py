@@ -515,6 +515,11 @@ class DeliveryStore(Protocol):
         """The backlog."""
         ...
 
+    async def subscription_counts(self, subscription_id: str) -> dict[str, int]:
+        """One subscription's deliveries by state: `queued` (pending, not yet tried),
+        `retrying` (pending after a failed attempt), `delivered` and `dead`."""
+        ...
+
 
 @dataclass(frozen=True)
 class ApiClient:

@@ -289,3 +289,14 @@ class MongoDeliveryStore:
             dead=counts[DEAD],
             delivered=counts[DELIVERED],
         )
+
+    async def subscription_counts(self, subscription_id: str) -> dict[str, int]:
+        """By state, one indexed count each."""
+        sub = {"subscription_id": subscription_id}
+        queries: dict[str, dict[str, Any]] = {
+            "queued": {**sub, "state": PENDING, "attempts": {"$lte": 0}},
+            "retrying": {**sub, "state": PENDING, "attempts": {"$gt": 0}},
+            DELIVERED: {**sub, "state": DELIVERED},
+            DEAD: {**sub, "state": DEAD},
+        }
+        return {name: await self._deliveries.count_documents(q) for name, q in queries.items()}

@@ -311,6 +311,21 @@ class SQLiteDeliveryStore:
 
         return await self._db.read(job)
 
+    async def subscription_counts(self, subscription_id: str) -> dict[str, int]:
+        """By state, on the (subscription_id, state, ...) index."""
+        sql = (
+            "SELECT CASE WHEN state = ? THEN iif(attempts > 0, 'retrying', 'queued') "
+            "ELSE state END, count(*) FROM webhook_deliveries "
+            "WHERE subscription_id = ? GROUP BY 1"
+        )
+
+        def job(conn: sqlite3.Connection) -> dict[str, int]:
+            counts = dict.fromkeys(("queued", "retrying", DELIVERED, DEAD), 0)
+            counts.update(conn.execute(sql, (PENDING, subscription_id)))
+            return counts
+
+        return await self._db.read(job)
+
 
 def _with_bodies(conn: sqlite3.Connection, where: str, ids: list[str]) -> list[Delivery]:
     found: dict[str, Delivery] = {}

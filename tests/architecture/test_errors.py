@@ -12,13 +12,14 @@ from types import ModuleType
 
 import pytest
 
+import console
 import lrs
 import lti
 import projections
 import scorm_adapter
 from lrs.errors import LRSError
 
-PACKAGES: tuple[ModuleType, ...] = (lrs, lti, scorm_adapter, projections)
+PACKAGES: tuple[ModuleType, ...] = (lrs, lti, scorm_adapter, projections, console)
 
 
 def _modules() -> list[ModuleType]:

@@ -103,3 +103,24 @@ def test_the_limits_have_defaults() -> None:
         60.0,
         1000,
     )
+
+
+async def _get(site: LimitedSite, target: str) -> bytes:
+    reader, writer = await _connect(site)
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    answer = await asyncio.wait_for(reader.read(), DEADLINE_S)
+    writer.close()
+    return answer
+
+
+async def test_the_access_log_keeps_tokens_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="aiohttp.access")
+    async with _serving(Settings(data_dir=tmp_path)) as site:
+        await _get(site, "/health?token=s3cr3t-link-token&x=1")
+        await _get(site, "/health?more=abc")
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert len(lines) == 2
+    assert "s3cr3t" not in lines[0] and '"GET /health?[redacted] HTTP/1.1" 200' in lines[0]
+    assert '"GET /health?more=abc HTTP/1.1" 200' in lines[1]  # other lines as aiohttp's

@@ -586,6 +586,16 @@ async def test_last_stored_us_counts_voided_statements(backend: Backend) -> None
     assert await store.last_stored_us() == T0 + 2000
 
 
+async def test_stored_counts_per_period_include_voided_statements(backend: Backend) -> None:
+    store = backend.statements
+    # periods of 1 ms from T0: [T0, T0+1ms) holds none, the next two, the last one
+    await insert(store, record(1), record(2, stored=1999), record(3, stored=3000))
+    await insert(store, record(4, voids=1))  # at T0 + 4 ms, past the last period
+    assert await store.stored_counts(T0, 1000, 4) == [0, 2, 0, 1]
+    assert await store.stored_counts(T0 + 1000, 3000, 2) == [3, 1]
+    assert await store.stored_counts(T0 - 10_000, 1000, 3) == [0, 0, 0]
+
+
 # --- MongoDB only: batches without transactions -----------------------------------------------
 
 

@@ -119,6 +119,26 @@ async def test_claims_are_exclusive_and_expire(stores: ProjectionStores) -> None
     )  # d1 lost its lease: its outcome is not recorded
 
 
+async def test_counts_per_subscription_tell_retrying_from_queued(stores: ProjectionStores) -> None:
+    await outbox(stores, 1, 2, 3, 4)
+    deliveries = stores.deliveries
+    for n in (1, 2, 3, 4):
+        await deliveries.fan_out(f"evt_{n}", ["sub_1"], now_us=0)
+    claimed = await deliveries.claim_deliveries("d", now_us=0, lease_us=10, limit=3)
+    for delivery, state, attempts in zip(
+        claimed, (PENDING, DELIVERED, DEAD), (1, 1, 8), strict=True
+    ):
+        assert await deliveries.finish_delivery(
+            delivery.id, "d", state=state, attempts=attempts, next_at_us=0, error=None
+        )
+    await deliveries.fan_out("evt_1", ["sub_2"], now_us=0)
+    counts = {"queued": 1, "retrying": 1, DELIVERED: 1, DEAD: 1}
+    assert await deliveries.subscription_counts("sub_1") == counts
+    none = dict.fromkeys(counts, 0)
+    assert await deliveries.subscription_counts("sub_2") == {**none, "queued": 1}
+    assert await deliveries.subscription_counts("sub_9") == none
+
+
 async def test_concurrent_claims_never_share_a_delivery(stores: ProjectionStores) -> None:
     await outbox(stores, *range(1, 9))
     for n in range(1, 9):
