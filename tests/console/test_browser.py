@@ -39,6 +39,8 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
     )
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extras")
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 PASSWORD = "a browser test password"
 FLAGS = (
@@ -170,6 +172,14 @@ def shoot(browser: Any, screens: Path, name: str) -> None:
     assert browser.save_screenshot(str(screens / f"{name}.png"))
 
 
+def go(browser: Any, by: str, what: str) -> None:
+    """Click what leads to another page, and wait (30 s at most) until that page replaced
+    this one: a click returns before the browser has navigated, the more so on a busy host."""
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(by, what).click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old))
+
+
 def fill(browser: Any, **fields: str) -> None:
     for field_id, value in fields.items():
         element = browser.find_element(By.ID, field_id)
@@ -203,42 +213,42 @@ def test_sign_in_create_a_credential_post_statements_see_them_sign_out(
     assert every_input_is_labelled(browser)
     shoot(browser, screens, "set-password")
     fill(browser, password=PASSWORD, confirm=PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    go(browser, By.CSS_SELECTOR, "form button[type=submit]")
     assert "Password set for ada" in browser.page_source
 
     fill(browser, name="ada", password=PASSWORD)
     shoot(browser, screens, "login")
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    go(browser, By.CSS_SELECTOR, "main form button[type=submit]")
     assert browser.current_url.endswith("/console/")
     assert browser.find_element(By.ID, "total-hourly").text == "0"
     browser.find_element(By.TAG_NAME, "body").send_keys("\t")  # keyboard: the skip link first
     assert browser.switch_to.active_element.get_attribute("class") == "skip"
 
-    browser.find_element(By.LINK_TEXT, "xAPI credentials").click()
+    go(browser, By.LINK_TEXT, "xAPI credentials")
     assert every_input_is_labelled(browser)
     fill(browser, **{"cred-name": "lms"})
     browser.find_element(By.CSS_SELECTOR, "input[value='statements/write']").click()
     browser.find_element(By.CSS_SELECTOR, "input[value='statements/read']").click()
-    browser.find_element(By.XPATH, "//button[text()='Create']").click()
+    go(browser, By.XPATH, "//button[text()='Create']")
     key = browser.find_element(By.ID, "new-key").text
     secret = browser.find_element(By.ID, "new-secret").text
     shoot(browser, screens, "credentials")
 
     ids = server.post_statements(key, secret, [statement(n) for n in range(3)])
-    browser.find_element(By.LINK_TEXT, "Statements").click()
+    go(browser, By.LINK_TEXT, "Statements")
     table = browser.find_element(By.ID, "statements").text
     assert all(f"https://lms.example.com/course/{n}" in table for n in range(3))
     assert len(browser.find_elements(By.CSS_SELECTOR, "#statements tbody a")) == 3
     shoot(browser, screens, "statements")
     fill(browser, agent="learner1@example.com")
-    browser.find_element(By.XPATH, "//button[text()='Filter']").click()
+    go(browser, By.XPATH, "//button[text()='Filter']")
     rows = browser.find_elements(By.CSS_SELECTOR, "#statements tbody a")
     assert len(rows) == 1
-    rows[0].click()
+    go(browser, By.CSS_SELECTOR, "#statements tbody a")
     assert ids[1] in browser.page_source and "Not voided" in browser.page_source
     shoot(browser, screens, "statement")
 
-    browser.find_element(By.LINK_TEXT, "Dashboard").click()
+    go(browser, By.LINK_TEXT, "Dashboard")
     assert browser.find_element(By.ID, "total-hourly").text == "3"
     bars = browser.find_elements(By.CSS_SELECTOR, "#chart-hourly rect.bar")
     assert len(bars) == 48 and bars[-1].get_attribute("data-count") == "3"
@@ -246,7 +256,7 @@ def test_sign_in_create_a_credential_post_statements_see_them_sign_out(
 
     browser.get(f"{server.base}/console/statements/{'0' * 8}-0000-0000-0000-{'0' * 12}")
     shoot(browser, screens, "error")
-    browser.find_element(By.ID, "logout").click()
+    go(browser, By.ID, "logout")
     assert browser.current_url.endswith("/console/login")
     browser.get(f"{server.base}/console/")
     assert browser.current_url.endswith("/console/login")  # the session is over
