@@ -24,6 +24,8 @@ from projections.store.mongo_delivery import MongoDeliveryStore
 from projections.store.mongo_hris import MongoHrisStore
 from projections.store.mongo_identity import MongoIdentityStore
 from projections.store.mongo_pseudonym import MongoPseudonymKeyStore
+from projections.store.mongo_quality import MongoQualityStore
+from projections.store.quality import QualityStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
 from projections.store.sqlite_access import SQLiteAccessStore
 from projections.store.sqlite_audit import SQLiteAuditStore
@@ -31,6 +33,7 @@ from projections.store.sqlite_delivery import SQLiteDeliveryStore
 from projections.store.sqlite_hris import SQLiteHrisStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
 from projections.store.sqlite_pseudonym import SQLitePseudonymKeyStore
+from projections.store.sqlite_quality import SQLiteQualityStore
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class ProjectionStores:
     audit: AuditStore
     pseudonym_keys: PseudonymKeyStore
     hris: HrisStore
+    quality: QualityStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -69,14 +73,18 @@ async def open_stores(backend: Backend) -> ProjectionStores:
     )
     audit: AuditStore = await open_store(backend, sqlite=SQLiteAuditStore, mongo=MongoAuditStore)
     hris: HrisStore = await open_store(backend, sqlite=SQLiteHrisStore, mongo=MongoHrisStore)
+    quality: QualityStore = await open_store(
+        backend, sqlite=SQLiteQualityStore, mongo=MongoQualityStore
+    )
     return ProjectionStores(
-        facts,
-        work,
-        aggregates,
-        identities,
-        deliveries,
-        access,
-        audit,
-        pseudonym_keys,
-        hris,
+        facts=facts,
+        work=work,
+        aggregates=aggregates,
+        identities=identities,
+        deliveries=deliveries,
+        access=access,
+        audit=audit,
+        pseudonym_keys=pseudonym_keys,
+        hris=hris,
+        quality=quality,
     )

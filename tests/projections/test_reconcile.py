@@ -116,7 +116,7 @@ async def test_a_new_mapping_version_is_drift_until_fixed(
 ) -> None:
     await seed(writer)
     await worker.drain()
-    text = projection_settings().mapping_path.read_text().replace("# version: 1", "# version: 2")
+    text = projection_settings().mapping_path.read_text().replace("# version: 2", "# version: 3")
     path = tmp_path / "mapping.csv"
     path.write_text(text)
     new = Projector.from_settings(projection_settings(mapping_path=path))
