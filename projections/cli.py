@@ -11,6 +11,7 @@ lrs audit [--since T] [--type T] [--json], audit verify   (`projections.cli_audi
 lrs webhooks subscribe|list|delete|dead-letters|redeliver
 lrs retention, lrs identities reveal|pseudonyms: see projections.cli_privacy
 lrs hris sources create|list|rotate|revoke   HRIS event sources (`projections.hris_cli`)
+lrs quality list|show|retry|dismiss      the data-quality queue (`projections.quality_cli`)
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from lrs.errors import ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
-from projections import cli_privacy, hris_cli, identity_cli
+from projections import cli_privacy, hris_cli, identity_cli, quality_cli
 from projections.cli_audit import register_audit, register_marketplace_alias
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
 from projections.identity_rows import IdentityFileError
+from projections.quality import open_statement_ids, retry
 from projections.retention import DailyRetention
 from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
@@ -129,10 +131,21 @@ async def _reconcile(projection: Projection, args: argparse.Namespace) -> int:
     ]
     if args.fix:
         lines.append(f"fixed {report.fixed}")
+        lines.append(await _retry_stale_quality(projection))
     if report.awaiting:
         lines.append("note: statements awaiting projection count as drift until projected")
     _print(args, data, "\n".join(lines))
     return 0 if report.drift == 0 else 1
+
+
+async def _retry_stale_quality(projection: Projection) -> str:
+    """After a fix (a new mapping deployed): the quality items recorded under an older mapping
+    are retried, so those that map now are resolved."""
+    store = projection.stores.quality
+    stale = await open_statement_ids(store, older_than=projection.projector.mapping.version)
+    remaining = await retry(store, projection.worker.reapply, stale)
+    await projection.stores.aggregates.publish_events()
+    return f"quality items of older mappings retried: {len(stale)} statements, {remaining} open"
 
 
 async def _export(projection: Projection, args: argparse.Namespace) -> int:
@@ -320,6 +333,7 @@ def register(commands: Any) -> None:
     register_audit(commands, _run)
     hris_cli.register(commands, _run, _json_flag)
     _register_webhooks(commands)
+    quality_cli.register(commands, _run, _json_flag)
 
 
 def _register_marketplace(commands: Any) -> None:

@@ -62,6 +62,12 @@ METRICS = (
         "webhook_dead_letters",
         "gauge",
     ),
+    (
+        "lrs_quality_items_open",
+        "Open data-quality items: statement contributions the mapping could not use.",
+        "quality_items_open",
+        "gauge",
+    ),
 )
 
 

@@ -15,7 +15,7 @@ resolves its items that no longer apply, and an actor matched later resolves its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from projections.identity import ACCOUNT, EMAIL
@@ -171,19 +171,41 @@ def item_view(item: QualityItem) -> dict[str, Any]:
 
 
 async def open_statement_ids(
-    store: QualityStore, reason: str | None = None, page: int = 500
+    store: QualityStore,
+    reason: str | None = None,
+    page: int = 500,
+    *,
+    older_than: str | None = None,
 ) -> list[str]:
-    """The statements with open items (of `reason`), for `lrs quality retry`."""
+    """The statements with open items (of `reason`; recorded under another mapping version
+    than `older_than`, when given), for `lrs quality retry` and `lrs reconcile --fix`."""
     ids: dict[str, None] = {}
     after = None
     while True:
         items = await store.list_items(OPEN, reason=reason, limit=page, after=after)
         if not items:
             return list(ids)
-        ids.update((i.issue.statement_id, None) for i in items)
+        ids.update(
+            (i.issue.statement_id, None)
+            for i in items
+            if older_than is None or i.mapping_version != older_than
+        )
         after = items[-1].item_id
 
 
 async def dismiss(store: QualityStore, item_ids: Sequence[str], now_us: int) -> int:
     """Mark items as fine as they are; they stay dismissed when seen again."""
     return await store.set_state(item_ids, DISMISSED, now_us)
+
+
+async def retry(
+    store: QualityStore,
+    reapply: Callable[[Sequence[str]], Awaitable[None]],
+    statement_ids: Sequence[str],
+    page: int = 500,
+) -> int:
+    """Project these statements again with the mapping and identity map as they are now (a
+    page at a time); their items that now map are resolved. How many open items remain."""
+    for start in range(0, len(statement_ids), page):
+        await reapply(statement_ids[start : start + page])
+    return sum((await store.reason_counts(OPEN)).values())

@@ -31,6 +31,7 @@ from projections.http import (
     members,
     oauth,
     operations,
+    quality,
     records,
     webhooks,
 )
@@ -66,6 +67,7 @@ ROUTES = (
     ("GET", f"{V1}/identities/conflicts", identities.list_conflicts),
     ("POST", f"{V1}/identities/conflicts/resolve", identities.resolve_conflict),
     ("GET", f"{V1}/identities/unmatched", identities.unmatched),
+    ("GET", f"{V1}/quality", quality.quality),
     ("POST", f"{V1}/identities/merges", identity_merges.merge),
     ("POST", f"{V1}/identities/merges/{{seq}}/undo", identity_merges.unmerge),
 )
