@@ -12,6 +12,7 @@ lrs webhooks subscribe|list|delete|dead-letters|redeliver
 lrs retention, lrs identities reveal|pseudonyms: see projections.cli_privacy
 lrs hris sources create|list|rotate|revoke   HRIS event sources (`projections.hris_cli`)
 lrs quality list|show|retry|dismiss      the data-quality queue (`projections.quality_cli`)
+lrs mapping check FILE | diff NEW.csv [--sample N]   stage a mapping (`projections.mapping_cli`)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from lrs.errors import ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
-from projections import cli_privacy, hris_cli, identity_cli, quality_cli
+from projections import cli_privacy, hris_cli, identity_cli, mapping_cli, quality_cli
 from projections.cli_audit import register_audit, register_marketplace_alias
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
@@ -334,6 +335,7 @@ def register(commands: Any) -> None:
     hris_cli.register(commands, _run, _json_flag)
     _register_webhooks(commands)
     quality_cli.register(commands, _run, _json_flag)
+    mapping_cli.register(commands, _run, _json_flag)
 
 
 def _register_marketplace(commands: Any) -> None:
