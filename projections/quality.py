@@ -83,23 +83,21 @@ class QualityRecorder:
 
     async def note(
         self,
-        statement_ids: Sequence[str],
+        settled: Sequence[str],
         issues: Sequence[QualityIssue],
         held: Sequence[Contribution | Fact],
         members: Mapping[str, str | None],
-        *,
-        settle: bool,
     ) -> None:
         """Record the batch's issues (with the member of their statement, `members`, and an
-        item per held contribution); with `settle` (the statements were projected before),
-        resolve their items that no longer apply."""
+        item per held contribution), and resolve the other open items of the `settled`
+        statements (projected again, or voided)."""
         found = [_with_member(i, members.get(i.statement_id)) for i in issues]
         found += await self._identity_issues(held)
         now = self._clock()
         if found:
             await self._store.record_issues(found, self._version(), now)
-        if settle:
-            await self._store.resolve_issues(statement_ids, {i.item_id for i in found}, now)
+        if settled:
+            await self._store.resolve_issues(settled, {i.item_id for i in found}, now)
 
     async def note_moved(self, moved: Sequence[Fact], held: Sequence[Fact]) -> None:
         """Facts re-resolved: identity items of those now matched resolve, held ones open."""

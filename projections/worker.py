@@ -224,13 +224,15 @@ class ProjectionWorker:
         members: dict[str, str | None],
         settle: bool,
     ) -> None:
-        """The batch's data-quality issues, and its held actors, to the queue at once."""
-        if not issues and not settle and all(members.values()):
+        """The batch's data-quality issues and held actors to the queue at once; the items of
+        statements applied again (`settle`) or voided now are resolved unless still found."""
+        settled = [s.id for s in statements] if settle else []
+        settled += [s.voids for s in statements if s.voids is not None]
+        if not issues and not settled and all(members.values()):
             return
         by_statement = {c.statement_id: members[c.actor_key] for _s, c in contributions}
         held = [c for s, c in contributions if members[c.actor_key] is None and not s.voided]
-        ids = [s.id for s in statements]
-        await self._quality.note(ids, issues, held, by_statement, settle=settle)
+        await self._quality.note(settled, issues, held, by_statement)
 
     async def _members_for(self, keys: Sequence[str]) -> dict[str, str | None]:
         """Member of each actor key; under `LRS_UNKNOWN_LEARNERS=provision` unclaimed

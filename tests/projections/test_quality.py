@@ -215,3 +215,19 @@ async def test_reprojection_does_not_duplicate_and_keeps_dismissals(
     assert list(await open_items(stores)) == [f"score_without_scale:{second}"]
     assert len(await stores.quality.list_items(None)) == 2
     assert HRIS  # the statements' actor: an HRIS account the identity map knows
+
+
+async def test_voiding_a_statement_resolves_its_items(
+    stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
+) -> None:
+    from tests.projections.conftest import voiding
+
+    (sid,) = await writer.store(statement("scored", result={"score": {"raw": 300}}))
+    await worker.drain()
+    assert list(await open_items(stores)) == [f"score_without_scale:{sid}"]
+    await writer.store(voiding(sid))
+    await worker.drain()
+    assert await open_items(stores) == {}
+    assert [i.item_id for i in await stores.quality.list_items(RESOLVED)] == [
+        f"score_without_scale:{sid}"
+    ]
