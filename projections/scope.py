@@ -59,46 +59,55 @@ def parse_scope_row(line: int, cells: Mapping[str, str]) -> ScopeRule:
 
 
 def _regex(patterns: Sequence[str]) -> re.Pattern[str] | None:
-    """One regex matching any of the patterns (`*`: any characters); None when there are none."""
+    """One regex matching any of the wildcard patterns (`*`: any characters); None if none."""
     if not patterns:
         return None
     parts = (".*".join(re.escape(p) for p in pattern.split("*")) for pattern in patterns)
     return re.compile("|".join(f"(?:{p})" for p in parts) + r"\Z")
 
 
-def _read(statement: Mapping[str, Any], source: str) -> str | None:
-    """The statement's activity type, activity IRI or verb IRI (None when absent)."""
-    if source == "verb.id":
-        verb = statement.get("verb")
-        value = verb.get("id") if isinstance(verb, dict) else None
-    else:
-        obj = statement.get("object")
-        value = obj.get("id") if isinstance(obj, dict) else None
-        if source == "object.definition.type":
-            definition = obj.get("definition") if isinstance(obj, dict) else None
-            value = definition.get("type") if isinstance(definition, dict) else None
-    return value if isinstance(value, str) else None
+def _verb_id(statement: Mapping[str, Any]) -> Any:
+    verb = statement.get("verb")
+    return verb.get("id") if isinstance(verb, dict) else None
+
+
+def _object_id(statement: Mapping[str, Any]) -> Any:
+    obj = statement.get("object")
+    return obj.get("id") if isinstance(obj, dict) else None
+
+
+def _activity_type(statement: Mapping[str, Any]) -> Any:
+    obj = statement.get("object")
+    definition = obj.get("definition") if isinstance(obj, dict) else None
+    return definition.get("type") if isinstance(definition, dict) else None
+
+
+_READERS = {"verb.id": _verb_id, "object.id": _object_id, "object.definition.type": _activity_type}
 
 
 class _Side:
-    """The rules of one action (include or exclude), by field: a regex each, and (none)."""
+    """The rules of one action (include or exclude), by field: exact IRIs in a set (most
+    patterns: a hash lookup per statement), wildcard ones in one regex, and (none)."""
 
     def __init__(self, rules: Sequence[ScopeRule]) -> None:
         self.empty = not rules
         self.checks = []
         for source in SCOPE_FIELDS:
             patterns = [r.pattern for r in rules if r.source_field == source]
-            regex = _regex([p for p in patterns if p != NONE_PATTERN])
-            if patterns:
-                self.checks.append((source, regex, NONE_PATTERN in patterns))
+            if not patterns:
+                continue
+            exact = frozenset(p for p in patterns if "*" not in p and p != NONE_PATTERN)
+            regex = _regex([p for p in patterns if "*" in p])
+            self.checks.append((_READERS[source], exact, regex, NONE_PATTERN in patterns))
 
     def matches(self, statement: Mapping[str, Any]) -> bool:
-        for source, regex, none in self.checks:
-            value = _read(statement, source)
-            if value is None:
+        """Whether any rule of this side matches the statement."""
+        for read, exact, regex, none in self.checks:
+            value = read(statement)
+            if not isinstance(value, str):
                 if none:
                     return True
-            elif regex is not None and regex.match(value):
+            elif value in exact or (regex is not None and regex.match(value)):
                 return True
         return False
 
@@ -113,7 +122,7 @@ class Scope:
 
     def in_scope(self, statement: Mapping[str, Any]) -> bool:
         """Whether the statement's activity is one the marketplace sees."""
-        if self._exclude.matches(statement):
+        if self._exclude.checks and self._exclude.matches(statement):
             return False
         return self._include.empty or self._include.matches(statement)
 
