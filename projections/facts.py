@@ -59,6 +59,7 @@ class Assessment(NamedTuple):
 
     contribution: Contribution | None
     issues: list[QualityIssue]
+    actor_key: str | None = None  # without a contribution: whose issues they are (if any)
 
 
 _NOTHING = Assessment(None, [])
@@ -117,11 +118,7 @@ class Projector:
             return _NOTHING
         statement_id = str(statement["id"]).lower()
         if not self.mapping.scope.in_scope(statement):
-            obj = statement.get("object")
-            activity = obj.get("id") if isinstance(obj, dict) else None
-            return Assessment(
-                None, out_of_scope_issue(statement_id, activity, result_summary(statement))
-            )
+            return self._out_of_scope(statement, statement_id, actor)
         rejected: list[tuple[str, Any]] = []
         values = self.mapping.extract(statement, self.context(statement), rejected)
         if values and self.retention:
@@ -137,6 +134,20 @@ class Projector:
         )
         issues = mapping_issues(statement_id, values["activity_id"], rejected) if rejected else []
         return Assessment(contribution, issues)
+
+    def _out_of_scope(
+        self, statement: MappingABC[str, Any], statement_id: str, actor: dict[str, Any]
+    ) -> Assessment:
+        """No contribution; an issue when it carries a result, with the actor key the worker
+        resolves to name the member (the mapping is run for those only: they are few)."""
+        result = result_summary(statement)
+        if result is None:
+            return _NOTHING
+        obj = statement.get("object")
+        activity = obj.get("id") if isinstance(obj, dict) else None
+        values = self.mapping.extract(statement, self.context(statement))
+        issues = out_of_scope_issue(statement_id, activity, result)
+        return Assessment(None, issues, actor_key(values, actor))
 
     def stored_contribution(self, stored: StoredStatement) -> Contribution | None:
         """The contribution of a statement as the store holds it."""

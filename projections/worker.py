@@ -197,16 +197,20 @@ class ProjectionWorker:
         facts_store = self._stores.facts
         contributions = []
         issues = []
+        others: dict[str, str] = {}  # statement id → actor key, of issues without contribution
         for stored in statements:
             if stored.voids is None:
                 assessment = self._projector.stored_assessment(stored)
                 if assessment.contribution is not None:
                     contributions.append((stored, assessment.contribution))
+                elif assessment.actor_key is not None:
+                    others[stored.id] = assessment.actor_key
                 if assessment.issues and not stored.voided:
                     issues.extend(assessment.issues)
-        members = await self._members_for([c.actor_key for _s, c in contributions])
+        keys = [c.actor_key for _s, c in contributions]
+        members = await self._members_for(keys + list(others.values()) if others else keys)
         facts = [c.fact(members[c.actor_key], s.voided) for s, c in contributions]
-        await self._note_quality(statements, issues, contributions, members, settle)
+        await self._note_quality(statements, issues, contributions, members, settle, others)
         before = await facts_store.get_facts([f.statement_id for f in facts])
         await facts_store.put_facts(facts)
         touched = _pairs(before.values()) | _pairs(facts)
@@ -223,6 +227,7 @@ class ProjectionWorker:
         contributions: Sequence[tuple[StoredStatement, Contribution]],
         members: dict[str, str | None],
         settle: bool,
+        others: dict[str, str],
     ) -> None:
         """The batch's data-quality issues and held actors to the queue at once; the items of
         statements applied again (`settle`) or voided now are resolved unless still found."""
@@ -231,6 +236,7 @@ class ProjectionWorker:
         if not issues and not settled and all(members.values()):
             return
         by_statement = {c.statement_id: members[c.actor_key] for _s, c in contributions}
+        by_statement.update((sid, members[key]) for sid, key in others.items())
         held = [c for s, c in contributions if members[c.actor_key] is None and not s.voided]
         await self._quality.note(settled, issues, held, by_statement)
 

@@ -143,3 +143,9 @@ class MongoQualityStore:
         ]
         found = {d["_id"]: d["n"] async for d in self._items.aggregate(pipeline)}
         return dict(sorted(found.items()))
+
+    async def forget_items(self, statement_ids: Sequence[str], member_id: str) -> int:
+        """One delete_many on the statement index, one by member (a scan: erasures are rare)."""
+        gone = await self._items.delete_many({"statement_id": {"$in": list(statement_ids)}})
+        more = await self._items.delete_many({"member_id": member_id})
+        return int(gone.deleted_count) + int(more.deleted_count)

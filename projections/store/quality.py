@@ -98,3 +98,7 @@ class QualityStore(Protocol):
     async def reason_counts(self, state: str = OPEN) -> dict[str, int]:
         """Items in `state` per reason."""
         ...
+
+    async def forget_items(self, statement_ids: Sequence[str], member_id: str) -> int:
+        """Delete every item of these statements or of this member (an erasure); how many."""
+        ...

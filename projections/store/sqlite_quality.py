@@ -169,3 +169,16 @@ class SQLiteQualityStore:
         )
         rows = await self._db.read(lambda c: c.execute(sql, (state,)).fetchall())
         return {reason: count for reason, count in rows}
+
+    async def forget_items(self, statement_ids: Sequence[str], member_id: str) -> int:
+        """One writer job: by member, then by statement id in chunks."""
+
+        def job(conn: sqlite3.Connection) -> int:
+            sql = "DELETE FROM marketplace_quality WHERE member_id = ?"
+            gone = conn.execute(sql, (member_id,)).rowcount
+            for ids in chunks(list(statement_ids)):
+                sql = f"DELETE FROM marketplace_quality WHERE statement_id IN ({marks(len(ids))})"
+                gone += conn.execute(sql, ids).rowcount
+            return gone
+
+        return await self._db.write(job)

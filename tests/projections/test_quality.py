@@ -132,7 +132,8 @@ async def test_open_edx_navigation_forum_and_views_make_no_records(
     # the out-of-scope problem carries a score: the operator sees it, nothing else does
     items = await open_items(stores)
     assert list(items) == [f"out_of_scope_with_result:{ids[6]}"]
-    assert items[f"out_of_scope_with_result:{ids[6]}"].issue.value["score"]["raw"] == 1
+    problem = items[f"out_of_scope_with_result:{ids[6]}"].issue
+    assert problem.value["score"]["raw"] == 1 and problem.member_id == "E1"
     await stores.aggregates.publish_events()
     events = await stores.deliveries.unfanned_events(100)
     assert {e.activity_id for e in events} == {COURSE_ID}

@@ -91,3 +91,17 @@ async def test_listing_pages_by_reason_and_state(stores: ProjectionStores) -> No
     await quality.resolve_issues(["s4"], (), 2)
     assert len(await quality.list_items(None)) == 6
     assert len(await quality.list_items(RESOLVED)) == 1
+
+
+async def test_an_erasure_forgets_the_items_of_its_statements_and_member(
+    stores: ProjectionStores,
+) -> None:
+    quality = stores.quality
+    await quality.record_issues(
+        [issue("s1"), issue("s2", member_id="E2"), issue("s3", member_id="E2"), issue("s4")],
+        "1",
+        1,
+    )
+    await quality.set_state(["score_without_scale:s3"], DISMISSED, 2)
+    assert await quality.forget_items(["s1", "s9"], "E2") == 3
+    assert [i.issue.statement_id for i in await quality.list_items(None)] == ["s4"]
