@@ -232,3 +232,35 @@ async def test_voiding_a_statement_resolves_its_items(
     assert [i.item_id for i in await stores.quality.list_items(RESOLVED)] == [
         f"score_without_scale:{sid}"
     ]
+
+
+async def test_upgrading_to_the_scoped_mapping_removes_out_of_scope_records(
+    backend: Backend, stores: ProjectionStores, writer: Writer, tmp_path: Any
+) -> None:
+    """Records made before the scope existed (every activity) are removed by reconcile --fix,
+    with a `learning.removed` event each, and reconcile is at 0 drift after."""
+    from projections.facts import Projector
+    from tests.projections.conftest import projection_settings
+
+    shipped = projection_settings().mapping_path.read_text().splitlines(keepends=True)
+    unscoped = "".join(line for line in shipped if not line.startswith("scope,"))
+    path = tmp_path / "v1.csv"
+    path.write_text(unscoped.replace("# version: 2", "# version: 1"))
+    old = Projector.from_settings(projection_settings(mapping_path=path))
+    await writer.store(*edx_learner_day())
+    await ProjectionWorker(backend.statements, stores, old).drain()
+    assert len(await records(stores)) == 7  # threads, pages, the problem: each a "record"
+    await stores.aggregates.publish_events()
+    before = len(await stores.deliveries.unfanned_events(1000))
+
+    new = Projector.from_settings(projection_settings())
+    reconciler = Reconciler(
+        backend.statements, stores, new, ProjectionWorker(backend.statements, stores, new)
+    )
+    assert (await reconciler.reconcile(fix=True)).fixed == 7
+    assert list(await records(stores)) == [COURSE_ID]
+    assert (await reconciler.reconcile()).drift == 0
+    await stores.aggregates.publish_events()
+    events = (await stores.deliveries.unfanned_events(1000))[before:]
+    removed = [e for e in events if e.type == "learning.removed"]
+    assert len(removed) == 6 and COURSE_ID not in {e.activity_id for e in removed}
