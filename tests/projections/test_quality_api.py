@@ -178,3 +178,9 @@ def test_the_openapi_examples_of_the_queue_match_its_schemas() -> None:
         jsonschema.validate(group, schema("QualityGroup"))
     for item in examples["items"]["value"]["data"]:
         jsonschema.validate(item, schema("QualityItem"))
+    responses = OPENAPI["paths"][QUALITY]["get"]["responses"]
+    for status in ("400", "401", "403", "429"):
+        described = responses[status]["content"]["application/json"]
+        assert described["examples"], status
+        for example in described["examples"].values():
+            jsonschema.validate(example["value"], schema("ErrorEnvelope"))
