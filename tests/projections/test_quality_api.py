@@ -15,11 +15,12 @@ from lrs.store.sqlite import SQLiteBackend
 from projections.store import open_stores
 from tests.projections.api_support import Market
 from tests.projections.conftest import COURSE, HRIS, at, hris_actor, statement
-from tests.projections.test_api import schema
+from tests.projections.test_api import OPENAPI, schema
 from tests.projections.test_cli import store
 from tests.projections.test_quality import edx_learner_day
 
 QUALITY = "/marketplace/v1/quality"
+OPENAPI_QUALITY = OPENAPI["paths"][QUALITY]["get"]
 BAD_SCORE = {"score": {"raw": -2, "max": 10}}
 
 
@@ -39,6 +40,8 @@ async def test_the_queue_is_grouped_per_reason_for_admins(market: Market) -> Non
     status, body, _ = await market.get(QUALITY, admin)
     assert status == 200, body
     assert body["meta"] == {"state": "open", "total": 3}
+    answer = OPENAPI_QUALITY["responses"]["200"]["content"]["application/json"]["schema"]
+    jsonschema.validate(body, {**answer, "components": OPENAPI["components"]})
     for group in body["data"]:
         jsonschema.validate(group, schema("QualityGroup"))
     groups = {g["reason"]: g for g in body["data"]}
@@ -70,6 +73,11 @@ async def test_the_queue_is_for_admins_only_and_checks_its_parameters(market: Ma
     status, _body, _ = await market.get(QUALITY, "Bearer nope")
     assert status == 401
     admin = await market.token("admin")
+    answer = OPENAPI_QUALITY["responses"]["200"]["content"]["application/json"]["schema"]
+    for params in ({}, {"reason": "none_such"}):  # empty: both views are []
+        status, body, _ = await market.get(QUALITY, admin, **params)
+        assert status == 200 and body["data"] == []
+        jsonschema.validate(body, {**answer, "components": OPENAPI["components"]})
     for params in ({"state": "closed"}, {"examples": "0"}, {"reason": "x", "limit": "abc"}):
         status, body, _ = await market.get(QUALITY, admin, **params)
         assert status == 400 and body["error"]["details"]["field"] in params, body
@@ -170,8 +178,6 @@ async def _activities(data_dir: Path) -> list[str]:
 
 
 def test_the_openapi_examples_of_the_queue_match_its_schemas() -> None:
-    from tests.projections.test_api import OPENAPI
-
     content = OPENAPI["paths"][QUALITY]["get"]["responses"]["200"]["content"]
     examples = content["application/json"]["examples"]
     for group in examples["grouped"]["value"]["data"]:
