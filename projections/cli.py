@@ -13,6 +13,8 @@ lrs audit [--since T] [--type T] [--json], audit verify   (`projections.cli_audi
 lrs webhooks subscribe|list|delete|dead-letters|redeliver|replay
 lrs retention, lrs identities reveal|pseudonyms: see projections.cli_privacy
 lrs hris sources create|list|rotate|revoke   HRIS event sources (`projections.hris_cli`)
+lrs quality list|show|retry|dismiss      the data-quality queue (`projections.quality_cli`)
+lrs mapping check FILE | diff NEW.csv [--sample N]   stage a mapping (`projections.mapping_cli`)
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ from lrs.errors import NotFound, ValidationError
 from lrs.settings import Settings
 from lrs.store.base import Backend
 from lrs.xapi.timestamps import timestamp_us
-from projections import cli_clients, cli_privacy, hris_cli, identity_cli, reconcile_cli
+from projections import (
+    cli_clients,
+    cli_privacy,
+    hris_cli,
+    identity_cli,
+    mapping_cli,
+    quality_cli,
+    reconcile_cli,
+)
 from projections.cli_audit import register_audit
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
@@ -289,6 +299,8 @@ def register(commands: Any) -> None:
     register_audit(commands, _run)
     hris_cli.register(commands, _run, _json_flag)
     _register_webhooks(commands)
+    quality_cli.register(commands, _run, _json_flag)
+    mapping_cli.register(commands, _run, _json_flag)
 
 
 def _register_webhooks(commands: Any) -> None:

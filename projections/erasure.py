@@ -21,7 +21,8 @@ short is finished by running it again while the member row remains; the member r
 5. the noted statements are applied again as stored now (`ProjectionWorker.reapply`): their
    facts now carry the pseudonymous account (unmatched: the erased home page is never
    provisioned, see `projections.provisioning`) or are dropped with deleted statements, and
-   the member's records are recomputed away;
+   the member's records are recomputed away; then their data-quality items (by statement
+   and by member: they hold offending values and actor keys) are deleted;
 6. every record row of the member and every webhook event about them (pending, dead-lettered
    or delivered: the outbox row holds the payload) with its deliveries are deleted
    (`AggregateStore.erase_member`). No `learning.removed` is sent per record: the one
@@ -205,6 +206,7 @@ class ErasureService:
         merged = await self._cut_traces(member, claims, public_id)
         await identities.delete_claims([(c.key, member_id) for c in claims])
         await self._worker.reapply(statement_ids)
+        await self._stores.quality.forget_items(statement_ids, member_id)
         records, events = await self._stores.aggregates.erase_member(member_id)
         await self._stores.aggregates.add_events([erased_event(public_id, self._clock())])
         await identities.delete_members([*merged, member_id])

@@ -33,7 +33,16 @@ class CompiledRow:
     `read_key` read the same thing: the extractor reads it once per statement.
     """
 
-    __slots__ = ("head", "many", "read_key", "required", "rest", "target_field", "value")
+    __slots__ = (
+        "head",
+        "many",
+        "read_key",
+        "rejects",
+        "required",
+        "rest",
+        "target_field",
+        "value",
+    )
 
     def __init__(
         self,
@@ -46,8 +55,10 @@ class CompiledRow:
         rest: Reader | None,
         transforms: Sequence[Callable[[Any, TransformContext], Any]],
         check: Callable[[Any], bool],
+        rejects: bool = False,
     ) -> None:
         self.target_field = target_field
+        self.rejects = rejects  # no value from a raw one: the raw value is unusable
         self.required = required
         self.many = many
         self.read_key = read_key
@@ -165,12 +176,22 @@ class Extractor:
                 reads[slot] = top if rest is None else rest(top)
         return reads
 
-    def __call__(self, source: Any, ctx: TransformContext) -> dict[str, Any]:
-        """Target field → value (file order of first rows); empty when a required one lacks."""
+    def __call__(
+        self,
+        source: Any,
+        ctx: TransformContext,
+        rejected: list[tuple[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Target field → value (file order of first rows); empty when a required one lacks.
+
+        With `rejected`, each `one` target left without a value although a rejecting row
+        (`CompiledRow.rejects`) read a raw value appends (target, that raw value) to it.
+        """
         reads = self.read(source)
         found: dict[str, Any] = {}
         for target, required, many, rows in self._plan:
             value = None
+            unusable = None
             if many:
                 for slot, row in rows:
                     value = apply_row(row, reads[slot], ctx, value)
@@ -181,9 +202,13 @@ class Extractor:
                         value = row.value(raw, ctx)
                         if value is not None:
                             break
+                        if row.rejects and unusable is None:
+                            unusable = raw
             if value is None or value == []:
                 if required:
                     return {}
+                if unusable is not None and rejected is not None:
+                    rejected.append((target, unusable))
                 continue
             found[target] = value
         if len(found) < 2:

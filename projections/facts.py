@@ -1,7 +1,8 @@
 """Statement → contribution (a Fact): the mapping applied, the actor named. Pure.
 
-A statement contributes when the mapping's required targets all have values (an Activity
-object, a verb, a time) and its actor is an Agent: a Group's statements are about the group,
+A statement contributes when it is in the mapping's scope (`projections.scope`), the
+mapping's required targets all have values (an Activity object, a verb, a time) and its
+actor is an Agent: a Group's statements are about the group,
 not about one member. Voiding statements contribute nothing themselves; the worker uses them
 to retract their target's contribution.
 """
@@ -11,16 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from lrs.model.statements import StoredStatement
 from projections.identity import actor_key
 from projections.mapping import Mapping, load_mapping
+from projections.quality import mapping_issues, out_of_scope_issue
 from projections.retention import RetentionRules, wall_clock_us
+from projections.scope import result_summary
 from projections.settings import ProjectionSettings
 from projections.store.base import Fact
+from projections.store.quality import QualityIssue
 from projections.transforms import TransformContext, VerbTable, load_verb_table
 
 
@@ -45,6 +49,20 @@ class Contribution:
             voided=voided,
             data=self.data,
         )
+
+
+class Assessment(NamedTuple):
+    """A statement's contribution (None: it makes none) and what could not be mapped of it.
+
+    A tuple, not a frozen dataclass: one is made per statement projected, and building a frozen
+    dataclass costs several times more."""
+
+    contribution: Contribution | None
+    issues: list[QualityIssue]
+    actor_key: str | None = None  # without a contribution: whose issues they are (if any)
+
+
+_NOTHING = Assessment(None, [])
 
 
 @dataclass(frozen=True)
@@ -87,22 +105,54 @@ class Projector:
 
     def contribution(self, statement: MappingABC[str, Any], stored_us: int) -> Contribution | None:
         """What the statement contributes, or None."""
+        return self.assess(statement, stored_us).contribution
+
+    def assess(self, statement: MappingABC[str, Any], stored_us: int) -> Assessment:
+        """The statement's contribution and its data-quality issues (`projections.quality`).
+
+        A statement outside the mapping's scope (`projections.scope`) contributes nothing;
+        its issue, when it carries a completion or a score, says so.
+        """
         actor = statement.get("actor")
         if not isinstance(actor, dict) or actor.get("objectType") == "Group":
-            return None
-        values = self.mapping.extract(statement, self.context(statement))
+            return _NOTHING
+        statement_id = str(statement["id"]).lower()
+        if not self.mapping.scope.in_scope(statement):
+            return self._out_of_scope(statement, statement_id, actor)
+        rejected: list[tuple[str, Any]] = []
+        values = self.mapping.extract(statement, self.context(statement), rejected)
         if values and self.retention:
             values = self.retention.trim(values, stored_us, self.clock()) or {}
         if not values:
-            return None
-        return Contribution(
-            statement_id=str(statement["id"]).lower(),
+            return _NOTHING
+        contribution = Contribution(
+            statement_id=statement_id,
             actor_key=actor_key(values, actor),
             activity_id=values["activity_id"],
             stored_us=stored_us,
             data={k: v for k, v in values.items() if k not in ("member_id", "activity_id")},
         )
+        issues = mapping_issues(statement_id, values["activity_id"], rejected) if rejected else []
+        return Assessment(contribution, issues)
+
+    def _out_of_scope(
+        self, statement: MappingABC[str, Any], statement_id: str, actor: dict[str, Any]
+    ) -> Assessment:
+        """No contribution; an issue when it carries a result, with the actor key the worker
+        resolves to name the member (the mapping is run for those only: they are few)."""
+        result = result_summary(statement)
+        if result is None:
+            return _NOTHING
+        obj = statement.get("object")
+        activity = obj.get("id") if isinstance(obj, dict) else None
+        values = self.mapping.extract(statement, self.context(statement))
+        issues = out_of_scope_issue(statement_id, activity, result)
+        return Assessment(None, issues, actor_key(values, actor))
 
     def stored_contribution(self, stored: StoredStatement) -> Contribution | None:
         """The contribution of a statement as the store holds it."""
         return self.contribution(orjson.loads(stored.raw), stored.stored_us)
+
+    def stored_assessment(self, stored: StoredStatement) -> Assessment:
+        """The assessment of a statement as the store holds it."""
+        return self.assess(orjson.loads(stored.raw), stored.stored_us)

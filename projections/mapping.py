@@ -7,8 +7,9 @@ new mapping shows up in `lrs reconcile` as drift until `--fix` re-projects. Colu
     source_system, source_field, target_field, data_type, transform, required, notes,
     cardinality, retention_policy
 
-- `source_system`: `xapi` (read from a statement) or `hris` (a column of the identity CSV that
-  `lrs identities load` reads).
+- `source_system`: `xapi` (read from a statement), `hris` (a column of the identity CSV that
+  `lrs identities load` reads) or `scope` (which statements the marketplace sees: the other
+  columns mean something else there, see `projections.scope`).
 - `source_field`: a path into the statement: dot-separated keys; `name[KEY]` reads the key
   KEY of an object (extension IRIs contain dots); on an array `name[prop=value]` takes the
   first element whose `prop` equals value, `name[0]` the first element.
@@ -41,6 +42,7 @@ from typing import Any
 
 from projections.extractor import CompiledRow, Extractor, Reader, key_reader
 from projections.retention_policy import NAMED_POLICIES, TimedPolicy, parse_policy
+from projections.scope import Scope, ScopeRule, parse_scope_row
 from projections.transforms import (
     ENROLLMENT_STATES,
     SUCCESS_VALUES,
@@ -62,7 +64,7 @@ COLUMNS = (
     "cardinality",
     "retention_policy",
 )
-SOURCE_SYSTEMS = ("xapi", "hris")
+SOURCE_SYSTEMS = ("xapi", "hris")  # and "scope" (projections.scope)
 CARDINALITIES = ("one", "many")
 RETENTION_POLICIES = NAMED_POLICIES  # or "<ISO 8601 period>; <legal basis>" (see above)
 DATA_TYPES = ("string", "email", "boolean", "datetime", "enum", "score", "object", "url")
@@ -206,6 +208,7 @@ class MappingRow:
             rest=rest,
             transforms=[t.func for t in self.transforms],
             check=type_check(TARGET_FIELDS[self.target_field]),
+            rejects=not self.transforms or any(t.rejects for t in self.transforms),
         )
 
 
@@ -234,12 +237,17 @@ class Mapping:
 
     version: str
     rows: tuple[MappingRow, ...]
+    scope_rules: tuple[ScopeRule, ...] = ()
+    scope: Scope = field(init=False, repr=False, compare=False, hash=False)
     _by_system: dict[str, tuple[MappingRow, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
     _extractors: dict[str, Extractor] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scope", Scope(self.scope_rules))
 
     def rows_for(self, system: str) -> tuple[MappingRow, ...]:
         """The rows of one source system (worked out once: extract runs per statement)."""
@@ -259,12 +267,18 @@ class Mapping:
             )
         return found
 
-    def extract(self, statement: MappingABC[str, Any], ctx: TransformContext) -> dict[str, Any]:
+    def extract(
+        self,
+        statement: MappingABC[str, Any],
+        ctx: TransformContext,
+        rejected: list[tuple[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         """Target field → value for one statement (list values for `many` rows).
 
         Empty when a required target has no value: the statement contributes nothing.
+        `rejected` collects the (target, raw value) pairs a value was refused for.
         """
-        return self.extractor("xapi")(statement, ctx)
+        return self.extractor("xapi")(statement, ctx, rejected)
 
     def extract_hris(self, row: MappingABC[str, str], ctx: TransformContext) -> dict[str, Any]:
         """Target field → value for one identity CSV row (`many` cells split on `;` or `|`)."""
@@ -342,13 +356,20 @@ def parse_mapping(text: str, name: str = "mapping") -> Mapping:
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise MappingError(f"{name} header: missing column(s) {', '.join(missing)}")
-    rows = []
+    rows, scope = [], []
     for cells in reader:
         line = reader.line_num + comments
         if not any((v or "").strip() for v in cells.values()):
             continue
-        rows.append(_check_row(line, {c: cells.get(c) or "" for c in COLUMNS}, name))
-    mapping = Mapping(version=version, rows=tuple(rows))
+        checked = {c: cells.get(c) or "" for c in COLUMNS}
+        if checked["source_system"].strip() == "scope":
+            try:
+                scope.append(parse_scope_row(line, checked))
+            except ValueError as exc:
+                raise MappingError(f"{name} row {line}: {exc}") from None
+        else:
+            rows.append(_check_row(line, checked, name))
+    mapping = Mapping(version=version, rows=tuple(rows), scope_rules=tuple(scope))
     for system, needed in NEEDED.items():
         targets = {r.target_field for r in mapping.rows_for(system)}
         for target in needed:

@@ -1,7 +1,7 @@
 """The projection's status as Prometheus metric families (through `prometheus-client`).
 
 `status_families` turns a status dict (`Projection.status`) into gauges and counters; a field
-the status lacks (or holds None) gives the family without a sample. `quality_queue_size` is
+the status lacks (or holds None) gives the family without a sample. `quality_items_open` is
 read the same way: the data-quality queue reports its size in the status, and the gauge
 follows. `render_metrics` is the text of those families alone (exposition format 0.0.4).
 """
@@ -74,9 +74,9 @@ METRICS = (
         "gauge",
     ),
     (
-        "lrs_quality_queue_size",
-        "Statements in the data-quality queue awaiting a decision.",
-        "quality_queue_size",
+        "lrs_quality_items_open",
+        "Open data-quality items: statement contributions the mapping could not use.",
+        "quality_items_open",
         "gauge",
     ),
 )

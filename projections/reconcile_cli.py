@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from projections.quality import open_statement_ids, retry
 from projections.reconcile_runs import DRIFT_SLO_PERCENT, run_json
 from projections.service import Projection
 
@@ -32,6 +33,7 @@ async def reconcile(projection: Projection, args: argparse.Namespace) -> int:
     ]
     if args.fix:
         lines.append(f"fixed {report.fixed}")
+        lines.append(await _retry_stale_quality(projection))
     if report.arrived:
         lines.append(
             f"drift new since the run began {len(report.arrived)} "
@@ -108,3 +110,13 @@ def register(commands: Any, run: Runner, json_flag: Callable[[Any], None]) -> No
     review = actions.add_parser("flagged", help="cases the last run flagged for review")
     json_flag(review)
     review.set_defaults(func=run(flagged))
+
+
+async def _retry_stale_quality(projection: Projection) -> str:
+    """After a fix (a new mapping deployed): the quality items recorded under an older mapping
+    are retried, so those that map now are resolved."""
+    store = projection.stores.quality
+    stale = await open_statement_ids(store, older_than=projection.projector.mapping.version)
+    remaining = await retry(store, projection.worker.reapply, stale)
+    await projection.stores.aggregates.publish_events()
+    return f"quality items of older mappings retried: {len(stale)} statements, {remaining} open"

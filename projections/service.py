@@ -112,7 +112,8 @@ class Projection:
         return member_id
 
     async def status(self) -> dict[str, Any]:
-        """Projection lag and webhook backlog (the status endpoint and the metrics)."""
+        """Projection lag, webhook backlog and the open data-quality items (the status endpoint
+        and the metrics)."""
         progress = await self.stores.work.progress()
         newest = await self.statements.last_stored_us()
         awaiting = await self.statements.count_awaiting_projection()
@@ -121,6 +122,7 @@ class Projection:
         if awaiting and newest is not None:
             lag_s = max(0.0, (newest - applied) / 1e6) if applied is not None else None
         counts = await self.stores.deliveries.delivery_counts()
+        quality = await self.stores.quality.reason_counts()
         return {
             "statements_awaiting_projection": awaiting,
             "statements_unmatched": await self.stores.facts.count_unmatched(),
@@ -132,6 +134,8 @@ class Projection:
             "webhook_deliveries_pending": counts.pending,
             "webhook_deliveries_delivered": counts.delivered,
             "webhook_dead_letters": counts.dead,
+            "quality_items_open": sum(quality.values()),
+            "quality_items_open_by_reason": quality,
             "mapping_version": self.projector.mapping.version,
             "checked_at": format_datetime(time.time_ns() // 1000),
         }

@@ -11,6 +11,10 @@ chain ends in the row's data type.
 The verb table (`spec/marketplace-verbs.csv`) says, per verb IRI, whether it completes the
 activity, whether it means passed or failed, which enrollment state it puts the learner in, and
 whether it awards a badge. A verb absent from the table does none of these.
+
+A transform that `rejects` says, by returning None, that the value it was given cannot be
+used (a score without a scale, a malformed URL); the others return None when they do not
+apply (a verb that completes nothing). Only the first kind feeds the data-quality queue.
 """
 
 from __future__ import annotations
@@ -124,6 +128,8 @@ class Transform:
     name: str
     output: str | None
     func: TransformFunc
+    # None from it means the value is unusable (a data-quality issue), not "does not apply"
+    rejects: bool = False
 
 
 # --- emails -----------------------------------------------------------------------------------
@@ -166,28 +172,49 @@ def _number(value: Any) -> float | None:
 
 
 def normalize_score_0_100(value: Any, ctx: TransformContext) -> dict[str, Any] | None:
-    """An xAPI score as 0-100, keeping the original scale.
+    """An xAPI score as 0-100, keeping the original scale; None when the scale is not evident.
 
-    `scaled` wins when present (times 100); otherwise `raw` within `min`..`max`; otherwise a bare
-    `raw` already between 0 and 100 is taken as a percentage. The result is clamped to 0-100
-    (scaled may be negative) and rounded to 4 decimals.
+    In order (docs/marketplace.md, "Scores"):
+    1. `scaled` (-1..1) times 100, a negative one counting as 0;
+    2. `raw` within `min`..`max` (max > min);
+    3. `raw` and `max` without `min`: min is taken as 0 when 0 <= raw <= max and max > 0
+       (LMSs often send `{"raw": 8, "max": 10}`: 80);
+    4. a bare `raw` between 0 and 100 is taken as a percentage.
+    Anything else (raw above max, a negative raw without min, max 0, min without max, scaled
+    outside -1..1) gives None: the data-quality queue records it (`score_without_scale`).
+    The result is clamped to 0-100 and rounded to 4 decimals.
     """
     if not isinstance(value, dict):
         return None
-    scaled, raw = _number(value.get("scaled")), _number(value.get("raw"))
-    low, high = _number(value.get("min")), _number(value.get("max"))
-    if scaled is not None:
-        percent = scaled * 100
-    elif raw is not None and low is not None and high is not None and high > low:
-        percent = (raw - low) / (high - low) * 100
-    elif raw is not None and low is None and high is None and 0 <= raw <= 100:
-        percent = raw
-    else:
+    percent = _percent(
+        _number(value.get("scaled")),
+        _number(value.get("raw")),
+        _number(value.get("min")),
+        _number(value.get("max")),
+    )
+    if percent is None:
         return None
     original = {
         k: value[k] for k in ("raw", "min", "max", "scaled") if _number(value.get(k)) is not None
     }
     return {"value": round(min(100.0, max(0.0, percent)), 4), **original}
+
+
+def _percent(
+    scaled: float | None, raw: float | None, low: float | None, high: float | None
+) -> float | None:
+    """The score rule of `normalize_score_0_100`, on its numbers."""
+    if scaled is not None:
+        return scaled * 100 if -1 <= scaled <= 1 else None
+    if raw is None:
+        return None
+    if low is not None and high is not None:
+        return (raw - low) / (high - low) * 100 if high > low else None
+    if low is None and high is not None:
+        return raw / high * 100 if high > 0 and 0 <= raw <= high else None
+    if low is None and high is None and 0 <= raw <= 100:
+        return raw
+    return None
 
 
 def format_datetime(us: int) -> str:
@@ -280,9 +307,9 @@ TRANSFORMS: dict[str, Transform] = {
     for t in (
         Transform("lowercase_email", "email", lowercase_email),
         Transform("strip_email_alias", "email", strip_email_alias),
-        Transform("normalize_score_0_100", "score", normalize_score_0_100),
+        Transform("normalize_score_0_100", "score", normalize_score_0_100, rejects=True),
         Transform("parse_iso8601", "datetime", parse_iso8601),
-        Transform("validate_url", "url", validate_url),
+        Transform("validate_url", "url", validate_url, rejects=True),
         Transform("bool_from_verb", "boolean", bool_from_verb),
         Transform("success_from_verb", "enum", success_from_verb),
         Transform("passed_failed", "enum", passed_failed),

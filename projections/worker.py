@@ -46,13 +46,15 @@ from lrs.errors import LRSError, StoreUnavailable
 from lrs.model.statements import StoredStatement
 from lrs.store.base import StatementStore
 from projections.aggregates import causing_verbs, change_event, fold_for_member
-from projections.facts import Projector
+from projections.facts import Contribution, Projector
 from projections.identity import IdentityResolver, matching_keys
 from projections.member_events import member_events
 from projections.provisioning import Provisioner
 from projections.pseudonyms import Disclosure
+from projections.quality import QualityRecorder
 from projections.store import ProjectionStores
 from projections.store.base import Fact, Member, Pair, RecordSave, StoredRecord
+from projections.store.quality import QualityIssue
 from projections.transforms import format_datetime
 from projections.wakeup import Wakeup, pause
 
@@ -101,6 +103,9 @@ class ProjectionWorker:
         self._identity_seen: int | None = None
         self._disclosure = disclosure  # the member ids events carry (pseudonyms)
         self._provisioner = provisioner  # None: unknown learners are held
+        self._quality = QualityRecorder(
+            stores.quality, stores.identities, lambda: projector.mapping.version, clock
+        )
 
     async def run_once(self) -> int:
         """Claim and apply one batch; how many statements it applied (0: nothing to do)."""
@@ -181,17 +186,31 @@ class ProjectionWorker:
             after = page.next_position
         return []
 
-    async def apply(self, statements: Sequence[StoredStatement]) -> set[Pair]:
-        """Write the statements' facts and void their targets; recompute what they touch."""
+    async def apply(
+        self, statements: Sequence[StoredStatement], *, settle: bool = False
+    ) -> set[Pair]:
+        """Write the statements' facts and void their targets; recompute what they touch.
+
+        What could not be mapped goes to the data-quality queue (one write for the batch);
+        `settle` (statements projected before) also resolves their items that now map.
+        """
         facts_store = self._stores.facts
         contributions = []
+        issues = []
+        others: dict[str, str] = {}  # statement id → actor key, of issues without contribution
         for stored in statements:
             if stored.voids is None:
-                contribution = self._projector.stored_contribution(stored)
-                if contribution is not None:
-                    contributions.append((stored, contribution))
-        members = await self._members_for([c.actor_key for _s, c in contributions])
+                assessment = self._projector.stored_assessment(stored)
+                if assessment.contribution is not None:
+                    contributions.append((stored, assessment.contribution))
+                elif assessment.actor_key is not None:
+                    others[stored.id] = assessment.actor_key
+                if assessment.issues and not stored.voided:
+                    issues.extend(assessment.issues)
+        keys = [c.actor_key for _s, c in contributions]
+        members = await self._members_for(keys + list(others.values()) if others else keys)
         facts = [c.fact(members[c.actor_key], s.voided) for s, c in contributions]
+        await self._note_quality(statements, issues, contributions, members, settle, others)
         before = await facts_store.get_facts([f.statement_id for f in facts])
         await facts_store.put_facts(facts)
         touched = _pairs(before.values()) | _pairs(facts)
@@ -200,6 +219,26 @@ class ProjectionWorker:
         touched |= _pairs(voided)
         await self.recompute(touched, causes=causing_verbs(facts, before, voided))
         return touched
+
+    async def _note_quality(
+        self,
+        statements: Sequence[StoredStatement],
+        issues: Sequence[QualityIssue],
+        contributions: Sequence[tuple[StoredStatement, Contribution]],
+        members: dict[str, str | None],
+        settle: bool,
+        others: dict[str, str],
+    ) -> None:
+        """The batch's data-quality issues and held actors to the queue at once; the items of
+        statements applied again (`settle`) or voided now are resolved unless still found."""
+        settled = [s.id for s in statements] if settle else []
+        settled += [s.voids for s in statements if s.voids is not None]
+        if not issues and not settled and all(members.values()):
+            return
+        by_statement = {c.statement_id: members[c.actor_key] for _s, c in contributions}
+        by_statement.update((sid, members[key]) for sid, key in others.items())
+        held = [c for s, c in contributions if members[c.actor_key] is None and not s.voided]
+        await self._quality.note(settled, issues, held, by_statement)
 
     async def _members_for(self, keys: Sequence[str]) -> dict[str, str | None]:
         """Member of each actor key; under `LRS_UNKNOWN_LEARNERS=provision` unclaimed
@@ -226,7 +265,7 @@ class ProjectionWorker:
             or (stored[i].voids is None and self._projector.stored_contribution(stored[i]) is None)
         ]
         await self._stores.facts.delete_facts(dropped)
-        done = await self.apply([stored[i] for i in ids if i in stored])
+        done = await self.apply([stored[i] for i in ids if i in stored], settle=True)
         await self.recompute((set(extra_pairs) | _pairs(current.values())) - done)
 
     async def recompute(
@@ -351,6 +390,7 @@ class ProjectionWorker:
         if moved:
             await self._stores.facts.put_facts(moved)
             await self.recompute(_pairs(facts) | _pairs(moved))
+            await self._quality.note_moved(moved, [f for f in moved if f.member_id is None])
         return moved
 
     async def reproject_identities(

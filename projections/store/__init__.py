@@ -26,7 +26,9 @@ from projections.store.mongo_delivery import MongoDeliveryStore
 from projections.store.mongo_hris import MongoHrisStore
 from projections.store.mongo_identity import MongoIdentityStore
 from projections.store.mongo_pseudonym import MongoPseudonymKeyStore
+from projections.store.mongo_quality import MongoQualityStore
 from projections.store.mongo_reconcile_runs import MongoReconcileRunStore
+from projections.store.quality import QualityStore
 from projections.store.reconcile_runs import ReconcileRunStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
 from projections.store.sqlite_access import SQLiteAccessStore
@@ -36,6 +38,7 @@ from projections.store.sqlite_delivery import SQLiteDeliveryStore
 from projections.store.sqlite_hris import SQLiteHrisStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
 from projections.store.sqlite_pseudonym import SQLitePseudonymKeyStore
+from projections.store.sqlite_quality import SQLiteQualityStore
 from projections.store.sqlite_reconcile_runs import SQLiteReconcileRunStore
 
 
@@ -54,6 +57,7 @@ class ProjectionStores:
     hris: HrisStore
     reconcile_runs: ReconcileRunStore
     counters: CounterStore
+    quality: QualityStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -83,6 +87,9 @@ async def open_stores(backend: Backend) -> ProjectionStores:
     counters: CounterStore = await open_store(
         backend, sqlite=SQLiteCounterStore, mongo=MongoCounterStore
     )
+    quality: QualityStore = await open_store(
+        backend, sqlite=SQLiteQualityStore, mongo=MongoQualityStore
+    )
     return ProjectionStores(
         facts=facts,
         work=work,
@@ -95,4 +102,5 @@ async def open_stores(backend: Backend) -> ProjectionStores:
         hris=hris,
         reconcile_runs=reconcile_runs,
         counters=counters,
+        quality=quality,
     )

@@ -205,3 +205,22 @@ async def test_the_hris_ids_merged_into_the_member_are_erased_too(market: Market
     assert done.statements.statements_pseudonymised == 1
     assert await agent_finds(market, hris_actor("E7")) == 0
     assert (await market.projection.reconciler.reconcile()).drift == 0
+
+
+async def test_an_erasure_forgets_the_members_quality_items(market: Market, tmp_path: Path) -> None:
+    await seed(market)
+    ada = named(hris_actor(EMPLOYEE))
+    bad_score = statement("scored", actor=ada, result={"score": {"raw": 400}})
+    problem = statement(
+        "answered", actor=ada, activity=f"{COURSE}/q1", result={"score": {"raw": 1}}
+    )
+    problem["object"]["definition"] = {"type": "http://adlnet.gov/expapi/activities/question"}
+    bobs = statement("scored", actor=mbox_actor("bob@x.org"), result={"score": {"raw": 400}})
+    await market.post_statements([bad_score, problem, bobs])
+    await market.projection.worker.drain()
+    quality = market.projection.stores.quality
+    items = await quality.list_items(None)
+    assert sorted(i.issue.member_id or "" for i in items) == ["E2", EMPLOYEE, EMPLOYEE]
+    await market.projection.erasure.erase(EMPLOYEE)
+    assert [i.issue.member_id for i in await quality.list_items(None)] == ["E2"]
+    assert await remaining(market, tmp_path) == []

@@ -32,7 +32,7 @@ def mapping_text(*rows: str, version: str = "# version: 7\n") -> str:
 
 def test_the_shipped_mapping_loads() -> None:
     mapping = load_mapping(SPEC_DIR / "marketplace-mapping.csv")
-    assert mapping.version == "1"
+    assert mapping.version == "2"  # 2: the scope rows
     targets = {r.target_field for r in mapping.rows}
     assert {
         "member_id",
@@ -265,3 +265,52 @@ def test_hris_rows_read_the_identity_columns(projector: Projector) -> None:
     values = projector.mapping.extract_hris(row, projector.context({}))
     assert values == {"member_id": "E1", "email": ["ada@example.com", "a@b.com", "c@d.com"]}
     assert HRIS  # the identity tests use it
+
+
+def scope_row(field: str, action: str, pattern: str, data_type: str = "pattern") -> str:
+    return f"scope,{field},{action},{data_type},{pattern},,,,\n"
+
+
+def test_scope_rows_choose_the_statements_the_marketplace_sees() -> None:
+    course = "http://adlnet.gov/expapi/activities/course"
+    mapping = parse_mapping(
+        mapping_text(
+            scope_row("object.definition.type", "include", course),
+            scope_row("object.definition.type", "include", "(none)"),
+            scope_row("object.id", "include", "https://lms.example.com/badges/*"),
+            scope_row("verb.id", "exclude", "http://id.tincanapi.com/verb/viewed"),
+            scope_row("object.id", "exclude", "https://lms.example.com/courses/sandbox-*"),
+        )
+    )
+    assert len(mapping.scope_rules) == 5 and mapping.rows  # scope rows are not field rows
+
+    def seen(obj_id: str, kind: str | None = None, verb: str = "http://x/completed") -> bool:
+        obj: dict = {"id": obj_id, **({"definition": {"type": kind}} if kind else {})}
+        return mapping.scope.in_scope({"object": obj, "verb": {"id": verb}})
+
+    assert seen("https://lms.example.com/courses/py", course)
+    assert seen("https://lms.example.com/courses/py")  # no type: (none)
+    assert not seen(
+        "https://lms.example.com/t/1", "http://id.tincanapi.com/activitytype/discussion"
+    )
+    assert seen("https://lms.example.com/badges/gold", "http://x/other")  # by IRI pattern
+    assert not seen(
+        "https://lms.example.com/courses/py", course, "http://id.tincanapi.com/verb/viewed"
+    )
+    assert not seen("https://lms.example.com/courses/sandbox-1", course)  # excluded wins
+    # without scope rows everything is in scope
+    assert parse_mapping(mapping_text()).scope.in_scope({"object": {"id": "x"}})
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (scope_row("object.definition.name", "include", "x"), "source_field must be one of"),
+        (scope_row("verb.id", "keep", "x"), "include or exclude"),
+        (scope_row("verb.id", "include", "x", "string"), "data_type must be pattern"),
+        (scope_row("verb.id", "include", ""), "must be a pattern"),
+    ],
+)
+def test_a_bad_scope_row_refuses_to_load_naming_the_row(row: str, message: str) -> None:
+    with pytest.raises(MappingError, match=f"row 8: .*{message}"):
+        parse_mapping(mapping_text(row))

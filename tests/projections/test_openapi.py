@@ -148,6 +148,10 @@ async def check_identities(api: CheckedClient, admin: str) -> None:
     assert (await api.call("POST", resolve, admin, json={**good, "member_id": "E9"}))[0] == 409
     assert (await api.call("POST", resolve, admin, json=good))[0] == 200
     assert (await api.call("GET", f"{ids}/unmatched", admin))[0] == 200
+    quality = f"{V1}/quality"
+    assert (await api.call("GET", quality, admin))[0] == 200
+    assert (await api.call("GET", quality, admin, params={"reason": "x"}))[0] == 200
+    assert (await api.call("GET", quality, admin, params={"state": "closed"}))[0] == 400
     merges = f"{ids}/merges"
     merge = {"from": "E2", "into": "E1", "reason": "duplicate"}
     assert (await api.call("POST", merges, admin, json={**merge, "reason": ""}))[0] == 400

@@ -116,7 +116,7 @@ async def test_a_new_mapping_version_is_drift_until_fixed(
 ) -> None:
     await seed(writer)
     await worker.drain()
-    text = projection_settings().mapping_path.read_text().replace("# version: 1", "# version: 2")
+    text = projection_settings().mapping_path.read_text().replace("# version: 2", "# version: 3")
     path = tmp_path / "mapping.csv"
     path.write_text(text)
     new = Projector.from_settings(projection_settings(mapping_path=path))
@@ -240,7 +240,7 @@ async def test_a_new_mapping_version_fixed_sends_no_event_for_records_that_did_n
     await stores.aggregates.publish_events()
     before = {e.id for e in await stores.deliveries.unfanned_events(1000)}
     old = await stores.aggregates.get_record("E1", COURSE)
-    text = projection_settings().mapping_path.read_text().replace("# version: 1", "# version: 2")
+    text = projection_settings().mapping_path.read_text().replace("# version: 2", "# version: 3")
     path = tmp_path / "mapping.csv"
     path.write_text(text)
     new = Projector.from_settings(projection_settings(mapping_path=path))
@@ -252,7 +252,7 @@ async def test_a_new_mapping_version_fixed_sends_no_event_for_records_that_did_n
     stored = await stores.aggregates.get_record("E1", COURSE)
     assert stored is not None and stored.record is not None
     assert old is not None and stored.version == old.version  # no new version
-    assert stored.record == {**old.record, "mapping_version": "2"}  # type: ignore[dict-item]
+    assert stored.record == {**old.record, "mapping_version": "3"}  # type: ignore[dict-item]
     await stores.aggregates.publish_events()
     sent = [e for e in await stores.deliveries.unfanned_events(1000) if e.id not in before]
     assert sent == []  # was: one learning.updated with `changes: []` per record

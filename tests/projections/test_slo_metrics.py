@@ -168,8 +168,8 @@ async def test_the_last_reconcile_drift_and_provisioning(make_market: MakeMarket
 
 
 def test_the_quality_queue_gauge_reads_the_status_field() -> None:
-    assert "\nlrs_quality_queue_size " not in render_metrics({})
-    assert "\nlrs_quality_queue_size 7.0\n" in render_metrics({"quality_queue_size": 7})
+    assert "\nlrs_quality_items_open " not in render_metrics({})
+    assert "\nlrs_quality_items_open 7.0\n" in render_metrics({"quality_items_open": 7})
 
 
 def test_the_alert_rules_are_well_formed() -> None:

@@ -83,6 +83,17 @@ def test_normalize_email_is_both_in_order() -> None:
         ({}, None),
         ("80", None),
         ({"raw": True}, None),
+        # min absent: taken as 0 when 0 <= raw <= max and max > 0 (docs/marketplace.md)
+        ({"raw": 8, "max": 10}, 80.0),
+        ({"raw": 0, "max": 4}, 0.0),
+        ({"raw": 250, "max": 500}, 50.0),
+        ({"raw": 12, "max": 10}, None),  # raw above max
+        ({"raw": -2, "max": 10}, None),  # negative without min
+        ({"raw": 0, "max": 0}, None),  # max 0
+        ({"raw": -1, "max": -0.5}, None),
+        ({"raw": 5, "min": 0}, None),  # min without max: no scale
+        ({"scaled": 1.5}, None),  # scaled outside -1..1
+        ({"scaled": -1.01}, None),
     ],
 )
 def test_normalize_score_0_100_keeps_the_original_scale(score: object, value: object) -> None:
