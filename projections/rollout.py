@@ -72,6 +72,11 @@ class RolloutProgress:
         self._started = time.monotonic()
         self.total = 0
 
+    def start(self, total: int) -> None:
+        """Begin timing `total` records (after they were counted: the rate is of the work)."""
+        self.total = total
+        self._started = time.monotonic()
+
     def update(self, done: int) -> None:
         """Redraw with `done` of `total` records."""
         if not self._tty:
@@ -120,7 +125,7 @@ class MappingRollout:
         """Re-project every pending record, then reconcile and fix (recorded as a run)."""
         result = RolloutResult(self._version, pending=await self.pending())
         if progress is not None:
-            progress.total = result.pending
+            progress.start(result.pending)
         async for found in self._pending_pages():
             await self._reproject(found, result)
             if progress is not None:

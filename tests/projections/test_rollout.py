@@ -127,7 +127,7 @@ async def test_progress_is_drawn_on_a_terminal_only(tmp_path: Path) -> None:
     terminal, pipe = Terminal(), io.StringIO()
     for stream in (terminal, pipe):
         progress = RolloutProgress(stream)
-        progress.total = 4
+        progress.start(4)
         progress.update(2)
         progress.update(4)
         progress.finish()
