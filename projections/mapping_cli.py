@@ -89,6 +89,7 @@ async def _deploy(projection: Projection, args: argparse.Namespace) -> int:
         f"mapping version {version}: {result.pending} records of older versions",
         f"re-projected {result.reprojected}: changed {result.changed} (with events), "
         f"unchanged {result.quiet} (saved quietly), removed {result.removed}",
+        *_held(result.held),
         f"then reconciled: drift {report.drift}, fixed {report.fixed}, "
         f"flagged {len(report.flagged)}; run {result.run.id} recorded",
         quality,
@@ -150,6 +151,12 @@ async def _diff(projection: Projection, args: argparse.Namespace) -> int:
     report = await differ.diff(args.sample, args.seed)
     print(json.dumps(report.to_json(), indent=2) if args.json else _text(report, args))
     return 0
+
+
+def _held(count: int) -> list[str]:
+    if not count:
+        return []
+    return [f"held for review {count}: learning would move between members (lrs reconcile flagged)"]
 
 
 def _text(report: MappingDiff, args: argparse.Namespace) -> str:

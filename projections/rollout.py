@@ -14,6 +14,10 @@ like "100% drift"; here it is an operation of its own:
 3. reconcile and fix what the record pass cannot see (statements the new mapping brings into
    scope, which had no fact before), recorded as a reconcile run with trigger `rollout`.
 
+A record with a statement the identity map now names another member for is left as it is
+(`held`): re-applying it would move learning between members, which reconcile flags for review
+rather than fixing (`lrs reconcile flagged`); it stays pending until that is settled.
+
 Cut short, it is resumed by running it again: records already at the current version are not
 pending any more and are skipped.
 """
@@ -25,10 +29,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from projections.identity import IdentityResolver
 from projections.reconcile import DriftReport
 from projections.reconcile_runs import ROLLOUT, ReconcileRuns
 from projections.store import ProjectionStores
-from projections.store.base import Pair, StoredRecord
+from projections.store.base import Fact, Pair, StoredRecord
 from projections.store.reconcile_runs import ReconcileRun
 from projections.worker import ProjectionWorker
 
@@ -45,6 +50,7 @@ class RolloutResult:
     changed: int = 0  # content changed: one change event each
     quiet: int = 0  # only the mapping version changed: saved without an event
     removed: int = 0  # no record under the new mapping (a removal event each)
+    held: int = 0  # left for review: re-applying would move learning between members
     report: DriftReport | None = None
     run: ReconcileRun | None = None
 
@@ -57,6 +63,7 @@ class RolloutResult:
             "records_changed": self.changed,
             "records_unchanged": self.quiet,
             "records_removed": self.removed,
+            "records_held_for_review": self.held,
             "drift_after": None if self.report is None else self.report.drift,
             "run_id": None if self.run is None else self.run.id,
         }
@@ -113,6 +120,7 @@ class MappingRollout:
         self._runs = runs
         self._version = version
         self._page = page
+        self._resolver = IdentityResolver(stores.identities)
 
     async def pending(self) -> int:
         """How many live records carry another mapping version."""
@@ -148,6 +156,14 @@ class MappingRollout:
                 yield found
             after = pairs[-1]
 
+    async def _moving(self, facts: dict[Pair, list[Fact]]) -> set[Pair]:
+        """The pairs with a counted statement the identity map now names another member for:
+        re-applying it would move learning between members, which reconcile flags for review
+        (`projections.reconcile`) instead; they are left as they are."""
+        counted = [f for found in facts.values() for f in found if not f.voided]
+        members = await self._resolver.members_for([f.actor_key for f in counted])
+        return {p for f in counted if (p := f.pair) and members[f.actor_key] != f.member_id}
+
     def _is_pending(self, stored: StoredRecord | None) -> bool:
         record = stored.record if stored is not None else None
         return record is not None and record.get("mapping_version") != self._version
@@ -156,7 +172,14 @@ class MappingRollout:
         """Re-apply the statements behind these records; count what their saves did."""
         pairs = [(r.member_id, r.activity_id) for r in found]
         facts = await self._stores.facts.facts_for_pairs(pairs)
-        ids = sorted({f.statement_id for found in facts.values() for f in found})
+        moving = await self._moving(facts)
+        result.held += len(moving)
+        found = [r for r in found if (r.member_id, r.activity_id) not in moving]
+        pairs = [p for p in pairs if p not in moving]
+        facts = {p: f for p, f in facts.items() if p not in moving}
+        if not pairs:
+            return
+        ids = sorted({f.statement_id for listed in facts.values() for f in listed})
         await self._worker.reapply(ids, extra_pairs=pairs)
         await self._stores.aggregates.publish_events()
         after = await self._stores.aggregates.get_records(pairs)

@@ -11,13 +11,21 @@ import pytest
 
 from lrs.store.base import Backend
 from projections.facts import Projector
+from projections.identity import EMAIL
 from projections.reconcile import Reconciler
 from projections.reconcile_runs import ROLLOUT, ReconcileRuns
 from projections.rollout import MappingRollout, RolloutProgress
 from projections.store import ProjectionStores
 from projections.worker import ProjectionWorker
-from tests.projections.conftest import COURSE, Writer, hris_actor, projection_settings, statement
-from tests.projections.test_reconcile_runs import Clock
+from tests.projections.conftest import (
+    COURSE,
+    Writer,
+    claim,
+    hris_actor,
+    projection_settings,
+    statement,
+)
+from tests.projections.test_reconcile_runs import ADA, Clock, projected_for_e5
 
 
 def without_scores(tmp_path: Path) -> Path:
@@ -134,3 +142,25 @@ async def test_progress_is_drawn_on_a_terminal_only(tmp_path: Path) -> None:
     assert "\rre-projected 2/4 records" in terminal.getvalue()
     assert "re-projected 4/4 records" in terminal.getvalue() and "ETA 0s" in terminal.getvalue()
     assert terminal.getvalue().endswith("\n") and pipe.getvalue() == ""
+
+
+async def test_a_record_whose_learning_would_move_to_another_member_is_held_not_moved(
+    backend: Backend,
+    stores: ProjectionStores,
+    worker: ProjectionWorker,
+    writer: Writer,
+    tmp_path: Path,
+) -> None:
+    await seeded(writer, worker, stores)
+    await projected_for_e5(stores, writer, worker)
+    # the address passes to E6 in the identity map, and nothing re-projects
+    await stores.identities.delete_claims([(EMAIL + ADA, "E5")])
+    await claim(stores, "E6", ADA)
+    deploy, _worker, _reconciler = rollout(backend, stores, without_scores(tmp_path))
+    result = await deploy.deploy()
+    assert (result.pending, result.reprojected, result.held) == (5, 4, 1)  # E5: HRIS + Ada
+    e5 = await stores.aggregates.get_record("E5", COURSE)
+    assert e5 is not None and e5.record is not None and e5.record["mapping_version"] == "2"
+    assert await stores.aggregates.get_record("E6", COURSE) is None  # not moved
+    assert result.report is not None and len(result.report.flagged) == 1
+    assert await deploy.pending() == 1
