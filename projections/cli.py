@@ -15,6 +15,7 @@ lrs retention, lrs identities reveal|pseudonyms: see projections.cli_privacy
 lrs hris sources create|list|rotate|revoke   HRIS event sources (`projections.hris_cli`)
 lrs quality list|show|retry|dismiss      the data-quality queue (`projections.quality_cli`)
 lrs mapping check FILE | diff NEW.csv [--sample N]   stage a mapping (`projections.mapping_cli`)
+lrs mapping deploy [--page N]             re-project the records of older mapping versions
 """
 
 from __future__ import annotations

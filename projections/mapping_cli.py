@@ -1,4 +1,4 @@
-"""`lrs mapping check|diff`: stage a mapping change before deploying it.
+"""`lrs mapping check|diff|deploy`: stage a mapping change before deploying it.
 
 lrs mapping check FILE [--verbs FILE] [--json]
     validate a mapping CSV (and a verb table) without opening anything; exit 0 valid,
@@ -7,6 +7,11 @@ lrs mapping diff NEW.csv [--verbs FILE] [--sample N] [--seed S] [--json]
     project the stored statements (or a seeded sample of N) with NEW beside the records the
     current mapping made; per field, how many records would change, with examples. Writes
     nothing (`projections.mapping_diff`); exit 0 (2: NEW is invalid)
+lrs mapping deploy [--page N] [--json]
+    after installing a new mapping (LRS_MARKETPLACE_MAPPING): re-project every record of
+    another mapping version, a page at a time, with a progress line on a terminal, then
+    reconcile and fix (recorded as a run, trigger `rollout`). Resumable: run it again
+    (`projections.rollout`); exit 0 (1: drift left after it)
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from typing import Any, Protocol
 from projections.facts import Projector
 from projections.mapping import load_mapping
 from projections.mapping_diff import MappingDiff, MappingDiffer
+from projections.reconcile_cli import retry_stale_quality
+from projections.rollout import MappingRollout, RolloutProgress
 from projections.service import Projection
 from projections.settings import ProjectionSettings
 from projections.transforms import MappingError, load_verb_table
@@ -36,8 +43,8 @@ class _Config(Protocol):
 def register(
     commands: Any, run: Runner, json_flag: Callable[[argparse.ArgumentParser], None]
 ) -> None:
-    """Add `lrs mapping check|diff`."""
-    mapping = commands.add_parser("mapping", help="check a mapping, or what it would change")
+    """Add `lrs mapping check|diff|deploy`."""
+    mapping = commands.add_parser("mapping", help="check, diff or deploy a mapping")
     sub = mapping.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = sub.add_parser("check", help="validate a mapping CSV (and verb table); starts nothing")
     check.add_argument("file", type=Path)
@@ -51,6 +58,45 @@ def register(
     diff.add_argument("--seed", type=int, default=1, help="the sample's seed")
     json_flag(diff)
     diff.set_defaults(func=_guarded(run(_diff)))
+    deploy = sub.add_parser(
+        "deploy", help="re-project the records of older mapping versions (resumable)"
+    )
+    deploy.add_argument("--page", type=_positive, default=500, help="records per page")
+    json_flag(deploy)
+    deploy.set_defaults(func=run(_deploy))
+
+
+def _positive(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+async def _deploy(projection: Projection, args: argparse.Namespace) -> int:
+    version = projection.projector.mapping.version
+    rollout = MappingRollout(
+        projection.stores,
+        projection.worker,
+        projection.reconcile_runs,
+        version,
+        page=args.page,
+    )
+    result = await rollout.deploy(RolloutProgress())
+    quality = await retry_stale_quality(projection)
+    report = result.report
+    assert report is not None and result.run is not None
+    lines = [
+        f"mapping version {version}: {result.pending} records of older versions",
+        f"re-projected {result.reprojected}: changed {result.changed} (with events), "
+        f"unchanged {result.quiet} (saved quietly), removed {result.removed}",
+        *_held(result.held),
+        f"then reconciled: drift {report.drift}, fixed {report.fixed}, "
+        f"flagged {len(report.flagged)}; run {result.run.id} recorded",
+        quality,
+    ]
+    data = {**result.to_json(), "reconcile": report.to_json()}
+    print(json.dumps(data, indent=2) if args.json else "\n".join(lines))
+    return 0 if report.unresolved == 0 else 1
 
 
 def _check(args: argparse.Namespace, config: _Config) -> int:
@@ -105,6 +151,12 @@ async def _diff(projection: Projection, args: argparse.Namespace) -> int:
     report = await differ.diff(args.sample, args.seed)
     print(json.dumps(report.to_json(), indent=2) if args.json else _text(report, args))
     return 0
+
+
+def _held(count: int) -> list[str]:
+    if not count:
+        return []
+    return [f"held for review {count}: learning would move between members (lrs reconcile flagged)"]
 
 
 def _text(report: MappingDiff, args: argparse.Namespace) -> str:

@@ -12,6 +12,11 @@ Drift is their sum, also as a percentage of the records there should be (or of t
 when there should be none). Statements still awaiting projection show up as drift until the
 worker reaches them, so the report says how many there are.
 
+A stored record that differs from the rebuilt one and carries another `mapping_version` is
+not drift but a *rollout pending* (`rollout`): a new mapping was installed and its records are
+still to be re-projected (`lrs mapping deploy`, `projections.rollout`), a planned operation, not
+"100% drift". `fix` re-projects them too (`reprojected`).
+
 It streams: every read is a page of at most `page` statements, facts, pairs or records, in
 id or key order, so its memory is bounded by a page (and by the drift it reports), not by the
 store. It takes the stored facts as the index from statements to pairs, and checks them:
@@ -123,6 +128,10 @@ class DriftReport:
     arrived: list[Pair] = field(default_factory=list)
     found: int | None = None  # drift before the fix (None: nothing was fixed)
     flagged: list[Flag] = field(default_factory=list)
+    # records differing only because they were folded under another mapping version: a
+    # planned rollout (`lrs mapping deploy`), not drift
+    rollout: list[Pair] = field(default_factory=list)
+    reprojected: int = 0  # after a fix: records of the rollout re-projected
 
     @property
     def drift(self) -> int:
@@ -175,6 +184,8 @@ class DriftReport:
             "drift_found_percent": self.percent(self.drift_found),
             "records_checked": self.records_checked,
             "flagged": len(self.flagged),
+            "mapping_rollout_pending": len(self.rollout),
+            "mapping_rollout_reprojected": self.reprojected,
             "flagged_cases": [f.to_json() for f in self.flagged[:20]],
             "examples": [list(p) for p in (self.differing + self.missing + self.extra)[:20]],
         }
@@ -257,9 +268,10 @@ class Reconciler:
         first did not; those pairs are `arrived`, not fixes undone.
         """
         report, check = await self._compare()
-        if fix and report.drift:
+        if fix and (report.drift or report.rollout):
             found = report.drifting()
             found_count = report.drift
+            pending = set(report.rollout)
             skip = set() if include_flagged else check.flagged_pairs()
             await self._fix(report, check, skip)
             report, _check = await self._compare()
@@ -267,6 +279,7 @@ class Reconciler:
             report.found = found_count
             report.fixed = len(found - left)
             report.arrived = sorted(left - found)
+            report.reprojected = len(pending - set(report.rollout))
         return report
 
     async def _compare(self) -> tuple[DriftReport, FactCheck]:
@@ -284,6 +297,7 @@ class Reconciler:
         report.differing.sort()
         report.missing.sort()
         report.extra.sort()
+        report.rollout.sort()
         report.flagged = await self._name_conflicts(check.flags)
         return report, check
 
@@ -363,7 +377,7 @@ class Reconciler:
             records = await self._stores.aggregates.get_records(pairs)
             expected = await self._fold(pairs, await self._stores.facts.facts_for_pairs(pairs))
             for pair in pairs:
-                _classify(report, pair, expected[pair], records.get(pair))
+                self._classify(report, pair, expected[pair], records.get(pair))
             after = page[-1]
 
     async def _find_extra_records(self, report: DriftReport, distrusted: set[Pair]) -> None:
@@ -390,11 +404,11 @@ class Reconciler:
             records = await self._stores.aggregates.get_records(chunk)
             expected = await self._fold(chunk, facts)
             for pair in chunk:
-                _classify(report, pair, expected[pair], records.get(pair))
+                self._classify(report, pair, expected[pair], records.get(pair))
 
     async def _fix(self, report: DriftReport, check: FactCheck, skip: set[Pair]) -> None:
         """Re-apply the statements behind the drifting pairs (but `skip`), a page at a time."""
-        pairs = sorted({*report.differing, *report.missing, *report.extra} - skip)
+        pairs = sorted((report.drifting() | set(report.rollout)) - skip)
         for start in range(0, len(pairs), self._page):
             chunk = pairs[start : start + self._page]
             current = await self._stores.facts.facts_for_pairs(chunk)
@@ -402,17 +416,24 @@ class Reconciler:
             ids.update(f.statement_id for p in chunk for f in check.corrections.get(p, []))
             await self._worker.reapply(sorted(ids), extra_pairs=chunk)
 
-
-def _classify(
-    report: DriftReport, pair: Pair, expected: dict[str, Any] | None, stored: StoredRecord | None
-) -> None:
-    """Count the pair's expected record and file it as differing, missing or extra."""
-    live = stored.record if stored is not None else None
-    if expected is not None:
-        report.expected += 1
-    if expected is None and live is not None:
-        report.extra.append(pair)
-    elif expected is not None and live is None:
-        report.missing.append(pair)
-    elif expected != live:
-        report.differing.append(pair)
+    def _classify(
+        self,
+        report: DriftReport,
+        pair: Pair,
+        expected: dict[str, Any] | None,
+        stored: StoredRecord | None,
+    ) -> None:
+        """Count the pair's expected record and file it as differing, missing or extra (or
+        as a pending rollout: a record of another mapping version, to be re-projected)."""
+        live = stored.record if stored is not None else None
+        if expected is not None:
+            report.expected += 1
+        if expected is None and live is not None:
+            report.extra.append(pair)
+        elif expected is not None and live is None:
+            report.missing.append(pair)
+        elif expected != live:
+            assert live is not None
+            version = live.get("mapping_version")  # (a damaged record may have none)
+            pending = bool(version) and version != self._projector.mapping.version
+            (report.rollout if pending else report.differing).append(pair)

@@ -10,8 +10,22 @@ from collections.abc import Callable
 from typing import Any
 
 from projections.quality import open_statement_ids, retry
+from projections.reconcile import DriftReport
 from projections.reconcile_runs import DRIFT_SLO_PERCENT, run_json
 from projections.service import Projection
+
+
+def rollout_lines(report: DriftReport) -> list[str]:
+    """The records of another mapping version: a planned rollout, not drift."""
+    lines = []
+    if report.reprojected:
+        lines.append(f"mapping version rollout: {report.reprojected} records re-projected")
+    if report.rollout:
+        lines.append(
+            f"mapping version rollout pending: {len(report.rollout)} records "
+            "(not drift; lrs mapping deploy re-projects them)"
+        )
+    return lines
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -31,9 +45,10 @@ async def reconcile(projection: Projection, args: argparse.Namespace) -> int:
         f"extra {len(report.extra)}: drift {report.drift} ({report.drift_percent}%)",
         f"awaiting projection {report.awaiting}, unmatched {report.unmatched}",
     ]
+    lines += rollout_lines(report)
     if args.fix:
         lines.append(f"fixed {report.fixed}")
-        lines.append(await _retry_stale_quality(projection))
+        lines.append(await retry_stale_quality(projection))
     if report.arrived:
         lines.append(
             f"drift new since the run began {len(report.arrived)} "
@@ -112,7 +127,7 @@ def register(commands: Any, run: Runner, json_flag: Callable[[Any], None]) -> No
     review.set_defaults(func=run(flagged))
 
 
-async def _retry_stale_quality(projection: Projection) -> str:
+async def retry_stale_quality(projection: Projection) -> str:
     """After a fix (a new mapping deployed): the quality items recorded under an older mapping
     are retried, so those that map now are resolved."""
     store = projection.stores.quality

@@ -1,11 +1,13 @@
 """Reconciliation as an operation: every run recorded, a daily schedule, the drift history.
 
 The integration's acceptance criterion is drift below 1% over a 7-day window, so each run,
-manual (`lrs reconcile`, `--fix`) or scheduled (`lrs worker --reconcile-daily`,
-`LRS_RECONCILE_DAILY=1`), is stored (`ReconcileRunStore`) with when it ran, the records it
-checked, the drift it found (count and % of the records there should be, before any fix),
-what it fixed, and the cases it flagged for review instead (`projections.reconcile`). The
-history of a window says whether the criterion held: every run in it found drift below
+manual (`lrs reconcile`, `--fix`), scheduled (`lrs worker --reconcile-daily`,
+`LRS_RECONCILE_DAILY=1`) or ending a mapping rollout (`lrs mapping deploy`), is stored
+(`ReconcileRunStore`) with when it ran, the records it checked, the drift it found (count and
+% of the records there should be, before any fix), what it fixed, the cases it flagged for
+review instead (`projections.reconcile`), and the records of another mapping version it found
+(a rollout pending, not drift). The history of a window says whether the criterion held: every
+run in it found drift below
 `DRIFT_SLO_PERCENT` (no run in the window: unknown, `null`).
 
 A scheduled run fixes what it safely can (never the flagged cases). Runs are few, and a run's
@@ -28,7 +30,7 @@ from projections.transforms import format_datetime
 log = logging.getLogger(__name__)
 
 DRIFT_SLO_PERCENT = 1.0
-MANUAL, SCHEDULED = "manual", "scheduled"
+MANUAL, SCHEDULED, ROLLOUT = "manual", "scheduled", "rollout"
 
 
 def run_json(run: ReconcileRun, *, with_flagged: bool = True) -> dict[str, Any]:
@@ -47,6 +49,7 @@ def run_json(run: ReconcileRun, *, with_flagged: bool = True) -> dict[str, Any]:
         "fixed": run.fixed,
         "flagged": run.flagged_count,
         "awaiting_projection": run.awaiting_projection,
+        "mapping_rollout_pending": run.rollout_pending,
     }
     if with_flagged:
         data["flagged_cases"] = list(run.flagged)
@@ -116,6 +119,7 @@ class ReconcileRuns:
             fixed=report.fixed,
             flagged_count=len(report.flagged),
             awaiting_projection=report.awaiting,
+            rollout_pending=len(report.rollout) + report.reprojected,
             flagged=tuple(f.to_json() for f in report.flagged[:FLAGGED_KEPT]),
         )
         await self._store.add_run(run)

@@ -26,7 +26,7 @@ class ReconcileRun:
     """
 
     id: str
-    trigger: str  # "manual" (CLI, API) or "scheduled" (the worker's daily run)
+    trigger: str  # "manual" (CLI, API), "scheduled" (the worker's daily run) or "rollout"
     fix: bool
     started_us: int
     finished_us: int
@@ -39,6 +39,7 @@ class ReconcileRun:
     flagged_count: int
     awaiting_projection: int
     flagged: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    rollout_pending: int = 0  # records of another mapping version found (not drift)
 
 
 @runtime_checkable

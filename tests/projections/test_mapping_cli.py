@@ -97,3 +97,59 @@ def test_diff_of_a_sample(data_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     bad = write(data_dir / "bad.csv", "nothing\n")
     assert main(["mapping", "diff", str(bad)]) == 2
     assert "no '# version: ...' line" in capsys.readouterr().err
+
+
+def test_deploy_reprojects_the_older_records_and_reconcile_shows_a_rollout_not_drift(
+    data_dir: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store(
+        data_dir,
+        statement("passed", result={"score": {"raw": 7, "min": 0, "max": 10}}),
+        statement("passed", actor=hris_actor("E2"), result={"score": {"scaled": 0.5}}),
+        *(statement("completed", actor=hris_actor(f"E{n}")) for n in (3, 4, 5)),
+    )
+    assert main(["worker", "--once", "--no-webhooks"]) == 0
+    text = SHIPPED.read_text().replace("# version: 2", "# version: 3")
+    new = write(data_dir / "v3.csv", text.replace(SCORE_ROW + "\n", ""))
+    monkeypatch.setenv("LRS_MARKETPLACE_MAPPING", str(new))
+    capsys.readouterr()
+    assert main(["reconcile"]) == 0  # a planned rollout is not drift
+    out = capsys.readouterr().out
+    assert "drift 0 (0.0%)" in out and "mapping version rollout pending: 5 records" in out
+    assert cli_json(capsys, "reconcile")["mapping_rollout_pending"] == 5
+
+    from projections.worker import ProjectionWorker
+
+    real, calls = ProjectionWorker.reapply, []
+
+    async def failing(self: ProjectionWorker, ids: Any, **kwargs: Any) -> None:
+        calls.append(ids)
+        if len(calls) == 2:
+            raise RuntimeError("cut short")
+        await real(self, ids, **kwargs)
+
+    monkeypatch.setattr(ProjectionWorker, "reapply", failing)
+    with pytest.raises(RuntimeError, match="cut short"):
+        main(["mapping", "deploy", "--page", "2"])
+    monkeypatch.setattr(ProjectionWorker, "reapply", real)
+    capsys.readouterr()
+    assert "rollout pending: 3 records" in _reconcile_out(capsys)
+    done = cli_json(capsys, "mapping", "deploy", "--page", "2")
+    assert (done["records_pending"], done["records_reprojected"]) == (3, 3)
+    assert done["records_changed"] + done["records_unchanged"] == 3
+    assert done["drift_after"] == 0 and done["reconcile"]["mapping_rollout_pending"] == 0
+    assert main(["mapping", "deploy"]) == 0  # again: nothing left
+    captured = capsys.readouterr()
+    assert "0 records of older versions" in captured.out and "re-projected 0" in captured.out
+    assert captured.err == ""  # no progress line off a terminal
+    after = cli_json(capsys, "reconcile")
+    assert (after["drift"], after["mapping_rollout_pending"]) == (0, 0)
+    history = cli_json(capsys, "reconcile", "history")
+    assert "rollout" in [r["trigger"] for r in history["runs"]]
+
+
+def _reconcile_out(capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["reconcile"]) == 0
+    return capsys.readouterr().out

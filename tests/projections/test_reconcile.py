@@ -106,7 +106,7 @@ async def test_drift_is_found_and_fixed(
     assert after is not None and after.record is not None and after.record["learning_completed"]
 
 
-async def test_a_new_mapping_version_is_drift_until_fixed(
+async def test_a_new_mapping_version_is_a_pending_rollout_not_drift(
     backend: Backend,
     stores: ProjectionStores,
     projector: Projector,
@@ -122,8 +122,12 @@ async def test_a_new_mapping_version_is_drift_until_fixed(
     new = Projector.from_settings(projection_settings(mapping_path=path))
     new_worker = ProjectionWorker(backend.statements, stores, new)
     rec = Reconciler(backend.statements, stores, new, new_worker)
-    assert len((await rec.reconcile()).differing) == 2
-    assert (await rec.reconcile(fix=True)).drift == 0
+    found = await rec.reconcile()
+    assert found.drift == 0 and found.differing == []
+    assert len(found.rollout) == 2 and found.to_json()["mapping_rollout_pending"] == 2
+    fixed = await rec.reconcile(fix=True)  # --fix re-projects them too
+    assert fixed.drift == 0 and fixed.rollout == [] and fixed.reprojected == 2
+    assert (await rec.reconcile()).rollout == []
 
 
 async def test_identities_loaded_are_reconciled(
@@ -248,7 +252,7 @@ async def test_a_new_mapping_version_fixed_sends_no_event_for_records_that_did_n
         backend.statements, stores, new, ProjectionWorker(backend.statements, stores, new)
     )
     report = await rec.reconcile(fix=True)
-    assert (report.drift, report.fixed) == (0, 2)
+    assert (report.drift, report.fixed, report.reprojected) == (0, 0, 2)  # a rollout: no drift
     stored = await stores.aggregates.get_record("E1", COURSE)
     assert stored is not None and stored.record is not None
     assert old is not None and stored.version == old.version  # no new version
