@@ -32,7 +32,8 @@ What it does:
    acknowledged with a 2xx, events expected (every event any receiver verified; the
    subscriptions are unfiltered, so each is owed all of them), delivery %, dead letters, the
    server's success / failure attempt counters; drift after reconcile; quality counts by
-   reason; and the CPU probe (`tests.perf.ingest.cpu_probe_ms`).
+   reason; and the CPU probe (`tests.perf.ingest.cpu_probe_ms`). `--receivers healthy` runs
+   the healthy receiver alone: the baseline its figures beside the others compare with.
 """
 
 from __future__ import annotations
@@ -212,14 +213,16 @@ def lrs(env: dict[str, str], *args: str, ok: tuple[int, ...] = (0,)) -> str:
     return done.stdout.decode()
 
 
-def setup(env: dict[str, str], members: int, hook: str, receivers: Receivers) -> str:
-    """Credential, HRIS import, three subscriptions; the Basic auth header."""
+def setup(
+    env: dict[str, str], members: int, hook: str, receivers: Receivers, names: list[str]
+) -> str:
+    """Credential, HRIS import, a subscription per receiver named; the Basic auth header."""
     out = lrs(env, "credentials", "create", "--name", "bench", "--scopes", "all", "--json")
     created = orjson.loads(out.strip().splitlines()[-1])
     hris = Path(env["LRS_DATA_DIR"]) / "hris.csv"
     hris.write_text(hris_csv(members))
     lrs(env, "identities", "import", str(hris))
-    for name in RECEIVERS:
+    for name in names:
         sub = orjson.loads(lrs(env, "webhooks", "subscribe", "--url", f"{hook}/{name}", "--json"))
         receivers.secrets[name] = sub["secret"]
         receivers.secrets["id:" + name] = sub["id"]
@@ -297,7 +300,7 @@ def per_receiver(receivers: Receivers, text: str, posted_at: float) -> list[dict
     """The delivery figures of each receiver."""
     expected = set().union(*receivers.verified.values()) if receivers.verified else set()
     rows = []
-    for name in RECEIVERS:
+    for name in (n for n in RECEIVERS if "id:" + n in receivers.secrets):
         sub = receivers.secrets["id:" + name]
         acked = receivers.acknowledged.get(name, set())
         rows.append(
@@ -392,6 +395,7 @@ async def measure(args: argparse.Namespace, env: dict[str, str], rec: Receivers)
             "slow_seconds": args.slow_seconds,
             "webhook_timeout": args.webhook_timeout,
             "max_attempts": args.max_attempts,
+            "subscribed": args.receivers,
             "post_seconds": posted,
             "settle_seconds": settled_s,
             "settled": settled,
@@ -426,7 +430,8 @@ async def main_async(args: argparse.Namespace) -> int:
             env["LRS_WEBHOOK_TIMEOUT"] = str(args.webhook_timeout)
             env["LRS_WEBHOOK_MAX_ATTEMPTS"] = str(args.max_attempts)
             env.pop("LRS_WORKER_POLL", None)
-            env["BENCH_AUTH"] = setup(env, args.members, f"http://127.0.0.1:{hook_port}", rec)
+            hook = f"http://127.0.0.1:{hook_port}"
+            env["BENCH_AUTH"] = setup(env, args.members, hook, rec, args.receivers)
             result = await measure(args, env, rec)
     finally:
         await runner.cleanup()
@@ -456,8 +461,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--settle-timeout", type=float, default=900.0, help="seconds to wait for settling"
     )
+    parser.add_argument(
+        "--receivers",
+        default=",".join(RECEIVERS),
+        help="receivers subscribed, of healthy,slow,failing (healthy alone: a baseline)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.receivers = [n for n in args.receivers.split(",") if n]
+    if not args.receivers or set(args.receivers) - set(RECEIVERS):
+        parser.error(f"--receivers: a comma-separated subset of {','.join(RECEIVERS)}")
+    return args
 
 
 if __name__ == "__main__":
