@@ -181,7 +181,8 @@ class Receivers:
     slow_seconds: float
     secrets: dict[str, str] = field(default_factory=dict)  # name → secret
     verified: dict[str, set[str]] = field(default_factory=dict)  # name → event ids
-    acknowledged: dict[str, set[str]] = field(default_factory=dict)  # name → event ids
+    # name → event ids answered 2xx on a connection still open (the sender got the answer)
+    acknowledged: dict[str, set[str]] = field(default_factory=dict)
     last_ack: dict[str, float] = field(default_factory=dict)  # name → perf_counter time
     bad: int = 0
 
@@ -199,6 +200,8 @@ class Receivers:
             return web.Response(status=500)
         if name == "slow":
             await asyncio.sleep(self.slow_seconds)
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=204)  # the sender gave up (timeout): not delivered
         self.acknowledged.setdefault(name, set()).add(event_id)
         self.last_ack[name] = time.perf_counter()
         return web.Response(status=204)
