@@ -368,42 +368,13 @@ def parse_record_position(position: str) -> tuple[int, str, str]:
     return updated_us, member, activity
 
 
-def _save(conn: sqlite3.Connection, save: RecordSave, top: list[int]) -> bool:
-    """One compare-and-set in the writer's transaction; `top` holds the newest update time
-    handed out so far (update times strictly increase: see the module docstring)."""
-    row = conn.execute(
-        "SELECT rev FROM marketplace_records WHERE member_id = ? AND activity_id = ?", save.pair
-    ).fetchone()
-    if (row[0] if row else 0) != save.expected_rev:
-        return False
-    if row is not None and save.event is None and not save.quiet:  # only the rev moves
-        conn.execute(
-            "UPDATE marketplace_records SET rev = ? WHERE member_id = ? AND activity_id = ?",
-            (save.expected_rev + 1, *save.pair),
-        )
-        return True
-    if not top:
-        (newest,) = conn.execute("SELECT max(updated_us) FROM marketplace_records").fetchone()
-        top.append(newest or 0)
-    top[0] = updated_us = max(save.now_us, top[0] + 1)
-    body = orjson.dumps(save.record) if save.record is not None else None
-    conn.execute(  # an upsert updates the row in place (REPLACE deletes and inserts it)
-        f"INSERT INTO marketplace_records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?) "
-        "ON CONFLICT(member_id, activity_id) DO UPDATE SET rev = excluded.rev, "
-        "version = excluded.version, record = excluded.record, updated_us = excluded.updated_us",
-        (*save.pair, save.expected_rev + 1, save.version, body, updated_us),
-    )
-    if save.event is not None:
-        _insert_event(conn, save.event)
-    return True
-
-
 def _save_many(conn: sqlite3.Connection, saves: Sequence[RecordSave]) -> set[Pair]:
-    """`_save` for many saves, in the writer's transaction: the revs read a chunk of pairs per
-    query, then the rows written with one `executemany` per kind (rev moves, records,
-    events) instead of three statements per save: the same rows as saving one at a time, in
-    order (a pair saved twice is compared with the rev its first save gave; update times and
-    event order follow the saves), with a fraction of the writer's work per record."""
+    """Compare-and-set saves in the writer's transaction (a single one too: `save_record`):
+    the revs read a chunk of pairs per query, then the rows written with one `executemany` per
+    kind (rev moves, records, events) instead of three statements per save: the same rows as
+    saving one at a time, in order (a pair saved twice is compared with the rev its first
+    save gave; update times and event order follow the saves), with a fraction of the
+    writer's work per record."""
     revs = _revs(conn, [save.pair for save in saves])
     saved: set[Pair] = set()
     moved: list[tuple[int, str, str]] = []
@@ -512,7 +483,7 @@ class SQLiteAggregateStore:
         save = RecordSave(
             member_id, activity_id, expected_rev, record, version, now_us, event, quiet=quiet
         )
-        return await self._db.write(lambda conn: _save(conn, save, []))
+        return await self._db.write(lambda conn: bool(_save_many(conn, [save])))
 
     async def save_records(self, saves: Sequence[RecordSave]) -> set[Pair]:
         """Every compare-and-set in one writer job: one commit (and one fsync) per batch,
