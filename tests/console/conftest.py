@@ -3,8 +3,9 @@ browser-like login (form token, CSRF token read from the page)."""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from console.keys import accounts_key, sessions_key
 from console.store.base import SessionStore
 from lrs.keys import console_app_key
 from lrs.store.base import Backend
+from tests.console.browser import Server, new_browser
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -82,3 +84,35 @@ async def console(aiohttp_client: Callable[..., Any], backend: Backend, tmp_path
 
     app = create_app(Config(core=Settings(data_dir=tmp_path)), backend=backend)
     return Console(http=await aiohttp_client(app), backend=backend)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`lrs serve` on a fresh data directory, for a browser test module."""
+    running = Server(tmp_path_factory.mktemp("console-data"))
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for a browser test module (starting one per test costs seconds)."""
+    driver = new_browser()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def screens(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where a browser test writes its 1366x768 screenshots: `LRS_CONSOLE_SCREENSHOTS` when set
+    (to refresh docs/console/ by hand), else a temporary directory."""
+    chosen = os.environ.get("LRS_CONSOLE_SCREENSHOTS")
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+        return Path(chosen)
+    return tmp_path_factory.mktemp("screens")
