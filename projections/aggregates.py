@@ -30,8 +30,10 @@ Rules (see also docs/marketplace.md):
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
@@ -287,31 +289,54 @@ def change_tags(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[
     return tags
 
 
-def causing_verbs(
-    facts: Sequence[Fact], before: dict[str, Fact], voided: Sequence[Fact]
-) -> dict[Pair, set[str]]:
-    """The verbs of the statements whose contribution changed, by each pair it changed in.
+@dataclass
+class Cause:
+    """What caused a pair's change: the verbs of the statements behind it, and the earliest
+    time one of them was stored (None when none was newly stored: a re-application by
+    `reconcile --fix`), from which webhook delivery latency is measured."""
+
+    verbs: set[str] = dataclasses.field(default_factory=set)
+    stored_us: int | None = None
+
+    def add(self, verb: str | None, stored_us: int | None) -> None:
+        if verb:
+            self.verbs.add(verb)
+        if stored_us is not None and (self.stored_us is None or stored_us < self.stored_us):
+            self.stored_us = stored_us
+
+
+def change_causes(
+    facts: Sequence[Fact],
+    before: dict[str, Fact],
+    voided: Sequence[Fact],
+    *,
+    voided_at: Mapping[str, int] | None = None,
+) -> dict[Pair, Cause]:
+    """What caused each pair's change: the verbs of the statements whose contribution
+    changed, and when they were stored.
 
     `facts` are facts just written and `before` the same statements' facts as they were (a
     fact written again unchanged caused nothing); a changed fact causes a change in the pair
     it counts in now and in the one it left. `voided` are facts just voided: a voiding
-    statement's change is caused by the verb it withdraws (a voided pass: `passed`).
+    statement's change is caused by the verb it withdraws (a voided pass: `passed`), at the
+    time the voiding statement was stored (`voided_at`, by voided statement id). Without
+    `voided_at` (statements applied again, not newly stored) no stored time is kept.
     """
-    causes: dict[Pair, set[str]] = {}
+    causes: dict[Pair, Cause] = {}
+    fresh = voided_at is not None
 
-    def add(fact: Fact) -> None:
-        verb, pair = fact.data.get("verb_id"), fact.pair
-        if verb and pair is not None:
-            causes.setdefault(pair, set()).add(verb)
+    def add(fact: Fact, stored_us: int | None) -> None:
+        if fact.pair is not None:
+            causes.setdefault(fact.pair, Cause()).add(fact.data.get("verb_id"), stored_us)
 
     for fact in facts:
         old = before.get(fact.statement_id)
         if old != fact:
-            add(fact)
+            add(fact, fact.stored_us if fresh else None)
             if old is not None:
-                add(old)
+                add(old, fact.stored_us if fresh else None)
     for fact in voided:
-        add(fact)
+        add(fact, voided_at.get(fact.statement_id) if voided_at is not None else None)
     return causes
 
 
@@ -325,6 +350,7 @@ def change_event(
     now_us: int,
     public_id: str | None = None,
     verbs: Sequence[str] = (),
+    source_stored_us: int | None = None,
 ) -> OutboxEvent | None:
     """The event for a record going from `old` to `new`, or None when it did not change.
 
@@ -332,7 +358,9 @@ def change_event(
     version that maps these statements as before) makes no event: receivers got one with
     `changes: []` per record, noise. `changes` names the fields that changed (`verbs` and
     `provenance` included), so it is never empty. `verbs` are those of the statements
-    that caused the change (`causing_verbs`), what a subscription's verb filter matches.
+    that caused the change (`change_causes`), what a subscription's verb filter matches;
+    `source_stored_us` the earliest stored time among them (`source_stored_at`, absent for a
+    change no newly stored statement caused), from which delivery latency is measured.
     The body names the member by `public_id` when given (a pseudonym: see
     `projections.pseudonyms`); the outbox row keeps the member id for the LRS's own use.
     """
@@ -357,6 +385,8 @@ def change_event(
         "verbs": sorted(set(verbs)),
         "data": disclose_record(new, public_id or member_id),
     }
+    if source_stored_us is not None:
+        body["source_stored_at"] = format_datetime(source_stored_us)
     return OutboxEvent(
         id=event_id,
         type=kind,

@@ -51,6 +51,7 @@ from projections.identity_rows import IdentityFileError
 from projections.reconcile_runs import DailyReconcile
 from projections.replay import Replayer
 from projections.retention import DailyRetention
+from projections.scopes import SCOPES
 from projections.service import Projection, open_projection
 from projections.settings import ProjectionSettings
 from projections.transforms import MappingError
@@ -185,6 +186,7 @@ async def _subscribe(projection: Projection, args: argparse.Namespace) -> int:
         verbs=args.verb or [],
         activities=args.activity or [],
         members=args.member or [],
+        scopes=args.scope or [],
     )
     data = {**subscription_json(subscription), "secret": secret}
     _print(args, data, f"subscription {subscription.id}\nsecret: {secret}\n(shown only now)")
@@ -315,6 +317,12 @@ def _register_webhooks(commands: Any) -> None:
     )
     subscribe.add_argument("--activity", action="append", help="only this activity id")
     subscribe.add_argument("--member", action="append", help="only this member id")
+    subscribe.add_argument(
+        "--scope",
+        action="append",
+        choices=SCOPES,
+        help="its events carry only the fields this OAuth scope opens (repeatable; none: all)",
+    )
     _json_flag(subscribe)
     subscribe.set_defaults(func=_run(_subscribe))
     listing = sub.add_parser("list", help="subscriptions")

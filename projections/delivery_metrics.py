@@ -8,12 +8,14 @@ Per subscription:
 
 - attempts that got a 2xx (`webhook_success`) and attempts that did not (`webhook_failure`:
   another status, a timeout, a refused connection), and dead letters (`webhook_dead`);
-- the latency of each delivered event, from when its change was made (the event's
-  `occurred_at`: the worker applying the statement, in the same step as the record) to the
-  2xx, in the fixed buckets `LATENCY_BUCKETS` (`webhook_latency_bucket`, series
-  "<subscription>\\t<bucket index>", `len(LATENCY_BUCKETS)` for +Inf) and their sum
-  (`webhook_latency_sum`). The time from the statement being stored to the change is the
-  projection lag (`lrs_projection_lag_seconds`): stored → 2xx is the two together.
+- the latency of each delivered event caused by newly stored statements, from when the
+  earliest of them was stored (the event's `source_stored_at`) to the 2xx: projection and
+  delivery together, what the marketplace waits for. In the fixed buckets `LATENCY_BUCKETS`
+  (`webhook_latency_bucket`, series "<subscription>\\t<bucket index>",
+  `len(LATENCY_BUCKETS)` for +Inf) and their sum (`webhook_latency_sum`). Events no newly
+  stored statement caused (a `reconcile --fix`, a mapping deploy, a replay, an erasure, a
+  member's lifecycle) carry no `source_stored_at` and are not in the histogram: their
+  statements may be months old, and their latency says nothing of the feed's.
 
 Bucket bounds are part of the stored counters: changing them starts the histogram afresh
 (rename the counter).
@@ -39,10 +41,10 @@ SUCCESS, FAILURE, DEAD_LETTERS = "webhook_success", "webhook_failure", "webhook_
 LATENCY_BUCKET, LATENCY_SUM = "webhook_latency_bucket", "webhook_latency_sum"
 
 
-def occurred_us(body: bytes) -> int | None:
-    """The event's `occurred_at` in microseconds (None: not readable)."""
+def source_stored_us(body: bytes) -> int | None:
+    """The event's `source_stored_at` in microseconds (None: absent or not readable)."""
     try:
-        value = orjson.loads(body).get("occurred_at") if body else None
+        value = orjson.loads(body).get("source_stored_at") if body else None
         return timestamp_us(value) if isinstance(value, str) else None
     except (orjson.JSONDecodeError, LRSError, AttributeError):
         return None
@@ -57,7 +59,7 @@ def increments(delivery: Delivery, state: str, now_us: int) -> dict[CounterKey, 
             found[(DEAD_LETTERS, sub)] = 1
         return found
     found = {(SUCCESS, sub): 1}
-    happened = occurred_us(delivery.body)
+    happened = source_stored_us(delivery.body)
     if happened is not None:
         latency = max(0.0, (now_us - happened) / 1_000_000)
         bucket = bisect.bisect_left(LATENCY_BUCKETS, latency)

@@ -55,10 +55,10 @@ class CompiledRow:
         rest: Reader | None,
         transforms: Sequence[Callable[[Any, TransformContext], Any]],
         check: Callable[[Any], bool],
-        rejects: bool = False,
+        rejects: Callable[[Any, TransformContext], bool] | None = None,
     ) -> None:
         self.target_field = target_field
-        self.rejects = rejects  # no value from a raw one: the raw value is unusable
+        self.rejects = rejects  # no value from a raw one it names: that raw value is unusable
         self.required = required
         self.many = many
         self.read_key = read_key
@@ -202,7 +202,7 @@ class Extractor:
                         value = row.value(raw, ctx)
                         if value is not None:
                             break
-                        if row.rejects and unusable is None:
+                        if unusable is None and row.rejects is not None and row.rejects(raw, ctx):
                             unusable = raw
             if value is None or value == []:
                 if required:

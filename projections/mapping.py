@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,8 +208,25 @@ class MappingRow:
             rest=rest,
             transforms=[t.func for t in self.transforms],
             check=type_check(TARGET_FIELDS[self.target_field]),
-            rejects=not self.transforms or any(t.rejects for t in self.transforms),
+            rejects=rejecting(self.transforms),
         )
+
+
+def _always(_raw: Any, _ctx: TransformContext) -> bool:
+    return True
+
+
+def rejecting(transforms: Sequence[Transform]) -> Callable[[Any, TransformContext], bool] | None:
+    """Which raw values a row refuses as unusable when it gives nothing for them: all (no
+    transform, or one that `rejects`), those a transform's `unusable` names, or none."""
+    if not transforms or any(t.rejects for t in transforms):
+        return _always
+    tests = [t.unusable for t in transforms if t.unusable is not None]
+    if not tests:
+        return None
+    if len(tests) == 1:
+        return tests[0]
+    return lambda raw, ctx: any(test(raw, ctx) for test in tests)
 
 
 def _path_reader(steps: tuple[Step, ...]) -> Reader | None:

@@ -130,6 +130,8 @@ class Transform:
     func: TransformFunc
     # None from it means the value is unusable (a data-quality issue), not "does not apply"
     rejects: bool = False
+    # or only for the values this says (None from it otherwise means "does not apply")
+    unusable: Callable[[Any, TransformContext], bool] | None = None
 
 
 # --- emails -----------------------------------------------------------------------------------
@@ -273,10 +275,50 @@ def passed_failed(value: Any, ctx: TransformContext) -> str | None:
     return {True: "passed", False: "failed"}.get(value) if isinstance(value, bool) else None
 
 
+# The last word of the IRIs of verbs that change an enrollment in the vocabularies LMSs use
+# (ADL, Tin Can registry, Activity Streams, Open edX's `unregistered` for an unenrolment).
+ENROLLMENT_WORDS = frozenset(
+    {
+        "enrolled",
+        "unenrolled",
+        "registered",
+        "unregistered",
+        "deregistered",
+        "join",
+        "joined",
+        "leave",
+        "left",
+        "withdrew",
+        "withdrawn",
+        "withdraw",
+        "dropped",
+        "unsubscribed",
+        "cancelled",
+        "canceled",
+    }
+)
+
+
+def looks_like_enrollment(verb_id: str) -> bool:
+    """Whether a verb's IRI ends in a word of `ENROLLMENT_WORDS` (its last path segment)."""
+    return verb_id.rstrip("/").rsplit("/", 1)[-1].lower() in ENROLLMENT_WORDS
+
+
 def enrollment_from_verb(value: Any, ctx: TransformContext) -> str | None:
     """The enrollment state the verb table gives the verb."""
     rule = ctx.verbs.rule(value)
     return rule.enrollment_state if rule is not None else None
+
+
+def unknown_enrollment_verb(value: Any, ctx: TransformContext) -> bool:
+    """Whether a verb the table does not list names an enrollment change (`looks_like_
+    enrollment`: an Open edX unenrolment, `http://id.tincanapi.com/verb/unregistered`).
+
+    Such a verb gives no enrollment state, as any verb the table does not list, but is an
+    unusable value (`unknown_enrollment_state`, value the verb) in the data-quality queue: an
+    operator sees a verb to add to the table instead of a learner who silently stays enrolled.
+    """
+    return isinstance(value, str) and ctx.verbs.rule(value) is None and looks_like_enrollment(value)
 
 
 def if_badge_verb(value: Any, ctx: TransformContext) -> Any:
@@ -313,7 +355,9 @@ TRANSFORMS: dict[str, Transform] = {
         Transform("bool_from_verb", "boolean", bool_from_verb),
         Transform("success_from_verb", "enum", success_from_verb),
         Transform("passed_failed", "enum", passed_failed),
-        Transform("enrollment_from_verb", "enum", enrollment_from_verb),
+        Transform(
+            "enrollment_from_verb", "enum", enrollment_from_verb, unusable=unknown_enrollment_verb
+        ),
         Transform("if_badge_verb", None, if_badge_verb),
         Transform("if_activity", None, if_activity),
         Transform("hris_account", "string", hris_account),

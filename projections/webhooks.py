@@ -51,8 +51,10 @@ import orjson
 
 from lrs.errors import BadRequest, LRSError
 from projections.delivery_metrics import DeliveryOutcomes
+from projections.event_view import body_for, hidden_tags, view_of, visible_event
 from projections.keyring import Keyring
 from projections.member_events import MEMBER_EVENT_TYPES
+from projections.scopes import SCOPES
 from projections.store.base import (
     DEAD,
     DELIVERED,
@@ -142,7 +144,21 @@ def matches(subscription: Subscription, event: dict[str, Any]) -> bool:
         return False
     if subscription.activities and event.get("activity_id") not in subscription.activities:
         return False
-    return not subscription.members or event.get("member_id") in subscription.members
+    if subscription.members and event.get("member_id") not in subscription.members:
+        return False
+    return not subscription.scopes or visible_event(event, view_of(subscription.scopes)) is not None
+
+
+def check_subscription_scopes(scopes: Sequence[str], event_types: Sequence[str]) -> None:
+    """Known scopes, and no event-type filter on a tag whose field they hide (it could never
+    match)."""
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise BadRequest(f"unknown scope(s) {unknown}", field="scopes", known=list(SCOPES))
+    view = view_of(scopes)
+    blind = sorted(set(event_types) & set(hidden_tags(view))) if view else []
+    if blind:
+        raise BadRequest(f"the scopes hide the field of event type(s) {blind}", field="scopes")
 
 
 def wall_clock_us() -> int:
@@ -200,14 +216,19 @@ class WebhookService:
         verbs: Sequence[str] = (),
         activities: Sequence[str] = (),
         members: Sequence[str] = (),
+        scopes: Sequence[str] = (),
     ) -> tuple[Subscription, str]:
-        """A new subscription and its signing secret (shown once; derivable, never stored)."""
+        """A new subscription and its signing secret (shown once; derivable, never stored).
+
+        `scopes`: the OAuth scopes whose fields its events carry (`projections.event_view`);
+        none, every field."""
         if not is_http_url(url):
             raise BadRequest("the webhook url must be an absolute http(s) URL", field="url")
         self._targets.check_url(url)
         unknown = [t for t in event_types if t not in EVENT_TYPES]
         if unknown:
             raise BadRequest(f"unknown event type(s) {unknown}", known=list(EVENT_TYPES))
+        check_subscription_scopes(scopes, event_types)
         subscription = Subscription(
             id="sub_" + secrets.token_hex(8),
             url=url,
@@ -215,6 +236,7 @@ class WebhookService:
             verbs=tuple(verbs),
             activities=tuple(activities),
             members=tuple(members),
+            scopes=tuple(scopes),
             secret_salt=secrets.token_hex(8),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
@@ -372,7 +394,7 @@ class WebhookService:
             await self._finish(delivery, DEAD, attempts, f"target refused: {refused}")
             return False
         now_s = self._clock() / 1_000_000
-        body = delivery.body
+        body = body_for(delivery.body, view_of(subscription.scopes))
         event_type = orjson.loads(body).get("type", "") if body else ""
         headers = {
             "Content-Type": "application/json",

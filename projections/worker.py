@@ -45,7 +45,7 @@ from dataclasses import replace
 from lrs.errors import LRSError, StoreUnavailable
 from lrs.model.statements import StoredStatement
 from lrs.store.base import StatementStore
-from projections.aggregates import causing_verbs, change_event, fold_for_member
+from projections.aggregates import Cause, change_causes, change_event, fold_for_member
 from projections.facts import Contribution, Projector
 from projections.identity import IdentityResolver, matching_keys
 from projections.member_events import member_events
@@ -214,10 +214,13 @@ class ProjectionWorker:
         before = await facts_store.get_facts([f.statement_id for f in facts])
         await facts_store.put_facts(facts)
         touched = _pairs(before.values()) | _pairs(facts)
-        targets = [s.voids for s in statements if s.voids is not None]
-        voided = await facts_store.void_facts(targets) if targets else []
+        voiding = {s.voids: s.stored_us for s in statements if s.voids is not None}
+        voided = await facts_store.void_facts(list(voiding)) if voiding else []
         touched |= _pairs(voided)
-        await self.recompute(touched, causes=causing_verbs(facts, before, voided))
+        voided_at = None if settle else voiding  # applied again: not newly stored
+        await self.recompute(
+            touched, causes=change_causes(facts, before, voided, voided_at=voided_at)
+        )
         return touched
 
     async def _note_quality(
@@ -269,13 +272,14 @@ class ProjectionWorker:
         await self.recompute((set(extra_pairs) | _pairs(current.values())) - done)
 
     async def recompute(
-        self, pairs: Iterable[Pair], *, causes: Mapping[Pair, set[str]] | None = None
+        self, pairs: Iterable[Pair], *, causes: Mapping[Pair, Cause] | None = None
     ) -> None:
         """Rebuild each pair's record from its facts and save it (compare-and-set).
 
         A chunk of pairs at a time: read their records, then their facts and members, fold,
         and save them together; only the pairs whose save lost are read and folded again.
-        `causes`: the verbs of the statements behind each pair's change, carried by its event.
+        `causes`: the statements behind each pair's change (verbs, stored time), carried by
+        its event.
         """
         causes = causes or {}
         ordered = sorted(set(pairs))
@@ -293,9 +297,7 @@ class ProjectionWorker:
                     f"record {member_id}/{activity_id} is contended; retry later"
                 )
 
-    async def _saves(
-        self, pairs: Sequence[Pair], causes: Mapping[Pair, set[str]]
-    ) -> list[RecordSave]:
+    async def _saves(self, pairs: Sequence[Pair], causes: Mapping[Pair, Cause]) -> list[RecordSave]:
         """The save of each pair's record as its facts make it now.
 
         The records (their revs) are read before the facts: see the module docstring.
@@ -316,7 +318,7 @@ class ProjectionWorker:
                 members.get(pair[0]),
                 now + i,
                 public_id=public[pair[0]],
-                verbs=sorted(causes.get(pair, ())),
+                cause=causes.get(pair),
             )
             for i, pair in enumerate(pairs)
         ]
@@ -330,7 +332,7 @@ class ProjectionWorker:
         now: int,
         *,
         public_id: str,
-        verbs: Sequence[str] = (),
+        cause: Cause | None = None,
     ) -> RecordSave:
         member_id, activity_id = pair
         record = fold_for_member(
@@ -348,7 +350,8 @@ class ProjectionWorker:
             version=version + 1,
             now_us=now,
             public_id=public_id,
-            verbs=verbs,
+            verbs=sorted(cause.verbs) if cause else (),
+            source_stored_us=cause.stored_us if cause else None,
         )
         return RecordSave(
             member_id,

@@ -24,6 +24,7 @@ def subscription_json(subscription: Subscription) -> dict[str, Any]:
         "verbs": list(subscription.verbs),
         "activities": list(subscription.activities),
         "members": list(subscription.members),
+        "scopes": list(subscription.scopes),
         "created_at": subscription.created_at,
     }
 
@@ -73,6 +74,7 @@ async def create_webhook(
         verbs=_strings(body, "verbs"),
         activities=_strings(body, "activities"),
         members=_strings(body, "members"),
+        scopes=_strings(body, "scopes"),
     )
     return ok({**subscription_json(subscription), "secret": secret}, status=201)
 

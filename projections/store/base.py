@@ -403,6 +403,7 @@ class Subscription:
     members: tuple[str, ...] = ()
     secret_salt: str = ""
     created_at: str = ""
+    scopes: tuple[str, ...] = ()  # the fields its events carry (projections.event_view); () all
 
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"

@@ -40,7 +40,7 @@ from projections.store.base import (
 from projections.store.mongo import event_doc
 from projections.store.sqlite_delivery import delivery_id
 
-_FILTERS = ("event_types", "verbs", "activities", "members")
+_FILTERS = ("event_types", "verbs", "activities", "members", "scopes")  # + what it sees
 # after the equality on `state`, the rest of the `due_order` index: the sort reads the index
 _CLAIM_ORDER = [("next_at_us", ASCENDING), ("_id", ASCENDING)]
 

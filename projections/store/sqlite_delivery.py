@@ -47,7 +47,7 @@ CREATE INDEX IF NOT EXISTS webhook_deliveries_subscription_due
     ON webhook_deliveries(subscription_id, state, next_at_us);
 """
 
-_FILTERS = ("event_types", "verbs", "activities", "members")
+_FILTERS = ("event_types", "verbs", "activities", "members", "scopes")  # + what it sees
 _DELIVERY = "d.id, d.event_id, d.subscription_id, d.state, d.attempts, d.next_at_us, d.last_error"
 
 

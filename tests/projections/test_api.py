@@ -365,7 +365,22 @@ async def test_webhook_subscriptions(market: Market) -> None:
     _, listed, _ = await market.get(f"{P}/webhooks", admin)
     assert [s["id"] for s in listed["data"]] == [created["id"]]
     assert "secret" not in listed["data"][0]
-    for bad in ({"url": "ftp://x"}, {"url": "https://x.example", "event_types": ["nope"]}, {}):
+    scoped = await market.http.post(
+        f"{P}/webhooks",
+        json={"url": "https://market.example.com/h2", "scopes": ["read:completions"]},
+        headers={"Authorization": admin},
+    )
+    assert (await scoped.json())["data"]["scopes"] == ["read:completions"]
+    await market.http.delete(
+        f"{P}/webhooks/{(await scoped.json())['data']['id']}", headers={"Authorization": admin}
+    )
+    for bad in (
+        {"url": "ftp://x"},
+        {"url": "https://x.example", "event_types": ["nope"]},
+        {},
+        {"url": "https://x.example", "scopes": ["read:all"]},
+        {"url": "https://x.example", "scopes": ["read:badges"], "event_types": ["score.changed"]},
+    ):
         response = await market.http.post(
             f"{P}/webhooks", json=bad, headers={"Authorization": admin}
         )

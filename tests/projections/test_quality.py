@@ -121,6 +121,26 @@ async def test_a_bad_certificate_url_is_queued(
     assert (item.issue.field, item.issue.value) == ("certificate_ref", "ftp://certs/1.pdf")
 
 
+async def test_an_unenrolment_verb_the_table_does_not_know_is_queued(
+    stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
+) -> None:
+    """Open edX unenrols with `http://id.tincanapi.com/verb/unregistered`, a verb the default
+    table does not list: the learner would stay `active` silently."""
+    unregistered = "http://id.tincanapi.com/verb/unregistered"
+    await writer.store(edx("http://adlnet.gov/expapi/verbs/registered", COURSE_ID, TYPE + "course"))
+    (sid,) = await writer.store(edx(unregistered, COURSE_ID, TYPE + "course"))
+    (viewed,) = await writer.store(
+        edx("http://id.tincanapi.com/verb/viewed", COURSE_ID, TYPE + "course")
+    )
+    await worker.drain()
+    assert (await records(stores))[COURSE_ID]["enrollment_state"] == "active"
+    items = await open_items(stores)
+    assert list(items) == [f"unknown_enrollment_state:{sid}"]  # not the view
+    issue = items[f"unknown_enrollment_state:{sid}"].issue
+    assert (issue.field, issue.value, issue.member_id) == ("enrollment_state", unregistered, "E1")
+    assert viewed not in str(items)
+
+
 async def test_open_edx_navigation_forum_and_views_make_no_records(
     backend: Backend, stores: ProjectionStores, worker: ProjectionWorker, writer: Writer
 ) -> None:

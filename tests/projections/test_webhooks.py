@@ -11,15 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from aiohttp import web
 
-from lrs.errors import NotFound
+from lrs.errors import BadRequest, NotFound
+from lrs.store.base import Backend
+from projections.aggregates import change_causes
+from projections.delivery_metrics import increments
 from projections.keyring import Keyring
 from projections.pseudonyms import Disclosure
 from projections.replay import Replayer
 from projections.store import ProjectionStores
-from projections.store.base import Subscription
+from projections.store.base import DELIVERED, Delivery, Fact, Subscription
+from projections.transforms import format_datetime
 from projections.wakeup import Wakeup
 from projections.webhook_targets import TargetPolicy
 from projections.webhook_verify import (
@@ -38,7 +43,15 @@ from projections.webhooks import (
     read_capped,
 )
 from projections.worker import ProjectionWorker
-from tests.projections.conftest import COURSE, VERB, Writer, hris_actor, statement, voiding
+from tests.projections.conftest import (
+    COURSE,
+    VERB,
+    Writer,
+    at,
+    hris_actor,
+    statement,
+    voiding,
+)
 
 INTERNAL = TargetPolicy(allow_internal=True)  # the receivers listen on 127.0.0.1
 
@@ -308,6 +321,94 @@ async def test_a_verb_filter_gets_only_changes_caused_by_that_verb(
         (4, [VERB + "passed"]),
     ]
     assert all(VERB + "passed" not in e["data"]["verbs"] for e in events[1:])
+
+
+async def test_a_subscription_with_scopes_gets_only_their_fields(
+    hooks: WebhookService,
+    receiver: tuple[Receiver, str],
+    worker: ProjectionWorker,
+    writer: Writer,
+) -> None:
+    got, url = receiver
+    _sub, got.secret = await hooks.subscribe(url, scopes=["read:completions"])
+    await writer.store(
+        statement("completed", timestamp=at(5000), result={"score": {"scaled": 0.9}}),
+        statement("attempted", timestamp=at(4000)),
+    )
+    await worker.drain()
+    # a better score only (an older attempt, a verb the record has): nothing it sees changed
+    score = {"score": {"scaled": 1}}
+    await writer.store(statement("attempted", timestamp=at(4500), result=score))
+    await worker.drain()
+    async with aiohttp.ClientSession() as session:
+        await hooks.run_once(session)
+    [event] = got.events.values()
+    assert event["type"] == "learning.created" and event["version"] == 1
+    assert event["data"]["learning_completed"] is True
+    assert not {"score", "enrollment_state", "email"} & set(event["data"])
+    assert "score" not in event["changes"] and "score.changed" not in event["tags"]
+    assert "learning.completed" in event["tags"]
+
+
+async def test_subscription_scopes_are_checked(hooks: WebhookService) -> None:
+    with pytest.raises(BadRequest, match="unknown scope"):
+        await hooks.subscribe("https://m.example/h", scopes=["read:everything"])
+    with pytest.raises(BadRequest, match=r"score\.changed"):
+        await hooks.subscribe(
+            "https://m.example/h", scopes=["read:completions"], event_types=["score.changed"]
+        )
+    sub, _ = await hooks.subscribe("https://m.example/h", scopes=["read:scores"])
+    assert sub.scopes == ("read:scores",)
+
+
+async def test_events_carry_when_the_statements_behind_them_were_stored(
+    hooks: WebhookService,
+    receiver: tuple[Receiver, str],
+    worker: ProjectionWorker,
+    writer: Writer,
+    backend: Backend,
+) -> None:
+    """`source_stored_at`: the earliest stored time of the statements behind a change (the
+    voiding statement's for a voiding); none on a change that re-applies old statements."""
+    got, url = receiver
+    _sub, got.secret = await hooks.subscribe(url)
+    first, second = await writer.store(
+        statement("attempted", actor=hris_actor("E1")), statement("passed", actor=hris_actor("E1"))
+    )
+    await worker.drain()
+    [void] = await writer.store(voiding(second, actor=hris_actor("E1")))
+    await worker.drain()
+    await worker.reapply([first, second])  # as `reconcile --fix`: nothing changes, no event
+    async with aiohttp.ClientSession() as session:
+        await hooks.run_once(session)
+    stored = await backend.statements.get_statements([first, second, void])
+    events = sorted(got.events.values(), key=lambda e: e["version"])
+    assert [e["source_stored_at"] for e in events] == [
+        format_datetime(stored[first].stored_us),
+        format_datetime(stored[void].stored_us),
+    ]
+
+
+def test_a_re_applied_change_names_no_stored_time() -> None:
+    fact = Fact("s1", "k", "E1", COURSE, stored_us=5, data={"verb_id": VERB + "passed"})
+    fresh = change_causes([fact], {}, [], voided_at={})
+    again = change_causes([fact], {}, [])
+    assert (fresh[("E1", COURSE)].stored_us, again[("E1", COURSE)].stored_us) == (5, None)
+    assert fresh[("E1", COURSE)].verbs == again[("E1", COURSE)].verbs == {VERB + "passed"}
+
+
+def test_delivery_latency_is_measured_from_the_statements_stored_time() -> None:
+    def delivered(body: dict[str, Any]) -> dict[Any, float]:
+        delivery = Delivery("d", "e", "sub", DELIVERED, 1, 0, body=orjson.dumps(body))
+        return increments(delivery, DELIVERED, now_us=3_000_000 + 1_700_000_000_000_000)
+
+    stored = format_datetime(1_700_000_000_000_000)
+    occurred = format_datetime(1_700_000_002_000_000)
+    counted = delivered({"occurred_at": occurred, "source_stored_at": stored})
+    assert counted[("webhook_latency_sum", "sub")] == 3.0  # stored → 2xx, not occurred → 2xx
+    not_counted = delivered({"occurred_at": occurred})  # reconcile, replay: no statement
+    assert ("webhook_latency_sum", "sub") not in not_counted
+    assert not_counted[("webhook_success", "sub")] == 1
 
 
 async def test_a_replay_goes_to_its_subscription_only(

@@ -57,13 +57,16 @@ async def outbox(stores: ProjectionStores, *numbers: int) -> None:
 async def test_subscriptions(stores: ProjectionStores) -> None:
     deliveries = stores.deliveries
     await deliveries.add_subscription(sub(2, event_types=("badge.awarded",), members=("E1",)))
-    await deliveries.add_subscription(sub(1, verbs=("http://v/a.b",), activities=("http://a/$x",)))
+    await deliveries.add_subscription(
+        sub(1, verbs=("http://v/a.b",), activities=("http://a/$x",), scopes=("read:scores",))
+    )
     with pytest.raises(Conflict):
         await deliveries.add_subscription(sub(1))
     assert [s.id for s in await deliveries.list_subscriptions()] == ["sub_1", "sub_2"]
     assert await deliveries.get_subscription("sub_2") == sub(
         2, event_types=("badge.awarded",), members=("E1",)
     )
+    assert (await deliveries.get_subscription("sub_1")).scopes == ("read:scores",)  # type: ignore[union-attr]
     assert await deliveries.get_subscription("sub_9") is None
     assert await deliveries.delete_subscription("sub_2")
     assert not await deliveries.delete_subscription("sub_2")
