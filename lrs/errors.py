@@ -75,6 +75,9 @@ class ValidationError(BadRequest):
 class Unauthorized(LRSError):
     status = 401
     code = "unauthorized"
+    # the `WWW-Authenticate` challenge a 401 must carry (RFC 9110 §11.6.1); None: the xAPI
+    # API's HTTP Basic one. Endpoints with another scheme name theirs.
+    challenge_header: str | None = None
 
 
 class InvalidToken(Unauthorized):

@@ -51,7 +51,7 @@ def error_response(error: LRSError) -> web.Response:
     """The JSON body and status for an LRS error."""
     response = json_response(error.to_json(), status=error.status)
     if isinstance(error, Unauthorized):
-        response.headers["WWW-Authenticate"] = REALM
+        response.headers["WWW-Authenticate"] = error.challenge_header or REALM
     if isinstance(error, StoreUnavailable):  # an outage of the store: worth retrying soon
         response.headers["Retry-After"] = "1"
     if isinstance(error, MethodNotAllowed):

@@ -30,7 +30,12 @@ from lrs.errors import BadRequest, Conflict, LRSError, NotFound, Unauthorized
 class HrisError(LRSError):
     """Answers with the details under `details` (always present), not merged into the body.
 
-    Sets no `status` or `code`: each subclass takes those from its other base."""
+    Sets no `status` or `code`: each subclass takes those from its other base. A 401 names
+    the endpoint's own scheme (a signature over the body, not HTTP Basic nor a token)."""
+
+    challenge_header: str | None = (
+        'LRS-HRIS-HMAC-SHA256 realm="hris", headers="X-HRIS-Source X-HRIS-Signature"'
+    )
 
     def to_json(self) -> dict[str, Any]:
         """`{"error", "message", "details"}`."""

@@ -55,6 +55,8 @@ async def test_a_replayed_request_is_refused_and_applies_nothing(market: Market)
     again = await market.http.post(EVENTS, data=body, headers=headers)
     assert again.status == 401
     assert (await again.json())["error"] == "replayed_signature"
+    # the endpoint's own scheme, not the xAPI API's Basic nor a bearer token's
+    assert again.headers["WWW-Authenticate"].startswith("LRS-HRIS-HMAC-SHA256 realm=")
     conforms(401, await again.json())
     old = int(time.time()) - 301
     stale = await market.http.post(
