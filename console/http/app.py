@@ -18,6 +18,7 @@ from aiohttp import web
 
 from console.accounts import Accounts
 from console.http import login, pages
+from console.http import webhooks as webhook_pages
 from console.http.auth import Handler, session_middleware
 from console.http.render import render
 from console.keys import accounts_key, console_settings_key, projection_app_key, sessions_key
@@ -73,6 +74,10 @@ def create_console_app(
     app.router.add_get("/credentials", pages.credentials)
     app.router.add_post("/credentials", pages.create)
     app.router.add_post("/credentials/{key}/revoke", pages.revoke)
+    app.router.add_get("/webhooks", webhook_pages.webhooks_page)
+    app.router.add_post("/webhooks", webhook_pages.subscribe)
+    app.router.add_post("/webhooks/redeliver", webhook_pages.redeliver)
+    app.router.add_post("/webhooks/{id}/delete", webhook_pages.delete)
     return app
 
 

@@ -504,8 +504,20 @@ class DeliveryStore(Protocol):
         """Record an attempt's outcome if `owner` still holds the lease; whether it did."""
         ...
 
-    async def dead_letters(self, limit: int) -> list[Delivery]:
-        """Dead deliveries, oldest first, with their bodies."""
+    async def dead_letters(
+        self, limit: int, *, subscription_id: str | None = None
+    ) -> list[Delivery]:
+        """Dead deliveries (of one subscription, or any), oldest first, with their bodies."""
+        ...
+
+    async def recent_deliveries(self, subscription_id: str, limit: int) -> list[Delivery]:
+        """One subscription's latest deliveries, with their bodies, latest `next_at_us` first.
+
+        A delivered or dead delivery's `next_at_us` is when its last outcome was recorded; a
+        pending one's is when it falls due (a retry's is after its backoff). Read per state on
+        the (subscription, state, next_at_us) index, so it costs `limit` entries per state
+        however many deliveries the subscription has had (the operator's console shows them).
+        """
         ...
 
     async def redeliver(self, delivery_ids: Sequence[str] | None, now_us: int) -> int:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from lrs.errors import Conflict
@@ -258,10 +258,25 @@ class MongoDeliveryStore:
         )
         return result.matched_count == 1
 
-    async def dead_letters(self, limit: int) -> list[Delivery]:
-        """Dead deliveries with bodies."""
-        cursor = self._deliveries.find({"state": DEAD}).sort(_CLAIM_ORDER)
+    async def dead_letters(
+        self, limit: int, *, subscription_id: str | None = None
+    ) -> list[Delivery]:
+        """Dead deliveries with bodies (`due_order`, or `subscription_due` for one's)."""
+        query: dict[str, Any] = {"state": DEAD}
+        if subscription_id is not None:
+            query = {"subscription_id": subscription_id, **query}
+        cursor = self._deliveries.find(query).sort(_CLAIM_ORDER)
         return await self._with_bodies(await cursor.limit(limit).to_list(None))
+
+    async def recent_deliveries(self, subscription_id: str, limit: int) -> list[Delivery]:
+        """The latest `limit` of each state (`subscription_due` read backwards), merged."""
+        latest: list[dict[str, Any]] = []
+        for state in (PENDING, DELIVERED, DEAD):
+            cursor = self._deliveries.find({"subscription_id": subscription_id, "state": state})
+            cursor = cursor.sort([("next_at_us", DESCENDING), ("_id", DESCENDING)]).limit(limit)
+            latest.extend(await cursor.to_list(None))
+        latest.sort(key=lambda d: (d["next_at_us"], d["_id"]), reverse=True)
+        return await self._with_bodies(latest[:limit])
 
     async def redeliver(self, delivery_ids: Sequence[str] | None, now_us: int) -> int:
         """Dead → pending, attempts reset."""

@@ -258,18 +258,41 @@ class SQLiteDeliveryStore:
 
         return await self._db.write(job)
 
-    async def dead_letters(self, limit: int) -> list[Delivery]:
-        """Dead deliveries with bodies."""
+    async def dead_letters(
+        self, limit: int, *, subscription_id: str | None = None
+    ) -> list[Delivery]:
+        """Dead deliveries with bodies (one subscription's on its index)."""
+        where, params = "state = ?", [DEAD]
+        if subscription_id is not None:
+            where, params = "subscription_id = ? AND " + where, [subscription_id, DEAD]
 
         def job(conn: sqlite3.Connection) -> list[Delivery]:
             ids = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT id FROM webhook_deliveries WHERE state = ? ORDER BY next_at_us, id "
+                    f"SELECT id FROM webhook_deliveries WHERE {where} ORDER BY next_at_us, id "
                     "LIMIT ?",
-                    (DEAD, limit),
+                    (*params, limit),
                 )
             ]
+            return _with_bodies(conn, "d.id IN ({})", ids)
+
+        return await self._db.read(job)
+
+    async def recent_deliveries(self, subscription_id: str, limit: int) -> list[Delivery]:
+        """The latest `limit` of each state (index order, backwards), merged, the latest kept."""
+        sql = (
+            "SELECT next_at_us, id FROM webhook_deliveries WHERE subscription_id = ? "
+            "AND state = ? ORDER BY next_at_us DESC, id DESC LIMIT ?"
+        )
+
+        def job(conn: sqlite3.Connection) -> list[Delivery]:
+            latest = [
+                tuple(row)
+                for state in (PENDING, DELIVERED, DEAD)
+                for row in conn.execute(sql, (subscription_id, state, limit))
+            ]
+            ids = [did for _, did in sorted(latest, reverse=True)[:limit]]
             return _with_bodies(conn, "d.id IN ({})", ids)
 
         return await self._db.read(job)
