@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from console.forms import ticked
 from lrs.errors import BadRequest
 from projections.delivery_metrics import source_stored_us
 from projections.store.base import DEAD, DELIVERED, Delivery, DeliveryStore, Subscription
@@ -121,11 +122,6 @@ async def dead_rows(deliveries: DeliveryStore, subscription_id: str | None) -> l
     return [delivery_row(d) for d in dead]
 
 
-def _ticked(form: Mapping[str, Any], name: str) -> list[str]:
-    values = form.getall(name, []) if hasattr(form, "getall") else form.get(name, [])
-    return [str(v) for v in values if str(v).strip()]
-
-
 def _words(text: str) -> list[str]:
     """Values typed one per line (or separated by spaces or commas)."""
     return [w for w in text.replace(",", " ").split() if w]
@@ -138,15 +134,15 @@ async def subscribe(webhooks: WebhookService, form: Mapping[str, Any]) -> tuple[
         raise BadRequest("a subscription needs a url", field="url")
     return await webhooks.subscribe(
         url,
-        event_types=_ticked(form, "event_types"),
+        event_types=ticked(form, "event_types"),
         verbs=_words(str(form.get("verbs", ""))),
-        scopes=_ticked(form, "scopes"),
+        scopes=ticked(form, "scopes"),
     )
 
 
 def redeliver_ids(form: Mapping[str, Any]) -> list[str]:
     """The dead letters ticked (at least one)."""
-    ids = _ticked(form, "ids")
+    ids = ticked(form, "ids")
     if not ids:
         raise BadRequest("tick at least one dead letter to redeliver", field="ids")
     if len(ids) > MAX_TICKED:

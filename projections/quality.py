@@ -191,6 +191,17 @@ async def open_statement_ids(
         after = items[-1].item_id
 
 
+async def statements_of_items(
+    store: QualityStore, item_ids: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The statements of these items, each once, and the item ids that do not exist (an
+    action on items names them all before it changes anything)."""
+    items = [await store.get_item(i) for i in item_ids]
+    missing = [i for i, item in zip(item_ids, items, strict=True) if item is None]
+    found = [item.issue.statement_id for item in items if item is not None]
+    return list(dict.fromkeys(found)), missing
+
+
 async def dismiss(store: QualityStore, item_ids: Sequence[str], now_us: int) -> int:
     """Mark items as fine as they are; they stay dismissed when seen again."""
     return await store.set_state(item_ids, DISMISSED, now_us)

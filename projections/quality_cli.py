@@ -19,7 +19,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from projections.quality import dismiss, grouped, item_view, open_statement_ids, retry
+from projections.quality import (
+    dismiss,
+    grouped,
+    item_view,
+    open_statement_ids,
+    retry,
+    statements_of_items,
+)
 from projections.service import Projection
 from projections.store.quality import OPEN, STATES
 from projections.webhooks import wall_clock_us
@@ -87,12 +94,10 @@ async def _show(projection: Projection, args: argparse.Namespace) -> int:
 async def _retry(projection: Projection, args: argparse.Namespace) -> int:
     store = projection.stores.quality
     if args.ids:
-        items = [await store.get_item(i) for i in args.ids]
-        missing = [i for i, item in zip(args.ids, items, strict=True) if item is None]
+        ids, missing = await statements_of_items(store, args.ids)
         if missing:
             print(f"error: no quality item {', '.join(missing)}", file=sys.stderr)
             return 1
-        ids = list(dict.fromkeys(i.issue.statement_id for i in items if i is not None))
     else:
         ids = await open_statement_ids(store, args.reason)
     before = sum((await store.reason_counts(OPEN)).values())

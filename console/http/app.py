@@ -18,6 +18,7 @@ from aiohttp import web
 
 from console.accounts import Accounts
 from console.http import login, pages
+from console.http import quality as quality_pages
 from console.http import webhooks as webhook_pages
 from console.http.auth import Handler, session_middleware
 from console.http.render import render
@@ -78,6 +79,10 @@ def create_console_app(
     app.router.add_post("/webhooks", webhook_pages.subscribe)
     app.router.add_post("/webhooks/redeliver", webhook_pages.redeliver)
     app.router.add_post("/webhooks/{id}/delete", webhook_pages.delete)
+    app.router.add_get("/quality", quality_pages.quality_page)
+    app.router.add_get("/quality/items/{id}", quality_pages.item_page)
+    app.router.add_post("/quality/retry", quality_pages.retry)
+    app.router.add_post("/quality/dismiss", quality_pages.dismiss)
     return app
 
 

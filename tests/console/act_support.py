@@ -3,11 +3,14 @@ and dead letters made through the delivery store."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
 
+from lrs.auth import create_credential
 from lrs.keys import marketplace_app_key
+from projections.identity_rows import IdentityRow
 from projections.keys import projection_key
 from projections.service import Projection
 from projections.store.base import DEAD, OutboxEvent, Subscription
@@ -53,3 +56,24 @@ async def dead_letters(console: Console, subscription_id: str, *numbers: int) ->
             delivery.id, "test", state=DEAD, attempts=8, next_at_us=5, error="HTTP 503"
         )
     return [d.id for d in claimed]
+
+
+async def post_statements(console: Console, statements: list[dict[str, Any]]) -> list[str]:
+    """Statements through the xAPI API with a credential made for it; their ids."""
+    new = await create_credential(console.backend.credentials, "lms", ["all"])
+    auth = base64.b64encode(f"{new.credential.key}:{new.secret}".encode()).decode()
+    response = await console.http.post(
+        "/xapi/statements",
+        json=statements,
+        headers={"Authorization": f"Basic {auth}", "X-Experience-API-Version": "1.0.3"},
+    )
+    assert response.status == 200, await response.text()
+    ids: list[str] = await response.json()
+    return ids
+
+
+async def import_members(console: Console, *rows: tuple[str, str]) -> None:
+    """HRIS rows (employee id, email) applied as `lrs identities import` applies them."""
+    service = market(console).identities
+    parsed = [IdentityRow(n, m, {"email": e}) for n, (m, e) in enumerate(rows, start=2)]
+    await service.apply(await service.plan(parsed, full=False, present=set(), max_share=1))
