@@ -17,6 +17,7 @@ import jinja2
 from aiohttp import web
 
 from console.accounts import Accounts
+from console.http import conflicts as conflict_pages
 from console.http import login, pages
 from console.http import quality as quality_pages
 from console.http import webhooks as webhook_pages
@@ -83,6 +84,8 @@ def create_console_app(
     app.router.add_get("/quality/items/{id}", quality_pages.item_page)
     app.router.add_post("/quality/retry", quality_pages.retry)
     app.router.add_post("/quality/dismiss", quality_pages.dismiss)
+    app.router.add_get("/conflicts", conflict_pages.conflicts_page)
+    app.router.add_post("/conflicts/resolve", conflict_pages.resolve)
     return app
 
 
