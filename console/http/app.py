@@ -17,7 +17,7 @@ import jinja2
 from aiohttp import web
 
 from console.accounts import Accounts
-from console.http import login, pages
+from console.http import login, members, pages
 from console.http.auth import Handler, session_middleware
 from console.http.render import render
 from console.keys import accounts_key, console_settings_key, projection_app_key, sessions_key
@@ -70,6 +70,8 @@ def create_console_app(
     app.router.add_post("/set-password", login.set_password)
     app.router.add_get("/statements", pages.statements)
     app.router.add_get("/statements/{id}", pages.statement)
+    app.router.add_get("/members", members.search)
+    app.router.add_get("/members/{id}", members.member)
     app.router.add_get("/credentials", pages.credentials)
     app.router.add_post("/credentials", pages.create)
     app.router.add_post("/credentials/{key}/revoke", pages.revoke)

@@ -10,6 +10,7 @@ from aiohttp import web
 from console import pages
 from console.accounts import CAN_MANAGE
 from console.charts import bar_chart
+from console.explain import statement_effect
 from console.http.auth import require, signed
 from console.http.render import render, see_other
 from console.keys import accounts_key, projection_app_key
@@ -50,10 +51,18 @@ async def statements(request: web.Request) -> web.StreamResponse:
 
 
 async def statement(request: web.Request) -> web.StreamResponse:
-    """GET /console/statements/{id}: the JSON and the voided state."""
+    """GET /console/statements/{id}: the JSON, the voided state, what it contributed."""
     service = request.app[statement_service_key]
     text, voided = await pages.statement_detail(service, request.match_info["id"])
-    context = {"statement_id": request.match_info["id"], "json": text, "voided": voided}
+    projection = request.app[projection_app_key][projection_key]
+    statements = request.app[backend_key].statements
+    effect = await statement_effect(projection, statements, request.match_info["id"])
+    context = {
+        "statement_id": request.match_info["id"],
+        "json": text,
+        "voided": voided,
+        "effect": effect,
+    }
     return render(request, "statement.html", context)
 
 
