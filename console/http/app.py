@@ -17,7 +17,7 @@ import jinja2
 from aiohttp import web
 
 from console.accounts import Accounts
-from console.http import login, members, pages
+from console.http import imports, login, members, pages
 from console.http.auth import Handler, session_middleware
 from console.http.render import render
 from console.keys import accounts_key, console_settings_key, projection_app_key, sessions_key
@@ -72,6 +72,7 @@ def create_console_app(
     app.router.add_get("/statements/{id}", pages.statement)
     app.router.add_get("/members", members.search)
     app.router.add_get("/members/{id}", members.member)
+    app.router.add_get("/imports", imports.history)
     app.router.add_get("/credentials", pages.credentials)
     app.router.add_post("/credentials", pages.create)
     app.router.add_post("/credentials/{key}/revoke", pages.revoke)
