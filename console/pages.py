@@ -14,11 +14,12 @@ from typing import Any
 import orjson
 
 from console.charts import Series
+from console.insights import Insights, insights
 from lrs.auth import validate_scopes
 from lrs.errors import BadRequest, NotFound
 from lrs.model.credentials import Credential
 from lrs.services.statements import StatementService
-from lrs.store.base import StatementStore
+from lrs.store.base import Backend, StatementStore
 from lrs.xapi.query import SingleStatementRequest, StatementQuery, parse_statement_params
 from projections.service import Projection
 from projections.store.base import Subscription
@@ -31,12 +32,20 @@ FILTERS = ("agent", "verb", "activity", "registration", "since", "until")
 
 @dataclass(frozen=True)
 class Dashboard:
-    """The dashboard: stored statements per hour and per day, projection status, webhooks."""
+    """The dashboard: stored statements per hour and per day, projection status, webhooks,
+    and the rest (`console.insights`): sources, latency, drift, unmatched learners."""
 
     hourly: Series
     daily: Series
     status: dict[str, Any]
     subscriptions: list[tuple[Subscription, dict[str, int]]]
+    insights: Insights
+
+    @property
+    def quality(self) -> list[tuple[str, int]]:
+        """The open quality-queue items per reason, the largest first."""
+        by_reason: dict[str, int] = self.status.get("quality_items_open_by_reason") or {}
+        return sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _utc(us: int, fmt: str) -> str:
@@ -53,8 +62,9 @@ async def stored_series(
     return Series(title=title, labels=labels, counts=counts)
 
 
-async def dashboard(statements: StatementStore, projection: Projection, now_us: int) -> Dashboard:
+async def dashboard(backend: Backend, projection: Projection, now_us: int) -> Dashboard:
     """Everything the dashboard shows, read from the existing stores."""
+    statements = backend.statements
     hourly = await stored_series(
         statements, now_us, bucket_us=HOUR_US, buckets=48, title="per hour, last 48 h", fmt="%H:00"
     )
@@ -66,7 +76,8 @@ async def dashboard(statements: StatementStore, projection: Projection, now_us: 
         (sub, await deliveries.subscription_counts(sub.id))
         for sub in await deliveries.list_subscriptions()
     ]
-    return Dashboard(hourly, daily, await projection.status(), subscriptions)
+    more = await insights(backend, projection, now_us)
+    return Dashboard(hourly, daily, await projection.status(), subscriptions, more)
 
 
 def _agent_param(text: str) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+from collections import defaultdict
 
 import orjson
 
@@ -66,6 +67,35 @@ def increments(delivery: Delivery, state: str, now_us: int) -> dict[CounterKey, 
         found[(LATENCY_BUCKET, f"{sub}\t{bucket}")] = 1
         found[(LATENCY_SUM, sub)] = latency
     return found
+
+
+def latency_histograms(counters: dict[CounterKey, float]) -> dict[str, list[float]]:
+    """The latency histogram of each subscription: its count per bucket of `LATENCY_BUCKETS`,
+    the last one +Inf (not cumulative)."""
+    found: dict[str, list[float]] = defaultdict(lambda: [0.0] * (len(LATENCY_BUCKETS) + 1))
+    for (name, series), value in counters.items():
+        if name == LATENCY_BUCKET:
+            sub, _, index = series.partition("\t")
+            found[sub][int(index)] += value
+    return dict(found)
+
+
+def latency_quantile(counts: list[float], q: float) -> float | None:
+    """The latency under which a share `q` of the deliveries fell, estimated from the
+    histogram as Prometheus's `histogram_quantile` does (linear within the bucket); None
+    without deliveries, `inf` when it falls in the +Inf bucket."""
+    total = sum(counts)
+    if total <= 0:
+        return None
+    rank, seen = q * total, 0.0
+    for index, count in enumerate(counts):
+        if count and seen + count >= rank:
+            if index == len(LATENCY_BUCKETS):
+                return float("inf")
+            low = LATENCY_BUCKETS[index - 1] if index else 0.0
+            return low + (LATENCY_BUCKETS[index] - low) * (rank - seen) / count
+        seen += count
+    return float("inf")  # unreachable: the ranks sum to the total
 
 
 class DeliveryOutcomes:

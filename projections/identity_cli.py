@@ -32,6 +32,9 @@ from lrs.errors import LRSError
 from lrs.importing import ImportCounts, Progress, RejectLog, csv_rejects_file
 from lrs.importing.columns import ColumnsError, check_fields, parse_columns
 from lrs.importing.files import ImportFileUnreadable, open_import_text
+from lrs.importing.history import ImportRecord, save_run
+from lrs.importing.reports import Rejections
+from lrs.store.import_runs import IDENTITIES, ImportRun
 from projections import erasure_cli, identity_merge_cli
 from projections.identity_ops import conflict_json, describe_key, parse_key
 from projections.identity_plan import Plan
@@ -146,8 +149,9 @@ def _checked(command: Callable[..., int], mode: str | None) -> Callable[..., int
 
 
 async def _import(projection: Projection, args: argparse.Namespace) -> int:
+    record = ImportRecord(IDENTITIES, args.file.name)
     try:
-        rows, present, counts = _read_file(projection, args)
+        rows, present, counts = _read_file(projection, args, record.rejections)
     except FileProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -165,8 +169,25 @@ async def _import(projection: Projection, args: argparse.Namespace) -> int:
         return 2
     moved = 0 if args.dry_run else await service.apply(plan)
     held = await projection.stores.facts.count_unmatched()
+    if not args.dry_run:  # a dry run writes nothing, not even its record
+        await save_run(projection.stores.import_runs, _finished(record, plan, counts))
     _report(args, plan, counts, moved, held)
     return 1 if counts.rejected or plan.conflicts or plan.refused else 0
+
+
+def _finished(record: ImportRecord, plan: Plan, counts: ImportCounts) -> ImportRun:
+    """The run for the import history: rows taken and refused, what they changed."""
+    return record.finish(
+        accepted=counts.new,
+        present=0,
+        rejected=counts.rejected,
+        details={
+            "hires": len(plan.hires),
+            "changes": len(plan.changes),
+            "terminations": len(plan.terminations),
+            "conflicts": len(plan.conflicts),
+        },
+    )
 
 
 class FileProblem(Exception):
@@ -174,7 +195,7 @@ class FileProblem(Exception):
 
 
 def _read_file(
-    projection: Projection, args: argparse.Namespace
+    projection: Projection, args: argparse.Namespace, keep: Rejections
 ) -> tuple[list[IdentityRow], set[str], ImportCounts]:
     """Read the whole file, reporting rejects and progress; FileProblem names what failed."""
     enabled = sys.stderr.isatty() if args.progress is None else args.progress
@@ -185,7 +206,8 @@ def _read_file(
         ):
             progress = Progress(opened.total_bytes, enabled=enabled)
             try:
-                return _read(projection, args, opened, progress, RejectLog(rejects, progress))
+                log = RejectLog(rejects, progress, keep)
+                return _read(projection, args, opened, progress, log)
             finally:
                 progress.finish()
     except UnicodeDecodeError:

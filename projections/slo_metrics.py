@@ -21,8 +21,6 @@ but leave the exposition).
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -33,10 +31,10 @@ from prometheus_client.core import (
 from projections.delivery_metrics import (
     DEAD_LETTERS,
     FAILURE,
-    LATENCY_BUCKET,
     LATENCY_BUCKETS,
     LATENCY_SUM,
     SUCCESS,
+    latency_histograms,
 )
 from projections.metrics import exposition, status_families
 from projections.provisioning import PROVISIONED
@@ -76,17 +74,16 @@ def delivery_families(counters: dict[CounterKey, float], subscriptions: list[str
         "From the change an event reports (the worker applying the statement) to its 2xx.",
         labels=("subscription",),
     )
-    buckets: dict[str, list[float]] = defaultdict(lambda: [0.0] * (len(LATENCY_BUCKETS) + 1))
-    for (name, series), value in counters.items():
-        if name == LATENCY_BUCKET:
-            sub, _, index = series.partition("\t")
-            buckets[sub][int(index)] += value
+    buckets = latency_histograms(counters)
+    empty = [0.0] * (len(LATENCY_BUCKETS) + 1)
     for sub in subscriptions:
         attempts.add_metric([sub, "success"], counters.get((SUCCESS, sub), 0.0))
         attempts.add_metric([sub, "failure"], counters.get((FAILURE, sub), 0.0))
         dead.add_metric([sub], counters.get((DEAD_LETTERS, sub), 0.0))
         latency.add_metric(
-            [sub], _cumulative(buckets[sub]), sum_value=counters.get((LATENCY_SUM, sub), 0.0)
+            [sub],
+            _cumulative(buckets.get(sub, empty)),
+            sum_value=counters.get((LATENCY_SUM, sub), 0.0),
         )
     return [attempts, dead, latency]
 

@@ -21,9 +21,11 @@ from lrs.cli_support import positive_int, with_backend
 from lrs.importing import Progress, RejectLog, csv_rejects_file, import_authority
 from lrs.importing.columns import ColumnsError
 from lrs.importing.columns import parse_columns as shared_parse_columns
+from lrs.importing.history import ImportRecord, record_run
 from lrs.services.factory import statement_service
 from lrs.settings import Settings
 from lrs.store.base import Backend
+from lrs.store.import_runs import SCORM, ImportRun
 from scorm_adapter.errors import ScormDataError
 from scorm_adapter.importer import REJECT_COLUMNS, RecordImporter, progress_bar, summary
 from scorm_adapter.records import RECORD_FIELDS, RecordOptions, read_records
@@ -142,6 +144,18 @@ def import_command(args: argparse.Namespace, config: ScormCommandConfig) -> int:
     return with_backend(settings, job)
 
 
+def _finished(record: ImportRecord, importer: RecordImporter, outcome: str) -> ImportRun:
+    """The run to record in the import history: rows, and the statements they made."""
+    rows, statements = importer.counts, importer.statement_counts
+    return record.finish(
+        accepted=rows.new,
+        present=rows.present,
+        rejected=rows.rejected,
+        outcome=outcome,
+        details={"statements_new": statements.new, "statements_present": statements.present},
+    )
+
+
 async def _import(
     args: argparse.Namespace,
     settings: Settings,
@@ -151,6 +165,7 @@ async def _import(
 ) -> int:
     enabled = sys.stderr.isatty() if args.progress is None else args.progress
     progress = Progress(args.file.stat().st_size, enabled=enabled, describe=progress_bar)
+    record = ImportRecord(SCORM, args.file.name)
     with (
         csv_rejects_file(args.rejects, REJECT_COLUMNS) as rejects,
         _open_text(args.file) as (text, position),
@@ -161,7 +176,7 @@ async def _import(
             authority=import_authority(settings, args.authority_name),
             batch_size=min(args.batch_size, settings.max_batch_size),
             dry_run=args.dry_run,
-            rejects=RejectLog(rejects, progress),
+            rejects=RejectLog(rejects, progress, record.rejections),
             progress=progress,
         )
         records = read_records(text, cast(Literal["csv", "ndjson"], file_format), options)
@@ -171,9 +186,13 @@ async def _import(
             progress.finish()
             print(f"error: {args.file.name}: {_file_problem(exc)}", file=sys.stderr)
             print(summary(importer.counts, importer.statement_counts, dry_run=args.dry_run))
+            if not args.dry_run:
+                await record_run(backend, _finished(record, importer, "failed"))
             return 2
         finally:
             progress.finish()
+    if not args.dry_run:  # a dry run writes nothing, not even its record
+        await record_run(backend, _finished(record, importer, "completed"))
     print(summary(importer.counts, importer.statement_counts, dry_run=args.dry_run))
     return 1 if importer.counts.rejected else 0
 

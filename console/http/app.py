@@ -18,7 +18,7 @@ from aiohttp import web
 
 from console.accounts import Accounts
 from console.http import conflicts as conflict_pages
-from console.http import login, pages
+from console.http import imports, login, members, pages
 from console.http import quality as quality_pages
 from console.http import webhooks as webhook_pages
 from console.http.auth import Handler, session_middleware
@@ -73,6 +73,9 @@ def create_console_app(
     app.router.add_post("/set-password", login.set_password)
     app.router.add_get("/statements", pages.statements)
     app.router.add_get("/statements/{id}", pages.statement)
+    app.router.add_get("/members", members.search)
+    app.router.add_get("/members/{id}", members.member)
+    app.router.add_get("/imports", imports.history)
     app.router.add_get("/credentials", pages.credentials)
     app.router.add_post("/credentials", pages.create)
     app.router.add_post("/credentials/{key}/revoke", pages.revoke)

@@ -10,8 +10,11 @@ from aiohttp import web
 from console import pages
 from console.accounts import CAN_MANAGE
 from console.charts import bar_chart
+from console.explain import statement_effect
 from console.http.auth import require, signed
+from console.http.dashboard_charts import insight_charts
 from console.http.render import render, see_other
+from console.insights import seconds
 from console.keys import accounts_key, projection_app_key
 from lrs.auth import SCOPES, create_credential
 from lrs.errors import BadRequest
@@ -23,13 +26,14 @@ from projections.keys import projection_key
 async def dashboard(request: web.Request) -> web.StreamResponse:
     """GET /console/: stored statements, projection lag, webhook deliveries."""
     projection = request.app[projection_app_key][projection_key]
-    statements = request.app[backend_key].statements
-    data = await pages.dashboard(statements, projection, time.time_ns() // 1000)
+    data = await pages.dashboard(request.app[backend_key], projection, time.time_ns() // 1000)
     charts = {
         "hourly": bar_chart(data.hourly, chart_id="chart-hourly"),
         "daily": bar_chart(data.daily, chart_id="chart-daily"),
+        **insight_charts(data),
     }
-    return render(request, "dashboard.html", {"data": data, "charts": charts})
+    context = {"data": data, "charts": charts, "seconds": seconds}
+    return render(request, "dashboard.html", context)
 
 
 async def statements(request: web.Request) -> web.StreamResponse:
@@ -50,10 +54,18 @@ async def statements(request: web.Request) -> web.StreamResponse:
 
 
 async def statement(request: web.Request) -> web.StreamResponse:
-    """GET /console/statements/{id}: the JSON and the voided state."""
+    """GET /console/statements/{id}: the JSON, the voided state, what it contributed."""
     service = request.app[statement_service_key]
     text, voided = await pages.statement_detail(service, request.match_info["id"])
-    context = {"statement_id": request.match_info["id"], "json": text, "voided": voided}
+    projection = request.app[projection_app_key][projection_key]
+    statements = request.app[backend_key].statements
+    effect = await statement_effect(projection, statements, request.match_info["id"])
+    context = {
+        "statement_id": request.match_info["id"],
+        "json": text,
+        "voided": voided,
+        "effect": effect,
+    }
     return render(request, "statement.html", context)
 
 

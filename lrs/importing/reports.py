@@ -12,13 +12,14 @@ import csv
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TextIO
 
 import orjson
 
 SHOWN_REJECTIONS = 10
+KEPT_REJECTIONS = 20  # in an import's record of the history (lrs.store.import_runs)
 
 
 @dataclass
@@ -152,17 +153,37 @@ class Progress:
             self._shown = 0
 
 
-class RejectLog:
-    """Where rejections go: the rejects file, else the first few on stderr."""
+@dataclass
+class Rejections:
+    """The first rejected items of an import, (where in the file, reason), for its record in
+    the import history (`lrs.importing.history`)."""
 
-    def __init__(self, file: RejectFile | None, progress: Progress) -> None:
+    limit: int = KEPT_REJECTIONS
+    kept: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, where: str, reason: str) -> None:
+        """Keep one, while fewer than `limit` are kept."""
+        if len(self.kept) < self.limit:
+            self.kept.append((where, reason))
+
+
+class RejectLog:
+    """Where rejections go: the rejects file, else the first few on stderr; and the first
+    ones to `keep` (for the import history) when given."""
+
+    def __init__(
+        self, file: RejectFile | None, progress: Progress, keep: Rejections | None = None
+    ) -> None:
         self._file = file
         self._progress = progress
+        self._keep = keep
         self._count = 0
 
     def reject(self, origin: Origin, reason: str) -> None:
         """Report one rejected item."""
         self._count += 1
+        if self._keep is not None:
+            self._keep.add(origin.label, reason)
         if self._file is not None:
             self._file.write(origin.fields(), reason)
         elif self._count <= SHOWN_REJECTIONS:

@@ -23,13 +23,15 @@ from typing import Any
 from lrs.cli_support import positive_int, with_backend
 from lrs.config import Config
 from lrs.errors import LRSError
-from lrs.importing import NdjsonRejects, Progress, RejectLog, import_authority
+from lrs.importing import ImportCounts, NdjsonRejects, Progress, RejectLog, import_authority
+from lrs.importing.history import ImportRecord, record_run
 from lrs.migration.export import export_target, write_statements
 from lrs.migration.importer import StatementImporter
 from lrs.migration.input import ExportReader, ImportFileError
 from lrs.services.factory import statement_service
 from lrs.settings import Settings
 from lrs.store.base import Backend
+from lrs.store.import_runs import STATEMENTS, ImportRun
 from lrs.xapi.timestamps import timestamp_us
 
 DEFAULT_BATCH = 500
@@ -165,6 +167,7 @@ async def _import(
 ) -> int:
     enabled = sys.stderr.isatty() if args.progress is None else args.progress
     progress = Progress(reader.total_bytes, enabled=enabled)
+    record = ImportRecord(STATEMENTS, args.file.name)
     importer = StatementImporter(
         statement_service(backend, settings),
         authority=import_authority(settings, args.authority_name),
@@ -172,7 +175,7 @@ async def _import(
         batch_size=args.batch_size,
         keep_stored=args.keep_stored,
         keep_authority=args.keep_authority,
-        rejects=RejectLog(rejects, progress),
+        rejects=RejectLog(rejects, progress, record.rejections),
         progress=progress,
     )
     try:
@@ -180,11 +183,19 @@ async def _import(
     except LRSError:
         progress.finish()
         print(f"import stopped: {importer.counts.summary()} so far", file=sys.stderr)
+        await record_run(backend, _finished(record, importer.counts, "failed"))
         raise
     progress.finish()
+    await record_run(backend, _finished(record, counts, "completed"))
     where = f" (see {args.rejects})" if args.rejects and counts.rejected else ""
     print(f"imported {args.file}: {counts.summary()}{where}")
     return 1 if counts.rejected else 0
+
+
+def _finished(record: ImportRecord, counts: ImportCounts, outcome: str) -> ImportRun:
+    return record.finish(
+        accepted=counts.new, present=counts.present, rejected=counts.rejected, outcome=outcome
+    )
 
 
 @contextlib.contextmanager

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lrs.importing.history import open_import_runs
 from lrs.store.base import Backend
 from lrs.store.engine import open_store
+from lrs.store.import_runs import ImportRunStore
 from projections.store.audit import AuditStore
 from projections.store.base import (
     AccessStore,
@@ -58,6 +60,7 @@ class ProjectionStores:
     reconcile_runs: ReconcileRunStore
     counters: CounterStore
     quality: QualityStore
+    import_runs: ImportRunStore  # the LRS's import history (`lrs.importing.history`)
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -90,6 +93,7 @@ async def open_stores(backend: Backend) -> ProjectionStores:
     quality: QualityStore = await open_store(
         backend, sqlite=SQLiteQualityStore, mongo=MongoQualityStore
     )
+    import_runs = await open_import_runs(backend)
     return ProjectionStores(
         facts=facts,
         work=work,
@@ -103,4 +107,5 @@ async def open_stores(backend: Backend) -> ProjectionStores:
         reconcile_runs=reconcile_runs,
         counters=counters,
         quality=quality,
+        import_runs=import_runs,
     )
