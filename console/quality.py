@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from console.forms import ticked
+from console.forms import ticked_ids
 from lrs.errors import BadRequest, NotFound
 from projections.quality import (
     REASONS,
@@ -86,12 +86,7 @@ async def item(store: QualityStore, item_id: str) -> dict[str, Any]:
 
 def ticked_items(form: Mapping[str, Any]) -> list[str]:
     """The items ticked (at least one, at most `MAX_TICKED`)."""
-    ids = list(dict.fromkeys(ticked(form, "ids")))
-    if not ids:
-        raise BadRequest("tick at least one item", field="ids")
-    if len(ids) > MAX_TICKED:
-        raise BadRequest(f"at most {MAX_TICKED} items at a time", field="ids")
-    return ids
+    return ticked_ids(form, "item", MAX_TICKED)
 
 
 async def _statements(store: QualityStore, item_ids: list[str]) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from console.forms import ticked
+from console.forms import ticked, ticked_ids
 from lrs.errors import BadRequest
 from projections.delivery_metrics import source_stored_us
 from projections.store.base import DEAD, DELIVERED, Delivery, DeliveryStore, Subscription
@@ -142,12 +142,7 @@ async def subscribe(webhooks: WebhookService, form: Mapping[str, Any]) -> tuple[
 
 def redeliver_ids(form: Mapping[str, Any]) -> list[str]:
     """The dead letters ticked (at least one)."""
-    ids = ticked(form, "ids")
-    if not ids:
-        raise BadRequest("tick at least one dead letter to redeliver", field="ids")
-    if len(ids) > MAX_TICKED:
-        raise BadRequest(f"at most {MAX_TICKED} dead letters at a time", field="ids")
-    return ids
+    return ticked_ids(form, "dead letter", MAX_TICKED)
 
 
 async def redeliver(deliveries: DeliveryStore, ids: list[str]) -> int:

@@ -12,20 +12,14 @@ from console import clients
 from console.accounts import CAN_MANAGE
 from console.http.auth import require, signed
 from console.http.render import render
-from console.keys import projection_app_key
+from console.http.services import projection
 from lrs.errors import BadRequest
-from projections.keys import projection_key
-from projections.service import Projection
 from projections.tokens import SCOPES
-
-
-def _projection(request: web.Request) -> Projection:
-    return request.app[projection_app_key][projection_key]
 
 
 async def _page(request: web.Request, status: int = 200, **context: Any) -> web.Response:
     page = {
-        "clients": await clients.client_rows(_projection(request)),
+        "clients": await clients.client_rows(projection(request)),
         "scopes": SCOPES,
         "graces": clients.GRACES,
         **context,
@@ -44,7 +38,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     """POST /console/clients: a new client; its secret shown this once."""
     form = await request.post()
     try:
-        new = await clients.create(_projection(request), form, signed(request).operator.name)
+        new = await clients.create(projection(request), form, signed(request).operator.name)
     except BadRequest as exc:
         return await _page(request, 400, error=exc.message)
     return await _page(request, created=new)
@@ -54,7 +48,7 @@ async def create(request: web.Request) -> web.StreamResponse:
 async def revoke(request: web.Request) -> web.StreamResponse:
     """POST /console/clients/{id}/revoke: the client and its tokens stop working."""
     client_id = request.match_info["id"]
-    await clients.revoke(_projection(request), client_id, signed(request).operator.name)
+    await clients.revoke(projection(request), client_id, signed(request).operator.name)
     return await _page(request, notice=f"Revoked {client_id} and every token it holds.")
 
 
@@ -65,7 +59,7 @@ async def rotate(request: web.Request) -> web.StreamResponse:
     client_id = request.match_info["id"]
     try:
         rotated = await clients.rotate(
-            _projection(request), client_id, form, signed(request).operator.name
+            projection(request), client_id, form, signed(request).operator.name
         )
     except BadRequest as exc:
         return await _page(request, 400, error=exc.message)

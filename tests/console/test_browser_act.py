@@ -61,6 +61,13 @@ def sign_in(server: Server, browser: Any, name: str, role: str) -> None:
     assert browser.current_url.endswith("/console/")
 
 
+def xapi_credential(server: Server, name: str) -> dict[str, Any]:
+    """An xAPI credential made with `lrs credentials create`: its key and secret."""
+    out = server.lrs("credentials", "create", "--name", name, "--scopes", "all", "--json")
+    made: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return made
+
+
 def counts(browser: Any, subscription_id: str) -> str:
     return str(browser.find_element(By.ID, f"counts-{subscription_id}").text)
 
@@ -68,11 +75,7 @@ def counts(browser: Any, subscription_id: str) -> str:
 def test_subscribe_see_a_dead_letter_redeliver_it_and_see_it_delivered(
     server: Server, browser: Any, screens: Path
 ) -> None:
-    created = json.loads(
-        server.lrs("credentials", "create", "--name", "lms", "--scopes", "all", "--json")
-        .strip()
-        .splitlines()[-1]
-    )
+    created = xapi_credential(server, "lms")
     hris = Path(server.env["LRS_DATA_DIR"]) / "hris.csv"
     hris.write_text("employee_id,email\nE1,learner1@example.com\n")
     server.lrs("identities", "import", str(hris))
@@ -118,11 +121,7 @@ def test_subscribe_see_a_dead_letter_redeliver_it_and_see_it_delivered(
 def test_the_quality_conflicts_and_clients_pages_act_in_the_browser(
     server: Server, browser: Any, screens: Path
 ) -> None:
-    created = json.loads(
-        server.lrs("credentials", "create", "--name", "lms2", "--scopes", "all", "--json")
-        .strip()
-        .splitlines()[-1]
-    )
+    created = xapi_credential(server, "lms2")
     shared = statement(7)
     shared["actor"] = {"objectType": "Agent", "mbox": "mailto:shared@example.com"}
     server.post_statements(created["key"], created["secret"], [statement(5), shared])
