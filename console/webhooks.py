@@ -123,8 +123,8 @@ async def dead_rows(deliveries: DeliveryStore, subscription_id: str | None) -> l
 
 
 def _words(text: str) -> list[str]:
-    """Values typed one per line (or separated by spaces or commas)."""
-    return [w for w in text.replace(",", " ").split() if w]
+    """Values typed separated by spaces (IRIs may hold commas, never spaces)."""
+    return text.split()
 
 
 async def subscribe(webhooks: WebhookService, form: Mapping[str, Any]) -> tuple[Subscription, str]:
@@ -136,6 +136,8 @@ async def subscribe(webhooks: WebhookService, form: Mapping[str, Any]) -> tuple[
         url,
         event_types=ticked(form, "event_types"),
         verbs=_words(str(form.get("verbs", ""))),
+        activities=_words(str(form.get("activities", ""))),
+        members=_words(str(form.get("members", ""))),
         scopes=ticked(form, "scopes"),
     )
 

@@ -48,6 +48,8 @@ async def subscribe(request: web.Request) -> web.StreamResponse:
         "url": subscription.url,
         "event_types": list(subscription.event_types),
         "verbs": list(subscription.verbs),
+        "activities": list(subscription.activities),
+        "members": len(subscription.members),  # how many: employee ids stay out of the log
         "scopes": list(subscription.scopes),
     }
     await audit(request, "console.webhook_created", subscription.id, details)
