@@ -84,6 +84,7 @@ def create_console_app(
     app.router.add_get("/quality", quality_pages.quality_page)
     app.router.add_get("/quality/items/{id}", quality_pages.item_page)
     app.router.add_post("/quality/retry", quality_pages.retry)
+    app.router.add_post("/quality/retry-reason", quality_pages.retry_reason)
     app.router.add_post("/quality/dismiss", quality_pages.dismiss)
     app.router.add_get("/conflicts", conflict_pages.conflicts_page)
     app.router.add_post("/conflicts/resolve", conflict_pages.resolve)

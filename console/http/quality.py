@@ -69,11 +69,31 @@ async def retry(request: web.Request) -> web.StreamResponse:
         return await _page(request, form, 400, error=exc.message)
     details = {"ids": ids, "statements": done.statements, "resolved": done.resolved}
     await audit(request, "console.quality_retried", "quality", details)
-    notice = (
+    return await _page(request, form, notice=_retried(done))
+
+
+@require(*CAN_ACT)
+async def retry_reason(request: web.Request) -> web.StreamResponse:
+    """POST /console/quality/retry-reason: every open item of the reason, projected again."""
+    form = await request.post()
+    try:
+        done = await quality.retry_reason(projection(request), _text(form.get("reason")))
+    except BadRequest as exc:
+        return await _page(request, form, 400, error=exc.message)
+    details = {"reason": form["reason"], "statements": done.statements, "resolved": done.resolved}
+    await audit(request, "console.quality_retried", "quality", details)
+    return await _page(request, form, notice=_retried(done))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _retried(done: quality.Retried) -> str:
+    return (
         f"Projected {done.statements} statement(s) again: {done.resolved} item(s) resolved, "
         f"{done.open} open."
     )
-    return await _page(request, form, notice=notice)
 
 
 @require(*CAN_ACT)
