@@ -16,12 +16,13 @@ from typing import Any
 
 import orjson
 
-from console.forms import ticked
+from console.forms import ticked_ids
 from lrs.errors import BadRequest, NotFound
 from projections.quality import (
     REASONS,
     dismiss,
     item_view,
+    open_statement_ids,
     retry,
     statements_of_items,
 )
@@ -86,12 +87,7 @@ async def item(store: QualityStore, item_id: str) -> dict[str, Any]:
 
 def ticked_items(form: Mapping[str, Any]) -> list[str]:
     """The items ticked (at least one, at most `MAX_TICKED`)."""
-    ids = list(dict.fromkeys(ticked(form, "ids")))
-    if not ids:
-        raise BadRequest("tick at least one item", field="ids")
-    if len(ids) > MAX_TICKED:
-        raise BadRequest(f"at most {MAX_TICKED} items at a time", field="ids")
-    return ids
+    return ticked_ids(form, "item", MAX_TICKED)
 
 
 async def _statements(store: QualityStore, item_ids: list[str]) -> list[str]:
@@ -103,8 +99,21 @@ async def _statements(store: QualityStore, item_ids: list[str]) -> list[str]:
 
 async def retry_items(projection: Projection, item_ids: list[str]) -> Retried:
     """Project the items' statements again (as `lrs quality retry ID...`)."""
+    return await _retry(projection, await _statements(projection.stores.quality, item_ids))
+
+
+async def retry_reason(projection: Projection, reason: str | None) -> Retried:
+    """Project the statements of every open item of a reason again (as `lrs quality retry
+    --reason R`), after the mapping or the identity map was fixed."""
+    known = parse_reason(reason)
+    if known is None:
+        raise BadRequest("name the reason whose open items to retry", field="reason")
     store = projection.stores.quality
-    statement_ids = await _statements(store, item_ids)
+    return await _retry(projection, await open_statement_ids(store, known))
+
+
+async def _retry(projection: Projection, statement_ids: list[str]) -> Retried:
+    store = projection.stores.quality
     before = sum((await store.reason_counts(OPEN)).values())
     remaining = await retry(store, projection.worker.reapply, statement_ids)
     await projection.stores.aggregates.publish_events()

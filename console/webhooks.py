@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from console.forms import ticked
+from console.forms import ticked, ticked_ids
 from lrs.errors import BadRequest
 from projections.delivery_metrics import source_stored_us
 from projections.store.base import DEAD, DELIVERED, Delivery, DeliveryStore, Subscription
@@ -123,8 +123,8 @@ async def dead_rows(deliveries: DeliveryStore, subscription_id: str | None) -> l
 
 
 def _words(text: str) -> list[str]:
-    """Values typed one per line (or separated by spaces or commas)."""
-    return [w for w in text.replace(",", " ").split() if w]
+    """Values typed separated by spaces (IRIs may hold commas, never spaces)."""
+    return text.split()
 
 
 async def subscribe(webhooks: WebhookService, form: Mapping[str, Any]) -> tuple[Subscription, str]:
@@ -136,18 +136,15 @@ async def subscribe(webhooks: WebhookService, form: Mapping[str, Any]) -> tuple[
         url,
         event_types=ticked(form, "event_types"),
         verbs=_words(str(form.get("verbs", ""))),
+        activities=_words(str(form.get("activities", ""))),
+        members=_words(str(form.get("members", ""))),
         scopes=ticked(form, "scopes"),
     )
 
 
 def redeliver_ids(form: Mapping[str, Any]) -> list[str]:
     """The dead letters ticked (at least one)."""
-    ids = ticked(form, "ids")
-    if not ids:
-        raise BadRequest("tick at least one dead letter to redeliver", field="ids")
-    if len(ids) > MAX_TICKED:
-        raise BadRequest(f"at most {MAX_TICKED} dead letters at a time", field="ids")
-    return ids
+    return ticked_ids(form, "dead letter", MAX_TICKED)
 
 
 async def redeliver(deliveries: DeliveryStore, ids: list[str]) -> int:

@@ -17,6 +17,7 @@ import jinja2
 from aiohttp import web
 
 from console.accounts import Accounts
+from console.http import clients as client_pages
 from console.http import conflicts as conflict_pages
 from console.http import imports, login, members, pages
 from console.http import quality as quality_pages
@@ -86,9 +87,14 @@ def create_console_app(
     app.router.add_get("/quality", quality_pages.quality_page)
     app.router.add_get("/quality/items/{id}", quality_pages.item_page)
     app.router.add_post("/quality/retry", quality_pages.retry)
+    app.router.add_post("/quality/retry-reason", quality_pages.retry_reason)
     app.router.add_post("/quality/dismiss", quality_pages.dismiss)
     app.router.add_get("/conflicts", conflict_pages.conflicts_page)
     app.router.add_post("/conflicts/resolve", conflict_pages.resolve)
+    app.router.add_get("/clients", client_pages.clients_page)
+    app.router.add_post("/clients", client_pages.create)
+    app.router.add_post("/clients/{id}/revoke", client_pages.revoke)
+    app.router.add_post("/clients/{id}/rotate", client_pages.rotate)
     return app
 
 

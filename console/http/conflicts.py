@@ -11,23 +11,17 @@ from aiohttp import web
 from console import conflicts
 from console.http.auth import require, signed
 from console.http.render import render
-from console.keys import projection_app_key
+from console.http.services import projection
 from console.roles import CAN_ACT
 from lrs.errors import BadRequest
 from projections.errors import NotAConflict
-from projections.keys import projection_key
-from projections.service import Projection
-
-
-def _projection(request: web.Request) -> Projection:
-    return request.app[projection_app_key][projection_key]
 
 
 async def _page(request: web.Request, status: int = 200, **context: Any) -> web.Response:
-    projection = _projection(request)
+    market = projection(request)
     page = {
-        "conflicts": await conflicts.conflict_rows(projection),
-        "unmatched": await conflicts.unmatched(projection),
+        "conflicts": await conflicts.conflict_rows(market),
+        "unmatched": await conflicts.unmatched(market),
         "can_act": signed(request).operator.role in CAN_ACT,
         **context,
     }
@@ -44,7 +38,7 @@ async def resolve(request: web.Request) -> web.StreamResponse:
     """POST /console/conflicts/resolve: the key goes to the chosen claimant."""
     form = await request.post()
     try:
-        done = await conflicts.resolve(_projection(request), form, signed(request).operator.name)
+        done = await conflicts.resolve(projection(request), form, signed(request).operator.name)
     except (BadRequest, NotAConflict) as exc:  # 400, 409: named on the page
         return await _page(request, exc.status, error=exc.message)
     return await _page(request, resolved=done)

@@ -11,23 +11,17 @@ from aiohttp import web
 from console import quality
 from console.http.auth import require, signed
 from console.http.render import render
-from console.keys import accounts_key, projection_app_key
+from console.http.services import audit, projection
 from console.roles import CAN_ACT
 from lrs.errors import BadRequest
-from projections.keys import projection_key
 from projections.quality import REASONS, grouped
-from projections.service import Projection
-
-
-def _projection(request: web.Request) -> Projection:
-    return request.app[projection_app_key][projection_key]
 
 
 async def _page(
     request: web.Request, params: Any, status: int = 200, **context: Any
 ) -> web.Response:
     """The overview, or one reason's items (`reason`), in a state; an error is a 400 page."""
-    store = _projection(request).stores.quality
+    store = projection(request).stores.quality
     page: dict[str, Any] = {
         "reasons": REASONS,
         "can_act": signed(request).operator.role in CAN_ACT,
@@ -59,14 +53,9 @@ async def quality_page(request: web.Request) -> web.StreamResponse:
 
 async def item_page(request: web.Request) -> web.StreamResponse:
     """GET /console/quality/items/{id}: one item, its value in full."""
-    found = await quality.item(_projection(request).stores.quality, request.match_info["id"])
+    found = await quality.item(projection(request).stores.quality, request.match_info["id"])
     can_act = signed(request).operator.role in CAN_ACT
     return render(request, "quality_item.html", {"item": found, "can_act": can_act})
-
-
-async def _audit(request: web.Request, kind: str, details: dict[str, Any]) -> None:
-    who = signed(request).operator.name
-    await request.app[accounts_key].audit_change(kind, who, "quality", details)
 
 
 @require(*CAN_ACT)
@@ -75,27 +64,47 @@ async def retry(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
         ids = quality.ticked_items(form)
-        done = await quality.retry_items(_projection(request), ids)
+        done = await quality.retry_items(projection(request), ids)
     except BadRequest as exc:
         return await _page(request, form, 400, error=exc.message)
     details = {"ids": ids, "statements": done.statements, "resolved": done.resolved}
-    await _audit(request, "console.quality_retried", details)
-    notice = (
+    await audit(request, "console.quality_retried", "quality", details)
+    return await _page(request, form, notice=_retried(done))
+
+
+@require(*CAN_ACT)
+async def retry_reason(request: web.Request) -> web.StreamResponse:
+    """POST /console/quality/retry-reason: every open item of the reason, projected again."""
+    form = await request.post()
+    try:
+        done = await quality.retry_reason(projection(request), _text(form.get("reason")))
+    except BadRequest as exc:
+        return await _page(request, form, 400, error=exc.message)
+    details = {"reason": form["reason"], "statements": done.statements, "resolved": done.resolved}
+    await audit(request, "console.quality_retried", "quality", details)
+    return await _page(request, form, notice=_retried(done))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _retried(done: quality.Retried) -> str:
+    return (
         f"Projected {done.statements} statement(s) again: {done.resolved} item(s) resolved, "
         f"{done.open} open."
     )
-    return await _page(request, form, notice=notice)
 
 
 @require(*CAN_ACT)
 async def dismiss(request: web.Request) -> web.StreamResponse:
     """POST /console/quality/dismiss: the ticked items are fine as they are."""
     form = await request.post()
-    store = _projection(request).stores.quality
+    store = projection(request).stores.quality
     try:
         ids = quality.ticked_items(form)
         count = await quality.dismiss_items(store, ids)
     except BadRequest as exc:
         return await _page(request, form, 400, error=exc.message)
-    await _audit(request, "console.quality_dismissed", {"ids": ids, "count": count})
+    await audit(request, "console.quality_dismissed", "quality", {"ids": ids, "count": count})
     return await _page(request, form, notice=f"Dismissed {count} item(s).")

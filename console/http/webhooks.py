@@ -4,28 +4,20 @@ delete. Seen by every operator; changed by operators and admins (audited). Thin:
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from console import webhooks
 from console.http.auth import require, signed
 from console.http.render import render, see_other
-from console.keys import accounts_key, projection_app_key
+from console.http.services import audit, projection
 from console.roles import CAN_ACT
 from lrs.errors import BadRequest
-from projections.keys import projection_key
 from projections.scopes import SCOPES
-from projections.service import Projection
 from projections.webhooks import EVENT_TYPES
 
 
-def _projection(request: web.Request) -> Projection:
-    return request.app[projection_app_key][projection_key]
-
-
 async def _page(request: web.Request, status: int = 200, **context: object) -> web.Response:
-    deliveries = _projection(request).stores.deliveries
+    deliveries = projection(request).stores.deliveries
     chosen = request.query.get("subscription") or None
     page = {
         "subscriptions": await webhooks.subscription_views(deliveries),
@@ -44,26 +36,23 @@ async def webhooks_page(request: web.Request) -> web.StreamResponse:
     return await _page(request)
 
 
-async def _audit(request: web.Request, kind: str, subject: str, details: dict[str, Any]) -> None:
-    who = signed(request).operator.name
-    await request.app[accounts_key].audit_change(kind, who, subject, details)
-
-
 @require(*CAN_ACT)
 async def subscribe(request: web.Request) -> web.StreamResponse:
     """POST /console/webhooks: a new subscription; its signing secret shown this once."""
     form = await request.post()
     try:
-        subscription, secret = await webhooks.subscribe(_projection(request).webhooks, form)
+        subscription, secret = await webhooks.subscribe(projection(request).webhooks, form)
     except BadRequest as exc:
         return await _page(request, 400, error=exc.message)
     details = {
         "url": subscription.url,
         "event_types": list(subscription.event_types),
         "verbs": list(subscription.verbs),
+        "activities": list(subscription.activities),
+        "members": len(subscription.members),  # how many: employee ids stay out of the log
         "scopes": list(subscription.scopes),
     }
-    await _audit(request, "console.webhook_created", subscription.id, details)
+    await audit(request, "console.webhook_created", subscription.id, details)
     return await _page(request, created=subscription, secret=secret)
 
 
@@ -71,11 +60,11 @@ async def subscribe(request: web.Request) -> web.StreamResponse:
 async def delete(request: web.Request) -> web.StreamResponse:
     """POST /console/webhooks/{id}/delete: the subscription and its pending deliveries go."""
     subscription_id = request.match_info["id"]
-    deliveries = _projection(request).stores.deliveries
+    deliveries = projection(request).stores.deliveries
     found = await deliveries.get_subscription(subscription_id)
     if found is None or not await deliveries.delete_subscription(subscription_id):
         raise web.HTTPNotFound(text=f"no subscription {subscription_id}")
-    await _audit(request, "console.webhook_deleted", subscription_id, {"url": found.url})
+    await audit(request, "console.webhook_deleted", subscription_id, {"url": found.url})
     return see_other("/console/webhooks")
 
 
@@ -87,7 +76,7 @@ async def redeliver(request: web.Request) -> web.StreamResponse:
         ids = webhooks.redeliver_ids(form)
     except BadRequest as exc:
         return await _page(request, 400, error=exc.message)
-    count = await webhooks.redeliver(_projection(request).stores.deliveries, ids)
+    count = await webhooks.redeliver(projection(request).stores.deliveries, ids)
     details = {"ids": ids, "count": count}
-    await _audit(request, "console.dead_letters_redelivered", "webhooks", details)
+    await audit(request, "console.dead_letters_redelivered", "webhooks", details)
     return await _page(request, redelivered=count)

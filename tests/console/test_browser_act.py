@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,13 @@ def sign_in(server: Server, browser: Any, name: str, role: str) -> None:
     assert browser.current_url.endswith("/console/")
 
 
+def xapi_credential(server: Server, name: str) -> dict[str, Any]:
+    """An xAPI credential made with `lrs credentials create`: its key and secret."""
+    out = server.lrs("credentials", "create", "--name", name, "--scopes", "all", "--json")
+    made: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return made
+
+
 def counts(browser: Any, subscription_id: str) -> str:
     return str(browser.find_element(By.ID, f"counts-{subscription_id}").text)
 
@@ -66,11 +75,7 @@ def counts(browser: Any, subscription_id: str) -> str:
 def test_subscribe_see_a_dead_letter_redeliver_it_and_see_it_delivered(
     server: Server, browser: Any, screens: Path
 ) -> None:
-    created = json.loads(
-        server.lrs("credentials", "create", "--name", "lms", "--scopes", "all", "--json")
-        .strip()
-        .splitlines()[-1]
-    )
+    created = xapi_credential(server, "lms")
     hris = Path(server.env["LRS_DATA_DIR"]) / "hris.csv"
     hris.write_text("employee_id,email\nE1,learner1@example.com\n")
     server.lrs("identities", "import", str(hris))
@@ -92,6 +97,7 @@ def test_subscribe_see_a_dead_letter_redeliver_it_and_see_it_delivered(
         assert "dead 1" in counts(browser, subscription_id)
         dead = browser.find_element(By.ID, "dead-letters").text
         assert subscription_id in dead and "400" in dead
+        assert every_input_is_labelled(browser)
         browser.execute_script("document.getElementById('dead-h').scrollIntoView()")
         shoot(browser, screens, "webhooks-dead-letter")
 
@@ -110,3 +116,63 @@ def test_subscribe_see_a_dead_letter_redeliver_it_and_see_it_delivered(
         assert "2xx" in recent and "delivered" in recent
         assert "No dead letters." in browser.find_element(By.ID, "dead-letters").text
         shoot(browser, screens, "webhooks")
+
+
+def test_the_quality_conflicts_and_clients_pages_act_in_the_browser(
+    server: Server, browser: Any, screens: Path
+) -> None:
+    created = xapi_credential(server, "lms2")
+    shared = statement(7)
+    shared["actor"] = {"objectType": "Agent", "mbox": "mailto:shared@example.com"}
+    server.post_statements(created["key"], created["secret"], [statement(5), shared])
+    hris = Path(server.env["LRS_DATA_DIR"]) / "hris2.csv"
+    hris.write_text(
+        "employee_id,email\nE1,learner1@example.com\nE2,shared@example.com\nE3,shared@example.com\n"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-m", "lrs.cli", "identities", "import", str(hris)],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert imported.returncode == 1, imported.stderr  # 1: imported, with a new conflict
+    server.lrs("worker", "--once")  # learner5 is nobody: a quality item; shared: a conflict
+    sign_in(server, browser, "ada", "admin")
+
+    go(browser, By.LINK_TEXT, "Quality queue")
+    assert browser.find_element(By.ID, "count-unknown_learner").text == "1"
+    assert browser.find_element(By.ID, "count-identity_conflict").text == "1"
+    shoot(browser, screens, "quality")
+    go(browser, By.LINK_TEXT, "unknown_learner")
+    assert every_input_is_labelled(browser)
+    go(browser, By.CSS_SELECTOR, "#items tbody a")
+    assert "learner5@example.com" in browser.page_source
+    shoot(browser, screens, "quality-item")
+    go(browser, By.ID, "dismiss")
+    assert "Dismissed 1 item(s)." in browser.find_element(By.ID, "notice").text
+    assert "No open items of this reason." in browser.page_source
+
+    go(browser, By.LINK_TEXT, "Identity conflicts")
+    assert every_input_is_labelled(browser)
+    assert "E2, E3" in browser.find_element(By.ID, "conflicts").text
+    shoot(browser, screens, "conflicts")
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(By.ID, "member-1")).select_by_value("E3")
+    go(browser, By.ID, "resolve-1")
+    assert "now belongs to E3" in browser.find_element(By.ID, "resolved").text
+    assert "No conflicts." in browser.find_element(By.ID, "conflicts").text
+
+    go(browser, By.LINK_TEXT, "Marketplace clients")
+    assert every_input_is_labelled(browser)
+    fill(browser, **{"client-name": "talent app", "client-rate": "120"})
+    browser.find_element(By.CSS_SELECTOR, "input[value='read:completions']").click()
+    go(browser, By.ID, "create-client")
+    client_id = browser.find_element(By.ID, "new-client").text
+    assert client_id.startswith("mkt_") and browser.find_element(By.ID, "new-secret").text
+    shoot(browser, screens, "clients")
+    go(browser, By.XPATH, f"//button[@aria-label='Rotate the secret of talent app ({client_id})']")
+    assert "previous secret works until" in browser.find_element(By.ID, f"state-{client_id}").text
+    go(browser, By.XPATH, f"//button[@aria-label='Revoke talent app ({client_id})']")
+    assert browser.find_element(By.ID, f"state-{client_id}").text.startswith("revoked")

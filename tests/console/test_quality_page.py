@@ -123,3 +123,35 @@ async def test_actions_need_an_operator_a_csrf_token_and_known_items(console: Co
     assert (await store.get_item(item)).state == OPEN  # type: ignore[union-attr]
     assert await audited(console, "console.quality_dismissed") == []
     assert await audited(console, "console.quality_retried") == []
+
+
+async def test_retry_every_open_item_of_a_reason(console: Console) -> None:
+    await console.operator("ola", role="operator")
+    await console.login("ola")
+    await import_members(console, ("E1", "learner1@example.com"))
+    mapped = await post_statements(console, [learner(1), learner(1)])
+    [held] = await unknown_learners(console, 2)
+    # items recorded under an earlier mapping for statements that map now, and one that does not
+    store = market(console).stores.quality
+    stale = [
+        QualityIssue(i, "score_without_scale", "score", {"raw": 5}, "E1", None) for i in mapped
+    ]
+    await store.record_issues(stale, "old", 1)
+    page = f"{PAGE}?reason=score_without_scale"
+    _, listed = await console.page(page)
+    assert 'id="retry-reason"' in listed
+    response = await console.post_form(
+        PAGE + "/retry-reason", {"reason": "score_without_scale"}, from_page=page
+    )
+    text = await response.text()
+    assert response.status == 200
+    assert "Projected 2 statement(s) again: 2 item(s) resolved, 1 open." in text
+    assert await store.reason_counts(OPEN) == {UNKNOWN_LEARNER: 1}  # the held one's, untouched
+    assert (await store.get_item(f"{UNKNOWN_LEARNER}:{held}")).state == OPEN  # type: ignore[union-attr]
+    [entry] = await audited(console, "console.quality_retried")
+    assert entry.actor == "operator:ola"
+    assert entry.details == {"reason": "score_without_scale", "statements": 2, "resolved": 2}
+    for form in ({}, {"reason": "nonsense"}):
+        response = await console.post_form(PAGE + "/retry-reason", form, from_page=page)
+        assert response.status == 400
+    assert len(await audited(console, "console.quality_retried")) == 1

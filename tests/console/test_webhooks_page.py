@@ -95,6 +95,8 @@ async def test_subscribe_shows_the_secret_once_and_delete_removes_audited(
         "url": "https://hooks.example.com/in",
         "event_types": ["learning.completed", "badge.awarded"],
         "verbs": "http://adlnet.gov/expapi/verbs/completed  http://x.example/v",
+        "activities": "https://lms.example.com/c?a=1,2",
+        "members": "E1 E2",
         "scopes": ["read:completions", "read:badges"],
     }
     response = await console.post_form(PAGE, form, from_page=PAGE)
@@ -108,6 +110,8 @@ async def test_subscribe_shows_the_secret_once_and_delete_removes_audited(
     assert found.event_types == ("learning.completed", "badge.awarded")
     assert found.verbs == ("http://adlnet.gov/expapi/verbs/completed", "http://x.example/v")
     assert found.scopes == ("read:completions", "read:badges")
+    assert found.activities == ("https://lms.example.com/c?a=1,2",)  # a comma is no separator
+    assert found.members == ("E1", "E2")
     assert market(console).webhooks.secret_for(found) == secret.group(1)
     _, again = await console.page(PAGE)
     assert sub_id.group(1) in again and secret.group(1) not in again

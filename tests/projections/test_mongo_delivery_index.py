@@ -72,3 +72,19 @@ async def test_claims_and_dead_letters_sort_in_the_order_of_an_index(
     assert by_subscription[:2] == [("subscription_id", ASCENDING), ("state", ASCENDING)]
     await store.claim_deliveries("w1", now_us=10, lease_us=5, limit=10, subscription_id="s")
     assert recorder.sorts[-1] == by_subscription[2:]
+
+
+async def test_one_subscriptions_recent_deliveries_and_dead_letters_read_its_index(
+    backend: MongoBackend,
+) -> None:
+    store = await open_store(backend, sqlite=SQLiteDeliveryStore, mongo=MongoDeliveryStore)
+    assert isinstance(store, MongoDeliveryStore)
+    indexes = await backend.engine["webhook_deliveries"].index_information()
+    by_subscription = [tuple(k) for k in indexes["subscription_due"]["key"]]
+    recorder = SortRecorder(store._deliveries)
+    store._deliveries = recorder  # type: ignore[assignment]
+    await store.dead_letters(limit=10, subscription_id="s")
+    assert recorder.sorts == [by_subscription[2:]]  # after the equalities, the index's order
+    await store.recent_deliveries("s", 10)
+    backwards = [(name, -direction) for name, direction in by_subscription[2:]]
+    assert recorder.sorts[1:] == [backwards] * 3  # one per state, the index read backwards

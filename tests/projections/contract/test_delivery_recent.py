@@ -5,19 +5,8 @@ from __future__ import annotations
 import orjson
 
 from projections.store import ProjectionStores
-from projections.store.base import DEAD, DELIVERED, PENDING, OutboxEvent
-
-
-async def outbox(stores: ProjectionStores, *numbers: int) -> None:
-    """Events saved the way the worker saves them: with a record change."""
-    for n in numbers:
-        event = OutboxEvent(
-            f"evt_{n}", "learning.updated", "E1", f"A{n}", n, orjson.dumps({"n": n})
-        )
-        assert await stores.aggregates.save_record(
-            "E1", f"A{n}", expected_rev=0, record={"n": n}, version=1, now_us=n, event=event
-        )
-    await stores.aggregates.publish_events()
+from projections.store.base import DEAD, DELIVERED, PENDING
+from tests.projections.contract.test_delivery_access_stores import outbox
 
 
 async def finish(
