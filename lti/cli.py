@@ -11,7 +11,7 @@ from lrs.cli_support import with_backend
 from lrs.errors import BadRequest
 from lrs.settings import Settings
 from lrs.store.base import Backend
-from lti.registry import register_consumer, register_tool
+from lti.registry import disable_consumer, disable_tool, register_consumer, register_tool
 from lti.scopes import AGS_SCOPES, parse_scopes
 from lti.settings import LTISettings
 from lti.sourcedids import ResultRef, SourcedIds
@@ -75,6 +75,18 @@ def register(commands: Any) -> None:
     consumers.add_argument("--json", action="store_true", help="print JSON, for scripts")
     consumers.set_defaults(func=_list_consumers)
 
+    for name, what, func in (
+        ("disable-tool", "TOOL_ID", _disable_tool),
+        ("disable-consumer", "KEY", _disable_consumer),
+    ):
+        disabling = actions.add_parser(
+            name,
+            help=f"refuse an LTI {'1.3 tool' if what == 'TOOL_ID' else '1.1 consumer key'} "
+            "from now on (its grades so far stay)",
+        )
+        disabling.add_argument("target", metavar=what)
+        disabling.set_defaults(func=func)
+
     sourced = actions.add_parser(
         "sourcedid", help="mint the lis_result_sourcedid for a learner's launch (LTI 1.1)"
     )
@@ -120,6 +132,7 @@ def _tool_row(settings: Settings, tool: Tool) -> dict[str, Any]:
         "public_key": bool(tool.public_key),
         "user_home_page": tool.user_home_page,
         "passing_threshold": tool.passing_threshold,
+        "disabled_at": tool.disabled_at,
         **_urls(settings, tool),
     }
 
@@ -216,6 +229,7 @@ def _list_consumers(args: argparse.Namespace, config: LTICommandConfig) -> int:
                 "user_home_page": c.user_home_page,
                 "passing_threshold": c.passing_threshold,
                 "created_at": c.created_at,
+                "disabled_at": c.disabled_at,
             }
             for c in await registrations.list_consumers()
         ]
@@ -223,6 +237,26 @@ def _list_consumers(args: argparse.Namespace, config: LTICommandConfig) -> int:
         return 0
 
     return with_backend(settings, job)
+
+
+def _disable_tool(args: argparse.Namespace, config: LTICommandConfig) -> int:
+    async def job(backend: Backend) -> int:
+        registrations = (await open_lti_stores(backend)).registrations
+        at = await disable_tool(registrations, args.target)
+        print(f"tool {args.target} disabled (since {at})")
+        return 0
+
+    return with_backend(config.core, job)
+
+
+def _disable_consumer(args: argparse.Namespace, config: LTICommandConfig) -> int:
+    async def job(backend: Backend) -> int:
+        registrations = (await open_lti_stores(backend)).registrations
+        at = await disable_consumer(registrations, args.target)
+        print(f"consumer key {args.target} disabled (since {at})")
+        return 0
+
+    return with_backend(config.core, job)
 
 
 def _sourced_id(args: argparse.Namespace, config: LTICommandConfig) -> int:

@@ -17,7 +17,7 @@ import jinja2
 from aiohttp import web
 
 from console.accounts import Accounts
-from console.http import imports, login, members, pages
+from console.http import imports, login, lti, members, pages
 from console.http.auth import Handler, session_middleware
 from console.http.render import render
 from console.keys import accounts_key, console_settings_key, projection_app_key, sessions_key
@@ -73,6 +73,8 @@ def create_console_app(
     app.router.add_get("/members", members.search)
     app.router.add_get("/members/{id}", members.member)
     app.router.add_get("/imports", imports.history)
+    app.router.add_get("/lti", lti.registrations)
+    app.router.add_post("/lti/disable", lti.disable)
     app.router.add_get("/credentials", pages.credentials)
     app.router.add_post("/credentials", pages.create)
     app.router.add_post("/credentials/{key}/revoke", pages.revoke)
