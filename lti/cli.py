@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,7 +17,7 @@ from lti.scopes import AGS_SCOPES, parse_scopes
 from lti.settings import LTISettings
 from lti.sourcedids import ResultRef, SourcedIds
 from lti.store import open_lti_stores
-from lti.store.base import Tool
+from lti.store.base import RegistrationStore, Tool
 from lti.urls import configured_base
 from lti.vault import load_vault
 
@@ -240,20 +241,22 @@ def _list_consumers(args: argparse.Namespace, config: LTICommandConfig) -> int:
 
 
 def _disable_tool(args: argparse.Namespace, config: LTICommandConfig) -> int:
-    async def job(backend: Backend) -> int:
-        registrations = (await open_lti_stores(backend)).registrations
-        at = await disable_tool(registrations, args.target)
-        print(f"tool {args.target} disabled (since {at})")
-        return 0
-
-    return with_backend(config.core, job)
+    return _disable(config, "tool", args.target, disable_tool)
 
 
 def _disable_consumer(args: argparse.Namespace, config: LTICommandConfig) -> int:
+    return _disable(config, "consumer key", args.target, disable_consumer)
+
+
+def _disable(
+    config: LTICommandConfig,
+    what: str,
+    target: str,
+    disabling: Callable[[RegistrationStore, str], Awaitable[str]],
+) -> int:
     async def job(backend: Backend) -> int:
-        registrations = (await open_lti_stores(backend)).registrations
-        at = await disable_consumer(registrations, args.target)
-        print(f"consumer key {args.target} disabled (since {at})")
+        at = await disabling((await open_lti_stores(backend)).registrations, target)
+        print(f"{what} {target} disabled (since {at})")
         return 0
 
     return with_backend(config.core, job)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,14 +35,7 @@ COURSE = "https://lms.example.com/courses/python-101"
 
 def lrs_status(server: Server, *argv: str) -> int:
     """Run an `lrs` command that may exit 1 (rows rejected); its exit status."""
-    done = subprocess.run(
-        [sys.executable, "-m", "lrs.cli", *argv],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = server.run(*argv)
     assert done.returncode in (0, 1), done.stderr
     return done.returncode
 
