@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -11,12 +12,12 @@ from lrs.cli_support import with_backend
 from lrs.errors import BadRequest
 from lrs.settings import Settings
 from lrs.store.base import Backend
-from lti.registry import register_consumer, register_tool
+from lti.registry import disable_consumer, disable_tool, register_consumer, register_tool
 from lti.scopes import AGS_SCOPES, parse_scopes
 from lti.settings import LTISettings
 from lti.sourcedids import ResultRef, SourcedIds
 from lti.store import open_lti_stores
-from lti.store.base import Tool
+from lti.store.base import RegistrationStore, Tool
 from lti.urls import configured_base
 from lti.vault import load_vault
 
@@ -75,6 +76,18 @@ def register(commands: Any) -> None:
     consumers.add_argument("--json", action="store_true", help="print JSON, for scripts")
     consumers.set_defaults(func=_list_consumers)
 
+    for name, what, func in (
+        ("disable-tool", "TOOL_ID", _disable_tool),
+        ("disable-consumer", "KEY", _disable_consumer),
+    ):
+        disabling = actions.add_parser(
+            name,
+            help=f"refuse an LTI {'1.3 tool' if what == 'TOOL_ID' else '1.1 consumer key'} "
+            "from now on (its grades so far stay)",
+        )
+        disabling.add_argument("target", metavar=what)
+        disabling.set_defaults(func=func)
+
     sourced = actions.add_parser(
         "sourcedid", help="mint the lis_result_sourcedid for a learner's launch (LTI 1.1)"
     )
@@ -120,6 +133,7 @@ def _tool_row(settings: Settings, tool: Tool) -> dict[str, Any]:
         "public_key": bool(tool.public_key),
         "user_home_page": tool.user_home_page,
         "passing_threshold": tool.passing_threshold,
+        "disabled_at": tool.disabled_at,
         **_urls(settings, tool),
     }
 
@@ -216,6 +230,7 @@ def _list_consumers(args: argparse.Namespace, config: LTICommandConfig) -> int:
                 "user_home_page": c.user_home_page,
                 "passing_threshold": c.passing_threshold,
                 "created_at": c.created_at,
+                "disabled_at": c.disabled_at,
             }
             for c in await registrations.list_consumers()
         ]
@@ -223,6 +238,28 @@ def _list_consumers(args: argparse.Namespace, config: LTICommandConfig) -> int:
         return 0
 
     return with_backend(settings, job)
+
+
+def _disable_tool(args: argparse.Namespace, config: LTICommandConfig) -> int:
+    return _disable(config, "tool", args.target, disable_tool)
+
+
+def _disable_consumer(args: argparse.Namespace, config: LTICommandConfig) -> int:
+    return _disable(config, "consumer key", args.target, disable_consumer)
+
+
+def _disable(
+    config: LTICommandConfig,
+    what: str,
+    target: str,
+    disabling: Callable[[RegistrationStore, str], Awaitable[str]],
+) -> int:
+    async def job(backend: Backend) -> int:
+        at = await disabling((await open_lti_stores(backend)).registrations, target)
+        print(f"{what} {target} disabled (since {at})")
+        return 0
+
+    return with_backend(config.core, job)
 
 
 def _sourced_id(args: argparse.Namespace, config: LTICommandConfig) -> int:

@@ -93,6 +93,8 @@ async def verify_request(
     params = oauth_params(headers.get("Authorization"))
     key = params.get("oauth_consumer_key", "")
     consumer = await store.get_consumer(key) if key else None
+    if consumer is not None and consumer.disabled_at:
+        raise Unauthorized("this consumer key is disabled")
     secret = (
         vault.decrypt(CONSUMER_SECRET, consumer.secret_enc, bound_to=consumer.key).decode()
         if consumer is not None

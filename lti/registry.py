@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from lrs.errors import BadRequest
+from lrs.errors import BadRequest, NotFound
 from lti.jwks import parse_public_key
 from lti.scopes import AGS_SCOPES
 from lti.store.base import Consumer, RegistrationStore, Tool
@@ -109,3 +109,21 @@ async def register_consumer(
     )
     await store.add_consumer(consumer)
     return NewConsumer(consumer=consumer, secret=secret)
+
+
+async def disable_tool(store: RegistrationStore, tool_id: str) -> str:
+    """Disable a tool (no new token, its tokens refused); when it was disabled. NotFound when
+    unknown. Its line items and scores stay; disabling twice keeps the first time."""
+    if not await store.disable_tool(tool_id, _now()):
+        raise NotFound(f"no LTI tool {tool_id}")
+    tool = await store.get_tool(tool_id)
+    return (tool.disabled_at if tool else None) or ""
+
+
+async def disable_consumer(store: RegistrationStore, key: str) -> str:
+    """Disable a consumer key (its signed requests refused); when it was disabled. NotFound
+    when unknown. Its outcomes stay; disabling twice keeps the first time."""
+    if not await store.disable_consumer(key, _now()):
+        raise NotFound(f"no LTI consumer key {key}")
+    consumer = await store.get_consumer(key)
+    return (consumer.disabled_at if consumer else None) or ""

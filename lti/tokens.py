@@ -139,6 +139,8 @@ class TokenService:
         tool = await self._store.find_tool(client_id)
         if tool is None:
             raise InvalidClient("unknown client id")
+        if tool.disabled_at:
+            raise InvalidClient("this tool is disabled on the platform")
         kid = header.get("kid")
         key = await self._tool_keys.key_for(tool, kid if isinstance(kid, str) else None)
         if key.alg is not None and key.alg != alg:
@@ -213,6 +215,8 @@ class TokenService:
         tool = await self._store.get_tool(str(claims.get("tool")))
         if tool is None or tool.client_id != claims["sub"]:
             raise InvalidToken("the access token's tool is no longer registered")
+        if tool.disabled_at:
+            raise InvalidToken("the access token's tool is disabled")
         return AccessGrant(tool, frozenset(str(claims["scope"]).split()))
 
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from console.accounts import Accounts
 from console.http import clients as client_pages
 from console.http import conflicts as conflict_pages
-from console.http import imports, login, members, pages
+from console.http import imports, login, lti, members, pages
 from console.http import quality as quality_pages
 from console.http import webhooks as webhook_pages
 from console.http.auth import Handler, session_middleware
@@ -77,6 +77,8 @@ def create_console_app(
     app.router.add_get("/members", members.search)
     app.router.add_get("/members/{id}", members.member)
     app.router.add_get("/imports", imports.history)
+    app.router.add_get("/lti", lti.registrations)
+    app.router.add_post("/lti/disable", lti.disable)
     app.router.add_get("/credentials", pages.credentials)
     app.router.add_post("/credentials", pages.create)
     app.router.add_post("/credentials/{key}/revoke", pages.revoke)

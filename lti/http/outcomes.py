@@ -146,8 +146,9 @@ async def post_sourced_id(request: web.Request) -> web.StreamResponse:
         user_id=body.get("user_id"),  # type: ignore[arg-type]
     )
     sourced_id = request.app[sourced_ids_key].mint(ref)
-    if await request.app[lti_stores_key].registrations.get_consumer(ref.consumer_key) is None:
-        raise NotFound(f"no consumer key {ref.consumer_key}")
+    consumer = await request.app[lti_stores_key].registrations.get_consumer(ref.consumer_key)
+    if consumer is None or consumer.disabled_at:
+        raise NotFound(f"no enabled consumer key {ref.consumer_key}")
     base = request_base(request, request.app[settings_key], request.app[lti_settings_key])
     return json_response(
         {"lis_result_sourcedid": sourced_id, "lis_outcome_service_url": base + PREFIX + OUTCOMES},

@@ -40,6 +40,7 @@ class Tool:
     user_home_page: str | None = None
     passing_threshold: float | None = None
     created_at: str = ""
+    disabled_at: str | None = None  # disabled (`lrs lti disable-tool`, the console): refused
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Consumer:
     user_home_page: str | None = None
     passing_threshold: float | None = None
     created_at: str = ""
+    disabled_at: str | None = None  # disabled (`lrs lti disable-consumer`, the console): refused
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,17 @@ class RegistrationStore(Protocol):
 
     async def list_consumers(self) -> list[Consumer]:
         """Every consumer, oldest first."""
+        ...
+
+    async def disable_tool(self, tool_id: str, at: str) -> bool:
+        """Mark the tool disabled at `at` (kept when it already is); False when unknown.
+        A disabled tool stays listed (its line items and scores stay), but gets no token and
+        its tokens stop working."""
+        ...
+
+    async def disable_consumer(self, key: str, at: str) -> bool:
+        """Mark the consumer disabled at `at` (kept when it already is); False when unknown.
+        Its signed requests are refused from then on."""
         ...
 
 

@@ -145,6 +145,23 @@ class MongoRegistrationStore:
             docs = await self._consumers.find({}).sort([("seq", 1), ("_id", 1)]).to_list(None)
         return [consumer_from_doc(_clean(d)) for d in docs]
 
+    async def disable_tool(self, tool_id: str, at: str) -> bool:
+        """Set the tool's `disabled_at` (unless set): one conditional update."""
+        return await self._disable(self._tools, tool_id, at)
+
+    async def disable_consumer(self, key: str, at: str) -> bool:
+        """Set the consumer's `disabled_at` (unless set): one conditional update."""
+        return await self._disable(self._consumers, key, at)
+
+    async def _disable(self, collection: Any, doc_id: str, at: str) -> bool:
+        with translate_errors("disable the registration", pass_duplicates=True):
+            done = await collection.update_one(
+                {"_id": doc_id, "disabled_at": None}, {"$set": {"disabled_at": at}}
+            )
+            if done.matched_count:
+                return True
+            return await collection.find_one({"_id": doc_id}, {"_id": 1}) is not None
+
 
 class MongoReplayStore:
     """One-time values until they expire (a TTL index drops expired ones)."""

@@ -167,6 +167,29 @@ class SQLiteRegistrationStore:
 
         return await self._db.read(job)
 
+    async def disable_tool(self, tool_id: str, at: str) -> bool:
+        """Set the tool's `disabled_at` in its document (unless set)."""
+        return await self._disable("lti_tools", "id", tool_id, at)
+
+    async def disable_consumer(self, key: str, at: str) -> bool:
+        """Set the consumer's `disabled_at` in its document (unless set)."""
+        return await self._disable("lti_consumers", "key", key, at)
+
+    async def _disable(self, table: str, column: str, value: str, at: str) -> bool:
+        def job(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(f"SELECT doc FROM {table} WHERE {column} = ?", (value,)).fetchone()
+            if row is None:
+                return False
+            doc = orjson.loads(row[0])
+            if not doc.get("disabled_at"):
+                doc["disabled_at"] = at
+                conn.execute(
+                    f"UPDATE {table} SET doc = ? WHERE {column} = ?", (orjson.dumps(doc), value)
+                )
+            return True
+
+        return await self._db.write(job)
+
 
 class SQLiteReplayStore:
     """One-time values until they expire (expired ones purged a few per insert)."""

@@ -92,16 +92,19 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def lrs(self, *argv: str) -> str:
-        """Run an `lrs` command; its output."""
-        done = subprocess.run(
+        """Run an `lrs` command that must succeed; its output."""
+        return self.run(*argv, check=True).stdout
+
+    def run(self, *argv: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run an `lrs` command (exit status, output and errors in the result)."""
+        return subprocess.run(
             [sys.executable, "-m", "lrs.cli", *argv],
             env=self.env,
             capture_output=True,
             text=True,
             timeout=60,
-            check=True,
+            check=check,
         )
-        return done.stdout
 
     def start(self) -> None:
         """Start serving, and wait (with a deadline) until /health answers."""

@@ -173,3 +173,19 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         main([*command, "--help"])
     assert exit_info.value.code == 0
     assert "usage: lrs" in capsys.readouterr().out
+
+
+def test_disable_a_tool_and_a_consumer(capsys: pytest.CaptureFixture[str]) -> None:
+    tool = run(capsys, "register-tool", "--name", "Quiz", "--jwks-url", "https://t.example/k")
+    consumer = run(capsys, "register-consumer", "--name", "Legacy")
+    assert isinstance(tool, dict) and isinstance(consumer, dict)
+    assert main(["lti", "disable-tool", tool["tool_id"]]) == 0
+    assert f"tool {tool['tool_id']} disabled" in capsys.readouterr().out
+    assert main(["lti", "disable-consumer", consumer["consumer_key"]]) == 0
+    capsys.readouterr()
+    [listed] = run(capsys, "list-tools")  # type: ignore[misc]
+    assert listed["disabled_at"]
+    [keys] = run(capsys, "list-consumers")  # type: ignore[misc]
+    assert keys["disabled_at"]
+    assert main(["lti", "disable-tool", "nope"]) != 0
+    assert "no LTI tool nope" in capsys.readouterr().err

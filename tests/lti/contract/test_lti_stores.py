@@ -155,6 +155,22 @@ async def test_consumers_round_trip(store: LTIStore) -> None:
     assert "v1.x" not in repr(first)
 
 
+async def test_disabling_a_tool_or_consumer_keeps_the_first_time(store: LTIStore) -> None:
+    await store.add_tool(tool(1))
+    await store.add_tool(tool(2))
+    await store.add_consumer(Consumer(key="ck1", name="one", secret_enc="v1.x"))
+    assert await store.disable_tool("t1", "2026-02-01T00:00:00+00:00")
+    assert await store.disable_tool("t1", "2026-03-01T00:00:00+00:00")  # already: kept
+    assert not await store.disable_tool("nope", "2026-02-01T00:00:00+00:00")
+    assert await store.get_tool("t1") == tool(1, disabled_at="2026-02-01T00:00:00+00:00")
+    assert await store.find_tool("Client-1") == await store.get_tool("t1")
+    assert (await store.get_tool("t2")) == tool(2)  # the other is untouched
+    assert await store.disable_consumer("ck1", "2026-02-02T00:00:00+00:00")
+    assert not await store.disable_consumer("ck9", "2026-02-02T00:00:00+00:00")
+    [consumer] = await store.list_consumers()
+    assert consumer.disabled_at == "2026-02-02T00:00:00+00:00" and consumer.secret_enc == "v1.x"
+
+
 async def test_use_once(store: LTIStore) -> None:
     later = int(time.time()) + 600
     assert await store.use_once("jti:a", later) is True
