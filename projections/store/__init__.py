@@ -25,9 +25,11 @@ from projections.store.mongo_counters import MongoCounterStore
 from projections.store.mongo_delivery import MongoDeliveryStore
 from projections.store.mongo_hris import MongoHrisStore
 from projections.store.mongo_identity import MongoIdentityStore
+from projections.store.mongo_oauth import MongoOAuthStore
 from projections.store.mongo_pseudonym import MongoPseudonymKeyStore
 from projections.store.mongo_quality import MongoQualityStore
 from projections.store.mongo_reconcile_runs import MongoReconcileRunStore
+from projections.store.oauth import OAuthStore
 from projections.store.quality import QualityStore
 from projections.store.reconcile_runs import ReconcileRunStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
@@ -37,6 +39,7 @@ from projections.store.sqlite_counters import SQLiteCounterStore
 from projections.store.sqlite_delivery import SQLiteDeliveryStore
 from projections.store.sqlite_hris import SQLiteHrisStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
+from projections.store.sqlite_oauth import SQLiteOAuthStore
 from projections.store.sqlite_pseudonym import SQLitePseudonymKeyStore
 from projections.store.sqlite_quality import SQLiteQualityStore
 from projections.store.sqlite_reconcile_runs import SQLiteReconcileRunStore
@@ -58,6 +61,7 @@ class ProjectionStores:
     reconcile_runs: ReconcileRunStore
     counters: CounterStore
     quality: QualityStore
+    oauth: OAuthStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -90,6 +94,7 @@ async def open_stores(backend: Backend) -> ProjectionStores:
     quality: QualityStore = await open_store(
         backend, sqlite=SQLiteQualityStore, mongo=MongoQualityStore
     )
+    oauth: OAuthStore = await open_store(backend, sqlite=SQLiteOAuthStore, mongo=MongoOAuthStore)
     return ProjectionStores(
         facts=facts,
         work=work,
@@ -103,4 +108,5 @@ async def open_stores(backend: Backend) -> ProjectionStores:
         reconcile_runs=reconcile_runs,
         counters=counters,
         quality=quality,
+        oauth=oauth,
     )
