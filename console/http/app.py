@@ -17,7 +17,7 @@ import jinja2
 from aiohttp import web
 
 from console.accounts import Accounts
-from console.http import login, pages
+from console.http import login, oauth, pages
 from console.http.auth import Handler, session_middleware
 from console.http.render import render
 from console.keys import accounts_key, console_settings_key, projection_app_key, sessions_key
@@ -73,6 +73,10 @@ def create_console_app(
     app.router.add_get("/credentials", pages.credentials)
     app.router.add_post("/credentials", pages.create)
     app.router.add_post("/credentials/{key}/revoke", pages.revoke)
+    app.router.add_get("/oauth/consent", oauth.consent)
+    app.router.add_post("/oauth/consent", oauth.decide)
+    app.router.add_get("/grants", oauth.grants)
+    app.router.add_post("/grants/{id}/revoke", oauth.revoke_grant)
     return app
 
 

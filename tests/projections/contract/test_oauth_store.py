@@ -10,7 +10,6 @@ from lrs.errors import Conflict
 from projections.store import ProjectionStores
 from projections.store.oauth import AuthCode, Grant, OAuthApp, OAuthStore, RefreshToken
 
-
 FUTURE = 4_000_000_000_000_000  # expired codes may be dropped by the store (a TTL index)
 
 
