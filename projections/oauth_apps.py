@@ -9,7 +9,8 @@ Registration (`lrs marketplace apps create`) refuses, with a BadRequest naming t
 
 A public app (`--public`) has no secret and must use PKCE (as every app must here); a
 confidential app gets a secret shown once and kept as a salted scrypt hash (`lrs.auth`), checked
-in constant time in a worker thread, with the same work done for an unknown app. App ids start
+in constant time in a worker thread, with the same work done for an unknown app; a failure is
+audited as `client.authentication_failed` (the id as given, why; never the secret). App ids start
 with `app_`, so the token endpoint knows an app from a client-credentials client by its id.
 """
 
@@ -32,6 +33,7 @@ from projections.tokens import check_scopes
 APP_PREFIX = "app_"
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
+_MAX_AUDITED_ID = 128
 
 
 def is_app_id(client_id: str) -> bool:
@@ -132,6 +134,12 @@ class OAuthApps:
             return app  # a public app proves itself with PKCE, not a secret
         given = secret or ""
         matches = await asyncio.to_thread(verify_secret, given, wanted)
-        if app is None or not secret or not matches:
-            raise OAuthError("invalid_client", "unknown app or wrong secret")
-        return app
+        if app is not None and secret and matches:
+            return app
+        reason = "unknown or revoked app" if app is None else "wrong or missing secret"
+        bounded = client_id[:_MAX_AUDITED_ID]  # the caller's text: bounded in the log
+        await self._audit.append(
+            "client.authentication_failed", actor=bounded, subject=bounded,
+            details={"reason": reason},
+        )  # fmt: skip
+        raise OAuthError("invalid_client", "unknown app or wrong secret")

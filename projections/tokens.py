@@ -124,6 +124,20 @@ class TokenClaims:
         )
 
 
+def _token_claims(
+    claims: dict[str, Any], owner: str, rate_limit: int | None, grant_id: str | None = None
+) -> TokenClaims:
+    """The verified claims of a client's or a grant's token."""
+    return TokenClaims(
+        client_id=owner,
+        scopes=tuple(str(claims.get("scope", "")).split()),
+        jti=claims["jti"],
+        expires_us=int(claims["exp"]) * 1_000_000,
+        rate_limit_per_min=rate_limit,
+        grant_id=grant_id,
+    )
+
+
 def check_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
     """The scopes, or a BadRequest naming the unknown ones."""
     unknown = [s for s in scopes if s not in SCOPES]
@@ -360,13 +374,7 @@ class TokenService:
         client = await self._store.get_client(claims["sub"])
         if client is None or client.revoked:
             raise InvalidToken("the token's client was revoked")
-        return TokenClaims(
-            client_id=client.client_id,
-            scopes=tuple(str(claims.get("scope", "")).split()),
-            jti=claims["jti"],
-            expires_us=int(claims["exp"]) * 1_000_000,
-            rate_limit_per_min=client.rate_limit_per_min,
-        )
+        return _token_claims(claims, client.client_id, client.rate_limit_per_min)
 
     async def _verify_delegated(self, claims: dict[str, Any], grant_id: str) -> TokenClaims:
         """A grant's token lives while its grant and its app do: both read at every
@@ -377,14 +385,7 @@ class TokenService:
         app = await self._grants.get_app(grant.client_id) if self._grants is not None else None
         if app is None or app.revoked:
             raise InvalidToken("the token's app was revoked")
-        return TokenClaims(
-            client_id=app.client_id,
-            scopes=tuple(str(claims.get("scope", "")).split()),
-            jti=claims["jti"],
-            expires_us=int(claims["exp"]) * 1_000_000,
-            rate_limit_per_min=None,
-            grant_id=grant_id,
-        )
+        return _token_claims(claims, app.client_id, None, grant_id)
 
     async def revoke(self, token: str, client: ApiClient) -> None:
         """RFC 7009: revoke a token the client holds (or any, for an admin client).

@@ -6,6 +6,7 @@ concurrent uses exactly one matches."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +63,19 @@ def _refresh(doc: dict[str, Any]) -> RefreshToken:
         expires_us=doc["expires_us"],
         used=bool(doc.get("used")),
     )
+
+
+async def _use(collection: Any, key: str, parse: Callable[[dict[str, Any]], Any]) -> Use:
+    """Mark the document used unless it was (one `find_one_and_update`), else read it."""
+    doc = await collection.find_one_and_update(
+        {"_id": key, "used": False},
+        {"$set": {"used": True}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is not None:
+        return Use(parse(doc), True)
+    doc = await collection.find_one({"_id": key})
+    return Use(parse(doc) if doc else None, False)
 
 
 @translates_errors
@@ -136,15 +150,7 @@ class MongoOAuthStore:
 
     async def use_code(self, code_hash: str) -> Use:
         """Compare-and-set `used`; a miss reads the code to tell a replay from an unknown code."""
-        doc = await self._codes.find_one_and_update(
-            {"_id": code_hash, "used": False},
-            {"$set": {"used": True}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is not None:
-            return Use(_code(doc), True)
-        doc = await self._codes.find_one({"_id": code_hash})
-        return Use(_code(doc) if doc else None, False)
+        return await _use(self._codes, code_hash, _code)
 
     async def add_grant(self, grant: Grant) -> None:
         """Insert the grant."""
@@ -196,15 +202,7 @@ class MongoOAuthStore:
 
     async def use_refresh_token(self, token_hash: str) -> Use:
         """Compare-and-set `used`; a miss reads the token to tell reuse from an unknown one."""
-        doc = await self._refresh.find_one_and_update(
-            {"_id": token_hash, "used": False},
-            {"$set": {"used": True}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is not None:
-            return Use(_refresh(doc), True)
-        doc = await self._refresh.find_one({"_id": token_hash})
-        return Use(_refresh(doc) if doc else None, False)
+        return await _use(self._refresh, token_hash, _refresh)
 
     async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
         """One refresh token."""

@@ -5,6 +5,7 @@ one writer's transaction: the row count says whether this use was the first."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from lrs.errors import Conflict
@@ -151,12 +152,18 @@ class SQLiteOAuthStore:
 
     async def use_code(self, code_hash: str) -> Use:
         """Compare-and-set `used` in one transaction."""
+        return await self._use("oauth_codes", "code_hash", code_hash, _CODE, _code)
+
+    async def _use(
+        self, table: str, key: str, value: str, select: str, parse: Callable[[Any], Any]
+    ) -> Use:
+        """Mark a row used unless it was (the row count says which), then read it."""
 
         def job(conn: sqlite3.Connection) -> Use:
-            sql = "UPDATE oauth_codes SET used = 1 WHERE code_hash = ? AND used = 0"
-            first = conn.execute(sql, (code_hash,)).rowcount > 0
-            row = conn.execute(_CODE, (code_hash,)).fetchone()
-            return Use(_code(row) if row else None, first)
+            sql = f"UPDATE {table} SET used = 1 WHERE {key} = ? AND used = 0"
+            first = conn.execute(sql, (value,)).rowcount > 0
+            row = conn.execute(select, (value,)).fetchone()
+            return Use(parse(row) if row else None, first)
 
         return await self._db.write(job)
 
@@ -204,14 +211,7 @@ class SQLiteOAuthStore:
 
     async def use_refresh_token(self, token_hash: str) -> Use:
         """Compare-and-set `used` in one transaction."""
-
-        def job(conn: sqlite3.Connection) -> Use:
-            sql = "UPDATE oauth_refresh_tokens SET used = 1 WHERE token_hash = ? AND used = 0"
-            first = conn.execute(sql, (token_hash,)).rowcount > 0
-            row = conn.execute(_REFRESH, (token_hash,)).fetchone()
-            return Use(_refresh(row) if row else None, first)
-
-        return await self._db.write(job)
+        return await self._use("oauth_refresh_tokens", "token_hash", token_hash, _REFRESH, _refresh)
 
     async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
         """One refresh token."""

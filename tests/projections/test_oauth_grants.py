@@ -131,7 +131,8 @@ async def test_an_app_is_registered_audited_and_its_secret_hashed(parts: Parts) 
         await parts.apps.create("x", [URI], ["read:everything"], public=True)
     with pytest.raises(BadRequest):
         await parts.apps.create("x", [], ["read:scores"], public=True)
-    assert "oauth.app_created" in await parts.audit_types()
+    types = await parts.audit_types()
+    assert "oauth.app_created" in types and types.count("client.authentication_failed") == 2
 
 
 async def test_a_revoked_app_is_unknown(parts: Parts) -> None:
