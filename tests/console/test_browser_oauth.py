@@ -47,7 +47,8 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                received.append(parse_qs(urlsplit(self.path).query))
+                if urlsplit(self.path).path == "/callback":  # not the browser's /favicon.ico
+                    received.append(parse_qs(urlsplit(self.path).query))
                 body = b"<!doctype html><title>app</title><p id=app>app received</p>"
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")

@@ -355,3 +355,20 @@ async def test_an_operator_revokes_a_grant_on_the_grants_page(console: Console) 
 async def test_the_grants_page_is_for_admins(console: Console) -> None:
     await signed_in(console, role="operator")
     assert (await console.page("/console/grants"))[0] == 403
+
+
+async def test_the_consent_page_lets_its_form_reach_only_the_apps_origin(
+    console: Console,
+) -> None:
+    await signed_in(console)
+    app = await new_app(console)
+    sent = await console.http.get(
+        f"{V1}/oauth/authorize?{authorize_query(app)}", allow_redirects=False
+    )
+    page = await console.http.get(sent.headers["Location"], allow_redirects=False)
+    policy = page.headers["Content-Security-Policy"]
+    assert "form-action 'self' https://app.example;" in policy
+    assert "frame-ancestors 'none'" in policy and page.headers["X-Frame-Options"] == "DENY"
+    _, other = await console.page("/console/grants")
+    other_policy = (await console.http.get("/console/grants")).headers["Content-Security-Policy"]
+    assert "form-action 'self';" in other_policy and "Revoke" not in other
