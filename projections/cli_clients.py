@@ -6,6 +6,8 @@ lrs marketplace clients revoke ID
 lrs marketplace clients rotate-secret ID [--grace 24h] [--json]
                                                        a new secret, shown once; the old one
                                                        works until the grace ends
+lrs marketplace apps create|list|revoke, grants list|revoke
+                                                       delegated OAuth (`projections.cli_apps`)
 lrs marketplace keys rotate|list|retire KID            token signing key ids
 lrs marketplace status                                 projection lag and webhook backlog
 
@@ -21,6 +23,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from projections import cli_apps
 from projections.cli_audit import register_marketplace_alias
 from projections.service import Projection
 from projections.tokens import SCOPES
@@ -202,6 +205,7 @@ def register_marketplace(commands: Any, _run: Run) -> None:
     retire.add_argument("kid")
     retire.set_defaults(func=_run(_keys_retire))
 
+    cli_apps.register(sub, _run)
     register_marketplace_alias(sub, _run)
     sub.add_parser("status", help="projection lag and webhook backlog (JSON)").set_defaults(
         func=_run(_status)

@@ -3,6 +3,8 @@
     LRSError
     ├── BadRequest (400)
     │   ├── OAuthError (400, or 401 for invalid_client; RFC 6749 §5.2 codes)
+    │   │   └── AuthorizeError (400; an authorization request's error, RFC 6749 §4.1.2.1:
+    │   │       sent back to the app's redirect URI, unless the client or URI is bad)
     │   ├── InvalidCursor (400)
     │   └── TooManyTerminations (400; a full identity import beyond the allowed share)
     ├── Unauthorized (401)
@@ -40,6 +42,16 @@ class OAuthError(BadRequest):
     def to_oauth(self) -> dict[str, Any]:
         """The RFC 6749 error body."""
         return {"error": self.code, "error_description": self.message}
+
+
+class AuthorizeError(OAuthError):
+    """An authorization request's error. `redirectable`: whether it may be sent to the
+    redirect URI (False when the client id or the redirect URI is unknown: RFC 6749 §4.1.2.1
+    says never to redirect then, or the endpoint is an open redirector)."""
+
+    def __init__(self, code: str, message: str, *, redirectable: bool) -> None:
+        super().__init__(code, message)
+        self.redirectable = redirectable
 
 
 class InvalidCursor(BadRequest):

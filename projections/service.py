@@ -25,6 +25,8 @@ from projections.hris_sources import HrisSources
 from projections.identity_merge import MergeService
 from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
+from projections.oauth_apps import OAuthApps
+from projections.oauth_grants import DelegatedOAuth
 from projections.provisioning import Provisioner
 from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, reveal_candidates
 from projections.ratelimit import FailedAttempts, RateLimiter
@@ -53,6 +55,8 @@ class Projection:
     worker: ProjectionWorker
     reconciler: Reconciler
     tokens: TokenService
+    apps: OAuthApps
+    grants: DelegatedOAuth
     audit: AuditLog
     webhooks: WebhookService
     limiter: RateLimiter
@@ -193,6 +197,14 @@ async def open_projection(
         erasure=erasure,
     )
     reconciler = Reconciler(backend.statements, stores, projector, worker)
+    tokens = TokenService(
+        stores.access,
+        keyring,
+        audit=audit,
+        issuer=public_base_url(settings) + "/marketplace",
+        ttl_s=projection_settings.token_ttl_s,
+        grants=stores.oauth,
+    )
     return Projection(
         settings=projection_settings,
         statements=backend.statements,
@@ -201,13 +213,9 @@ async def open_projection(
         keyring=keyring,
         worker=worker,
         reconciler=reconciler,
-        tokens=TokenService(
-            stores.access,
-            keyring,
-            audit=audit,
-            issuer=public_base_url(settings) + "/marketplace",
-            ttl_s=projection_settings.token_ttl_s,
-        ),
+        tokens=tokens,
+        apps=OAuthApps(stores.oauth, audit),
+        grants=DelegatedOAuth(stores.oauth, tokens, audit),
         audit=audit,
         webhooks=WebhookService(
             stores.deliveries,

@@ -16,6 +16,10 @@
   replaces keeps working for a grace period, then stops (its hash stays in
   `ApiClient.previous_secrets` until the next rotation). Both secrets are checked every time,
   so the cost does not tell which one matched.
+- Tokens of a delegated grant (authorization code with PKCE: `projections.oauth_grants`) are
+  the same JWTs with the app as `sub` and the grant id as `gid`. Verifying one reads its grant
+  and its app (no cache): revoking the grant (by an operator, or on refresh-token reuse or
+  code replay) or the app stops every access token of it at their next use, in every process.
 - Issuance, revocation, client and key changes are written to the audit log
   (`projections.audit`): who, what, when, never a secret or a token.
 """
@@ -40,6 +44,7 @@ from projections.errors import OAuthError
 from projections.keyring import Keyring
 from projections.scopes import SCOPES, FieldView, effective_scopes
 from projections.store.base import AccessStore, ApiClient, PreviousSecret, SigningKey
+from projections.store.oauth import OAuthStore
 from projections.transforms import format_datetime
 
 AUDIENCE = "lrs-marketplace"
@@ -100,6 +105,7 @@ class TokenClaims:
     jti: str
     expires_us: int
     rate_limit_per_min: int | None
+    grant_id: str | None = None  # a delegated (authorization code) token's grant
 
     @property
     def fields(self) -> FieldView:
@@ -116,6 +122,20 @@ class TokenClaims:
             scopes=needed,
             required=list(needed),
         )
+
+
+def _token_claims(
+    claims: dict[str, Any], owner: str, rate_limit: int | None, grant_id: str | None = None
+) -> TokenClaims:
+    """The verified claims of a client's or a grant's token."""
+    return TokenClaims(
+        client_id=owner,
+        scopes=tuple(str(claims.get("scope", "")).split()),
+        jti=claims["jti"],
+        expires_us=int(claims["exp"]) * 1_000_000,
+        rate_limit_per_min=rate_limit,
+        grant_id=grant_id,
+    )
 
 
 def check_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
@@ -138,8 +158,10 @@ class TokenService:
         issuer: str,
         ttl_s: int = 900,
         clock: Callable[[], float] = time.time,
+        grants: OAuthStore | None = None,
     ) -> None:
         self._store = store
+        self._grants = grants
         self._keyring = keyring
         self._audit_log = audit
         self._issuer = issuer
@@ -147,6 +169,11 @@ class TokenService:
         self._clock = clock
         self._keys: list[SigningKey] = []
         self._keys_read_at = float("-inf")
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` of its tokens (and of authorization responses, RFC 9207)."""
+        return self._issuer
 
     async def _audit(self, action: str, actor: str, subject: str, **details: Any) -> None:
         await self._audit_log.append(action, actor=actor, subject=subject, details=details)
@@ -262,28 +289,42 @@ class TokenService:
         # a narrower token may be asked for: `read:scores` of a `read:activity:aggregate` client
         if not set(scopes) <= effective_scopes(client.scopes):
             raise OAuthError("invalid_scope", f"this client may ask only for {list(client.scopes)}")
+        return await self._sign(client.client_id, scopes, {})
+
+    async def issue_for_grant(
+        self, client_id: str, grant_id: str, scopes: Sequence[str]
+    ) -> IssuedToken:
+        """A token of a delegated grant (authorization code, refresh): the app is `sub`, the
+        grant is `gid`; it stops working when the grant or the app is revoked."""
+        return await self._sign(client_id, tuple(scopes), {"gid": grant_id})
+
+    async def _sign(
+        self, subject: str, scopes: tuple[str, ...], extra: dict[str, Any]
+    ) -> IssuedToken:
         key = await self._current_key()
         now = int(self._clock())
         jti = uuid.uuid4().hex
         claims = {
             "iss": self._issuer,
-            "sub": client.client_id,
+            "sub": subject,
             "aud": AUDIENCE,
             "iat": now,
             "nbf": now,
             "exp": now + self._ttl_s,
             "jti": jti,
             "scope": " ".join(scopes),
+            **extra,
         }
         token = jwt.encode(
             claims, self._keyring.token_key(key.kid), algorithm="HS256", headers={"kid": key.kid}
         )
         await self._audit(
             "token.issued",
-            client.client_id,
+            subject,
             jti,
             scopes=list(scopes),
             expires=format_datetime((now + self._ttl_s) * 1_000_000),
+            **extra,
         )
         return IssuedToken(access_token=token, expires_in=self._ttl_s, scopes=scopes)
 
@@ -322,32 +363,46 @@ class TokenService:
         return claims
 
     async def verify(self, token: str) -> TokenClaims:
-        """The claims of a valid, unrevoked token of a live client; 401 otherwise."""
+        """The claims of a valid, unrevoked token of a live client or grant; 401 otherwise."""
         claims = await self._decode(token)
         kid = jwt.get_unverified_header(token)["kid"]  # _decode checked it
         if await self._store.any_revoked([claims["jti"], _RETIRED + kid]):
             raise InvalidToken("the token was revoked, or its signing key retired")
+        grant_id = claims.get("gid")
+        if grant_id is not None:
+            return await self._verify_delegated(claims, str(grant_id))
         client = await self._store.get_client(claims["sub"])
         if client is None or client.revoked:
             raise InvalidToken("the token's client was revoked")
-        return TokenClaims(
-            client_id=client.client_id,
-            scopes=tuple(str(claims.get("scope", "")).split()),
-            jti=claims["jti"],
-            expires_us=int(claims["exp"]) * 1_000_000,
-            rate_limit_per_min=client.rate_limit_per_min,
-        )
+        return _token_claims(claims, client.client_id, client.rate_limit_per_min)
+
+    async def _verify_delegated(self, claims: dict[str, Any], grant_id: str) -> TokenClaims:
+        """A grant's token lives while its grant and its app do: both read at every
+        verification (no cache), so a revocation stops it at once in every process."""
+        grant = await self._grants.get_grant(grant_id) if self._grants is not None else None
+        if grant is None or grant.revoked or grant.client_id != claims["sub"]:
+            raise InvalidToken("the token's grant was revoked")
+        app = await self._grants.get_app(grant.client_id) if self._grants is not None else None
+        if app is None or app.revoked:
+            raise InvalidToken("the token's app was revoked")
+        return _token_claims(claims, app.client_id, None, grant_id)
 
     async def revoke(self, token: str, client: ApiClient) -> None:
         """RFC 7009: revoke a token the client holds (or any, for an admin client).
 
         Tokens that are invalid, expired or someone else's are ignored: the answer is the same.
         """
+        await self.revoke_for(token, client.client_id, any_owner="admin" in client.scopes)
+
+    async def revoke_for(self, token: str, caller: str, *, any_owner: bool = False) -> bool:
+        """Revoke an access token whose `sub` is `caller` (any, with `any_owner`); whether it
+        was one (a client's or an app's: RFC 7009 answers the same either way)."""
         try:
             claims = await self._decode(token, verify_exp=False)
         except InvalidToken:
-            return
-        if claims["sub"] != client.client_id and "admin" not in client.scopes:
-            return
+            return False
+        if claims["sub"] != caller and not any_owner:
+            return False
         await self._store.revoke_token(claims["jti"], int(claims["exp"]) * 1_000_000)
-        await self._audit("token.revoked", client.client_id, claims["jti"], owner=claims["sub"])
+        await self._audit("token.revoked", caller, claims["jti"], owner=claims["sub"])
+        return True

@@ -19,7 +19,7 @@ from aiohttp import web
 from console.accounts import Accounts
 from console.http import clients as client_pages
 from console.http import conflicts as conflict_pages
-from console.http import imports, login, lti, members, pages
+from console.http import imports, login, lti, members, oauth, pages
 from console.http import quality as quality_pages
 from console.http import webhooks as webhook_pages
 from console.http.auth import Handler, session_middleware
@@ -97,6 +97,10 @@ def create_console_app(
     app.router.add_post("/clients", client_pages.create)
     app.router.add_post("/clients/{id}/revoke", client_pages.revoke)
     app.router.add_post("/clients/{id}/rotate", client_pages.rotate)
+    app.router.add_get("/oauth/consent", oauth.consent)
+    app.router.add_post("/oauth/consent", oauth.decide)
+    app.router.add_get("/grants", oauth.grants)
+    app.router.add_post("/grants/{id}/revoke", oauth.revoke_grant)
     return app
 
 

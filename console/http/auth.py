@@ -2,10 +2,11 @@
 
 Only the console's own session cookie opens the console: an `Authorization` header (an xAPI
 Basic key, a marketplace bearer token) is never looked at here. A request without a valid
-session is sent to the login page (GET) or refused (403, anything else). Every POST carries
-the session's CSRF token in the form field `csrf_token`; without it, or with another one, 403.
-The forms of the login and set-password pages, before any session, use a double-submit token:
-a random value in a `SameSite=Strict` cookie that the form must repeat.
+session is sent to the login page (GET, with the page as `next`) or refused (403, anything
+else). Every POST carries the session's CSRF token in the form field `csrf_token`; without
+it, or with another one, 403. The forms of the login and set-password pages, before any
+session, use a double-submit token: a random value in a `SameSite=Strict` cookie that the
+form must repeat.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from console.keys import sessions_key, signed_key
+from console.next_page import HOME
 from console.secrets import csrf_token, valid_csrf
 from console.sessions import Signed
 from lrs.errors import Forbidden
@@ -50,8 +53,11 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     found = await request.app[sessions_key].resolve(request.cookies.get(COOKIE))
     if found is None:
-        if request.method in ("GET", "HEAD"):
-            return web.Response(status=303, headers={"Location": "/console/login"})
+        if request.method in ("GET", "HEAD"):  # back here after signing in (`console.next_page`)
+            location = "/console/login"
+            if request.path_qs != HOME:
+                location += "?" + urlencode({"next": request.path_qs})
+            return web.Response(status=303, headers={"Location": location})
         raise Forbidden("sign in first: no valid console session")
     request[signed_key] = found
     if request.method == "POST":

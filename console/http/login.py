@@ -17,6 +17,7 @@ from console.http.auth import (
 )
 from console.http.render import render, see_other
 from console.keys import accounts_key, sessions_key
+from console.next_page import safe_next
 from lrs.errors import BadRequest, TooManyRequests
 
 
@@ -29,9 +30,15 @@ def _pre_login(
     return response
 
 
+def _next(source: Mapping[str, object]) -> str:
+    """Where to go after signing in: a local console page only (`console.next_page`)."""
+    value = source.get("next")
+    return safe_next(value if isinstance(value, str) else None)
+
+
 async def login_form(request: web.Request) -> web.StreamResponse:
     """GET /console/login."""
-    return _pre_login(request, "login.html", {"name": ""})
+    return _pre_login(request, "login.html", {"name": "", "next": _next(request.query)})
 
 
 async def log_in(request: web.Request) -> web.StreamResponse:
@@ -39,21 +46,23 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     check_form_token(request, form)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
+    after = _next(form)
     accounts = request.app[accounts_key]
     try:
         operator = await accounts.log_in(name, password, request.remote or "unknown")
     except TooManyRequests as exc:
         wait = getattr(exc, "retry_after", 60)
         message = f"Too many failed sign-ins. Try again in {wait} seconds."
-        response = _pre_login(request, "login.html", {"name": name, "error": message}, 429)
+        context = {"name": name, "error": message, "next": after}
+        response = _pre_login(request, "login.html", context, 429)
         response.headers["Retry-After"] = str(wait)
         return response
     if operator is None:
         error = "Unknown name or wrong password (or the account is disabled)."
-        return _pre_login(request, "login.html", {"name": name, "error": error}, 401)
+        return _pre_login(request, "login.html", {"name": name, "error": error, "next": after}, 401)
     session_id = await request.app[sessions_key].start(operator)
     await accounts.audit_login(operator.name)
-    response = see_other("/console/")
+    response = see_other(after)
     set_cookie(request, response, COOKIE, session_id)
     response.del_cookie(PRE_COOKIE, path=PATH)
     return response

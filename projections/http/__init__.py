@@ -1,7 +1,10 @@
 """The marketplace API over HTTP: a sub-application mounted at /marketplace (`app`).
 
-    POST   /marketplace/v1/oauth/token                        client credentials → access token
+    POST   /marketplace/v1/oauth/token                        client credentials, authorization
+                                                              code + PKCE, refresh → tokens
     POST   /marketplace/v1/oauth/revoke                       revoke a token (RFC 7009)
+    POST   /marketplace/v1/oauth/introspect                   what a token is (RFC 7662)
+    GET    /marketplace/v1/oauth/authorize                    an app asks an operator's consent
     GET    /marketplace/v1/members/{member_id}/learning       a member's records per activity
     GET    /marketplace/v1/members/{member_id}/summary        a member's roll-up
     POST   /marketplace/v1/members/{member_id}/badges         award a badge (idempotent)
@@ -24,8 +27,9 @@
                                                               the root app (`metrics_route`)
 
 Modules: `app` (the sub-app factory and the projection's lifetime), `envelope` (the API's
-envelope, errors and access checks), `oauth`, `members`, `records`, `operations`, `webhooks`,
-`audit`, `identities`, `identity_merges`, `reconcile` (the handlers, by resource). The OpenAPI
+envelope, errors and access checks), `oauth`, `oauth_delegated`, `members`, `records`,
+`operations`, `webhooks`, `audit`, `identities`, `identity_merges`, `reconcile` (the handlers,
+by resource). The OpenAPI
 document is spec/marketplace-openapi.json.
 """
 

@@ -30,6 +30,7 @@ from projections.http import (
     identity_merges,
     members,
     oauth,
+    oauth_delegated,
     operations,
     quality,
     reconcile,
@@ -53,6 +54,8 @@ V1 = f"{PREFIX}/v1"
 ROUTES = (
     ("POST", f"{V1}/oauth/token", oauth.token),
     ("POST", f"{V1}/oauth/revoke", oauth.revoke),
+    ("POST", f"{V1}/oauth/introspect", oauth.introspect),
+    ("GET", f"{V1}/oauth/authorize", oauth_delegated.authorize),
     ("GET", f"{V1}/members/{{member_id}}/learning", members.member_learning),
     ("GET", f"{V1}/members/{{member_id}}/summary", members.member_summary),
     ("POST", f"{V1}/members/{{member_id}}/badges", members.award_badge),

@@ -1,6 +1,10 @@
 """OAuth 2.0 of the marketplace: client credentials (RFC 6749 §4.4), revocation (RFC 7009).
 
-Both endpoints authenticate the client (RFC 6749 §2.3.1) and answer errors in the RFC 6749
+The token endpoint also serves the delegated grants of registered apps (authorization_code,
+refresh_token: `projections.http.oauth_delegated`); a client id starting `app_` is an app,
+authenticated by its secret, or by nothing but PKCE when it is public.
+
+The endpoints authenticate the client (RFC 6749 §2.3.1) and answer errors in the RFC 6749
 §5.2 shape. A body that is not a well-formed form (a multipart body without a boundary, bytes
 that are not UTF-8, a bad part header) is `invalid_request` (400). Failed client
 authentications are limited per client id and per client address (`projections.ratelimit.
@@ -26,8 +30,16 @@ from multidict import MultiDictProxy
 from lrs.forms import read_small_form
 from projections.errors import OAuthError, RateLimited
 from projections.http.envelope import projection_of
+from projections.http.oauth_delegated import (
+    GRANT_TYPES,
+    TokenBody,
+    access_body,
+    delegated_token,
+)
+from projections.oauth_apps import is_app_id
 from projections.ratelimit import FailedAttempts
 from projections.store.base import ApiClient
+from projections.store.oauth import OAuthApp
 
 # What aiohttp raises for a body that is not a form: a missing or unknown boundary or charset
 # and undecodable bytes (ValueError, LookupError), a bad part header (HttpProcessingError), a
@@ -71,7 +83,19 @@ def _credentials(request: web.Request, form: MultiDictProxy[Any]) -> tuple[str, 
     return client_id, secret
 
 
-async def _client_credentials(request: web.Request) -> tuple[MultiDictProxy[Any], ApiClient]:
+Caller = ApiClient | OAuthApp
+
+
+async def _authenticate(request: web.Request, client_id: str, secret: str) -> Caller:
+    """A client-credentials client or a registered app (by its id's prefix)."""
+    projection = projection_of(request)
+    if is_app_id(client_id):
+        return await projection.apps.authenticate(client_id, secret or None)
+    address = request.remote or ""
+    return await projection.tokens.authenticate_client(client_id, secret, address=address)
+
+
+async def _client_credentials(request: web.Request) -> tuple[MultiDictProxy[Any], Caller]:
     """(form, authenticated client); failed attempts limited per address and per client id.
 
     An attempt is counted as failed before the secret is checked, so that concurrent attempts
@@ -91,17 +115,15 @@ async def _client_credentials(request: web.Request) -> tuple[MultiDictProxy[Any]
     attempts.check(client_key, limits.token_failures_per_client)
     counted = [(address, attempts.record(address)), (client_key, attempts.record(client_key))]
     try:
-        client = await projection.tokens.authenticate_client(
-            client_id, secret, address=request.remote or ""
-        )
+        client = await _authenticate(request, client_id, secret)
     except OAuthError:
         raise  # a failed attempt: it stays counted
     except BaseException:
         _forget(attempts, counted)
         raise
     _forget(attempts, counted)
-    limit = client.rate_limit_per_min or limits.rate_limit_per_min
-    projection.limiter.check("oauth:" + client.client_id, limit)
+    own = client.rate_limit_per_min if isinstance(client, ApiClient) else None
+    projection.limiter.check("oauth:" + client.client_id, own or limits.rate_limit_per_min)
     return form, client
 
 
@@ -110,26 +132,36 @@ def _forget(attempts: FailedAttempts, counted: list[tuple[str, float]]) -> None:
         attempts.forget(key, at)
 
 
+def _field(form: MultiDictProxy[Any], name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+async def _issue(form: MultiDictProxy[Any], client: Caller, request: web.Request) -> TokenBody:
+    """The token response of the form's grant type, for this client or app."""
+    grant = form.get("grant_type")
+    if grant is None:
+        raise OAuthError("invalid_request", "grant_type is required")
+    if grant not in GRANT_TYPES:
+        raise OAuthError("unsupported_grant_type", f"grant_type is one of {list(GRANT_TYPES)}")
+    if (grant == "client_credentials") != isinstance(client, ApiClient):
+        raise OAuthError("unauthorized_client", f"this client may not use {grant}")
+    if isinstance(client, OAuthApp):
+        return await delegated_token(projection_of(request), client, str(grant), form)
+    scope = form.get("scope")
+    requested = str(scope).split() if scope else None
+    issued = await projection_of(request).tokens.issue(client, requested)
+    return access_body(issued)
+
+
 async def token(request: web.Request) -> web.StreamResponse:
-    """POST /oauth/token: grant_type=client_credentials → a short-lived JWT."""
+    """POST /oauth/token: client_credentials, authorization_code or refresh_token → a
+    short-lived JWT (and, for an app's grant, the next refresh token)."""
     try:
         form, client = await _client_credentials(request)
-        grant = form.get("grant_type")
-        if grant is None:
-            raise OAuthError("invalid_request", "grant_type is required")
-        if grant != "client_credentials":
-            raise OAuthError("unsupported_grant_type", "only client_credentials is supported")
-        scope = form.get("scope")
-        requested = str(scope).split() if scope else None
-        issued = await projection_of(request).tokens.issue(client, requested)
+        body = await _issue(form, client, request)
     except (OAuthError, RateLimited) as err:
         return _oauth_error(err)
-    body = {
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "scope": " ".join(issued.scopes),
-    }
     response = web.json_response(body)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -143,7 +175,27 @@ async def revoke(request: web.Request) -> web.StreamResponse:
         value = form.get("token")
         if not value:
             raise OAuthError("invalid_request", "token is required")
-        await projection_of(request).tokens.revoke(str(value), client)
+        admin = isinstance(client, ApiClient) and "admin" in client.scopes
+        grants = projection_of(request).grants
+        await grants.revoke_token(str(value), client.client_id, any_owner=admin)
     except (OAuthError, RateLimited) as err:
         return _oauth_error(err)
     return web.Response(status=200)
+
+
+async def introspect(request: web.Request) -> web.StreamResponse:
+    """POST /oauth/introspect: RFC 7662 for the caller's tokens (any, for an admin client)."""
+    try:
+        form, client = await _client_credentials(request)
+        value = _field(form, "token")
+        if not value:
+            raise OAuthError("invalid_request", "token is required")
+        admin = isinstance(client, ApiClient) and "admin" in client.scopes
+        found = await projection_of(request).grants.introspect(
+            value, client.client_id, any_owner=admin
+        )
+    except (OAuthError, RateLimited) as err:
+        return _oauth_error(err)
+    response = web.json_response(found)
+    response.headers["Cache-Control"] = "no-store"
+    return response

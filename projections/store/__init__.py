@@ -27,9 +27,11 @@ from projections.store.mongo_counters import MongoCounterStore
 from projections.store.mongo_delivery import MongoDeliveryStore
 from projections.store.mongo_hris import MongoHrisStore
 from projections.store.mongo_identity import MongoIdentityStore
+from projections.store.mongo_oauth import MongoOAuthStore
 from projections.store.mongo_pseudonym import MongoPseudonymKeyStore
 from projections.store.mongo_quality import MongoQualityStore
 from projections.store.mongo_reconcile_runs import MongoReconcileRunStore
+from projections.store.oauth import OAuthStore
 from projections.store.quality import QualityStore
 from projections.store.reconcile_runs import ReconcileRunStore
 from projections.store.sqlite import SQLiteAggregateStore, SQLiteFactStore, SQLiteWorkStore
@@ -39,6 +41,7 @@ from projections.store.sqlite_counters import SQLiteCounterStore
 from projections.store.sqlite_delivery import SQLiteDeliveryStore
 from projections.store.sqlite_hris import SQLiteHrisStore
 from projections.store.sqlite_identity import SQLiteIdentityStore
+from projections.store.sqlite_oauth import SQLiteOAuthStore
 from projections.store.sqlite_pseudonym import SQLitePseudonymKeyStore
 from projections.store.sqlite_quality import SQLiteQualityStore
 from projections.store.sqlite_reconcile_runs import SQLiteReconcileRunStore
@@ -61,6 +64,7 @@ class ProjectionStores:
     counters: CounterStore
     quality: QualityStore
     import_runs: ImportRunStore  # the LRS's import history (`lrs.importing.history`)
+    oauth: OAuthStore
 
 
 async def open_stores(backend: Backend) -> ProjectionStores:
@@ -94,6 +98,7 @@ async def open_stores(backend: Backend) -> ProjectionStores:
         backend, sqlite=SQLiteQualityStore, mongo=MongoQualityStore
     )
     import_runs = await open_import_runs(backend)
+    oauth: OAuthStore = await open_store(backend, sqlite=SQLiteOAuthStore, mongo=MongoOAuthStore)
     return ProjectionStores(
         facts=facts,
         work=work,
@@ -108,4 +113,5 @@ async def open_stores(backend: Backend) -> ProjectionStores:
         counters=counters,
         quality=quality,
         import_runs=import_runs,
+        oauth=oauth,
     )

@@ -4,6 +4,8 @@ has them, and it states its versioning and deprecation policy."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 
 from projections.http import PREFIX
 from projections.identity_rows import IdentityRow
+from projections.oauth_authorize import check_request
 from tests.projections.api_support import TOKEN_PATH, Market, basic
 from tests.projections.conftest import COURSE, hris_actor, mbox_actor, statement, voiding
 from tests.projections.openapi_check import (
@@ -66,6 +69,47 @@ async def check_tokens(api: CheckedClient, market: Market) -> None:
     assert (await api.call("POST", revoke, basic(client_id, secret), data=token))[0] == 200
     assert (await api.call("POST", revoke, basic(client_id, secret), data={}))[0] == 400
     assert (await api.call("POST", revoke, basic(client_id, "x"), data=token))[0] == 401
+
+
+async def check_delegated(api: CheckedClient, market: Market) -> None:
+    """An app's authorization request, code exchange, refresh and introspection."""
+    uri = "https://talent.example/cb"
+    new = await market.projection.apps.create("spec", [uri], ["read:scores"], public=False)
+    app_id, secret = new.app.client_id, new.secret or ""
+    verifier = "v" * 43
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    query = {
+        "response_type": "code",
+        "client_id": app_id,
+        "redirect_uri": uri,
+        "scope": "read:scores",
+        "state": "s",
+        "code_challenge": challenge.decode(),
+        "code_challenge_method": "S256",
+    }
+    authorize = f"{V1}/oauth/authorize"
+    sent = await api.call("GET", authorize, params=query, allow_redirects=False)
+    assert sent[0] == 302
+    bad = {**query, "redirect_uri": "https://evil.example/cb"}
+    refused = await api.call("GET", authorize, params=bad, allow_redirects=False)
+    assert refused[0] == 400 and "Location" not in refused[2].headers
+    request = check_request(new.app, query)
+    code = await market.projection.grants.approve(request, ("read:scores",), "ada")
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": uri,
+        "code_verifier": verifier,
+    }
+    auth = basic(app_id, secret)
+    status, tokens, _ = await api.call("POST", TOKEN_PATH, auth, data=exchange)
+    assert status == 200 and tokens["refresh_token"]
+    assert (await api.call("POST", TOKEN_PATH, auth, data=exchange))[0] == 400  # replayed
+    introspect = f"{V1}/oauth/introspect"
+    status, found, _ = await api.call("POST", introspect, auth, data={"token": "x"})
+    assert status == 200 and found == {"active": False}
+    assert (await api.call("POST", introspect, auth, data={}))[0] == 400
+    assert (await api.call("POST", introspect, basic(app_id, "x"), data={"token": "x"}))[0] == 401
 
 
 async def check_records(api: CheckedClient, reader: str, since: str) -> None:
@@ -191,6 +235,7 @@ async def test_every_operation_answers_as_the_document_says(market: Market) -> N
     reader = await market.token("read:activity:aggregate", "read:profile")
     admin = await market.token("admin")
     await check_tokens(api, market)
+    await check_delegated(api, market)
     await check_records(api, reader, since)
     await check_badges(api, market)
     await check_operations(api, admin)

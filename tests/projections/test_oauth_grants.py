@@ -1,0 +1,336 @@
+"""Delegated OAuth as plain services: app registration, authorization requests, code + PKCE,
+refresh rotation, reuse and replay detection, revocation, introspection, audit; every backend."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from lrs.errors import BadRequest, InvalidToken
+from projections.audit import AuditLog
+from projections.errors import AuthorizeError, OAuthError
+from projections.keyring import Keyring
+from projections.oauth_apps import NewApp, OAuthApps, check_redirect_uri
+from projections.oauth_authorize import (
+    AuthorizeRequest,
+    check_request,
+    error_redirect,
+    granted_scopes,
+    redirect_with,
+)
+from projections.oauth_grants import CODE_TTL_S, DelegatedOAuth, pkce_matches, secret_hash
+from projections.store import ProjectionStores
+from projections.tokens import TokenService
+
+VERIFIER = "v" * 20 + "-._~" + "x" * 30
+CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=")
+URI = "https://app.example/cb"
+
+
+class Parts:
+    """The services on one backend, with one clock."""
+
+    def __init__(self, stores: ProjectionStores) -> None:
+        self.now = [float(int(time.time()))]
+        self.stores = stores
+        self.audit = AuditLog(stores.audit)
+        self.tokens = TokenService(
+            stores.access,
+            Keyring(b"k" * 32),
+            audit=self.audit,
+            issuer="https://lrs.test/marketplace",
+            ttl_s=60,
+            clock=lambda: self.now[0],
+            grants=stores.oauth,
+        )
+        self.apps = OAuthApps(stores.oauth, self.audit, clock=lambda: self.now[0])
+        self.grants = DelegatedOAuth(
+            stores.oauth, self.tokens, self.audit, clock=lambda: self.now[0]
+        )
+
+    async def app(self, *, public: bool = True, scopes: str = "read:scores read:badges") -> NewApp:
+        return await self.apps.create("Talent app", [URI], scopes.split(), public=public)
+
+    def query(self, new: NewApp, **over: str) -> dict[str, str]:
+        query = {
+            "response_type": "code",
+            "client_id": new.app.client_id,
+            "redirect_uri": URI,
+            "scope": "read:scores",
+            "state": "st-1",
+            "code_challenge": CHALLENGE.decode(),
+            "code_challenge_method": "S256",
+        }
+        query.update(over)
+        return query
+
+    async def code(
+        self, new: NewApp, role: str = "admin", **over: str
+    ) -> tuple[str, AuthorizeRequest]:
+        request = check_request(new.app, self.query(new, **over))
+        return await self.grants.approve(request, granted_scopes(request, role), "ada"), request
+
+    async def audit_types(self) -> list[str]:
+        return [e.type for e in reversed(await self.audit.entries(limit=100))]
+
+
+@pytest.fixture
+async def parts(stores: ProjectionStores) -> Parts:
+    return Parts(stores)
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://app.example/cb",  # http off loopback
+        "https://*.example/cb",
+        "https://app.example/*",
+        "https://app.example/cb#frag",
+        "app.example/cb",
+        "http://127.0.0.1.evil.example/cb",
+        "http://localhost@evil.example/cb",
+    ],
+)
+def test_redirect_uris_that_cannot_be_registered(uri: str) -> None:
+    with pytest.raises(BadRequest):
+        check_redirect_uri(uri)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://app.example/cb?x=1",
+        "http://127.0.0.1:8765/cb",
+        "http://[::1]/cb",
+        "http://localhost:3000/cb",
+    ],
+)
+def test_redirect_uris_that_can(uri: str) -> None:
+    assert check_redirect_uri(uri) == uri
+
+
+async def test_an_app_is_registered_audited_and_its_secret_hashed(parts: Parts) -> None:
+    new = await parts.app(public=False)
+    assert new.secret and new.app.client_id.startswith("app_")
+    stored = await parts.stores.oauth.get_app(new.app.client_id)
+    assert stored is not None and stored.secret_hash and new.secret not in stored.secret_hash
+    assert await parts.apps.authenticate(new.app.client_id, new.secret) == stored
+    with pytest.raises(OAuthError) as wrong:
+        await parts.apps.authenticate(new.app.client_id, "wrong")
+    assert wrong.value.code == "invalid_client"
+    with pytest.raises(OAuthError):
+        await parts.apps.authenticate("app_unknown", "x")
+    with pytest.raises(BadRequest):
+        await parts.apps.create("x", [URI], ["read:everything"], public=True)
+    with pytest.raises(BadRequest):
+        await parts.apps.create("x", [], ["read:scores"], public=True)
+    types = await parts.audit_types()
+    assert "oauth.app_created" in types and types.count("client.authentication_failed") == 2
+
+
+async def test_a_revoked_app_is_unknown(parts: Parts) -> None:
+    new = await parts.app()
+    assert await parts.apps.revoke(new.app.client_id)
+    with pytest.raises(OAuthError):
+        await parts.apps.authenticate(new.app.client_id, None)
+    with pytest.raises(AuthorizeError) as caught:
+        check_request(await parts.stores.oauth.get_app(new.app.client_id), parts.query(new))
+    assert not caught.value.redirectable
+
+
+# --- the authorization request -----------------------------------------------------------------
+
+
+async def test_a_bad_client_or_redirect_uri_is_never_redirected(parts: Parts) -> None:
+    new = await parts.app()
+    for app, query in [
+        (None, parts.query(new)),
+        (new.app, parts.query(new, redirect_uri="https://evil.example/cb")),
+        (new.app, parts.query(new, redirect_uri=URI + "/")),  # exact match only
+    ]:
+        with pytest.raises(AuthorizeError) as caught:
+            check_request(app, query)
+        assert not caught.value.redirectable
+
+
+@pytest.mark.parametrize(
+    ("over", "code"),
+    [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"code_challenge_method": ""}, "invalid_request"),
+        ({"code_challenge": "short"}, "invalid_request"),
+        ({"scope": "admin"}, "invalid_scope"),
+    ],
+)
+async def test_other_errors_go_back_to_the_app(
+    parts: Parts, over: dict[str, str], code: str
+) -> None:
+    new = await parts.app()
+    with pytest.raises(AuthorizeError) as caught:
+        check_request(new.app, parts.query(new, **over))
+    assert caught.value.redirectable and caught.value.code == code
+    back = urlsplit(error_redirect(URI, caught.value, "st-1", "https://lrs.test/marketplace"))
+    answer = parse_qs(back.query)
+    assert answer["error"] == [code] and answer["state"] == ["st-1"]
+    assert answer["iss"] == ["https://lrs.test/marketplace"]
+
+
+def test_a_redirect_keeps_the_registered_query() -> None:
+    assert redirect_with("https://a.example/cb?x=1", {"code": "c", "state": None}) == (
+        "https://a.example/cb?x=1&code=c"
+    )
+
+
+async def test_granted_scopes_never_exceed_the_role(parts: Parts) -> None:
+    new = await parts.app(scopes="read:scores read:profile write:badge admin")
+    request = check_request(new.app, parts.query(new, scope="read:scores read:profile admin"))
+    assert granted_scopes(request, "viewer") == ("read:scores",)
+    assert granted_scopes(request, "operator") == ("read:scores", "read:profile")
+    assert granted_scopes(request, "admin") == ("read:scores", "read:profile", "admin")
+    assert granted_scopes(request, "nobody") == ()
+
+
+# --- code exchange ------------------------------------------------------------------------------
+
+
+def test_pkce_s256() -> None:
+    assert pkce_matches(VERIFIER, CHALLENGE.decode())
+    assert not pkce_matches(VERIFIER + "x", CHALLENGE.decode())
+    assert not pkce_matches(CHALLENGE.decode(), CHALLENGE.decode())  # "plain" never matches
+
+
+async def test_code_exchange_gives_tokens_of_the_grant(parts: Parts) -> None:
+    new = await parts.app()
+    code, _ = await parts.code(new, role="viewer")
+    got = await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    assert got.access.scopes == ("read:scores",) and got.refresh_token.startswith("rt_")
+    claims = await parts.tokens.verify(got.access.access_token)
+    assert claims.client_id == new.app.client_id and claims.grant_id == got.grant_id
+    grant = await parts.stores.oauth.get_grant(got.grant_id)
+    assert grant is not None and grant.operator == "ada" and not grant.revoked
+    assert (await parts.stores.oauth.use_code(code)).found is None  # kept only as its hash
+    assert await parts.stores.oauth.get_refresh_token(secret_hash(got.refresh_token))
+
+
+async def test_a_wrong_verifier_redirect_uri_or_app_is_refused(parts: Parts) -> None:
+    new, other = await parts.app(), await parts.app()
+    for app, uri, verifier in [
+        (new.app, URI, VERIFIER[:-1] + "y"),
+        (new.app, "https://app.example/other", VERIFIER),
+        (other.app, URI, VERIFIER),
+    ]:
+        code, _ = await parts.code(new)
+        with pytest.raises(OAuthError) as caught:
+            await parts.grants.exchange_code(app, code, uri, verifier)
+        assert caught.value.code == "invalid_grant"
+
+
+async def test_an_expired_code_is_refused(parts: Parts) -> None:
+    new = await parts.app()
+    code, _ = await parts.code(new)
+    parts.now[0] += CODE_TTL_S
+    with pytest.raises(OAuthError) as caught:
+        await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    assert "expired" in caught.value.message
+
+
+async def test_a_replayed_code_is_refused_and_revokes_its_grant(parts: Parts) -> None:
+    new = await parts.app()
+    code, _ = await parts.code(new)
+    got = await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    with pytest.raises(OAuthError) as caught:
+        await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    assert caught.value.code == "invalid_grant"
+    grant = await parts.stores.oauth.get_grant(got.grant_id)
+    assert grant is not None and grant.revoked_reason == "code_replayed"
+    with pytest.raises(InvalidToken):
+        await parts.tokens.verify(got.access.access_token)
+    with pytest.raises(OAuthError):
+        await parts.grants.refresh(new.app, got.refresh_token, None)
+
+
+# --- refresh --------------------------------------------------------------------------------------
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_grant(parts: Parts) -> None:
+    new = await parts.app(public=False)
+    code, _ = await parts.code(new)
+    first = await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    second = await parts.grants.refresh(new.app, first.refresh_token, None)
+    third = await parts.grants.refresh(new.app, second.refresh_token, "read:scores")
+    assert len({first.refresh_token, second.refresh_token, third.refresh_token}) == 3
+    assert (await parts.tokens.verify(third.access.access_token)).grant_id == first.grant_id
+    with pytest.raises(OAuthError) as reused:
+        await parts.grants.refresh(new.app, first.refresh_token, None)
+    assert reused.value.code == "invalid_grant"
+    for access in (second.access, third.access):
+        with pytest.raises(InvalidToken):
+            await parts.tokens.verify(access.access_token)
+    with pytest.raises(OAuthError):  # the newest refresh token dies with the grant
+        await parts.grants.refresh(new.app, third.refresh_token, None)
+    types = await parts.audit_types()
+    assert types.count("oauth.token_refreshed") == 2
+    assert {"oauth.grant_issued", "oauth.refresh_reused", "oauth.grant_revoked"} <= set(types)
+
+
+async def test_refresh_cannot_widen_nor_be_used_by_another_app(parts: Parts) -> None:
+    new, other = await parts.app(), await parts.app()
+    code, _ = await parts.code(new)
+    got = await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    with pytest.raises(OAuthError) as wider:
+        await parts.grants.refresh(new.app, got.refresh_token, "read:badges")
+    assert wider.value.code == "invalid_scope"
+    with pytest.raises(OAuthError) as stolen:
+        await parts.grants.refresh(other.app, got.refresh_token, None)
+    assert stolen.value.code == "invalid_grant"
+
+
+# --- revocation, introspection -------------------------------------------------------------------
+
+
+async def test_an_operator_revokes_a_grant_and_its_tokens_stop(parts: Parts) -> None:
+    new = await parts.app()
+    code, _ = await parts.code(new)
+    got = await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    assert await parts.grants.revoke_grant(got.grant_id, actor="operator:ada", reason="operator")
+    assert not await parts.grants.revoke_grant(got.grant_id, actor="operator:ada", reason="x")
+    with pytest.raises(InvalidToken):
+        await parts.tokens.verify(got.access.access_token)
+    listed = await parts.grants.list_grants()
+    assert [(g.grant_id, g.revoked) for g in listed] == [(got.grant_id, True)]
+
+
+async def test_introspection_and_rfc7009_revocation(parts: Parts) -> None:
+    new, other = await parts.app(), await parts.app()
+    code, _ = await parts.code(new)
+    got = await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    me = new.app.client_id
+    access = await parts.grants.introspect(got.access.access_token, me, any_owner=False)
+    assert access["active"] and access["scope"] == "read:scores" and access["client_id"] == me
+    refresh = await parts.grants.introspect(got.refresh_token, me, any_owner=False)
+    assert refresh["active"] and refresh["token_type"] == "refresh_token"
+    theirs = other.app.client_id
+    assert await parts.grants.introspect(got.refresh_token, theirs, any_owner=False) == {
+        "active": False
+    }
+    assert await parts.grants.introspect("garbage", me, any_owner=False) == {"active": False}
+    await parts.grants.revoke_token(got.access.access_token, theirs)  # not theirs: ignored
+    assert (await parts.grants.introspect(got.access.access_token, me, any_owner=False))["active"]
+    await parts.grants.revoke_token(got.access.access_token, me)
+    assert not (await parts.grants.introspect(got.access.access_token, me, any_owner=False))[
+        "active"
+    ]
+    await parts.grants.revoke_token(got.refresh_token, me)  # RFC 7009 §2.1: the whole grant
+    grant = await parts.stores.oauth.get_grant(got.grant_id)
+    assert grant is not None and grant.revoked_reason == "token_revoked"
+    assert await parts.grants.introspect(got.refresh_token, me, any_owner=False) == {
+        "active": False
+    }
