@@ -4,6 +4,7 @@ an anonymous POST is refused, whatever the route (the act pages included)."""
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 from lrs.keys import console_app_key
 from tests.console.conftest import Console
@@ -27,7 +28,9 @@ async def test_every_route_needs_a_session(console: Console) -> None:
         response = await console.http.request(method, path, allow_redirects=False)
         if method == "GET":
             assert response.status == 303, path
-            assert response.headers["Location"] == "/console/login", path
+            login = urlsplit(response.headers["Location"])
+            assert login.path == "/console/login", path
+            assert parse_qs(login.query).get("next", [path]) == [path], path
         else:
             assert response.status == 403, path
         checked += 1
