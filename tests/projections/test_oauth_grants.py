@@ -3,6 +3,7 @@ refresh rotation, reuse and replay detection, revocation, introspection, audit; 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import time
@@ -288,6 +289,21 @@ async def test_refresh_rotates_and_reuse_revokes_the_grant(parts: Parts) -> None
     types = await parts.audit_types()
     assert types.count("oauth.token_refreshed") == 2
     assert {"oauth.grant_issued", "oauth.refresh_reused", "oauth.grant_revoked"} <= set(types)
+
+
+async def test_two_concurrent_refreshes_with_one_token_end_the_grant(parts: Parts) -> None:
+    """Exactly one wins the compare-and-set; the other is reuse (RFC 9700 §4.14.2 makes no
+    exception for a race: the app must not send one refresh token twice)."""
+    new = await parts.app()
+    code, _ = await parts.code(new)
+    got = await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    outcomes = await asyncio.gather(
+        *(parts.grants.refresh(new.app, got.refresh_token, None) for _ in range(2)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, OAuthError) for o in outcomes) == 1
+    grant = await parts.stores.oauth.get_grant(got.grant_id)
+    assert grant is not None and grant.revoked_reason == "refresh_reused"
 
 
 async def test_refresh_cannot_widen_nor_be_used_by_another_app(parts: Parts) -> None:
