@@ -115,8 +115,9 @@ class DelegatedOAuth:
         """RFC 6749 §4.1.3 with PKCE; invalid_grant for any code that does not fit."""
         if not code or not redirect_uri or not verifier:
             raise OAuthError("invalid_request", "code, redirect_uri and code_verifier are required")
-        use = await self._store.use_code(secret_hash(code))
+        use = await self._store.use_code(secret_hash(code), app.client_id)
         found = use.found
+        # another app's attempt neither uses the code nor counts as its replay
         if not isinstance(found, AuthCode) or found.client_id != app.client_id:
             raise OAuthError("invalid_grant", "unknown authorization code")
         if not use.first:  # RFC 6749 §4.1.2: a replayed code revokes what it gave

@@ -101,6 +101,7 @@ def create_console_app(
     app.router.add_post("/oauth/consent", oauth.decide)
     app.router.add_get("/grants", oauth.grants)
     app.router.add_post("/grants/{id}/revoke", oauth.revoke_grant)
+    app.router.add_post("/apps/{id}/revoke", oauth.revoke_app)
     return app
 
 

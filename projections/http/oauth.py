@@ -35,6 +35,7 @@ from projections.http.oauth_delegated import (
     TokenBody,
     access_body,
     delegated_token,
+    form_text,
 )
 from projections.oauth_apps import is_app_id
 from projections.ratelimit import FailedAttempts
@@ -132,9 +133,9 @@ def _forget(attempts: FailedAttempts, counted: list[tuple[str, float]]) -> None:
         attempts.forget(key, at)
 
 
-def _field(form: MultiDictProxy[Any], name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
+def _any_owner(client: Caller) -> bool:
+    """An admin client may revoke and introspect any token; others only their own."""
+    return isinstance(client, ApiClient) and "admin" in client.scopes
 
 
 async def _issue(form: MultiDictProxy[Any], client: Caller, request: web.Request) -> TokenBody:
@@ -172,12 +173,11 @@ async def revoke(request: web.Request) -> web.StreamResponse:
     """POST /oauth/revoke: RFC 7009; 200 whether or not the token was valid."""
     try:
         form, client = await _client_credentials(request)
-        value = form.get("token")
+        value = form_text(form, "token")
         if not value:
             raise OAuthError("invalid_request", "token is required")
-        admin = isinstance(client, ApiClient) and "admin" in client.scopes
         grants = projection_of(request).grants
-        await grants.revoke_token(str(value), client.client_id, any_owner=admin)
+        await grants.revoke_token(value, client.client_id, any_owner=_any_owner(client))
     except (OAuthError, RateLimited) as err:
         return _oauth_error(err)
     return web.Response(status=200)
@@ -187,12 +187,11 @@ async def introspect(request: web.Request) -> web.StreamResponse:
     """POST /oauth/introspect: RFC 7662 for the caller's tokens (any, for an admin client)."""
     try:
         form, client = await _client_credentials(request)
-        value = _field(form, "token")
+        value = form_text(form, "token")
         if not value:
             raise OAuthError("invalid_request", "token is required")
-        admin = isinstance(client, ApiClient) and "admin" in client.scopes
         found = await projection_of(request).grants.introspect(
-            value, client.client_id, any_owner=admin
+            value, client.client_id, any_owner=_any_owner(client)
         )
     except (OAuthError, RateLimited) as err:
         return _oauth_error(err)

@@ -44,7 +44,8 @@ def _grant_body(tokens: Tokens) -> TokenBody:
     return {**access_body(tokens.access), "refresh_token": tokens.refresh_token}
 
 
-def _text(form: MultiDictProxy[Any], name: str) -> str:
+def form_text(form: MultiDictProxy[Any], name: str) -> str:
+    """A text field of the form ("" when absent or a file)."""
     value = form.get(name)
     return value if isinstance(value, str) else ""
 
@@ -55,12 +56,11 @@ async def delegated_token(
     """The token response of an app's authorization_code or refresh_token request."""
     grants = projection.grants
     if grant_type == "authorization_code":
-        tokens = await grants.exchange_code(
-            app, _text(form, "code"), _text(form, "redirect_uri"), _text(form, "code_verifier")
-        )
+        code, uri = form_text(form, "code"), form_text(form, "redirect_uri")
+        tokens = await grants.exchange_code(app, code, uri, form_text(form, "code_verifier"))
     elif grant_type == "refresh_token":
-        scope = _text(form, "scope") or None
-        tokens = await grants.refresh(app, _text(form, "refresh_token"), scope)
+        scope = form_text(form, "scope") or None
+        tokens = await grants.refresh(app, form_text(form, "refresh_token"), scope)
     else:
         raise OAuthError("unsupported_grant_type", f"an app may not use {grant_type}")
     return _grant_body(tokens)

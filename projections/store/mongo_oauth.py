@@ -65,10 +65,15 @@ def _refresh(doc: dict[str, Any]) -> RefreshToken:
     )
 
 
-async def _use(collection: Any, key: str, parse: Callable[[dict[str, Any]], Any]) -> Use:
+async def _use(
+    collection: Any,
+    key: str,
+    parse: Callable[[dict[str, Any]], Any],
+    also: dict[str, Any] | None = None,
+) -> Use:
     """Mark the document used unless it was (one `find_one_and_update`), else read it."""
     doc = await collection.find_one_and_update(
-        {"_id": key, "used": False},
+        {"_id": key, "used": False, **(also or {})},
         {"$set": {"used": True}},
         return_document=ReturnDocument.AFTER,
     )
@@ -148,9 +153,9 @@ class MongoOAuthStore:
             }
         )
 
-    async def use_code(self, code_hash: str) -> Use:
-        """Compare-and-set `used`; a miss reads the code to tell a replay from an unknown code."""
-        return await _use(self._codes, code_hash, _code)
+    async def use_code(self, code_hash: str, client_id: str) -> Use:
+        """Compare-and-set `used` (for the code's own client); a miss reads the code."""
+        return await _use(self._codes, code_hash, _code, {"client_id": client_id})
 
     async def add_grant(self, grant: Grant) -> None:
         """Insert the grant."""

@@ -113,11 +113,12 @@ class OAuthStore(Protocol):
         ...
 
     async def add_code(self, code: AuthCode) -> None:
-        """Keep a new authorization code."""
+        """Keep a new authorization code (and forget codes expired over an hour ago)."""
         ...
 
-    async def use_code(self, code_hash: str) -> Use:
-        """Mark the code used (compare-and-set); the code, and whether this was its first use."""
+    async def use_code(self, code_hash: str, client_id: str) -> Use:
+        """Mark the code used (compare-and-set) if it is `client_id`'s; the code (whoever's),
+        and whether this was its first use (another client's attempt never uses it)."""
         ...
 
     async def add_grant(self, grant: Grant) -> None:

@@ -1,5 +1,6 @@
 """SQLite OAuthStore: tables `oauth_apps`, `oauth_codes`, `oauth_grants`,
-`oauth_refresh_tokens`. A code or refresh token is used by `UPDATE ... WHERE used = 0` in the
+`oauth_refresh_tokens`. Codes are forgotten an hour or so after they expired (when a new one
+is added). A code or refresh token is used by `UPDATE ... WHERE used = 0` in the
 one writer's transaction: the row count says whether this use was the first."""
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS oauth_codes (
     expires_us INTEGER NOT NULL,
     used INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS oauth_codes_expiry ON oauth_codes(expires_us);
 CREATE TABLE IF NOT EXISTS oauth_grants (
     grant_id TEXT PRIMARY KEY,
     client_id TEXT NOT NULL,
@@ -51,6 +53,8 @@ CREATE TABLE IF NOT EXISTS oauth_refresh_tokens (
     used INTEGER NOT NULL DEFAULT 0
 );
 """
+
+_CODES_KEPT_US = 2 * 3600 * 1_000_000  # a code's lifetime and an hour, with room to spare
 
 _APP = (
     "SELECT client_id, name, redirect_uris, scopes, secret_hash, created_us, revoked"
@@ -148,20 +152,36 @@ class SQLiteOAuthStore:
             code.expires_us,
         )
         sql = "INSERT INTO oauth_codes VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"
-        await self._db.write(lambda c: c.execute(sql, row))
+        stale = "DELETE FROM oauth_codes WHERE expires_us < ?"  # as MongoDB's TTL index does
 
-    async def use_code(self, code_hash: str) -> Use:
-        """Compare-and-set `used` in one transaction."""
-        return await self._use("oauth_codes", "code_hash", code_hash, _CODE, _code)
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(stale, (code.expires_us - _CODES_KEPT_US,))
+            conn.execute(sql, row)
+
+        await self._db.write(job)
+
+    async def use_code(self, code_hash: str, client_id: str) -> Use:
+        """Compare-and-set `used` in one transaction, for the code's own client only."""
+        owner = ("client_id", client_id)
+        return await self._use("oauth_codes", "code_hash", code_hash, _CODE, _code, owner)
 
     async def _use(
-        self, table: str, key: str, value: str, select: str, parse: Callable[[Any], Any]
+        self,
+        table: str,
+        key: str,
+        value: str,
+        select: str,
+        parse: Callable[[Any], Any],
+        owner: tuple[str, str] | None = None,
     ) -> Use:
         """Mark a row used unless it was (the row count says which), then read it."""
+        sql = f"UPDATE {table} SET used = 1 WHERE {key} = ? AND used = 0"
+        args = (value,) if owner is None else (value, owner[1])
+        if owner is not None:
+            sql += f" AND {owner[0]} = ?"
 
         def job(conn: sqlite3.Connection) -> Use:
-            sql = f"UPDATE {table} SET used = 1 WHERE {key} = ? AND used = 0"
-            first = conn.execute(sql, (value,)).rowcount > 0
+            first = conn.execute(sql, args).rowcount > 0
             row = conn.execute(select, (value,)).fetchone()
             return Use(parse(row) if row else None, first)
 

@@ -3,6 +3,7 @@ refresh rotation, reuse and replay detection, revocation, introspection, audit; 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import time
@@ -216,7 +217,7 @@ async def test_code_exchange_gives_tokens_of_the_grant(parts: Parts) -> None:
     assert claims.client_id == new.app.client_id and claims.grant_id == got.grant_id
     grant = await parts.stores.oauth.get_grant(got.grant_id)
     assert grant is not None and grant.operator == "ada" and not grant.revoked
-    assert (await parts.stores.oauth.use_code(code)).found is None  # kept only as its hash
+    assert (await parts.stores.oauth.use_code(code, new.app.client_id)).found is None  # hashed
     assert await parts.stores.oauth.get_refresh_token(secret_hash(got.refresh_token))
 
 
@@ -231,6 +232,15 @@ async def test_a_wrong_verifier_redirect_uri_or_app_is_refused(parts: Parts) -> 
         with pytest.raises(OAuthError) as caught:
             await parts.grants.exchange_code(app, code, uri, verifier)
         assert caught.value.code == "invalid_grant"
+
+
+async def test_another_apps_attempt_does_not_use_up_the_code(parts: Parts) -> None:
+    new, other = await parts.app(), await parts.app()
+    code, _ = await parts.code(new)
+    with pytest.raises(OAuthError):
+        await parts.grants.exchange_code(other.app, code, URI, VERIFIER)
+    got = await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    assert (await parts.tokens.verify(got.access.access_token)).grant_id == got.grant_id
 
 
 async def test_an_expired_code_is_refused(parts: Parts) -> None:
@@ -279,6 +289,21 @@ async def test_refresh_rotates_and_reuse_revokes_the_grant(parts: Parts) -> None
     types = await parts.audit_types()
     assert types.count("oauth.token_refreshed") == 2
     assert {"oauth.grant_issued", "oauth.refresh_reused", "oauth.grant_revoked"} <= set(types)
+
+
+async def test_two_concurrent_refreshes_with_one_token_end_the_grant(parts: Parts) -> None:
+    """Exactly one wins the compare-and-set; the other is reuse (RFC 9700 §4.14.2 makes no
+    exception for a race: the app must not send one refresh token twice)."""
+    new = await parts.app()
+    code, _ = await parts.code(new)
+    got = await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    outcomes = await asyncio.gather(
+        *(parts.grants.refresh(new.app, got.refresh_token, None) for _ in range(2)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, OAuthError) for o in outcomes) == 1
+    grant = await parts.stores.oauth.get_grant(got.grant_id)
+    assert grant is not None and grant.revoked_reason == "refresh_reused"
 
 
 async def test_refresh_cannot_widen_nor_be_used_by_another_app(parts: Parts) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from lrs.errors import Conflict
-from projections.store import ProjectionStores
+from lrs.store.sqlite import SQLiteBackend
+from projections.store import ProjectionStores, open_stores
 from projections.store.oauth import AuthCode, Grant, OAuthApp, OAuthStore, RefreshToken
 
 FUTURE = 4_000_000_000_000_000  # expired codes may be dropped by the store (a TTL index)
@@ -55,17 +58,18 @@ async def test_apps_are_kept_listed_and_revoked(stores: ProjectionStores) -> Non
 async def test_a_code_is_used_once_and_its_replay_is_recognised(stores: ProjectionStores) -> None:
     oauth = stores.oauth
     await oauth.add_code(code())
-    first = await oauth.use_code("c1")
+    assert not (await oauth.use_code("c1", "app_2")).first  # another client's: not used
+    first = await oauth.use_code("c1", "app_1")
     assert first.first and first.found == code()
-    again = await oauth.use_code("c1")
+    again = await oauth.use_code("c1", "app_1")
     assert not again.first and again.found == code()  # a replay: the code, not first
-    unknown = await oauth.use_code("nope")
+    unknown = await oauth.use_code("nope", "app_1")
     assert unknown.found is None and not unknown.first
 
 
 async def test_concurrent_uses_of_one_code_have_one_first(stores: ProjectionStores) -> None:
     await stores.oauth.add_code(code())
-    uses = await asyncio.gather(*(stores.oauth.use_code("c1") for _ in range(6)))
+    uses = await asyncio.gather(*(stores.oauth.use_code("c1", "app_1") for _ in range(6)))
     assert [u.first for u in uses].count(True) == 1
 
 
@@ -105,3 +109,17 @@ async def test_concurrent_refreshes_with_one_token_have_one_first(
     await stores.oauth.add_refresh_token(RefreshToken("r1", "g1", 10, 1000))
     uses = await asyncio.gather(*(stores.oauth.use_refresh_token("r1") for _ in range(6)))
     assert [u.first for u in uses].count(True) == 1
+
+
+async def test_sqlite_forgets_codes_long_expired(tmp_path: Path) -> None:
+    """What MongoDB's TTL index does for codes, SQLite does when a code is added."""
+    backend = SQLiteBackend(tmp_path)
+    try:
+        oauth = (await open_stores(backend)).oauth
+        await oauth.add_code(replace(code("old"), expires_us=FUTURE - 3 * 3600 * 10**6))
+        await oauth.add_code(replace(code("recent"), expires_us=FUTURE - 600 * 10**6))
+        await oauth.add_code(code("new"))
+        assert (await oauth.use_code("old", "app_1")).found is None
+        assert (await oauth.use_code("recent", "app_1")).first
+    finally:
+        await backend.close()
