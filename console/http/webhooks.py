@@ -23,6 +23,7 @@ async def _page(request: web.Request, status: int = 200, **context: object) -> w
         "subscriptions": await webhooks.subscription_views(deliveries),
         "dead": await webhooks.dead_rows(deliveries, chosen),
         "chosen": chosen,
+        "dead_shown": webhooks.DEAD_SHOWN,
         "event_types": EVENT_TYPES,
         "scopes": SCOPES,
         "can_act": signed(request).operator.role in CAN_ACT,

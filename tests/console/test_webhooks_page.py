@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import orjson
+import pytest
 
 from console import webhooks
 from projections.store.base import DEAD, DELIVERED, PENDING, Delivery
@@ -179,3 +180,18 @@ def test_a_delivery_row_reads_status_latency_and_state() -> None:
     assert queued.state == "queued" and queued.status == "-"
     unknown_origin = webhooks.delivery_row(_delivery(DELIVERED, 1, None, {"type": "x"}))
     assert unknown_origin.latency == "-"  # no source_stored_at: not the feed's latency
+
+
+async def test_a_long_dead_letter_list_says_it_is_cut(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await console.operator("ola", role="operator")
+    await console.login("ola")
+    monkeypatch.setattr(webhooks, "DEAD_SHOWN", 2)
+    await dead_letters(console, "sub_a", 1)
+    _, page = await console.page(PAGE)
+    assert 'id="dead-more"' not in page
+    await dead_letters(console, "sub_a", 2, 3)
+    _, page = await console.page(PAGE)
+    assert 'id="dead-more"' in page and "The oldest 2 are listed" in page
+    assert page.split('id="dead-letters"')[1].count('name="ids"') == 2
