@@ -17,10 +17,11 @@ from projections.webhooks import EVENT_TYPES
 
 
 async def _page(request: web.Request, status: int = 200, **context: object) -> web.Response:
-    deliveries = projection(request).stores.deliveries
+    market = projection(request)
+    deliveries = market.stores.deliveries
     chosen = request.query.get("subscription") or None
     page = {
-        "subscriptions": await webhooks.subscription_views(deliveries),
+        "subscriptions": await webhooks.subscription_views(deliveries, market.webhooks),
         "dead": await webhooks.dead_rows(deliveries, chosen),
         "chosen": chosen,
         "dead_shown": webhooks.DEAD_SHOWN,

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from console import webhooks
-from projections.store.base import DEAD, DELIVERED, PENDING, Delivery
+from projections.store.base import DEAD, DELIVERED, PENDING, Delivery, Subscription
 from tests.console.act_support import audited, dead_letters, market
 from tests.console.conftest import Console
 
@@ -195,3 +195,20 @@ async def test_a_long_dead_letter_list_says_it_is_cut(
     _, page = await console.page(PAGE)
     assert 'id="dead-more"' in page and "The oldest 2 are listed" in page
     assert page.split('id="dead-letters"')[1].count('name="ids"') == 2
+
+
+async def test_a_subscription_the_target_policy_now_refuses_shows_as_refused(
+    console: Console,
+) -> None:
+    await console.operator("vic", role="viewer")
+    await console.login("vic")
+    deliveries = market(console).stores.deliveries
+    await dead_letters(console, "sub_ok", 1)
+    # made while http and loopback were allowed (LRS_WEBHOOK_ALLOW_INTERNAL=1), refused now
+    await deliveries.add_subscription(
+        Subscription("sub_old", "http://127.0.0.1:9/x", secret_salt="s", created_at="2026")
+    )
+    _, page = await console.page(PAGE)
+    assert re.search(r'id="state-sub_ok">active<', page)
+    refused = re.search(r'id="state-sub_old">(.*?)</dd>', page, re.S)
+    assert refused and "refused" in refused.group(1) and "https" in refused.group(1)
