@@ -54,6 +54,7 @@ class SubscriptionView:
     subscription: Subscription
     counts: dict[str, int]
     recent: list[DeliveryRow]
+    refused: str | None  # why the target policy refuses its URL now; None: active
 
 
 def _utc(us: int) -> str:
@@ -104,13 +105,17 @@ def delivery_row(delivery: Delivery) -> DeliveryRow:
     )
 
 
-async def subscription_views(deliveries: DeliveryStore) -> list[SubscriptionView]:
-    """Every subscription with its counts and its latest `RECENT` deliveries."""
+async def subscription_views(
+    deliveries: DeliveryStore, service: WebhookService
+) -> list[SubscriptionView]:
+    """Every subscription with its counts, its latest `RECENT` deliveries and whether the
+    target policy lets it receive (a policy made stricter after it subscribed may not)."""
     return [
         SubscriptionView(
             sub,
             await deliveries.subscription_counts(sub.id),
             [delivery_row(d) for d in await deliveries.recent_deliveries(sub.id, RECENT)],
+            service.target_refusal(sub),
         )
         for sub in await deliveries.list_subscriptions()
     ]

@@ -243,6 +243,11 @@ class WebhookService:
         await self._deliveries.add_subscription(subscription)
         return subscription, self.secret_for(subscription)
 
+    def target_refusal(self, subscription: Subscription) -> str | None:
+        """Why the target policy, as it is now, refuses the subscription's URL (its deliveries
+        become dead letters at once), or None: it is active."""
+        return self._targets.url_refusal(subscription.url)
+
     def secret_for(self, subscription: Subscription) -> str:
         """The subscription's signing secret."""
         return self._keyring.webhook_secret(subscription.id, subscription.secret_salt)
@@ -389,7 +394,7 @@ class WebhookService:
         if subscription is None:
             await self._finish(delivery, DEAD, attempts, "the subscription was deleted")
             return False
-        refused = self._targets.url_refusal(subscription.url)  # the policy may have changed
+        refused = self.target_refusal(subscription)  # the policy may have changed
         if refused is not None:
             await self._finish(delivery, DEAD, attempts, f"target refused: {refused}")
             return False

@@ -17,12 +17,14 @@ from projections.webhooks import EVENT_TYPES
 
 
 async def _page(request: web.Request, status: int = 200, **context: object) -> web.Response:
-    deliveries = projection(request).stores.deliveries
+    market = projection(request)
+    deliveries = market.stores.deliveries
     chosen = request.query.get("subscription") or None
     page = {
-        "subscriptions": await webhooks.subscription_views(deliveries),
+        "subscriptions": await webhooks.subscription_views(deliveries, market.webhooks),
         "dead": await webhooks.dead_rows(deliveries, chosen),
         "chosen": chosen,
+        "dead_shown": webhooks.DEAD_SHOWN,
         "event_types": EVENT_TYPES,
         "scopes": SCOPES,
         "can_act": signed(request).operator.role in CAN_ACT,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import orjson
+import pytest
 
 from console import webhooks
-from projections.store.base import DEAD, DELIVERED, PENDING, Delivery
+from projections.store.base import DEAD, DELIVERED, PENDING, Delivery, Subscription
 from tests.console.act_support import audited, dead_letters, market
 from tests.console.conftest import Console
 
@@ -179,3 +180,35 @@ def test_a_delivery_row_reads_status_latency_and_state() -> None:
     assert queued.state == "queued" and queued.status == "-"
     unknown_origin = webhooks.delivery_row(_delivery(DELIVERED, 1, None, {"type": "x"}))
     assert unknown_origin.latency == "-"  # no source_stored_at: not the feed's latency
+
+
+async def test_a_long_dead_letter_list_says_it_is_cut(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await console.operator("ola", role="operator")
+    await console.login("ola")
+    monkeypatch.setattr(webhooks, "DEAD_SHOWN", 2)
+    await dead_letters(console, "sub_a", 1)
+    _, page = await console.page(PAGE)
+    assert 'id="dead-more"' not in page
+    await dead_letters(console, "sub_a", 2, 3)
+    _, page = await console.page(PAGE)
+    assert 'id="dead-more"' in page and "The oldest 2 are listed" in page
+    assert page.split('id="dead-letters"')[1].count('name="ids"') == 2
+
+
+async def test_a_subscription_the_target_policy_now_refuses_shows_as_refused(
+    console: Console,
+) -> None:
+    await console.operator("vic", role="viewer")
+    await console.login("vic")
+    deliveries = market(console).stores.deliveries
+    await dead_letters(console, "sub_ok", 1)
+    # made while http and loopback were allowed (LRS_WEBHOOK_ALLOW_INTERNAL=1), refused now
+    await deliveries.add_subscription(
+        Subscription("sub_old", "http://127.0.0.1:9/x", secret_salt="s", created_at="2026")
+    )
+    _, page = await console.page(PAGE)
+    assert re.search(r'id="state-sub_ok">active<', page)
+    refused = re.search(r'id="state-sub_old">(.*?)</dd>', page, re.S)
+    assert refused and "refused" in refused.group(1) and "https" in refused.group(1)
