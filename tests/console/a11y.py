@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from aiohttp import web
+
 VOID = {
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
     "track", "wbr",
@@ -80,6 +82,20 @@ class _TreeBuilder(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.current.children.append(data)
+
+
+def console_pages(console_app: web.Application) -> list[str]:
+    """The canonical path of every GET route of the console's sub-application but its static
+    files: what the accessibility and screenshot tests visit, so that a new page is covered."""
+    return sorted(
+        {
+            route.resource.canonical
+            for route in console_app.router.routes()
+            if route.method == "GET"
+            and route.resource is not None
+            and not route.resource.canonical.startswith("/console/static")
+        }
+    )
 
 
 def parse(html: str) -> Node:

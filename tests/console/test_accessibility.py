@@ -18,7 +18,7 @@ from lrs.store.import_runs import IDENTITIES, ImportRun
 from lti.keys import lti_stores_key, vault_key
 from lti.registry import register_consumer, register_tool
 from projections.quality import UNKNOWN_LEARNER
-from tests.console.a11y import focusable, parse, problems
+from tests.console.a11y import console_pages, focusable, parse, problems
 from tests.console.act_support import dead_letters, import_members, market, post_statements
 from tests.console.conftest import Console, csrf_of
 from tests.console.test_oauth_consent import V1, authorize_query, consent, new_app
@@ -72,17 +72,7 @@ VARIANTS = (
 
 
 def get_pages(console: Console) -> list[str]:
-    """The canonical path of every GET route of the console but its static files."""
-    router = console.http.app[console_app_key].router
-    return sorted(
-        {
-            route.resource.canonical
-            for route in router.routes()
-            if route.method == "GET"
-            and route.resource is not None
-            and not route.resource.canonical.startswith("/console/static")
-        }
-    )
+    return console_pages(console.http.app[console_app_key])
 
 
 def statement_by(email: str, n: int) -> dict[str, Any]:
