@@ -27,6 +27,7 @@ from tests.console.browser import (
     free_port,
     go,
     require_browser,
+    serving,
     shoot,
     statement,
 )
@@ -60,14 +61,9 @@ SHOWS = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`lrs serve` whose webhooks may go to loopback and die after one failed attempt."""
-    running = Server(tmp_path_factory.mktemp("every-page-data"))
-    running.env["LRS_WEBHOOK_ALLOW_INTERNAL"] = "1"
-    running.env["LRS_WEBHOOK_MAX_ATTEMPTS"] = "1"
-    running.start()
-    try:
+    loopback = {"LRS_WEBHOOK_ALLOW_INTERNAL": "1", "LRS_WEBHOOK_MAX_ATTEMPTS": "1"}
+    with serving(tmp_path_factory.mktemp("every-page-data"), **loopback) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def link_of(output: str) -> str:

@@ -89,7 +89,8 @@ def test_sign_in_navigate_and_act_with_the_keyboard_only(server: Server, browser
     first = tab_to(browser, lambda e: True)
     assert first["href"] == "#main"
     press(browser, Keys.ENTER)
-    assert focused(browser)["id"] == "main"
+    WebDriverWait(browser, 30).until(lambda b: focused(b)["id"] == "main")
+    assert browser.current_url.endswith("/console/#main")
 
     # the main navigation, by Tab from the top of a page
     browser.get(f"{server.base}/console/")
