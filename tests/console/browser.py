@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +150,18 @@ class Server:
         )
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.loads(answer.read())
+
+
+@contextmanager
+def serving(data_dir: Path, **settings: str) -> Iterator[Server]:
+    """`lrs serve` on `data_dir` with these LRS_* settings added, stopped on leaving."""
+    running = Server(data_dir)
+    running.env.update(settings)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def shoot(browser: Any, screens: Path, name: str) -> None:
