@@ -2,7 +2,8 @@
 
 lrs worker [--once] [--no-webhooks] [--retention-daily] [--reconcile-daily]   project
                                          statements (and deliver webhooks; apply the retention
-                                         periods daily; reconcile and fix daily)
+                                         periods daily; reconcile and fix daily); forget
+                                         expired OAuth codes and refresh tokens hourly
 lrs identities import|conflicts|resolve|link|unmatched   the HRIS identity map (identity_cli)
 lrs identities reveal|pseudonyms         pseudonyms (cli_privacy)
 lrs reconcile [--fix] [--json], history, flagged   rebuild records from statements, report
@@ -48,6 +49,7 @@ from projections.cli_audit import register_audit
 from projections.export import FORMATS, ProgressBar, export_to_file
 from projections.http.webhooks import delivery_json, subscription_json
 from projections.identity_rows import IdentityFileError
+from projections.oauth_housekeeping import OAuthHousekeeping, summary
 from projections.reconcile_runs import DailyReconcile
 from projections.replay import Replayer
 from projections.retention import DailyRetention
@@ -103,8 +105,12 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 
 
 async def _worker(projection: Projection, args: argparse.Namespace) -> int:
+    housekeeping = OAuthHousekeeping(projection.grants, projection.projector.clock)
     if args.once:
         applied = await projection.worker.drain()
+        forgotten = summary(await housekeeping.run_due())
+        if forgotten:
+            print(forgotten)
         if args.retention_daily or projection.settings.retention_daily:
             daily = DailyRetention(projection.retention, projection.projector.clock)
             report = await daily.run_due()
@@ -129,7 +135,10 @@ async def _worker(projection: Projection, args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
     poll = projection.settings.worker_poll_s
     dispatcher_wake = Wakeup()  # the worker wakes the dispatcher when it has applied statements
-    runs = [projection.worker.run(stop, poll, on_applied=dispatcher_wake.set)]
+    runs = [
+        projection.worker.run(stop, poll, on_applied=dispatcher_wake.set),
+        housekeeping.run(stop),
+    ]
     if not args.no_webhooks:
         runs.append(projection.webhooks.run(stop, poll, wake=dispatcher_wake))
     if args.retention_daily or projection.settings.retention_daily:

@@ -1,6 +1,8 @@
 """Registered marketplace apps of delegated OAuth: registration rules and app authentication.
 
-Registration (`lrs marketplace apps create`) refuses, with a BadRequest naming the URI:
+Registration (`lrs marketplace apps create`, or the console's apps page: one service for
+both) refuses, with a BadRequest naming the field (`name`, `redirect_uris`, `scopes`) and the
+URI, before anything is written:
 - a redirect URI that is not absolute, has a fragment (RFC 6749 §3.1.2) or a wildcard (`*`
   anywhere: redirect URIs are compared exactly, RFC 9700 §4.1.3);
 - `http` anywhere but a loopback host (`127.0.0.1`, `[::1]`, `localhost`: development and
@@ -41,23 +43,27 @@ def is_app_id(client_id: str) -> bool:
     return client_id.startswith(APP_PREFIX)
 
 
+def _bad_uri(uri: str, why: str) -> BadRequest:
+    return BadRequest(f"redirect URI {uri!r} {why}", field="redirect_uris")
+
+
 def check_redirect_uri(uri: str) -> str:
     """The URI if it may be registered; a BadRequest saying why not otherwise."""
     if "*" in uri:
-        raise BadRequest(f"redirect URI {uri!r}: no wildcards, URIs are compared exactly")
+        raise _bad_uri(uri, "has a wildcard: URIs are compared exactly")
     try:
         parts = urlsplit(uri)
     except ValueError as exc:
-        raise BadRequest(f"redirect URI {uri!r} is not a URI") from exc
+        raise _bad_uri(uri, "is not a URI") from exc
     if not parts.scheme or not parts.netloc or any(c.isspace() for c in uri):
-        raise BadRequest(f"redirect URI {uri!r} must be absolute (scheme and host)")
+        raise _bad_uri(uri, "must be absolute (scheme and host)")
     if "#" in uri:
-        raise BadRequest(f"redirect URI {uri!r} must not have a fragment (RFC 6749 §3.1.2)")
+        raise _bad_uri(uri, "must not have a fragment (RFC 6749 §3.1.2)")
     if parts.scheme == "https":
         return uri
     if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:  # lower-case, no brackets
         return uri
-    raise BadRequest(f"redirect URI {uri!r} must use https (http only on a loopback host)")
+    raise _bad_uri(uri, "must use https (http only on a loopback host)")
 
 
 @dataclass(frozen=True)
@@ -89,16 +95,20 @@ class OAuthApps:
     ) -> NewApp:
         """Register an app (its secret, if confidential, is returned once)."""
         if not name.strip():
-            raise BadRequest("an app needs a name")
+            raise BadRequest("an app needs a name", field="name")
         if not redirect_uris:
-            raise BadRequest("an app needs at least one redirect URI")
+            raise BadRequest("an app needs at least one redirect URI", field="redirect_uris")
         uris = tuple(dict.fromkeys(check_redirect_uri(u) for u in redirect_uris))
+        try:
+            allowed = check_scopes(scopes)
+        except BadRequest as exc:
+            raise BadRequest(exc.message, field="scopes") from None
         secret = None if public else secrets.token_urlsafe(32)
         app = OAuthApp(
             client_id=APP_PREFIX + secrets.token_hex(8),
             name=name.strip(),
             redirect_uris=uris,
-            scopes=check_scopes(scopes),
+            scopes=allowed,
             secret_hash=hash_secret(secret) if secret else None,
             created_us=int(self._clock() * 1_000_000),
         )

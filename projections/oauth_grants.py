@@ -16,6 +16,13 @@ revocation, introspection (RFC 6749 §4.1, RFC 7636, RFC 9700, RFC 7009, RFC 766
   thief's and the app's tokens all stop.
 - A revoked grant's access tokens stop at their next verification in every process (the token
   service reads the grant each time: no cache delay); its refresh tokens are refused.
+- Housekeeping (`forget_expired`, run hourly by the worker: `projections.oauth_housekeeping`):
+  codes are forgotten `CODES_KEPT_S` (an hour) after they expired, as MongoDB's TTL index
+  does, so a replay within that hour still revokes the grant; refresh tokens, used or not, when
+  they expire: a used one is kept until then because presenting it again is how reuse is
+  recognised, and after its expiry it could only be refused anyway. A revoked grant's refresh
+  tokens are dropped as it is revoked: none can ever work again (a refresh racing with the
+  revocation may leave its new token behind; it is refused, and goes when it expires).
 - Audited: oauth.grant_issued (actor: the operator), oauth.token_refreshed,
   oauth.refresh_reused, oauth.grant_revoked (its reason: operator, refresh_reused,
   code_replayed, token_revoked).
@@ -36,10 +43,18 @@ from lrs.errors import InvalidToken
 from projections.audit import AuditLog
 from projections.errors import OAuthError
 from projections.oauth_authorize import AuthorizeRequest
-from projections.store.oauth import AuthCode, Grant, OAuthApp, OAuthStore, RefreshToken
+from projections.store.oauth import (
+    AuthCode,
+    Forgotten,
+    Grant,
+    OAuthApp,
+    OAuthStore,
+    RefreshToken,
+)
 from projections.tokens import IssuedToken, TokenService
 
 CODE_TTL_S = 60
+CODES_KEPT_S = 3600  # after expiry: a replay in this hour still revokes the grant
 REFRESH_TTL_S = 30 * 24 * 3600
 REFRESH_PREFIX = "rt_"
 
@@ -181,10 +196,16 @@ class DelegatedOAuth:
         """Revoke a live grant and so every token of it; audited; False when not live."""
         done = await self._store.revoke_grant(grant_id, self._now_us(), reason)
         if done:
+            await self._store.drop_refresh_tokens(grant_id)  # none can work again
             await self._audit.append(
                 "oauth.grant_revoked", actor=actor, subject=grant_id, details={"reason": reason}
             )
         return done
+
+    async def forget_expired(self) -> Forgotten:
+        """Drop codes expired over `CODES_KEPT_S` ago and refresh tokens past their expiry."""
+        now = self._now_us()
+        return await self._store.forget_expired(now - CODES_KEPT_S * 1_000_000, now)
 
     async def list_grants(self, limit: int = 1000) -> list[Grant]:
         """Grants, newest first."""

@@ -17,6 +17,7 @@ import jinja2
 from aiohttp import web
 
 from console.accounts import Accounts
+from console.http import apps as app_pages
 from console.http import clients as client_pages
 from console.http import conflicts as conflict_pages
 from console.http import imports, login, lti, members, oauth, pages
@@ -101,7 +102,9 @@ def create_console_app(
     app.router.add_post("/oauth/consent", oauth.decide)
     app.router.add_get("/grants", oauth.grants)
     app.router.add_post("/grants/{id}/revoke", oauth.revoke_grant)
-    app.router.add_post("/apps/{id}/revoke", oauth.revoke_app)
+    app.router.add_get("/apps", app_pages.apps_page)
+    app.router.add_post("/apps", app_pages.register)
+    app.router.add_post("/apps/{id}/revoke", app_pages.revoke)
     return app
 
 

@@ -1,5 +1,5 @@
-"""The console's side of delegated OAuth: the consent page, and the grants page (with the
-registered apps).
+"""The console's side of delegated OAuth: the consent page, and the grants page (the apps
+page, where apps are registered and revoked, is `console.http.apps`).
 
 The consent page is where `/marketplace/v1/oauth/authorize` sends the browser. It checks the
 request again (the query is the browser's to change), shows the app, the scopes asked for and
@@ -123,14 +123,4 @@ async def revoke_grant(request: web.Request) -> web.StreamResponse:
     grants_service = _projection(request).grants
     if not await grants_service.revoke_grant(grant_id, actor=who, reason="operator"):
         raise web.HTTPNotFound(text=f"no live grant {grant_id}")
-    return see_other("/console/grants")
-
-
-@require(*CAN_MANAGE)
-async def revoke_app(request: web.Request) -> web.StreamResponse:
-    """POST /console/apps/{id}/revoke: the app and every grant's tokens of it stop; audited."""
-    client_id = request.match_info["id"]
-    who = actor_of(signed(request).operator.name)
-    if not await _projection(request).apps.revoke(client_id, actor=who):
-        raise web.HTTPNotFound(text=f"no app {client_id}")
     return see_other("/console/grants")

@@ -4,10 +4,11 @@
 and builds the app the root mounts at `PREFIX`. The root hands it the core services under the
 `lrs.keys` keys, then runs `marketplace_services(app)`, which opens the projection on the
 backend and, when `lrs serve --with-worker` (or `LRS_WITH_WORKER=1`) asked for it, runs the
-projection worker and the webhook dispatcher (and, with `LRS_RETENTION_DAILY=1`, the daily
-retention run; with `LRS_RECONCILE_DAILY=1`, the daily reconcile) in this process until
-shutdown: statements the statement service commits wake the worker, and applied ones the
-dispatcher, at once. `/metrics` is served by the root app: `metrics_route(app)` is its route.
+projection worker, the webhook dispatcher and the hourly OAuth housekeeping (and, with
+`LRS_RETENTION_DAILY=1`, the daily retention run; with `LRS_RECONCILE_DAILY=1`, the daily
+reconcile) in this process until shutdown: statements the statement service commits wake the
+worker, and applied ones the dispatcher, at once. `/metrics` is served by the root app:
+`metrics_route(app)` is its route.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from projections.http import (
 )
 from projections.http.envelope import public
 from projections.keys import projection_key, projection_settings_key
+from projections.oauth_housekeeping import OAuthHousekeeping
 from projections.reconcile_runs import DailyReconcile
 from projections.retention import DailyRetention
 from projections.service import Projection, open_projection
@@ -137,9 +139,11 @@ def start_projection(
     poll = projection.settings.worker_poll_s
     worker = projection.worker.run(stop, poll, wake=worker_wake, on_applied=dispatcher_wake.set)
     dispatcher = projection.webhooks.run(stop, poll, wake=dispatcher_wake)
+    housekeeping = OAuthHousekeeping(projection.grants, projection.projector.clock).run(stop)
     tasks = [
         asyncio.create_task(worker, name="projection-worker"),
         asyncio.create_task(dispatcher, name="webhook-dispatcher"),
+        asyncio.create_task(housekeeping, name="oauth-housekeeping"),
     ]
     if projection.settings.retention_daily:  # LRS_RETENTION_DAILY
         daily = DailyRetention(projection.retention, projection.projector.clock)

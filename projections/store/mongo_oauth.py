@@ -1,5 +1,6 @@
 """MongoDB OAuthStore: collections `oauth_apps` (`_id` client id), `oauth_codes` (`_id` the
-code's hash; a TTL index drops them an hour after they expired), `oauth_grants` (`_id` grant
+code's hash; a TTL index drops them an hour after they expired, and `forget_expired` does
+too, whatever the TTL monitor's pace), `oauth_grants` (`_id` grant
 id), `oauth_refresh_tokens` (`_id` the token's hash). Every write is one single-document
 operation; a code or refresh token is used by `find_one_and_update` on `used: false`, so of two
 concurrent uses exactly one matches."""
@@ -15,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from lrs.errors import Conflict
 from lrs.store.engine.mongo import MongoDatabase, translates_errors
-from projections.store.oauth import AuthCode, Grant, OAuthApp, RefreshToken, Use
+from projections.store.oauth import AuthCode, Forgotten, Grant, OAuthApp, RefreshToken, Use
 
 
 def _app(doc: dict[str, Any]) -> OAuthApp:
@@ -102,7 +103,16 @@ class MongoOAuthStore:
             [IndexModel([("created_us", DESCENDING), ("_id", DESCENDING)], name="created")]
         )
         await self._codes.create_indexes(
-            [IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=3600)]
+            [
+                IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=3600),
+                IndexModel([("expires_us", ASCENDING)], name="expires_us"),
+            ]
+        )
+        await self._refresh.create_indexes(
+            [
+                IndexModel([("grant_id", ASCENDING)], name="grant"),
+                IndexModel([("expires_us", ASCENDING)], name="expiry"),
+            ]
         )
 
     async def add_app(self, app: OAuthApp) -> None:
@@ -213,3 +223,14 @@ class MongoOAuthStore:
         """One refresh token."""
         doc = await self._refresh.find_one({"_id": token_hash})
         return _refresh(doc) if doc else None
+
+    async def forget_expired(self, codes_before_us: int, tokens_before_us: int) -> Forgotten:
+        """Two `delete_many`, each served by its expiry index."""
+        codes = await self._codes.delete_many({"expires_us": {"$lt": codes_before_us}})
+        tokens = await self._refresh.delete_many({"expires_us": {"$lte": tokens_before_us}})
+        return Forgotten(codes=codes.deleted_count, refresh_tokens=tokens.deleted_count)
+
+    async def drop_refresh_tokens(self, grant_id: str) -> int:
+        """One `delete_many` by the grant index."""
+        result = await self._refresh.delete_many({"grant_id": grant_id})
+        return int(result.deleted_count)

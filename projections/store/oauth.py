@@ -10,6 +10,10 @@
     RefreshToken  known by the SHA-256 of its value; used once (rotation), then kept so that
                   a second use is recognised as reuse
 
+Housekeeping: `forget_expired` drops codes and refresh tokens past their cut-offs (a used
+refresh token is kept until it would have expired, so its reuse is still recognised), and
+`drop_refresh_tokens` the tokens of a grant once it is revoked (they can never work again).
+
 Codes and refresh tokens are 256 random bits, so a plain SHA-256 is a safe stored form that an
 index can find. "Used once" is a compare-and-set in the store on both backends (SQLite
 `UPDATE ... WHERE used = 0`, MongoDB `find_one_and_update` on `used: false`): of two requests
@@ -92,6 +96,14 @@ class Use:
     first: bool
 
 
+@dataclass(frozen=True)
+class Forgotten:
+    """What one housekeeping pass dropped."""
+
+    codes: int
+    refresh_tokens: int
+
+
 @runtime_checkable
 class OAuthStore(Protocol):
     """Apps, codes, grants and refresh tokens."""
@@ -147,4 +159,13 @@ class OAuthStore(Protocol):
 
     async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
         """One refresh token (for introspection), or None."""
+        ...
+
+    async def forget_expired(self, codes_before_us: int, tokens_before_us: int) -> Forgotten:
+        """Drop codes that expired before `codes_before_us` and refresh tokens (used or not)
+        that expired at or before `tokens_before_us`; how many of each."""
+        ...
+
+    async def drop_refresh_tokens(self, grant_id: str) -> int:
+        """Drop every refresh token of a grant (revoked: none can work again); how many."""
         ...

@@ -373,15 +373,15 @@ async def test_the_consent_page_lets_its_form_reach_only_the_apps_origin(
     assert "form-action 'self';" in other_policy  # other pages: their own forms only
 
 
-async def test_an_admin_revokes_an_app_on_the_grants_page(console: Console) -> None:
+async def test_an_admin_revokes_an_app_on_the_apps_page(console: Console) -> None:
     await signed_in(console)
     app = await new_app(console)
     _, tokens = await exchange(console, app, answer(await consent(console, app))["code"])
-    _, page = await console.page("/console/grants")
+    _, page = await console.page("/console/apps")
     assert app.app.client_id in page and "public (PKCE)" in page
     path = f"/console/apps/{app.app.client_id}/revoke"
     assert (await console.http.post(path, data={}, allow_redirects=False)).status == 403
-    done = await console.post_form(path, {}, from_page="/console/grants")
+    done = await console.post_form(path, {}, from_page="/console/apps")
     assert done.status == 303
     assert await api_status(console, tokens["access_token"]) == 401
     status, again = await token(
@@ -391,6 +391,6 @@ async def test_an_admin_revokes_an_app_on_the_grants_page(console: Console) -> N
     entries = await projection(console).audit.entries(limit=5, type="oauth.app_revoked")
     assert entries[0].actor == "operator:ada" and entries[0].subject == app.app.client_id
     missing = await console.post_form(
-        "/console/apps/app_nobody/revoke", {}, from_page="/console/grants"
+        "/console/apps/app_nobody/revoke", {}, from_page="/console/apps"
     )
     assert missing.status == 404

@@ -15,6 +15,7 @@ from lrs.cli import main
 from lrs.services.statements import StatementService
 from lrs.store.sqlite import SQLiteBackend
 from projections.store import open_stores
+from projections.store.oauth import RefreshToken
 from tests.projections.conftest import (
     AUTHORITY,
     HRIS,
@@ -245,3 +246,31 @@ def test_rotating_a_client_secret(capsys: pytest.CaptureFixture[str]) -> None:
     assert [e["subject"] for e in entries] == [client_id, client_id]
     assert entries[0]["details"] == {"previous_secret_valid_until": None}
     assert rotated["client_secret"] not in json.dumps(entries)
+
+
+def test_worker_once_forgets_expired_oauth_refresh_tokens(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def seed() -> None:
+        backend = SQLiteBackend(data_dir)
+        try:
+            oauth = (await open_stores(backend)).oauth
+            await oauth.add_refresh_token(RefreshToken("expired", "g1", 1, 2))
+            await oauth.add_refresh_token(RefreshToken("live", "g1", 1, 2**62))
+        finally:
+            await backend.close()
+
+    async def left() -> list[bool]:
+        backend = SQLiteBackend(data_dir)
+        try:
+            oauth = (await open_stores(backend)).oauth
+            return [await oauth.get_refresh_token(t) is not None for t in ("expired", "live")]
+        finally:
+            await backend.close()
+
+    asyncio.run(seed())
+    assert main(["worker", "--once", "--no-webhooks"]) == 0
+    assert "oauth: forgot 0 expired codes and 1 refresh tokens" in capsys.readouterr().out
+    assert asyncio.run(left()) == [False, True]
+    assert main(["worker", "--once", "--no-webhooks"]) == 0
+    assert "oauth:" not in capsys.readouterr().out  # nothing more to forget

@@ -23,8 +23,17 @@ from projections.oauth_authorize import (
     granted_scopes,
     redirect_with,
 )
-from projections.oauth_grants import CODE_TTL_S, DelegatedOAuth, pkce_matches, secret_hash
+from projections.oauth_grants import (
+    CODE_TTL_S,
+    CODES_KEPT_S,
+    REFRESH_TTL_S,
+    DelegatedOAuth,
+    pkce_matches,
+    secret_hash,
+)
+from projections.oauth_housekeeping import HOUR_US, OAuthHousekeeping, summary
 from projections.store import ProjectionStores
+from projections.store.oauth import Forgotten
 from projections.tokens import TokenService
 
 VERIFIER = "v" * 20 + "-._~" + "x" * 30
@@ -359,3 +368,51 @@ async def test_introspection_and_rfc7009_revocation(parts: Parts) -> None:
     assert await parts.grants.introspect(got.refresh_token, me, any_owner=False) == {
         "active": False
     }
+
+
+# --- housekeeping --------------------------------------------------------------------------------
+
+
+async def test_housekeeping_keeps_what_reuse_and_replay_detection_need(parts: Parts) -> None:
+    new = await parts.app()
+    code, _ = await parts.code(new)
+    got = await parts.grants.exchange_code(new.app, code, URI, VERIFIER)
+    second = await parts.grants.refresh(new.app, got.refresh_token, None)
+    assert await parts.grants.forget_expired() == Forgotten(codes=0, refresh_tokens=0)
+    parts.now[0] += CODE_TTL_S + CODES_KEPT_S + 1  # the code: expired over an hour ago
+    assert await parts.grants.forget_expired() == Forgotten(codes=1, refresh_tokens=0)
+    used = await parts.stores.oauth.get_refresh_token(secret_hash(got.refresh_token))
+    assert used is not None and used.used  # kept until it expires: reuse is still recognised
+    parts.now[0] += REFRESH_TTL_S  # every refresh token has expired by now
+    assert await parts.grants.forget_expired() == Forgotten(codes=0, refresh_tokens=2)
+    for token in (got.refresh_token, second.refresh_token):
+        assert await parts.stores.oauth.get_refresh_token(secret_hash(token)) is None
+    with pytest.raises(OAuthError) as caught:
+        await parts.grants.refresh(new.app, second.refresh_token, None)
+    assert caught.value.code == "invalid_grant"
+
+
+async def test_a_revoked_grants_refresh_tokens_go_with_it(parts: Parts) -> None:
+    new = await parts.app()
+    kept = await parts.grants.exchange_code(new.app, (await parts.code(new))[0], URI, VERIFIER)
+    got = await parts.grants.exchange_code(new.app, (await parts.code(new))[0], URI, VERIFIER)
+    second = await parts.grants.refresh(new.app, got.refresh_token, None)
+    assert await parts.grants.revoke_grant(got.grant_id, actor="operator:ada", reason="operator")
+    for token in (got.refresh_token, second.refresh_token):
+        assert await parts.stores.oauth.get_refresh_token(secret_hash(token)) is None
+    assert await parts.stores.oauth.get_refresh_token(secret_hash(kept.refresh_token))
+    with pytest.raises(OAuthError):
+        await parts.grants.refresh(new.app, second.refresh_token, None)
+    assert (await parts.grants.refresh(new.app, kept.refresh_token, None)).grant_id == kept.grant_id
+
+
+async def test_housekeeping_runs_at_start_then_hourly(parts: Parts) -> None:
+    clock = [0]
+    job = OAuthHousekeeping(parts.grants, lambda: clock[0])
+    assert await job.run_due() == Forgotten(codes=0, refresh_tokens=0)
+    clock[0] += HOUR_US - 1
+    assert await job.run_due() is None  # not due yet
+    clock[0] += 1
+    assert await job.run_due() is not None
+    assert summary(Forgotten(0, 0)) is None and summary(None) is None
+    assert summary(Forgotten(2, 3)) == "oauth: forgot 2 expired codes and 3 refresh tokens"

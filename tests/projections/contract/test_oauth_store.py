@@ -11,7 +11,14 @@ import pytest
 from lrs.errors import Conflict
 from lrs.store.sqlite import SQLiteBackend
 from projections.store import ProjectionStores, open_stores
-from projections.store.oauth import AuthCode, Grant, OAuthApp, OAuthStore, RefreshToken
+from projections.store.oauth import (
+    AuthCode,
+    Forgotten,
+    Grant,
+    OAuthApp,
+    OAuthStore,
+    RefreshToken,
+)
 
 FUTURE = 4_000_000_000_000_000  # expired codes may be dropped by the store (a TTL index)
 
@@ -109,6 +116,50 @@ async def test_concurrent_refreshes_with_one_token_have_one_first(
     await stores.oauth.add_refresh_token(RefreshToken("r1", "g1", 10, 1000))
     uses = await asyncio.gather(*(stores.oauth.use_refresh_token("r1") for _ in range(6)))
     assert [u.first for u in uses].count(True) == 1
+
+
+async def test_forget_expired_drops_old_codes_and_expired_refresh_tokens(
+    stores: ProjectionStores,
+) -> None:
+    oauth, hour = stores.oauth, 3600 * 10**6
+    await oauth.add_code(replace(code("old"), expires_us=FUTURE - 90 * 60 * 10**6))
+    await oauth.add_code(replace(code("recent"), expires_us=FUTURE - 10))
+    await oauth.add_code(code("live"))
+    for name, expires_us in (
+        ("expired", FUTURE - 5),
+        ("expired-used", FUTURE - 5),
+        ("at-cutoff", FUTURE),
+        ("used", FUTURE + hour),
+        ("live", FUTURE + hour),
+    ):
+        await oauth.add_refresh_token(RefreshToken(name, "g1", 1, expires_us))
+    for name in ("expired-used", "used"):
+        assert (await oauth.use_refresh_token(name)).first
+    forgotten = await oauth.forget_expired(codes_before_us=FUTURE - hour, tokens_before_us=FUTURE)
+    assert forgotten == Forgotten(codes=1, refresh_tokens=3)
+    assert (await oauth.use_code("old", "app_1")).found is None
+    assert (await oauth.use_code("recent", "app_1")).first  # expired, kept: replay detection
+    for gone in ("expired", "expired-used", "at-cutoff"):
+        assert await oauth.get_refresh_token(gone) is None
+    kept = await oauth.get_refresh_token("used")  # until it expires: its reuse is recognised
+    assert kept is not None and kept.used
+    assert not (await oauth.use_refresh_token("used")).first
+    assert (await oauth.use_refresh_token("live")).first
+    again = await oauth.forget_expired(codes_before_us=FUTURE - hour, tokens_before_us=FUTURE)
+    assert again == Forgotten(codes=0, refresh_tokens=0)
+
+
+async def test_a_grants_refresh_tokens_are_dropped_together(stores: ProjectionStores) -> None:
+    oauth = stores.oauth
+    for name, grant in (("a1", "g1"), ("a2", "g1"), ("b1", "g2")):
+        await oauth.add_refresh_token(RefreshToken(name, grant, 1, FUTURE))
+    await oauth.use_refresh_token("a1")
+    assert await oauth.drop_refresh_tokens("g1") == 2
+    assert await oauth.get_refresh_token("a1") is None
+    assert await oauth.get_refresh_token("a2") is None
+    assert await oauth.get_refresh_token("b1") is not None
+    assert await oauth.drop_refresh_tokens("g1") == 0
+    assert await oauth.drop_refresh_tokens("g9") == 0
 
 
 async def test_sqlite_forgets_codes_long_expired(tmp_path: Path) -> None:
