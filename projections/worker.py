@@ -85,7 +85,7 @@ class ProjectionWorker:
         stores: ProjectionStores,
         projector: Projector,
         *,
-        batch: int = 4000,
+        batch: int = 20000,
         lease_s: float = 60.0,
         owner: str | None = None,
         clock: Callable[[], int] = wall_clock_us,
