@@ -46,6 +46,7 @@ from lrs.errors import LRSError, StoreUnavailable
 from lrs.model.statements import StoredStatement
 from lrs.store.base import StatementStore
 from projections.aggregates import Cause, change_causes, change_event, fold_for_member
+from projections.collection import collection_paused
 from projections.facts import Contribution, Projector
 from projections.identity import IdentityResolver, matching_keys
 from projections.member_events import member_events
@@ -108,7 +109,13 @@ class ProjectionWorker:
         )
 
     async def run_once(self) -> int:
-        """Claim and apply one batch; how many statements it applied (0: nothing to do)."""
+        """Claim and apply one batch; how many statements it applied (0: nothing to do).
+
+        The cyclic garbage collector is paused meanwhile (`projections.collection`)."""
+        with collection_paused():
+            return await self._run_batch()
+
+    async def _run_batch(self) -> int:
         await self._follow_identity_changes()
         claimed = await self._claim()
         if not claimed:
