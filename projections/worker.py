@@ -46,13 +46,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 from lrs.errors import LRSError, StoreUnavailable
 from lrs.model.statements import StoredStatement
 from lrs.store.base import StatementStore
 from projections.aggregates import Cause, change_causes, change_event, fold_for_member
 from projections.collection import collection_paused
-from projections.facts import Contribution, Projector
+from projections.facts import Assessment, Contribution, Projector
 from projections.identity import IdentityResolver, matching_keys
 from projections.member_events import member_events
 from projections.provisioning import Provisioner
@@ -127,16 +128,7 @@ class ProjectionWorker:
         once, then the checkpoint."""
         await self._follow_identity_changes()
         batch = _Batch(self._clock())
-        after: str | None = None
-        while len(batch.ids) < self._batch:
-            limit = min(_SLICE, self._batch - len(batch.ids))
-            await self._renew_leases(batch)
-            claimed, after = await self._claim(after, limit)
-            if not claimed:
-                break
-            batch.add(claimed, *await self._write_facts(claimed))
-            if after is None:
-                break
+        await self._write_slices(batch)
         if not batch.ids:
             return 0
         await self._renew_leases(batch)
@@ -150,6 +142,39 @@ class ProjectionWorker:
         )
         await self._stores.aggregates.publish_events()
         return len(batch.ids)
+
+    async def _write_slices(self, batch: _Batch) -> None:
+        """Claim, map and write the batch's facts a slice at a time, pipelined: the next slice
+        is claimed and mapped (`_Slice`) while the facts of the one before are written, so the
+        store's threads and the interpreter work at once."""
+        ahead: asyncio.Future[_Slice] | None = asyncio.ensure_future(
+            self._claim_slice(None, min(_SLICE, self._batch))
+        )
+        try:
+            while ahead is not None:
+                claimed, after, assessments = await ahead
+                ahead = None
+                if not claimed:
+                    return
+                left = self._batch - len(batch.ids) - len(claimed)
+                if after is not None and left > 0:
+                    await self._renew_leases(batch)
+                    ahead = asyncio.ensure_future(self._claim_slice(after, min(_SLICE, left)))
+                batch.add(claimed, *await self._write_facts(claimed, assessments=assessments))
+        finally:
+            if ahead is not None:  # a failure or a cancellation: the slice claimed ahead lapses
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
+
+    async def _claim_slice(self, after: str | None, limit: int) -> _Slice:
+        """A slice claimed (`_claim`) and its statements mapped."""
+        claimed, following = await self._claim(after, limit)
+        return _Slice(claimed, following, self._assess(claimed))
+
+    def _assess(self, statements: Sequence[StoredStatement]) -> list[Assessment | None]:
+        """Each statement's assessment; None for a voiding statement (it maps nothing)."""
+        assess = self._projector.stored_assessment
+        return [assess(s) if s.voids is None else None for s in statements]
 
     async def drain(self, max_batches: int = 10_000) -> int:
         """Run batches until none is left; the statements applied."""
@@ -237,16 +262,22 @@ class ProjectionWorker:
         return touched
 
     async def _write_facts(
-        self, statements: Sequence[StoredStatement], *, settle: bool = False
+        self,
+        statements: Sequence[StoredStatement],
+        *,
+        settle: bool = False,
+        assessments: Sequence[Assessment | None] | None = None,
     ) -> tuple[set[Pair], dict[Pair, Cause]]:
-        """`apply` but the recompute: the pairs the statements touch and what changed each."""
+        """`apply` but the recompute: the pairs the statements touch and what changed each.
+        `assessments`: the statements' (`_assess`), when they are already mapped."""
         facts_store = self._stores.facts
         contributions = []
         issues = []
         others: dict[str, str] = {}  # statement id → actor key, of issues without contribution
-        for stored in statements:
-            if stored.voids is None:
-                assessment = self._projector.stored_assessment(stored)
+        if assessments is None:
+            assessments = self._assess(statements)
+        for stored, assessment in zip(statements, assessments, strict=True):
+            if assessment is not None:
                 if assessment.contribution is not None:
                     contributions.append((stored, assessment.contribution))
                 elif assessment.actor_key is not None:
@@ -466,6 +497,15 @@ class ProjectionWorker:
         if self._disclosure is not None:
             public = await self._disclosure.public_ids(ids, {m.member_id: m for m, _k in found})
         return await self._stores.aggregates.add_events(member_events(found, public, self._clock()))
+
+
+class _Slice(NamedTuple):
+    """A slice of a batch, claimed: its statements, where the next slice starts (None: no
+    statement awaits past it) and the statements' assessments (None: a voiding one)."""
+
+    statements: list[StoredStatement]
+    after: str | None
+    assessments: list[Assessment | None]
 
 
 class _Batch:
