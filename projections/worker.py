@@ -1,16 +1,21 @@
 """The projection worker: statements → facts → recomputed marketplace records (+ events).
 
 One batch (`run_once`):
-1. list statements awaiting projection and lease them (`WorkStore.claim`; another worker's
-   unexpired lease is skipped, an expired one taken over);
-2. apply: store each statement's fact (its contribution, with its member or none yet), mark
-   the targets of voiding statements voided, and recompute every (member, activity) touched;
+1. a slice at a time (`_SLICE` statements): list statements awaiting projection and lease
+   them (`WorkStore.claim`; another worker's unexpired lease is skipped, an expired one
+   taken over), then store each one's fact (its contribution, with its member or none yet)
+   and mark the targets of voiding statements voided;
+2. once every slice is written, recompute every (member, activity) the batch touched;
 3. only then mark the statements projected (the checkpoint), note progress, drop the leases.
 
-Each step works on the whole batch: the facts go in one write, and the touched records are
-recomputed a chunk of pairs at a time (their records read, then their facts and members, each
-folded, all saved in one `save_records`), so a batch costs a few round trips (on SQLite, a few
-commits), not a few per statement.
+Each step works on many statements at once: a slice's facts go in one write, and the touched
+records are recomputed a chunk of pairs at a time (their records read, then their facts and
+members, each folded, all saved in one `save_records`), so a batch costs a few round trips (on
+SQLite, a few commits) per slice, not a few per statement. Why slices: a record is rebuilt
+from all of its facts whenever a batch touches it, so the larger the batch, the fewer times
+each record is rebuilt while a backlog drains; but only a slice's statements are held in
+memory (a batch keeps their ids, the pairs touched and what changed each). A batch that takes
+more than half the lease leases its statements again (`_renew_leases`).
 
 Why nothing is lost or counted twice: a fact is keyed by its statement id and derived from the
 immutable statement, so applying a statement again writes the same fact; a record is rebuilt
@@ -41,12 +46,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 from lrs.errors import LRSError, StoreUnavailable
 from lrs.model.statements import StoredStatement
 from lrs.store.base import StatementStore
 from projections.aggregates import Cause, change_causes, change_event, fold_for_member
-from projections.facts import Contribution, Projector
+from projections.collection import collection_paused
+from projections.facts import Assessment, Contribution, Projector
 from projections.identity import IdentityResolver, matching_keys
 from projections.member_events import member_events
 from projections.provisioning import Provisioner
@@ -64,6 +71,7 @@ _MAX_CLAIM_PAGES = 20
 _MAX_SAVE_ATTEMPTS = 50
 _UNMATCHED_PAGE = 500
 _RECOMPUTE_CHUNK = 1000  # pairs read, folded and saved together
+_SLICE = 5000  # statements of a batch claimed, mapped and written at a time
 # The pause after a batch that was not full: as long as the batch took, from 20 to 100 ms. A
 # batch has a fixed cost (claim, checkpoint, release) about that of projecting a statement,
 # so a burst of commits, each waking the worker, is taken in batches of what arrived
@@ -85,7 +93,7 @@ class ProjectionWorker:
         stores: ProjectionStores,
         projector: Projector,
         *,
-        batch: int = 4000,
+        batch: int = 100_000,
         lease_s: float = 60.0,
         owner: str | None = None,
         clock: Callable[[], int] = wall_clock_us,
@@ -108,22 +116,65 @@ class ProjectionWorker:
         )
 
     async def run_once(self) -> int:
-        """Claim and apply one batch; how many statements it applied (0: nothing to do)."""
+        """Claim and apply one batch; how many statements it applied (0: nothing to do).
+
+        The cyclic garbage collector is paused meanwhile (`projections.collection`)."""
+        with collection_paused():
+            return await self._run_batch()
+
+    async def _run_batch(self) -> int:
+        """One batch: its statements claimed and their facts written a slice at a time
+        (`_SLICE`: what is held in memory at once), then every record they touch rebuilt
+        once, then the checkpoint."""
         await self._follow_identity_changes()
-        claimed = await self._claim()
-        if not claimed:
+        batch = _Batch(self._clock())
+        await self._write_slices(batch)
+        if not batch.ids:
             return 0
-        await self.apply(claimed)
-        ids = [s.id for s in claimed]
+        await self._renew_leases(batch)
+        await self.recompute(batch.touched, causes=batch.causes)
         # Together: on SQLite one group commit. Should a lease go before its checkpoint (on
         # MongoDB), another worker may apply the statements again: harmless, only wasted.
         await asyncio.gather(
-            self._statements.mark_projected(ids),
-            self._stores.work.note_applied(max(s.stored_us for s in claimed), len(claimed)),
-            self._stores.work.release(ids, self.owner),
+            self._statements.mark_projected(batch.ids),
+            self._stores.work.note_applied(batch.newest_us, len(batch.ids)),
+            self._stores.work.release(batch.ids, self.owner),
         )
         await self._stores.aggregates.publish_events()
-        return len(claimed)
+        return len(batch.ids)
+
+    async def _write_slices(self, batch: _Batch) -> None:
+        """Claim, map and write the batch's facts a slice at a time, pipelined: the next slice
+        is claimed and mapped (`_Slice`) while the facts of the one before are written, so the
+        store's threads and the interpreter work at once."""
+        ahead: asyncio.Future[_Slice] | None = asyncio.ensure_future(
+            self._claim_slice(None, min(_SLICE, self._batch))
+        )
+        try:
+            while ahead is not None:
+                claimed, after, assessments = await ahead
+                ahead = None
+                if not claimed:
+                    return
+                left = self._batch - len(batch.ids) - len(claimed)
+                if after is not None and left > 0:
+                    await self._renew_leases(batch)
+                    ahead = asyncio.ensure_future(self._claim_slice(after, min(_SLICE, left)))
+                batch.add(claimed, *await self._write_facts(claimed, assessments=assessments))
+        finally:
+            if ahead is not None:  # a failure or a cancellation: the slice claimed ahead lapses
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
+
+    async def _claim_slice(self, after: str | None, limit: int) -> _Slice:
+        """A slice claimed (`_claim`) and its statements mapped."""
+        claimed, following = await self._claim(after, limit)
+        return _Slice(claimed, following, self._assess(claimed))
+
+    def _assess(self, statements: Sequence[StoredStatement]) -> list[Assessment | None]:
+        """Each statement's assessment; None for a voiding statement (it maps nothing)."""
+        assess = self._projector.stored_assessment
+        return [assess(s) if s.voids is None else None for s in statements]
 
     async def drain(self, max_batches: int = 10_000) -> int:
         """Run batches until none is left; the statements applied."""
@@ -171,20 +222,32 @@ class ProjectionWorker:
                 least, most = GATHER_S
                 await pause(stop, min(most, max(least, time.monotonic() - started)))
 
-    async def _claim(self) -> list[StoredStatement]:
-        after = None
+    async def _renew_leases(self, batch: _Batch) -> None:
+        """Once half the lease has passed since the batch's first claim, lease its statements
+        again: a large batch must not lose them to another worker before its checkpoint (were
+        it to, the other worker would apply them again: harmless, but wasted)."""
+        now = self._clock()
+        if batch.ids and now - batch.leased_us > self._lease_us // 2:
+            await self._stores.work.claim(batch.ids, self.owner, now, self._lease_us)
+            batch.leased_us = now
+
+    async def _claim(
+        self, after: str | None, limit: int
+    ) -> tuple[list[StoredStatement], str | None]:
+        """Lease up to `limit` of the statements awaiting after `after`: (those leased, where
+        the next ones start: None when none awaits past the last page read)."""
         for _ in range(_MAX_CLAIM_PAGES):
-            page = await self._statements.awaiting_projection(self._batch, after)
+            page = await self._statements.awaiting_projection(limit, after)
             if not page.statements:
-                return []
+                return [], None
             ids = [s.id for s in page.statements]
             mine = await self._stores.work.claim(ids, self.owner, self._clock(), self._lease_us)
             if mine:
-                return [s for s in page.statements if s.id in mine]
+                return [s for s in page.statements if s.id in mine], page.next_position
             if page.next_position is None:
-                return []
+                return [], None
             after = page.next_position
-        return []
+        return [], None
 
     async def apply(
         self, statements: Sequence[StoredStatement], *, settle: bool = False
@@ -194,13 +257,27 @@ class ProjectionWorker:
         What could not be mapped goes to the data-quality queue (one write for the batch);
         `settle` (statements projected before) also resolves their items that now map.
         """
+        touched, causes = await self._write_facts(statements, settle=settle)
+        await self.recompute(touched, causes=causes)
+        return touched
+
+    async def _write_facts(
+        self,
+        statements: Sequence[StoredStatement],
+        *,
+        settle: bool = False,
+        assessments: Sequence[Assessment | None] | None = None,
+    ) -> tuple[set[Pair], dict[Pair, Cause]]:
+        """`apply` but the recompute: the pairs the statements touch and what changed each.
+        `assessments`: the statements' (`_assess`), when they are already mapped."""
         facts_store = self._stores.facts
         contributions = []
         issues = []
         others: dict[str, str] = {}  # statement id → actor key, of issues without contribution
-        for stored in statements:
-            if stored.voids is None:
-                assessment = self._projector.stored_assessment(stored)
+        if assessments is None:
+            assessments = self._assess(statements)
+        for stored, assessment in zip(statements, assessments, strict=True):
+            if assessment is not None:
                 if assessment.contribution is not None:
                     contributions.append((stored, assessment.contribution))
                 elif assessment.actor_key is not None:
@@ -218,10 +295,7 @@ class ProjectionWorker:
         voided = await facts_store.void_facts(list(voiding)) if voiding else []
         touched |= _pairs(voided)
         voided_at = None if settle else voiding  # applied again: not newly stored
-        await self.recompute(
-            touched, causes=change_causes(facts, before, voided, voided_at=voided_at)
-        )
-        return touched
+        return touched, change_causes(facts, before, voided, voided_at=voided_at)
 
     async def _note_quality(
         self,
@@ -423,6 +497,39 @@ class ProjectionWorker:
         if self._disclosure is not None:
             public = await self._disclosure.public_ids(ids, {m.member_id: m for m, _k in found})
         return await self._stores.aggregates.add_events(member_events(found, public, self._clock()))
+
+
+class _Slice(NamedTuple):
+    """A slice of a batch, claimed: its statements, where the next slice starts (None: no
+    statement awaits past it) and the statements' assessments (None: a voiding one)."""
+
+    statements: list[StoredStatement]
+    after: str | None
+    assessments: list[Assessment | None]
+
+
+class _Batch:
+    """What a batch keeps of its slices once their facts are written: the statement ids (for
+    the checkpoint and lease renewals), the newest stored time, the pairs touched and what
+    changed each."""
+
+    def __init__(self, leased_us: int) -> None:
+        self.leased_us = leased_us  # when its statements were last leased (at the latest)
+        self.ids: list[str] = []
+        self.newest_us = 0
+        self.touched: set[Pair] = set()
+        self.causes: dict[Pair, Cause] = {}
+
+    def add(
+        self, statements: Sequence[StoredStatement], touched: set[Pair], causes: dict[Pair, Cause]
+    ) -> None:
+        self.ids += [s.id for s in statements]
+        self.newest_us = max(self.newest_us, *(s.stored_us for s in statements))
+        self.touched |= touched
+        for pair, cause in causes.items():
+            known = self.causes.setdefault(pair, Cause())
+            known.verbs |= cause.verbs
+            known.add(None, cause.stored_us)
 
 
 def _pairs(facts: Iterable[Fact]) -> set[Pair]:

@@ -23,6 +23,7 @@ import pytest
 from aiohttp import web
 
 from lrs.store.base import Backend
+from projections import worker as worker_module
 from projections.facts import Projector
 from projections.keyring import Keyring
 from projections.reconcile import Reconciler
@@ -118,6 +119,7 @@ async def crash_some(tasks: list[asyncio.Task[Any]], rng: random.Random) -> None
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+@pytest.mark.parametrize("slice_size", [None, 2])
 @pytest.mark.parametrize("seed", [11, 23, 42])
 async def test_crashes_and_concurrency_lose_nothing_and_count_nothing_twice(
     backend: Backend,
@@ -126,7 +128,13 @@ async def test_crashes_and_concurrency_lose_nothing_and_count_nothing_twice(
     writer: Writer,
     aiohttp_server: Callable[..., Any],
     seed: int,
+    slice_size: int | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """`slice_size` 2: each batch of 4 is claimed and its facts written in two slices before
+    its records are rebuilt, so a cancellation can fall between the slices too."""
+    if slice_size is not None:
+        monkeypatch.setattr(worker_module, "_SLICE", slice_size)
     rng = random.Random(seed)
     clock = [time.time_ns() // 1000]
     receiver = Receiver(clock)

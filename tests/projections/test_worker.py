@@ -320,3 +320,89 @@ async def test_a_recompute_that_changes_no_field_saves_quietly_without_an_event(
     assert stored is not None and stored.record is not None
     assert (stored.record["mapping_version"], stored.version) == ("2", 1)
     assert [e["type"] for e in await events(backend, stores)] == ["learning.created"]
+
+
+async def test_a_batch_writes_facts_a_slice_at_a_time_and_saves_each_record_once(
+    backend: Backend, stores: ProjectionStores, make_worker, writer: Writer, monkeypatch
+) -> None:
+    """A batch larger than a slice is claimed and its facts written a slice at a time; its
+    records are rebuilt once, after the last slice, each from all of the batch's facts."""
+    from dataclasses import replace as with_
+
+    from projections import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "_SLICE", 2)
+    real_facts, real_records = stores.facts, stores.aggregates
+    fact_writes: list[int] = []
+    saves: list[list[tuple[str, str]]] = []
+
+    class Facts:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real_facts, name)
+
+        async def put_facts(self, facts):  # type: ignore[no-untyped-def]
+            fact_writes.append(len(facts))
+            return await real_facts.put_facts(facts)
+
+    class Records:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real_records, name)
+
+        async def save_records(self, batch):  # type: ignore[no-untyped-def]
+            saves.append([s.pair for s in batch])
+            return await real_records.save_records(batch)
+
+    worker = make_worker(batch=5)
+    worker._stores = with_(stores, facts=Facts(), aggregates=Records())  # type: ignore[arg-type]
+    verbs = ["attempted", "attempted", "completed", "passed", "scored", "attempted"]
+    ids = await writer.store(
+        *(statement(verb, actor=hris_actor(f"E{n % 2}")) for n, verb in enumerate(verbs))
+    )
+    assert await worker.run_once() == 5
+    assert fact_writes == [2, 2, 1]
+    assert len(saves) == 1  # once each, after the slices
+    assert sorted(saves[0]) == [("E0", COURSE), ("E1", COURSE)]
+    assert await backend.statements.count_awaiting_projection() == 1
+    counted = [(await record(stores, m))["provenance"]["statements"] for m in ("E0", "E1")]
+    assert sum(len(c) for c in counted) == 5
+    assert [e["version"] for e in await events(backend, stores)] == [1, 1]  # no intermediate
+    assert await worker.run_once() == 1
+    assert await backend.statements.count_awaiting_projection() == 0
+    assert (await record(stores, "E0"))["provenance"]["statements"] == [ids[0], ids[2], ids[4]]
+    assert (await record(stores, "E1"))["provenance"]["statements"] == [ids[1], ids[3], ids[5]]
+
+
+async def test_a_long_batch_renews_its_leases_before_they_lapse(
+    backend: Backend, stores: ProjectionStores, make_worker, writer: Writer, monkeypatch
+) -> None:
+    """Once half the lease has passed, the batch's statements are leased again, so another
+    worker cannot take the first slices while the batch is still being applied."""
+    from dataclasses import replace as with_
+
+    from projections import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "_SLICE", 1)
+    now = [1_000_000_000_000]
+    real_facts = stores.facts
+    first: list[str] = []
+    taken: list[set[str]] = []
+
+    class SlowFacts:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real_facts, name)
+
+        async def put_facts(self, facts):  # type: ignore[no-untyped-def]
+            first.extend(f.statement_id for f in facts[:1] if not first)
+            now[0] += 4_000_000  # each slice takes 4 s of a 10 s lease
+            return await real_facts.put_facts(facts)
+
+        async def facts_for_pairs(self, pairs):  # type: ignore[no-untyped-def]
+            # rebuilding, 12 s after the first claim: another worker tries the first slice
+            taken.append(await stores.work.claim(first, "other", now[0], 10_000_000))
+            return await real_facts.facts_for_pairs(pairs)
+
+    worker = make_worker(batch=3, lease_s=10, clock=lambda: now[0])
+    worker._stores = with_(stores, facts=SlowFacts())  # type: ignore[arg-type]
+    await writer.store(*(statement("attempted", actor=hris_actor(f"E{n}")) for n in range(3)))
+    assert await worker.run_once() == 3
+    assert taken and taken[0] == set()  # still this worker's: renewed at 8 s
