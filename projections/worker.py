@@ -528,7 +528,7 @@ class _Batch:
     changed each."""
 
     def __init__(self, leased_us: int) -> None:
-        self.leased_us = leased_us  # when its statements were last leased (at the latest)
+        self.leased_us = leased_us  # when its statements were last leased (or just before)
         self.ids: list[str] = []
         self.newest_us = 0
         self.touched: set[Pair] = set()
