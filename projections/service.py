@@ -27,6 +27,7 @@ from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
 from projections.oauth_apps import OAuthApps
 from projections.oauth_grants import DelegatedOAuth
+from projections.mapping_process import StatementMapper
 from projections.provisioning import Provisioner
 from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, reveal_candidates
 from projections.ratelimit import FailedAttempts, RateLimiter
@@ -171,6 +172,7 @@ async def open_projection(
         batch=projection_settings.worker_batch,
         lease_s=projection_settings.worker_lease_s,
         disclosure=disclosure,
+        mapper=StatementMapper(projector, processes=projection_settings.worker_mapping_processes),
         provisioner=Provisioner(
             stores.identities, never=[erased_home_page(settings)], counters=stores.counters
         )

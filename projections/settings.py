@@ -15,6 +15,7 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_MARKETPLACE_TOKEN_FAILURES_PER_CLIENT` | `10` | failed logins a minute per client id |
 | `LRS_MARKETPLACE_TOKEN_FAILURES_PER_ADDRESS` | `30` | failed logins a minute per address |
 | `LRS_WORKER_BATCH` | `100000` | statements whose records a worker rebuilds together |
+| `LRS_WORKER_MAPPING_PROCESSES` | `1` | processes mapping large slices (`0`: none; one core: 0) |
 | `LRS_WORKER_LEASE` | `60` | seconds a claim lasts before another worker may take it |
 | `LRS_WORKER_POLL` | `0.1` | seconds a worker or dispatcher waits at most when there is no work |
 | `LRS_WEBHOOK_MAX_ATTEMPTS` | `8` | deliveries tried before a dead letter |
@@ -42,6 +43,7 @@ statements wake the worker and applied ones the dispatcher at once (`projections
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -97,6 +99,12 @@ def _metrics_token(raw: str | None) -> str | None:
     return raw.strip() if raw is not None else None
 
 
+def _default_mapping_processes() -> int:
+    """One child maps large slices (`projections.mapping_process`) when a second core can run
+    it; on one core it would only add the hand-off."""
+    return 1 if (os.cpu_count() or 1) > 1 else 0
+
+
 def _share(name: str, value: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"{name}: {value} is not a share between 0 and 1")
@@ -117,6 +125,7 @@ class ProjectionSettings:
     token_failures_per_client: int = 10
     token_failures_per_address: int = 30
     worker_batch: int = 100_000
+    worker_mapping_processes: int = field(default_factory=_default_mapping_processes)
     worker_lease_s: float = 60.0
     worker_poll_s: float = 0.1
     webhook_max_attempts: int = 8
@@ -156,6 +165,9 @@ class ProjectionSettings:
                 minimum=0,
             ),
             worker_batch=int(env.number("LRS_WORKER_BATCH", cls.worker_batch)),
+            worker_mapping_processes=env.integer(
+                "LRS_WORKER_MAPPING_PROCESSES", _default_mapping_processes(), minimum=0
+            ),
             worker_lease_s=env.number("LRS_WORKER_LEASE", cls.worker_lease_s),
             worker_poll_s=env.number("LRS_WORKER_POLL", cls.worker_poll_s),
             webhook_max_attempts=int(

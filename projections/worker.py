@@ -55,6 +55,7 @@ from projections.aggregates import Cause, change_causes, change_event, fold_for_
 from projections.collection import collection_paused
 from projections.facts import Assessment, Contribution, Projector
 from projections.identity import IdentityResolver, matching_keys
+from projections.mapping_process import StatementMapper
 from projections.member_events import member_events
 from projections.provisioning import Provisioner
 from projections.pseudonyms import Disclosure
@@ -99,6 +100,7 @@ class ProjectionWorker:
         clock: Callable[[], int] = wall_clock_us,
         disclosure: Disclosure | None = None,
         provisioner: Provisioner | None = None,
+        mapper: StatementMapper | None = None,
     ) -> None:
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self._statements = statements
@@ -111,6 +113,7 @@ class ProjectionWorker:
         self._identity_seen: int | None = None
         self._disclosure = disclosure  # the member ids events carry (pseudonyms)
         self._provisioner = provisioner  # None: unknown learners are held
+        self._mapper = mapper or StatementMapper(projector, processes=0)
         self._quality = QualityRecorder(
             stores.quality, stores.identities, lambda: projector.mapping.version, clock
         )
@@ -169,7 +172,8 @@ class ProjectionWorker:
     async def _claim_slice(self, after: str | None, limit: int) -> _Slice:
         """A slice claimed (`_claim`) and its statements mapped."""
         claimed, following = await self._claim(after, limit)
-        return _Slice(claimed, following, self._assess(claimed))
+        mapped = iter(await self._mapper.assess([s for s in claimed if s.voids is None]))
+        return _Slice(claimed, following, [None if s.voids else next(mapped) for s in claimed])
 
     def _assess(self, statements: Sequence[StoredStatement]) -> list[Assessment | None]:
         """Each statement's assessment; None for a voiding statement (it maps nothing)."""
@@ -177,14 +181,18 @@ class ProjectionWorker:
         return [assess(s) if s.voids is None else None for s in statements]
 
     async def drain(self, max_batches: int = 10_000) -> int:
-        """Run batches until none is left; the statements applied."""
+        """Run batches until none is left; the statements applied. A mapping child started
+        meanwhile (`projections.mapping_process`) is stopped at the end."""
         total = 0
-        for _ in range(max_batches):
-            applied = await self.run_once()
-            if applied == 0:
-                return total
-            total += applied
-        return total
+        try:
+            for _ in range(max_batches):
+                applied = await self.run_once()
+                if applied == 0:
+                    return total
+                total += applied
+            return total
+        finally:
+            self._mapper.close()
 
     async def run(
         self,
@@ -203,24 +211,30 @@ class ProjectionWorker:
         dispatcher: the batch's events are in the outbox).
         """
         wake = wake or Wakeup()
-        while not stop.is_set():
-            wake.clear()
-            started = time.monotonic()
-            try:
-                applied = await self.run_once()
-            except LRSError as error:
-                log.warning("projection batch failed, retrying: %s", error.message)
-                applied = 0
-            except Exception:  # a bug must not stop projection silently: log, go on
-                log.exception("projection batch failed unexpectedly, retrying")
-                applied = 0
-            if applied and on_applied is not None:
-                on_applied()
-            if applied == 0:
-                await wake.wait(stop, poll_s)
-            elif applied < self._batch:  # what commits meanwhile makes one batch, not many
-                least, most = GATHER_S
-                await pause(stop, min(most, max(least, time.monotonic() - started)))
+        try:
+            while not stop.is_set():
+                wake.clear()
+                started = time.monotonic()
+                applied = await self._run_logged()
+                if applied and on_applied is not None:
+                    on_applied()
+                if applied == 0:
+                    await wake.wait(stop, poll_s)
+                elif applied < self._batch:  # what commits meanwhile makes one batch, not many
+                    least, most = GATHER_S
+                    await pause(stop, min(most, max(least, time.monotonic() - started)))
+        finally:
+            self._mapper.close()
+
+    async def _run_logged(self) -> int:
+        """One batch of `run`: a failure is logged, not raised (the next round retries)."""
+        try:
+            return await self.run_once()
+        except LRSError as error:
+            log.warning("projection batch failed, retrying: %s", error.message)
+        except Exception:  # a bug must not stop projection silently: log, go on
+            log.exception("projection batch failed unexpectedly, retrying")
+        return 0
 
     async def _renew_leases(self, batch: _Batch) -> None:
         """Once half the lease has passed since the batch's first claim, lease its statements
@@ -514,7 +528,7 @@ class _Batch:
     changed each."""
 
     def __init__(self, leased_us: int) -> None:
-        self.leased_us = leased_us  # when its statements were last leased (at the latest)
+        self.leased_us = leased_us  # when its statements were last leased (or just before)
         self.ids: list[str] = []
         self.newest_us = 0
         self.touched: set[Pair] = set()

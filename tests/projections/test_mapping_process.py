@@ -1,0 +1,86 @@
+"""Large slices mapped in a child process (`projections.mapping_process`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import orjson
+
+from lrs.model.statements import StatementIndex, StoredStatement
+from lrs.store.base import Backend
+from projections.facts import Projector
+from projections.mapping_process import StatementMapper, assess_here
+from projections.store import ProjectionStores
+from projections.worker import ProjectionWorker
+from tests.projections.conftest import COURSE, Writer, hris_actor, mbox_actor, statement
+
+
+def stored(body: dict, n: int) -> StoredStatement:
+    return StoredStatement(
+        id=body["id"],
+        raw=orjson.dumps(body),
+        stored_us=1_700_000_000_000_000 + n,
+        voided=False,
+        index=StatementIndex({}),
+    )
+
+
+def sample() -> list[StoredStatement]:
+    bodies = [
+        statement("completed", actor=hris_actor("E1")),
+        statement("passed", actor=mbox_actor("ada@example.com"), result={"score": {"raw": 7}}),
+        statement("scored", result={"score": {"raw": 700}}),  # no scale: a quality issue
+        statement("attempted", actor={"objectType": "Group", "member": []}),
+    ]
+    for n, body in enumerate(bodies):
+        body["id"] = f"6f1f2a8e-1b0c-4d5e-9f00-00000000000{n}"
+    return [stored(b, n) for n, b in enumerate(bodies)]
+
+
+async def test_a_child_maps_a_large_slice_as_this_process_would(projector: Projector) -> None:
+    statements = sample()
+    mapper = StatementMapper(projector, processes=1, least=2)
+    try:
+        got = await mapper.assess(statements)
+        assert mapper._pool is not None  # it went to the child
+    finally:
+        mapper.close()
+    assert got == assess_here(projector, statements)
+    assert got[0].contribution is not None and got[2].issues
+    assert mapper._pool is None
+
+
+async def test_a_small_slice_is_mapped_here_without_starting_a_child(projector: Projector) -> None:
+    statements = sample()
+    mapper = StatementMapper(projector, processes=1, least=1000)
+    assert await mapper.assess(statements) == assess_here(projector, statements)
+    assert mapper._pool is None
+
+
+async def test_a_projector_that_cannot_go_to_a_child_is_used_here(projector: Projector) -> None:
+    local = dataclasses.replace(projector, clock=lambda: 1)  # a lambda does not pickle
+    statements = sample()
+    mapper = StatementMapper(local, processes=1, least=1)
+    try:
+        assert await mapper.assess(statements) == assess_here(local, statements)
+        assert mapper._pool is None and mapper._failed
+    finally:
+        mapper.close()
+
+
+async def test_a_worker_mapping_in_a_child_makes_the_same_records(
+    backend: Backend, stores: ProjectionStores, projector: Projector, writer: Writer
+) -> None:
+    await writer.store(
+        *(statement(v, actor=hris_actor(f"E{n % 3}")) for n, v in enumerate(["attempted"] * 4)),
+        statement("passed", actor=hris_actor("E1"), result={"score": {"raw": 9, "max": 10}}),
+    )
+    mapper = StatementMapper(projector, processes=1, least=1)
+    worker = ProjectionWorker(backend.statements, stores, projector, mapper=mapper)
+    assert await worker.drain() == 5
+    assert mapper._pool is None  # stopped when the drain ended
+    page = await stores.aggregates.page_records(limit=10)
+    assert sorted(r.member_id for r in page.records) == ["E0", "E1", "E2"]
+    e1 = await stores.aggregates.get_record("E1", COURSE)
+    assert e1 is not None and e1.record is not None
+    assert e1.record["success"] == "passed" and e1.record["score"]["value"] == 90.0
