@@ -36,11 +36,26 @@ require_browser()
 from selenium.webdriver.common.by import By  # noqa: E402
 
 WIDTH, HEIGHT = 1366, 768
+SMALLEST_TEXT = 11  # px on screen: no label, tick or footnote smaller
 LAYOUT = """
 const d = document.documentElement;
+let smallest = null;
+for (const e of document.body.querySelectorAll('*')) {
+  const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  const r = e.getBoundingClientRect();
+  if (!own || r.width === 0 || r.height === 0) continue;
+  let size = parseFloat(getComputedStyle(e).fontSize);
+  const svg = e.closest('svg');
+  if (svg && svg.viewBox.baseVal) {  // drawn in the chart's units, then scaled to its box
+    size *= svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  }
+  if (smallest === null || size < smallest.size) {
+    smallest = {size: size, text: e.textContent.trim().slice(0, 40), tag: e.tagName};
+  }
+}
 return {innerWidth: innerWidth, innerHeight: innerHeight, scrollWidth: d.scrollWidth,
         clientWidth: d.clientWidth, h1: (document.querySelector('h1') || {}).innerText || '',
-        text: document.body.innerText};
+        text: document.body.innerText, smallest: smallest};
 """
 
 # What proves a page was photographed with data on it, not empty.
@@ -153,6 +168,8 @@ def look(browser: Any, screens: Path, canonical: str) -> dict[str, Any]:
     assert (layout["innerWidth"], layout["innerHeight"]) == (WIDTH, HEIGHT), layout
     assert layout["scrollWidth"] <= WIDTH, (canonical, layout)
     assert layout["scrollWidth"] <= layout["clientWidth"], (canonical, layout)  # no sideways bar
+    smallest = layout["smallest"]
+    assert smallest["size"] >= SMALLEST_TEXT, (canonical, smallest)
     return layout
 
 
