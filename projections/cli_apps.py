@@ -6,7 +6,8 @@ lrs marketplace apps create --name N --redirect-uri URI [--redirect-uri URI ...]
                                         printed once (a public one has none: PKCE only)
 lrs marketplace apps list [--json]      apps, their redirect URIs and scopes (never a secret)
 lrs marketplace apps revoke ID          the app and every token of it stop
-lrs marketplace grants list [--json]    what operators authorised, newest first
+lrs marketplace grants list [--app ID] [--limit N] [--json]
+                                        what operators authorised, newest first
 lrs marketplace grants revoke ID        the grant and every token of it stop (audited)
 
 A bad redirect URI or scope is refused with the reason (`projections.oauth_apps`).
@@ -20,6 +21,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from lrs.cli_support import positive_int
 from projections.scopes import SCOPES
 from projections.service import Projection
 from projections.transforms import format_datetime
@@ -90,7 +92,7 @@ async def _apps_revoke(projection: Projection, args: argparse.Namespace) -> int:
 
 
 async def _grants_list(projection: Projection, args: argparse.Namespace) -> int:
-    grants = await projection.grants.list_grants()
+    grants = await projection.grants.list_grants(args.limit, client_id=args.app)
     rows = [
         {
             "grant_id": g.grant_id,
@@ -146,6 +148,13 @@ def register(sub: Any, _run: Run) -> None:
     grants = sub.add_parser("grants", help="what operators authorised apps to do")
     grant_actions = grants.add_subparsers(dest="action", required=True, metavar="ACTION")
     glist = grant_actions.add_parser("list", help="grants, newest first")
+    glist.add_argument("--app", metavar="CLIENT_ID", help="only this app's grants")
+    glist.add_argument(
+        "--limit",
+        type=positive_int,
+        default=1000,
+        help="at most this many, the newest (default 1000)",
+    )
     glist.add_argument("--json", action="store_true", help="print JSON, for scripts")
     glist.set_defaults(func=_run(_grants_list))
     grevoke = grant_actions.add_parser("revoke", help="revoke a grant and its tokens")

@@ -207,9 +207,15 @@ class DelegatedOAuth:
         now = self._now_us()
         return await self._store.forget_expired(now - CODES_KEPT_S * 1_000_000, now)
 
-    async def list_grants(self, limit: int = 1000) -> list[Grant]:
-        """Grants, newest first."""
-        return await self._store.list_grants(limit)
+    async def list_grants(
+        self,
+        limit: int = 1000,
+        *,
+        client_id: str | None = None,
+        before: tuple[int, str] | None = None,
+    ) -> list[Grant]:
+        """Grants, newest first; an app's only, after a given one (see `OAuthStore`)."""
+        return await self._store.list_grants(limit, client_id=client_id, before=before)
 
     async def revoke_token(self, token: str, caller: str, *, any_owner: bool = False) -> None:
         """RFC 7009 for the caller's tokens: a refresh token ends its grant (§2.1: the access

@@ -1,5 +1,6 @@
 """Delegated OAuth's housekeeping, run by the projection worker (`lrs worker`, and `lrs serve
---with-worker`) at its start and then every hour: codes and refresh tokens past their use are
+--with-worker`) at its start and then every hour (`lrs serve` without a worker: once, as it
+starts): codes and refresh tokens past their use are
 dropped (`DelegatedOAuth.forget_expired` says which and why), so the two collections hold
 what can still matter rather than every token ever issued.
 
@@ -30,6 +31,13 @@ class OAuthHousekeeping(DailyJob[Forgotten]):
         self, grants: DelegatedOAuth, clock: Callable[[], int], every_us: int = HOUR_US
     ) -> None:
         super().__init__(grants.forget_expired, clock, every_us)
+
+    async def run_once(self) -> None:
+        """One pass now, reported; a failure is logged, never raised (a server still starts)."""
+        try:
+            self.report(await self._job())
+        except Exception:  # the store's trouble shows elsewhere; housekeeping can wait
+            log.exception("%s failed", self.name)
 
     def report(self, result: Forgotten) -> None:
         """A log line when something was dropped."""

@@ -25,9 +25,9 @@ from projections.hris_sources import HrisSources
 from projections.identity_merge import MergeService
 from projections.identity_ops import IdentityService
 from projections.keyring import Keyring, load_keyring
+from projections.mapping_process import StatementMapper
 from projections.oauth_apps import OAuthApps
 from projections.oauth_grants import DelegatedOAuth
-from projections.mapping_process import StatementMapper
 from projections.provisioning import Provisioner
 from projections.pseudonyms import Disclosure, Pseudonyms, parse_pseudonym, reveal_candidates
 from projections.ratelimit import FailedAttempts, RateLimiter

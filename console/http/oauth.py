@@ -17,9 +17,11 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from console.accounts import CAN_MANAGE, actor_of
+from console.grants import grant_page
 from console.http.auth import require, signed
 from console.http.render import render, see_other
 from console.keys import projection_app_key
+from lrs.errors import BadRequest
 from projections.errors import AuthorizeError
 from projections.keys import projection_key
 from projections.oauth_authorize import (
@@ -31,7 +33,6 @@ from projections.oauth_authorize import (
     redirect_with,
 )
 from projections.service import Projection
-from projections.transforms import format_datetime
 
 
 def _projection(request: web.Request) -> Projection:
@@ -104,15 +105,17 @@ async def decide(request: web.Request) -> web.StreamResponse:
 
 @require(*CAN_MANAGE)
 async def grants(request: web.Request) -> web.StreamResponse:
-    """GET /console/grants: every grant (newest first), its app, operator, scopes, state."""
-    projection = _projection(request)
-    apps = await projection.apps.list()
-    names = {a.client_id: a.name for a in apps}
-    rows = [
-        (g, format_datetime(g.created_us), names.get(g.client_id, ""))
-        for g in await projection.grants.list_grants()
-    ]
-    return render(request, "grants.html", {"grants": rows, "apps": apps})
+    """GET /console/grants?app=&before=: a page of grants (newest first), a `more` link."""
+    client_id = request.query.get("app") or None
+    context: dict[str, object] = {"app_filter": client_id or ""}
+    try:
+        page = await grant_page(_projection(request), client_id, request.query.get("before"))
+    except BadRequest as exc:
+        apps = await _projection(request).apps.list()
+        context.update(grants=[], apps=apps, more=None, error=exc.message)
+        return render(request, "grants.html", context, status=400)
+    context.update(grants=page.rows, apps=page.apps, more=page.more)
+    return render(request, "grants.html", context)
 
 
 @require(*CAN_MANAGE)

@@ -122,6 +122,8 @@ async def marketplace_services(app: web.Application) -> AsyncIterator[None]:
     if settings.with_worker:
         statements.add_listener(worker_wake.set)  # new statements wake the worker at once
         tasks = start_projection(projection, stop, worker_wake, dispatcher_wake)
+    else:  # no worker here to run it hourly: one pass as the server starts
+        await OAuthHousekeeping(projection.grants, projection.projector.clock).run_once()
     yield
     statements.remove_listener(worker_wake.set)
     stop.set()

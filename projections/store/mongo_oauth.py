@@ -99,8 +99,12 @@ class MongoOAuthStore:
         await self._apps.create_indexes(
             [IndexModel([("created_us", ASCENDING), ("_id", ASCENDING)], name="created")]
         )
+        newest = [("created_us", DESCENDING), ("_id", DESCENDING)]
         await self._grants.create_indexes(
-            [IndexModel([("created_us", DESCENDING), ("_id", DESCENDING)], name="created")]
+            [
+                IndexModel(newest, name="created"),
+                IndexModel([("client_id", ASCENDING), *newest], name="app_created"),
+            ]
         )
         await self._codes.create_indexes(
             [
@@ -186,10 +190,25 @@ class MongoOAuthStore:
         doc = await self._grants.find_one({"_id": grant_id})
         return _grant(doc) if doc else None
 
-    async def list_grants(self, limit: int = 1000) -> list[Grant]:
-        """Newest first."""
+    async def list_grants(
+        self,
+        limit: int = 1000,
+        *,
+        client_id: str | None = None,
+        before: tuple[int, str] | None = None,
+    ) -> list[Grant]:
+        """Newest first, by the creation index (or the app's)."""
+        query: dict[str, Any] = {}
+        if client_id is not None:
+            query["client_id"] = client_id
+        if before is not None:
+            created, grant_id = before
+            query["$or"] = [
+                {"created_us": {"$lt": created}},
+                {"created_us": created, "_id": {"$lt": grant_id}},
+            ]
         cursor = (
-            self._grants.find({})
+            self._grants.find(query)
             .sort([("created_us", DESCENDING), ("_id", DESCENDING)])
             .limit(limit)
         )

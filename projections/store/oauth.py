@@ -141,8 +141,15 @@ class OAuthStore(Protocol):
         """One grant, or None."""
         ...
 
-    async def list_grants(self, limit: int = 1000) -> list[Grant]:
-        """Grants, newest first."""
+    async def list_grants(
+        self,
+        limit: int = 1000,
+        *,
+        client_id: str | None = None,
+        before: tuple[int, str] | None = None,
+    ) -> list[Grant]:
+        """Grants, newest first (by creation, then id): only `client_id`'s when given, and only
+        those after `before` in that order (the (created_us, grant_id) of the last one seen)."""
         ...
 
     async def revoke_grant(self, grant_id: str, at_us: int, reason: str) -> bool:

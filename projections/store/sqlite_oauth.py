@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS oauth_grants (
     revoked_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS oauth_grants_created ON oauth_grants(created_us);
+CREATE INDEX IF NOT EXISTS oauth_grants_app ON oauth_grants(client_id, created_us, grant_id);
 CREATE TABLE IF NOT EXISTS oauth_refresh_tokens (
     token_hash TEXT PRIMARY KEY,
     grant_id TEXT NOT NULL,
@@ -209,10 +210,26 @@ class SQLiteOAuthStore:
         row = await self._db.read(lambda c: c.execute(sql, (grant_id,)).fetchone())
         return _grant(row) if row else None
 
-    async def list_grants(self, limit: int = 1000) -> list[Grant]:
-        """Newest first."""
-        sql = f"{_GRANT} ORDER BY created_us DESC, grant_id DESC LIMIT ?"
-        rows = await self._db.read(lambda c: c.execute(sql, (limit,)).fetchall())
+    async def list_grants(
+        self,
+        limit: int = 1000,
+        *,
+        client_id: str | None = None,
+        before: tuple[int, str] | None = None,
+    ) -> list[Grant]:
+        """Newest first, by the creation index (or the app's)."""
+        where: list[str] = ["1 = 1"]
+        args: list[int | str] = []
+        if client_id is not None:
+            where.append("client_id = ?")
+            args.append(client_id)
+        if before is not None:
+            where.append("(created_us < ? OR (created_us = ? AND grant_id < ?))")
+            args.extend((before[0], before[0], before[1]))
+        sql = (
+            f"{_GRANT} WHERE {' AND '.join(where)} ORDER BY created_us DESC, grant_id DESC LIMIT ?"
+        )
+        rows = await self._db.read(lambda c: c.execute(sql, (*args, limit)).fetchall())
         return [_grant(r) for r in rows]
 
     async def revoke_grant(self, grant_id: str, at_us: int, reason: str) -> bool:

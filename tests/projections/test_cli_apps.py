@@ -81,3 +81,13 @@ def test_grants_are_listed_and_revoked(data_dir: Path, capsys: pytest.CaptureFix
     assert "revoked (operator)" in capsys.readouterr().out
     entries = run_json(capsys, "audit", "--type", "oauth.grant_revoked")
     assert "grt_1" in json.dumps(entries) and '"cli"' in json.dumps(entries)
+
+
+def test_grants_are_listed_for_one_app(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for n, app in enumerate(("app_1", "app_2", "app_1")):
+        add_grant(data_dir, Grant(f"grt_{n}", app, "ada", ("read:scores",), 1_700_000_000 + n))
+    listed = run_json(capsys, "marketplace", "grants", "list", "--app", "app_1")
+    assert [g["grant_id"] for g in listed] == ["grt_2", "grt_0"]
+    newest = run_json(capsys, "marketplace", "grants", "list", "--limit", "2")
+    assert [g["grant_id"] for g in newest] == ["grt_2", "grt_1"]
+    assert run_json(capsys, "marketplace", "grants", "list", "--app", "app_9") == []

@@ -97,6 +97,28 @@ async def test_grants_are_listed_newest_first_and_revoked_once(stores: Projectio
     assert await oauth.get_grant("g9") is None
 
 
+async def test_grants_are_paged_newest_first_and_filtered_by_app(
+    stores: ProjectionStores,
+) -> None:
+    oauth = stores.oauth
+    made = [Grant(f"g{n}", f"app_{n % 2}", "ada", ("read:scores",), n // 2) for n in range(7)]
+    for grant in made:  # pairs share a creation time: the id breaks the tie
+        await oauth.add_grant(grant)
+    newest = sorted(made, key=lambda g: (g.created_us, g.grant_id), reverse=True)
+    pages: list[list[Grant]] = []
+    before: tuple[int, str] | None = None
+    while page := await oauth.list_grants(3, before=before):
+        pages.append(page)
+        before = (page[-1].created_us, page[-1].grant_id)
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [g for p in pages for g in p] == newest
+    app0 = await oauth.list_grants(client_id="app_0")
+    assert app0 == [g for g in newest if g.client_id == "app_0"] and len(app0) == 4
+    cut = (app0[1].created_us, app0[1].grant_id)
+    assert await oauth.list_grants(2, client_id="app_0", before=cut) == app0[2:4]
+    assert await oauth.list_grants(client_id="app_9") == []
+
+
 async def test_a_refresh_token_is_used_once(stores: ProjectionStores) -> None:
     oauth = stores.oauth
     token = RefreshToken("r1", "g1", 10, 1000)
