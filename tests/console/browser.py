@@ -172,13 +172,23 @@ def shoot(browser: Any, screens: Path, name: str) -> None:
 def go(browser: Any, by: str, what: str) -> None:
     """Click what leads to another page, and wait (30 s at most) until that page replaced
     this one: a click returns before the browser has navigated, the more so on a busy host."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(by, what).click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old))
+
+    def replaced(_: Any) -> bool:
+        # Stale, or Chromium's "Node with given id does not belong to the document" while the
+        # old page is torn down (Selenium's staleness_of lets that one through as an error).
+        try:
+            old.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(browser, 30).until(replaced)
 
 
 def fill(browser: Any, **fields: str) -> None:
