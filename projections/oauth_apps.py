@@ -29,6 +29,7 @@ from lrs.auth import hash_secret, verify_secret
 from lrs.errors import BadRequest
 from projections.audit import AuditLog
 from projections.errors import OAuthError
+from projections.oauth_grants import DelegatedOAuth
 from projections.store.oauth import OAuthApp, OAuthStore
 from projections.tokens import check_scopes
 
@@ -78,11 +79,17 @@ class OAuthApps:
     """Registers, lists, revokes and authenticates apps; audits the changes."""
 
     def __init__(
-        self, store: OAuthStore, audit: AuditLog, *, clock: Callable[[], float] = time.time
+        self,
+        store: OAuthStore,
+        audit: AuditLog,
+        *,
+        clock: Callable[[], float] = time.time,
+        grants: DelegatedOAuth | None = None,
     ) -> None:
         self._store = store
         self._audit = audit
         self._clock = clock
+        self._grants = grants  # revokes an app's grants with it
 
     async def create(
         self,
@@ -129,10 +136,13 @@ class OAuthApps:
         return app if app is not None and not app.revoked else None
 
     async def revoke(self, client_id: str, *, actor: str = "cli") -> bool:
-        """Revoke an app: its tokens stop at their next use (the token service checks it)."""
+        """Revoke an app: its tokens stop at their next use (the token service checks it);
+        its live grants are revoked too (`app_revoked`), their refresh tokens deleted."""
         done = await self._store.revoke_app(client_id)
         if done:
             await self._audit.append("oauth.app_revoked", actor=actor, subject=client_id)
+            if self._grants is not None:
+                await self._grants.revoke_app_grants(client_id, actor=actor)
         return done
 
     async def authenticate(self, client_id: str, secret: str | None) -> OAuthApp:

@@ -25,7 +25,7 @@ revocation, introspection (RFC 6749 §4.1, RFC 7636, RFC 9700, RFC 7009, RFC 766
   revocation may leave its new token behind; it is refused, and goes when it expires).
 - Audited: oauth.grant_issued (actor: the operator), oauth.token_refreshed,
   oauth.refresh_reused, oauth.grant_revoked (its reason: operator, refresh_reused,
-  code_replayed, token_revoked).
+  code_replayed, token_revoked, app_revoked).
 """
 
 from __future__ import annotations
@@ -201,6 +201,19 @@ class DelegatedOAuth:
                 "oauth.grant_revoked", actor=actor, subject=grant_id, details={"reason": reason}
             )
         return done
+
+    async def revoke_app_grants(self, client_id: str, *, actor: str) -> int:
+        """Revoke every live grant of an app being revoked (reason `app_revoked`), so lists
+        show them as they are and their refresh tokens go now; how many were live."""
+        revoked, before = 0, None
+        while page := await self._store.list_grants(500, client_id=client_id, before=before):
+            for grant in page:
+                if not grant.revoked and await self.revoke_grant(
+                    grant.grant_id, actor=actor, reason="app_revoked"
+                ):
+                    revoked += 1
+            before = (page[-1].created_us, page[-1].grant_id)
+        return revoked
 
     async def forget_expired(self) -> Forgotten:
         """Drop codes expired over `CODES_KEPT_S` ago and refresh tokens past their expiry."""

@@ -207,6 +207,7 @@ async def open_projection(
         ttl_s=projection_settings.token_ttl_s,
         grants=stores.oauth,
     )
+    grants = DelegatedOAuth(stores.oauth, tokens, audit)
     return Projection(
         settings=projection_settings,
         statements=backend.statements,
@@ -216,8 +217,8 @@ async def open_projection(
         worker=worker,
         reconciler=reconciler,
         tokens=tokens,
-        apps=OAuthApps(stores.oauth, audit),
-        grants=DelegatedOAuth(stores.oauth, tokens, audit),
+        apps=OAuthApps(stores.oauth, audit, grants=grants),
+        grants=grants,
         audit=audit,
         webhooks=WebhookService(
             stores.deliveries,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from projections.oauth_apps import NewApp
+from projections.oauth_grants import secret_hash
 from tests.console.conftest import Console, csrf_of
 from tests.console.test_oauth_consent import URI, answer, consent, exchange, projection, signed_in
 
@@ -162,3 +163,18 @@ async def test_an_admin_revokes_an_app_once(console: Console) -> None:
     assert (await console.post_form(path, {}, from_page=PAGE)).status == 404
     revoked = await projection(console).audit.entries(limit=5, type="oauth.app_revoked")
     assert [e.actor for e in revoked] == ["operator:ada"]
+
+
+async def test_revoking_an_app_shows_its_grants_revoked(console: Console) -> None:
+    await signed_in(console)
+    _, page = await register(console, kind="public")
+    app = await projection(console).apps.get(shown(page, "new-client") or "")
+    assert app is not None
+    new = NewApp(app=app, secret=None)
+    _, tokens = await exchange(console, new, answer(await consent(console, new))["code"])
+    done = await console.post_form(f"{PAGE}/{app.client_id}/revoke", {}, from_page=PAGE)
+    assert done.status == 303
+    _, grants = await console.page(f"/console/grants?app={app.client_id}")
+    assert "revoked (app_revoked)" in grants and "active" not in grants.split("<tbody>")[1]
+    stored = projection(console).stores.oauth
+    assert await stored.get_refresh_token(secret_hash(tokens["refresh_token"])) is None

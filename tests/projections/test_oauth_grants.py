@@ -57,9 +57,11 @@ class Parts:
             clock=lambda: self.now[0],
             grants=stores.oauth,
         )
-        self.apps = OAuthApps(stores.oauth, self.audit, clock=lambda: self.now[0])
         self.grants = DelegatedOAuth(
             stores.oauth, self.tokens, self.audit, clock=lambda: self.now[0]
+        )
+        self.apps = OAuthApps(
+            stores.oauth, self.audit, clock=lambda: self.now[0], grants=self.grants
         )
 
     async def app(self, *, public: bool = True, scopes: str = "read:scores read:badges") -> NewApp:
@@ -416,3 +418,37 @@ async def test_housekeeping_runs_at_start_then_hourly(parts: Parts) -> None:
     assert await job.run_due() is not None
     assert summary(Forgotten(0, 0)) is None and summary(None) is None
     assert summary(Forgotten(2, 3)) == "oauth: forgot 2 expired codes and 3 refresh tokens"
+
+
+async def test_revoking_an_app_revokes_its_live_grants_and_drops_their_tokens(
+    parts: Parts,
+) -> None:
+    new, other = await parts.app(), await parts.app()
+    done = [
+        await parts.grants.exchange_code(new.app, (await parts.code(new))[0], URI, VERIFIER)
+        for _ in range(3)
+    ]
+    kept = await parts.grants.exchange_code(other.app, (await parts.code(other))[0], URI, VERIFIER)
+    assert await parts.grants.revoke_grant(done[0].grant_id, actor="cli", reason="operator")
+    assert await parts.apps.revoke(new.app.client_id, actor="operator:ada")
+    reasons = {
+        g.grant_id: g.revoked_reason
+        for g in await parts.grants.list_grants(client_id=new.app.client_id)
+    }
+    assert reasons == {
+        done[0].grant_id: "operator",  # revoked before: its reason stays
+        done[1].grant_id: "app_revoked",
+        done[2].grant_id: "app_revoked",
+    }
+    for got in done:
+        assert await parts.stores.oauth.get_refresh_token(secret_hash(got.refresh_token)) is None
+    assert await parts.stores.oauth.get_refresh_token(secret_hash(kept.refresh_token))
+    other_grant = await parts.stores.oauth.get_grant(kept.grant_id)
+    assert other_grant is not None and not other_grant.revoked
+    entries = await parts.audit.entries(limit=20, type="oauth.grant_revoked")
+    assert sorted(e.details["reason"] for e in entries) == [
+        "app_revoked",
+        "app_revoked",
+        "operator",
+    ]
+    assert all(e.actor == "operator:ada" for e in entries if e.details["reason"] == "app_revoked")
