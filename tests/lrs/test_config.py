@@ -34,6 +34,10 @@ def test_the_typed_readers() -> None:
         ({"LRS_LTI_TRUST_PROXY": "maybe"}, "LRS_LTI_TRUST_PROXY must be true or false"),
         ({"LRS_WORKER_POLL": "soon"}, "LRS_WORKER_POLL must be a number, got 'soon'"),
         ({"LRS_WEBHOOK_CONCURRENCY": "0"}, "LRS_WEBHOOK_CONCURRENCY must be at least 1, got 0"),
+        (
+            {"LRS_WORKER_MAPPING_PROCESSES": "-1"},
+            "LRS_WORKER_MAPPING_PROCESSES must be at least 0, got -1",
+        ),
         ({"LRS_SCORM_TOKEN_TTL": "0"}, "LRS_SCORM_TOKEN_TTL must be positive"),
     ],
 )

@@ -31,8 +31,8 @@ To compare two versions of the worker on the same data, keep a backlog before it
 `--drain-only DIR` under each checkout (`PYTHONPATH=<checkout>`), back to back: each run copies
 DIR to a temporary directory and drains the copy `--repeat` times (a fresh copy each time),
 printing wall time, the rate and the worker's CPU seconds per statement (process CPU time,
-its mapping child's included, which a busy host moves less than the wall time).
-`--profile FILE` writes a cProfile of the (last) drain's event loop.
+its mapping child's included, which a busy host moves less than the wall time). `--profile
+FILE` writes a cProfile of the (last) drain's event loop.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import orjson
 
@@ -84,3 +85,19 @@ async def test_a_worker_mapping_in_a_child_makes_the_same_records(
     e1 = await stores.aggregates.get_record("E1", COURSE)
     assert e1 is not None and e1.record is not None
     assert e1.record["success"] == "passed" and e1.record["score"]["value"] == 90.0
+
+
+def test_the_mapping_child_is_set_from_the_environment() -> None:
+    from projections.settings import ProjectionSettings
+
+    assert (
+        ProjectionSettings.from_env({"LRS_WORKER_MAPPING_PROCESSES": "0"}).worker_mapping_processes
+        == 0
+    )
+    assert (
+        ProjectionSettings.from_env({"LRS_WORKER_MAPPING_PROCESSES": "2"}).worker_mapping_processes
+        == 2
+    )
+    expected = 1 if (os.cpu_count() or 1) > 1 else 0
+    assert ProjectionSettings.from_env({}).worker_mapping_processes == expected
+    assert ProjectionSettings().worker_mapping_processes == expected
