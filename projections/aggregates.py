@@ -1,11 +1,9 @@
 """The marketplace record of one (member, activity), rebuilt from its facts. Pure rules.
 
-Whenever one of a pair's statements changes (stored, voided, matched to the member), the
-record is recomputed from all of that pair's non-voided facts. That is what makes a statement
-count exactly once, however often it is applied, and what makes voiding retract it. The one
-exception, `projections.increment`, extends a stored record by statements it does not yet
-count and that happened after all it does, only where that equals this fold (a property
-test holds it to that). Facts are taken in the order they happened: `last_activity_at` (the
+A record is never incremented: whenever one of a pair's statements changes (stored, voided,
+matched to the member), the record is recomputed from all of that pair's non-voided facts.
+That is what makes a statement count exactly once, however often it is applied, and what makes
+voiding retract it. Facts are taken in the order they happened: `last_activity_at` (the
 statement's timestamp), then stored time, then statement id.
 
 Rules (see also docs/marketplace.md):

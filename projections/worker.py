@@ -19,11 +19,8 @@ more than half the lease leases its statements again (`_renew_leases`).
 
 Why nothing is lost or counted twice: a fact is keyed by its statement id and derived from the
 immutable statement, so applying a statement again writes the same fact; a record is rebuilt
-from all of its pair's facts, or, for a pair the batch only added new facts to, extended by
-those facts where `projections.increment` shows that equal to the rebuild (a statement the
-record already counts, a void, a moved fact or an earlier timestamp: rebuilt). A worker that
-dies before step 3 leaves its statements awaiting; once its leases expire another worker
-applies them again, harmlessly (their facts are then no longer new: the records are rebuilt).
+from all of its pair's facts, never incremented. A worker that dies before step 3 leaves its
+statements awaiting; once its leases expire another worker applies them again, harmlessly.
 `voided` only goes from false to true, whatever order a voiding statement and its target are
 applied in (a voiding statement met first leaves a tombstone that the target's fact inherits).
 

@@ -360,9 +360,6 @@ async def drain_only(args: argparse.Namespace) -> int:
             shutil.copytree(source, data)
             _rate, status = await measured_drain(data, args)
             failed = failed or status["statements_awaiting_projection"] != 0
-            if args.keep:  # the last drain's store, e.g. for `lrs reconcile`
-                shutil.copytree(data, args.keep, dirs_exist_ok=True)
-                print(f"data directory kept in {args.keep}")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failed else 0
