@@ -63,7 +63,7 @@ class FieldValue(NamedTuple):
     sources: list[str]
 
 
-def happened_order(fact: Fact) -> tuple[str, int, str]:
+def _order(fact: Fact) -> tuple[str, int, str]:
     return (fact.data.get("last_activity_at", ""), fact.stored_us, fact.statement_id)
 
 
@@ -75,7 +75,7 @@ CHANGE_FIELDS = (*FIELDS, "verbs", "provenance")
 FACT_FIELDS = FIELDS[1:-1]
 
 
-class Scan:
+class _Scan:
     """What the rules need from a pair's counted facts, gathered in one pass over them.
 
     Every rule of the module docstring reads the facts in the order they happened, so one
@@ -93,9 +93,9 @@ class Scan:
         self.badges: dict[str, dict[str, Any]] = {}
         self.verbs: set[str] = set()
         for fact in counted:
-            self.add(fact)
+            self._add(fact)
 
-    def add(self, fact: Fact) -> None:
+    def _add(self, fact: Fact) -> None:
         data, sid = fact.data, fact.statement_id
         if data.get("learning_completed") is True:
             self.completing.append(sid)
@@ -177,7 +177,7 @@ def _latest_value(fact: Fact | None, key: str) -> FieldValue:
 def counted_facts(facts: Sequence[Fact]) -> list[Fact]:
     """The non-voided facts, each statement once, in the order they happened."""
     unique = {f.statement_id: f for f in facts if not f.voided}
-    return sorted(unique.values(), key=happened_order)
+    return sorted(unique.values(), key=_order)
 
 
 def fold(
@@ -193,35 +193,11 @@ def fold(
     counted = counted_facts(facts)
     if not counted:
         return None
-    return assemble(
-        member_id,
-        activity_id,
-        Scan(counted),
-        counted[-1],
-        _ids(counted),
-        member_email=member_email,
-        mapping_version=mapping_version,
-        employment_status=employment_status,
-    )
-
-
-def assemble(
-    member_id: str,
-    activity_id: str,
-    scan: Scan,
-    newest: Fact,
-    statements: list[str],
-    *,
-    member_email: str | None,
-    mapping_version: str,
-    employment_status: str | None,
-) -> dict[str, Any]:
-    """The record a scan of a pair's counted facts states (`newest`: the last of them;
-    `statements`: all their ids, in order). `fold` and `projections.increment` end here."""
-    fields = scan.fields(newest)
+    scan = _Scan(counted)
+    fields = scan.fields(counted[-1])
     fields["email"] = scan.email(member_email)
     provenance = {name: field.sources for name, field in fields.items() if field.sources}
-    provenance["statements"] = statements
+    provenance["statements"] = _ids(counted)
     return {
         "member_id": member_id,
         "activity_id": activity_id,

@@ -46,7 +46,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from lrs.errors import LRSError, StoreUnavailable
 from lrs.model.statements import StoredStatement
@@ -55,7 +55,6 @@ from projections.aggregates import Cause, change_causes, change_event, fold_for_
 from projections.collection import collection_paused
 from projections.facts import Assessment, Contribution, Projector
 from projections.identity import IdentityResolver, matching_keys
-from projections.increment import Growth, extend
 from projections.mapping_process import StatementMapper
 from projections.member_events import member_events
 from projections.provisioning import Provisioner
@@ -136,7 +135,7 @@ class ProjectionWorker:
         if not batch.ids:
             return 0
         await self._renew_leases(batch)
-        await self.recompute(batch.touched, causes=batch.causes, growth=batch.growth)
+        await self.recompute(batch.touched, causes=batch.causes)
         # Together: on SQLite one group commit. Should a lease go before its checkpoint (on
         # MongoDB), another worker may apply the statements again: harmless, only wasted.
         await asyncio.gather(
@@ -272,7 +271,7 @@ class ProjectionWorker:
         What could not be mapped goes to the data-quality queue (one write for the batch);
         `settle` (statements projected before) also resolves their items that now map.
         """
-        touched, causes, _growth = await self._write_facts(statements, settle=settle)
+        touched, causes = await self._write_facts(statements, settle=settle)
         await self.recompute(touched, causes=causes)
         return touched
 
@@ -282,9 +281,8 @@ class ProjectionWorker:
         *,
         settle: bool = False,
         assessments: Sequence[Assessment | None] | None = None,
-    ) -> tuple[set[Pair], dict[Pair, Cause], Growth]:
-        """`apply` but the recompute: the pairs the statements touch, what changed each and
-        which of them only gained facts (`Growth`).
+    ) -> tuple[set[Pair], dict[Pair, Cause]]:
+        """`apply` but the recompute: the pairs the statements touch and what changed each.
         `assessments`: the statements' (`_assess`), when they are already mapped."""
         facts_store = self._stores.facts
         contributions = []
@@ -311,9 +309,7 @@ class ProjectionWorker:
         voided = await facts_store.void_facts(list(voiding)) if voiding else []
         touched |= _pairs(voided)
         voided_at = None if settle else voiding  # applied again: not newly stored
-        growth = Growth()
-        growth.note(facts, before, voided)
-        return touched, change_causes(facts, before, voided, voided_at=voided_at), growth
+        return touched, change_causes(facts, before, voided, voided_at=voided_at)
 
     async def _note_quality(
         self,
@@ -364,26 +360,21 @@ class ProjectionWorker:
         await self.recompute((set(extra_pairs) | _pairs(current.values())) - done)
 
     async def recompute(
-        self,
-        pairs: Iterable[Pair],
-        *,
-        causes: Mapping[Pair, Cause] | None = None,
-        growth: Growth | None = None,
+        self, pairs: Iterable[Pair], *, causes: Mapping[Pair, Cause] | None = None
     ) -> None:
         """Rebuild each pair's record from its facts and save it (compare-and-set).
 
         A chunk of pairs at a time: read their records, then their facts and members, fold,
         and save them together; only the pairs whose save lost are read and folded again.
         `causes`: the statements behind each pair's change (verbs, stored time), carried by
-        its event. `growth`: the pairs that only gained facts, whose records are extended by
-        those facts alone where `projections.increment` shows that equal to a rebuild.
+        its event.
         """
         causes = causes or {}
         ordered = sorted(set(pairs))
         for start in range(0, len(ordered), _RECOMPUTE_CHUNK):
             pending = ordered[start : start + _RECOMPUTE_CHUNK]
             for _attempt in range(_MAX_SAVE_ATTEMPTS):
-                saves = await self._saves(pending, causes, growth or Growth())
+                saves = await self._saves(pending, causes)
                 saved = await self._stores.aggregates.save_records(saves)
                 pending = [pair for pair in pending if pair not in saved]
                 if not pending:
@@ -394,23 +385,15 @@ class ProjectionWorker:
                     f"record {member_id}/{activity_id} is contended; retry later"
                 )
 
-    async def _saves(
-        self, pairs: Sequence[Pair], causes: Mapping[Pair, Cause], growth: Growth
-    ) -> list[RecordSave]:
+    async def _saves(self, pairs: Sequence[Pair], causes: Mapping[Pair, Cause]) -> list[RecordSave]:
         """The save of each pair's record as its facts make it now.
 
         The records (their revs) are read before the facts: see the module docstring.
         """
         current = await self._stores.aggregates.get_records(pairs)
+        facts = await self._stores.facts.facts_for_pairs(pairs)
         member_ids = sorted({m for m, _a in pairs})
         members = await self._stores.identities.get_members(member_ids)
-        records = await self._extended(pairs, current, members, growth)
-        rebuilt = [pair for pair in pairs if pair not in records]
-        facts = await self._stores.facts.facts_for_pairs(rebuilt) if rebuilt else {}
-        version = self._projector.mapping.version
-        for pair in rebuilt:
-            member = members.get(pair[0])
-            records[pair] = fold_for_member(*pair, facts.get(pair, []), member, version)
         public = {m: m for m in member_ids}  # the id events name each member by
         if self._disclosure is not None:
             public = await self._disclosure.public_ids(member_ids, members)
@@ -419,7 +402,8 @@ class ProjectionWorker:
             self._save(
                 pair,
                 current.get(pair),
-                records[pair],
+                facts.get(pair, []),
+                members.get(pair[0]),
                 now + i,
                 public_id=public[pair[0]],
                 cause=causes.get(pair),
@@ -431,13 +415,17 @@ class ProjectionWorker:
         self,
         pair: Pair,
         current: StoredRecord | None,
-        record: dict[str, Any] | None,
+        facts: list[Fact],
+        member: Member | None,
         now: int,
         *,
         public_id: str,
         cause: Cause | None = None,
     ) -> RecordSave:
         member_id, activity_id = pair
+        record = fold_for_member(
+            member_id, activity_id, facts, member, self._projector.mapping.version
+        )
         old = current.record if current else None
         # Save even when nothing changed (or nothing exists): moving the rev is what makes
         # a concurrent save computed from older facts fail (see the module docstring).
@@ -463,31 +451,6 @@ class ProjectionWorker:
             event=event,
             quiet=event is None and record != old,
         )
-
-    async def _extended(
-        self,
-        pairs: Sequence[Pair],
-        current: Mapping[Pair, StoredRecord],
-        members: Mapping[str, Member],
-        growth: Growth,
-    ) -> dict[Pair, dict[str, Any] | None]:
-        """The records of the pairs that only gained facts, extended by those facts alone
-        (`projections.increment.extend`); a pair it cannot show equal to a rebuild is left out."""
-        wanted = {p: ids for p in pairs if p in current and (ids := growth.added_to(p))}
-        if not wanted:
-            return {}
-        new = await self._stores.facts.get_facts([i for ids in wanted.values() for i in ids])
-        version = self._projector.mapping.version
-        records: dict[Pair, dict[str, Any] | None] = {}
-        for pair, ids in wanted.items():
-            facts = [new[i] for i in ids if i in new]
-            record = current[pair].record
-            extended = None
-            if len(facts) == len(ids):
-                extended = extend(pair, record, facts, members.get(pair[0]), version)
-            if extended is not None:
-                records[pair] = extended
-        return records
 
     async def _follow_identity_changes(self) -> None:
         """Re-resolve unmatched facts when the identity map moved since the last look."""
@@ -570,19 +533,13 @@ class _Batch:
         self.newest_us = 0
         self.touched: set[Pair] = set()
         self.causes: dict[Pair, Cause] = {}
-        self.growth = Growth()
 
     def add(
-        self,
-        statements: Sequence[StoredStatement],
-        touched: set[Pair],
-        causes: dict[Pair, Cause],
-        growth: Growth,
+        self, statements: Sequence[StoredStatement], touched: set[Pair], causes: dict[Pair, Cause]
     ) -> None:
         self.ids += [s.id for s in statements]
         self.newest_us = max(self.newest_us, *(s.stored_us for s in statements))
         self.touched |= touched
-        self.growth.merge(growth)
         for pair, cause in causes.items():
             known = self.causes.setdefault(pair, Cause())
             known.verbs |= cause.verbs

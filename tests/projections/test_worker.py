@@ -200,31 +200,30 @@ async def test_a_lease_held_by_a_dead_worker_is_taken_over_when_it_expires(
 async def test_a_stale_recompute_loses_the_compare_and_set_and_retries(
     backend: Backend, stores: ProjectionStores, make_worker, writer: Writer
 ) -> None:
-    """Worker A applies a statement and reads the pair's record (its rev); before A saves, B
-    applies another statement of the pair and saves. A's save must fail and A must recompute
-    (by a rebuild or by extending the record read again): the record ends with all three
-    statements (no lost update)."""
+    """Worker A applies a statement and reads the pair's facts; before A saves, B applies
+    another statement of the pair and saves. A's save must fail and A must recompute: the
+    record ends with all three statements (no lost update)."""
     import asyncio
     from dataclasses import replace as with_
 
     [first] = await writer.store(statement("attempted"))
     await make_worker().drain()
     paused, resume = asyncio.Event(), asyncio.Event()
-    real_records = stores.aggregates
+    real_facts = stores.facts
 
     class PauseOnce:
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(real_records, name)
+            return getattr(real_facts, name)
 
-        async def get_records(self, pairs):  # type: ignore[no-untyped-def]
-            found = await real_records.get_records(pairs)
+        async def facts_for_pairs(self, pairs):  # type: ignore[no-untyped-def]
+            found = await real_facts.facts_for_pairs(pairs)
             if not paused.is_set():
                 paused.set()
                 await resume.wait()
             return found
 
     slow = make_worker()
-    slow._stores = with_(stores, aggregates=PauseOnce())  # type: ignore[arg-type]
+    slow._stores = with_(stores, facts=PauseOnce())  # type: ignore[arg-type]
     [second] = await writer.store(statement("completed"))
     stale = asyncio.create_task(slow.run_once())  # applies `second`, pauses before saving
     await paused.wait()
