@@ -46,16 +46,25 @@ def scale_top(peak: int) -> int:
         magnitude *= 10
 
 
+def svg_open(chart_id: str, height: int, title: str, desc: str, extra: str = "") -> list[str]:
+    """The opening of every console chart: the `<svg role="img">` named by its title and
+    description (`extra`: more attributes, each with its leading space)."""
+    return [
+        f'<svg id="{chart_id}" class="chart" role="img" viewBox="0 0 {WIDTH} {height}" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d"{extra}>',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+        f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
+    ]
+
+
 def bar_chart(series: Series, *, chart_id: str) -> Markup:
     """The series as an accessible SVG bar chart."""
     top = scale_top(max(series.counts, default=0))
     plot_w, plot_h = WIDTH - _LEFT - 8, HEIGHT - _TOP - _BOTTOM
     slot = plot_w / max(len(series.counts), 1)
-    parts = [
-        f'<svg id="{chart_id}" class="chart" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'aria-labelledby="{chart_id}-t {chart_id}-d" data-total="{series.total}">',
-        f'<title id="{chart_id}-t">{escape(series.title)}</title>',
-        f'<desc id="{chart_id}-d">{series.total} statements in all</desc>',
+    desc = f"{series.total} statements in all"
+    parts = svg_open(chart_id, HEIGHT, series.title, desc, f' data-total="{series.total}"')
+    parts += [
         f'<line class="axis" x1="{_LEFT}" y1="{_TOP + plot_h}" x2="{WIDTH - 8}" '
         f'y2="{_TOP + plot_h}"/>',
         f'<text class="tick" x="{_LEFT - 4}" y="{_TOP + 4}" text-anchor="end">{top}</text>',

@@ -11,18 +11,10 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH = 640
+from console.charts import WIDTH, svg_open
+
 _LABEL_W, _ROW_H, _PAD = 150, 26, 8
 _PLOT_H, _TOP, _BOTTOM, _LEFT = 150, 16, 24, 48
-
-
-def _open(chart_id: str, height: int, title: str, desc: str, extra: str = "") -> list[str]:
-    return [
-        f'<svg id="{chart_id}" class="chart" role="img" viewBox="0 0 {WIDTH} {height}" '
-        f'aria-labelledby="{chart_id}-t {chart_id}-d"{extra}>',
-        f'<title id="{chart_id}-t">{escape(title)}</title>',
-        f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
-    ]
 
 
 def hbar_chart(rows: list[tuple[str, int]], *, chart_id: str, title: str) -> Markup:
@@ -30,7 +22,7 @@ def hbar_chart(rows: list[tuple[str, int]], *, chart_id: str, title: str) -> Mar
     top = max((count for _, count in rows), default=0) or 1
     height = _PAD * 2 + _ROW_H * max(len(rows), 1)
     desc = ", ".join(f"{label}: {count}" for label, count in rows) or "nothing"
-    parts = _open(chart_id, height, title, desc)
+    parts = svg_open(chart_id, height, title, desc)
     span = WIDTH - _LABEL_W - 60
     for n, (label, count) in enumerate(rows):
         y = _PAD + n * _ROW_H
@@ -72,7 +64,7 @@ def drift_chart(
     above = sum(1 for p in points if p.percent >= line)
     desc = f"{len(points)} runs; {above} at or above {line}%"
     runs = f' data-runs="{len(points)}"'
-    parts = _open(chart_id, height, "Reconcile drift per run, %", desc, runs)
+    parts = svg_open(chart_id, height, "Reconcile drift per run, %", desc, runs)
     base = _TOP + _PLOT_H
     parts += [
         f'<line class="axis" x1="{_LEFT}" y1="{base}" x2="{WIDTH - 12}" y2="{base}"/>',
