@@ -266,6 +266,14 @@ class Mapping:
     def __post_init__(self) -> None:
         object.__setattr__(self, "scope", Scope(self.scope_rules))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its compiled rows: they hold closures, which do not pickle, and a
+        mapping that has mapped a statement here must still go to a mapping child
+        (`projections.mapping_process`), which compiles its own on first use."""
+        state = dict(self.__dict__)
+        state["_extractors"] = {}
+        return state
+
     def rows_for(self, system: str) -> tuple[MappingRow, ...]:
         """The rows of one source system (worked out once: extract runs per statement)."""
         found = self._by_system.get(system)

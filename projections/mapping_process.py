@@ -69,9 +69,16 @@ class StatementMapper:
         self._pool: ProcessPoolExecutor | None = None
         self._failed = False
 
-    async def assess(self, statements: Sequence[StoredStatement]) -> list[Assessment]:
-        """The assessment of each statement (none of them voiding), in their order."""
-        if self._processes < 1 or self._failed or len(statements) < self._least:
+    async def assess(
+        self, statements: Sequence[StoredStatement], *, claimed: int | None = None
+    ) -> list[Assessment]:
+        """The assessment of each statement (none of them voiding), in their order.
+
+        `claimed`: how many statements the slice they come from held, voiding ones included
+        (they are left out here, so a full slice with a void in it must still count as full);
+        by default as many as are given."""
+        size = len(statements) if claimed is None else claimed
+        if self._processes < 1 or self._failed or size < self._least or not statements:
             return assess_here(self._projector, statements)
         items = [(s.raw, s.stored_us) for s in statements]
         try:

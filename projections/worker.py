@@ -46,7 +46,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lrs.errors import LRSError, StoreUnavailable
 from lrs.model.statements import StoredStatement
@@ -63,6 +63,7 @@ from projections.quality import QualityRecorder
 from projections.store import ProjectionStores
 from projections.store.base import Fact, Member, Pair, RecordSave, StoredRecord
 from projections.store.quality import QualityIssue
+from projections.together import together
 from projections.transforms import format_datetime
 from projections.wakeup import Wakeup, pause
 
@@ -73,6 +74,7 @@ _MAX_SAVE_ATTEMPTS = 50
 _UNMATCHED_PAGE = 500
 _RECOMPUTE_CHUNK = 1000  # pairs read, folded and saved together
 _SLICE = 5000  # statements of a batch claimed, mapped and written at a time
+_AHEAD = 2  # slices claimed (and mapping) ahead of the one being written
 # The pause after a batch that was not full: as long as the batch took, from 20 to 100 ms. A
 # batch has a fixed cost (claim, checkpoint, release) about that of projecting a statement,
 # so a burst of commits, each waking the worker, is taken in batches of what arrived
@@ -147,33 +149,63 @@ class ProjectionWorker:
         return len(batch.ids)
 
     async def _write_slices(self, batch: _Batch) -> None:
-        """Claim, map and write the batch's facts a slice at a time, pipelined: the next slice
-        is claimed and mapped (`_Slice`) while the facts of the one before are written, so the
-        store's threads and the interpreter work at once."""
-        ahead: asyncio.Future[_Slice] | None = asyncio.ensure_future(
-            self._claim_slice(None, min(_SLICE, self._batch))
-        )
+        """Claim, map and write the batch's facts a slice at a time, pipelined: slices are
+        claimed (`_claim_ahead`) while those before them are mapped (in the mapping child when
+        full) and written, up to `_AHEAD` slices ahead, so the store's threads, the interpreter
+        and the child work at once."""
+        ready: asyncio.Queue[_Slice | None] = asyncio.Queue()
+        room = asyncio.Semaphore(_AHEAD)
+        claiming = asyncio.ensure_future(self._claim_ahead(ready, room))
+        waiting: list[asyncio.Future[Any]] = [claiming]
         try:
-            while ahead is not None:
-                claimed, after, assessments = await ahead
-                ahead = None
-                if not claimed:
-                    return
-                left = self._batch - len(batch.ids) - len(claimed)
-                if after is not None and left > 0:
-                    await self._renew_leases(batch)
-                    ahead = asyncio.ensure_future(self._claim_slice(after, min(_SLICE, left)))
-                batch.add(claimed, *await self._write_facts(claimed, assessments=assessments))
-        finally:
-            if ahead is not None:  # a failure or a cancellation: the slice claimed ahead lapses
-                ahead.cancel()
-                await asyncio.gather(ahead, return_exceptions=True)
+            while (claimed := await ready.get()) is not None:
+                room.release()
+                statements, mapping = claimed
+                waiting.append(mapping)
+                assessments = await mapping
+                batch.add(statements, *await self._write_facts(statements, assessments=assessments))
+                await self._renew_leases(batch)
+            await claiming  # raises what stopped the claims, if anything did
+        finally:  # a failure or a cancellation: what was claimed ahead lapses with its leases
+            while not ready.empty():
+                if (left := ready.get_nowait()) is not None:
+                    waiting.append(left.mapping)
+            for future in waiting:
+                future.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
 
-    async def _claim_slice(self, after: str | None, limit: int) -> _Slice:
-        """A slice claimed (`_claim`) and its statements mapped."""
-        claimed, following = await self._claim(after, limit)
-        mapped = iter(await self._mapper.assess([s for s in claimed if s.voids is None]))
-        return _Slice(claimed, following, [None if s.voids else next(mapped) for s in claimed])
+    async def _claim_ahead(
+        self, ready: asyncio.Queue[_Slice | None], room: asyncio.Semaphore
+    ) -> None:
+        """The claim stage of `_write_slices`: lease slices one after the other, start each
+        one's mapping and hand it on (waiting, by `room`, while `_AHEAD` are handed on and not
+        yet taken), until the batch is full or nothing more awaits; None ends the hand-over.
+        Should a claim fail, the hand-over still ends and the failure is raised to
+        `_write_slices`."""
+        after: str | None = None
+        claimed = 0
+        try:
+            while claimed < self._batch:
+                await room.acquire()
+                statements, after = await self._claim(after, min(_SLICE, self._batch - claimed))
+                if not statements:
+                    break
+                claimed += len(statements)
+                plain = [s for s in statements if s.voids is None]
+                mapping = asyncio.ensure_future(self._mapped(statements, plain))
+                ready.put_nowait(_Slice(statements, mapping))
+                if after is None:
+                    break
+        finally:
+            ready.put_nowait(None)
+
+    async def _mapped(
+        self, statements: Sequence[StoredStatement], plain: Sequence[StoredStatement]
+    ) -> list[Assessment | None]:
+        """The slice's assessments in its order: None for a voiding statement (it maps
+        nothing), the others mapped (`StatementMapper`: the child takes full slices)."""
+        mapped = iter(await self._mapper.assess(plain, claimed=len(statements)))
+        return [None if s.voids else next(mapped) for s in statements]
 
     def _assess(self, statements: Sequence[StoredStatement]) -> list[Assessment | None]:
         """Each statement's assessment; None for a voiding statement (it maps nothing)."""
@@ -284,7 +316,6 @@ class ProjectionWorker:
     ) -> tuple[set[Pair], dict[Pair, Cause]]:
         """`apply` but the recompute: the pairs the statements touch and what changed each.
         `assessments`: the statements' (`_assess`), when they are already mapped."""
-        facts_store = self._stores.facts
         contributions = []
         issues = []
         others: dict[str, str] = {}  # statement id → actor key, of issues without contribution
@@ -301,15 +332,27 @@ class ProjectionWorker:
         keys = [c.actor_key for _s, c in contributions]
         members = await self._members_for(keys + list(others.values()) if others else keys)
         facts = [c.fact(members[c.actor_key], s.voided) for s, c in contributions]
-        await self._note_quality(statements, issues, contributions, members, settle, others)
-        before = await facts_store.get_facts([f.statement_id for f in facts])
-        await facts_store.put_facts(facts)
-        touched = _pairs(before.values()) | _pairs(facts)
         voiding = {s.voids: s.stored_us for s in statements if s.voids is not None}
-        voided = await facts_store.void_facts(list(voiding)) if voiding else []
-        touched |= _pairs(voided)
+        # The queue and the facts are apart: their writes go at once (on SQLite, often in
+        # one group commit).
+        _noted, (before, voided) = await together(
+            self._note_quality(statements, issues, contributions, members, settle, others),
+            self._store_facts(facts, list(voiding)),
+        )
+        touched = _pairs(before.values()) | _pairs(facts) | _pairs(voided)
         voided_at = None if settle else voiding  # applied again: not newly stored
         return touched, change_causes(facts, before, voided, voided_at=voided_at)
+
+    async def _store_facts(
+        self, facts: Sequence[Fact], voiding: Sequence[str]
+    ) -> tuple[dict[str, Fact], list[Fact]]:
+        """Write the facts and void the targets of the voiding statements: (the facts as
+        they were before, the facts voided)."""
+        facts_store = self._stores.facts
+        before = await facts_store.get_facts([f.statement_id for f in facts])
+        await facts_store.put_facts(facts)
+        voided = await facts_store.void_facts(voiding) if voiding else []
+        return before, voided
 
     async def _note_quality(
         self,
@@ -514,12 +557,10 @@ class ProjectionWorker:
 
 
 class _Slice(NamedTuple):
-    """A slice of a batch, claimed: its statements, where the next slice starts (None: no
-    statement awaits past it) and the statements' assessments (None: a voiding one)."""
+    """A slice of a batch, claimed: its statements and their mapping under way (`_mapped`)."""
 
     statements: list[StoredStatement]
-    after: str | None
-    assessments: list[Assessment | None]
+    mapping: asyncio.Future[list[Assessment | None]]
 
 
 class _Batch:

@@ -58,6 +58,24 @@ async def test_a_small_slice_is_mapped_here_without_starting_a_child(projector: 
     assert mapper._pool is None
 
 
+async def test_a_full_slice_with_voids_left_out_still_goes_to_the_child(
+    projector: Projector,
+) -> None:
+    """The worker leaves a slice's voiding statements out of what it maps: the slice's size,
+    not what is left, decides (a backlog with voids in every slice was mapped here)."""
+    statements = sample()  # 4 left of a claimed slice of 5
+    mapper = StatementMapper(projector, processes=1, least=5)
+    # mapped here first, as a live feed's small slices are: the projector must still pickle
+    try:
+        assert await mapper.assess(statements, claimed=4) == assess_here(projector, statements)
+        assert mapper._pool is None
+        got = await mapper.assess(statements, claimed=5)
+        assert mapper._pool is not None
+    finally:
+        mapper.close()
+    assert got == assess_here(projector, statements)
+
+
 async def test_a_projector_that_cannot_go_to_a_child_is_used_here(projector: Projector) -> None:
     local = dataclasses.replace(projector, clock=lambda: 1)  # a lambda does not pickle
     statements = sample()
