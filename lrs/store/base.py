@@ -73,6 +73,9 @@ class StatementStore(Protocol):
         A statement awaits projection from the moment its insert commits: the mark is written
         with the statement, atomically, and stays until `mark_projected`. `after` is the
         `next_position` of the previous page (SQLite: commit order; MongoDB: stored order).
+        A store may leave the statements' `index` empty: projection reads the statement
+        itself (`raw`), and decoding every statement's query keys cost the SQLite store more
+        than the read.
         """
         ...
 

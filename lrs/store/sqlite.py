@@ -29,6 +29,7 @@ from lrs.model.statements import (
     DefinitionUpdate,
     InsertOutcome,
     StatementFilter,
+    StatementIndex,
     StatementPage,
     StatementRecord,
     StoredStatement,
@@ -178,13 +179,17 @@ class SQLiteStatementStore:
             # the statements' columns in the join itself, by seq (the rowid): looking each
             # statement up again by its id cost about seven times this query
             rows = conn.execute(
-                f"SELECT a.seq, {_STORED_COLUMNS} FROM statements_awaiting a "
-                "JOIN statements s ON s.seq = a.seq WHERE a.seq > ? ORDER BY a.seq LIMIT ?",
+                "SELECT a.seq, s.id, s.raw, s.stored_us, s.voided, s.voids "
+                "FROM statements_awaiting a JOIN statements s ON s.seq = a.seq "
+                "WHERE a.seq > ? ORDER BY a.seq LIMIT ?",
                 (int(after or 0), limit + 1),
             ).fetchall()
             page = rows[:limit]
             return AwaitingPage(
-                statements=_stored(conn, [row[1:] for row in page]),
+                statements=[  # without their index (see the base class)
+                    StoredStatement(sid, bytes(raw), stored_us, bool(voided), _NO_INDEX, voids)
+                    for _seq, sid, raw, stored_us, voided, voids in page
+                ],
                 next_position=str(page[-1][0]) if len(rows) > limit else None,
             )
 
@@ -303,6 +308,7 @@ def write_statement_rows(
 
 
 _STORED_COLUMNS = "s.id, s.raw, s.stored_us, s.voided, s.voids, s.keys"
+_NO_INDEX = StatementIndex()
 
 
 def _fetch(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredStatement]:
