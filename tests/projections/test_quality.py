@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from lrs.store.base import Backend
 from projections.reconcile import Reconciler
 from projections.store import ProjectionStores
 from projections.store.quality import DISMISSED, OPEN, RESOLVED
+from projections.store.sqlite_quality import OPEN_ITEMS_OF_STATEMENTS, QUALITY_SCHEMA
 from projections.worker import ProjectionWorker
 from tests.projections.conftest import (
     COURSE,
@@ -285,3 +287,15 @@ async def test_upgrading_to_the_scoped_mapping_removes_out_of_scope_records(
     events = (await stores.deliveries.unfanned_events(1000))[before:]
     removed = [e for e in events if e.type == "learning.removed"]
     assert len(removed) == 6 and COURSE_ID not in {e.activity_id for e in removed}
+
+
+def test_open_items_of_statements_are_found_by_the_statement_index() -> None:
+    """Not by the state index, which walks every open item (the queue of a large backlog's
+    unknown learners holds hundreds of thousands)."""
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(QUALITY_SCHEMA)
+    sql = OPEN_ITEMS_OF_STATEMENTS.format(", ".join("?" * 500))
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, ("open", *range(500)))]
+    assert plan == [
+        "SEARCH marketplace_quality USING INDEX marketplace_quality_statement (statement_id=?)"
+    ]
