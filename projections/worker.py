@@ -409,30 +409,49 @@ class ProjectionWorker:
 
         A chunk of pairs at a time: read their records, then their facts and members, fold,
         and save them together; only the pairs whose save lost are read and folded again.
-        `causes`: the statements behind each pair's change (verbs, stored time), carried by
-        its event.
+        The next chunk is read while one is folded and saved (the readers work beside the
+        interpreter and the writer). `causes`: the statements behind each pair's change
+        (verbs, stored time), carried by its event.
         """
         causes = causes or {}
         ordered = sorted(set(pairs))
-        for start in range(0, len(ordered), _RECOMPUTE_CHUNK):
-            pending = ordered[start : start + _RECOMPUTE_CHUNK]
-            for _attempt in range(_MAX_SAVE_ATTEMPTS):
-                saves = await self._saves(pending, causes)
-                saved = await self._stores.aggregates.save_records(saves)
-                pending = [pair for pair in pending if pair not in saved]
-                if not pending:
-                    break
-            else:
-                member_id, activity_id = pending[0]
-                raise StoreUnavailable(
-                    f"record {member_id}/{activity_id} is contended; retry later"
-                )
+        chunks = [
+            ordered[start : start + _RECOMPUTE_CHUNK]
+            for start in range(0, len(ordered), _RECOMPUTE_CHUNK)
+        ]
+        ahead: asyncio.Future[_ChunkRead] | None = None
+        try:
+            for n, chunk in enumerate(chunks):
+                read = await ahead if ahead is not None else await self._read_chunk(chunk)
+                ahead = None
+                if n + 1 < len(chunks):
+                    ahead = asyncio.ensure_future(self._read_chunk(chunks[n + 1]))
+                await self._save_chunk(chunk, read, causes)
+        finally:  # a failure or a cancellation: the chunk read ahead is not needed
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
 
-    async def _saves(self, pairs: Sequence[Pair], causes: Mapping[Pair, Cause]) -> list[RecordSave]:
-        """The save of each pair's record as its facts make it now.
+    async def _save_chunk(
+        self, pairs: Sequence[Pair], read: _ChunkRead, causes: Mapping[Pair, Cause]
+    ) -> None:
+        """Fold and save the chunk's records as `read`; the pairs whose save lost are read,
+        folded and saved again."""
+        pending = list(pairs)
+        for _attempt in range(_MAX_SAVE_ATTEMPTS):
+            saved = await self._stores.aggregates.save_records(
+                self._saves_of(pending, read, causes)
+            )
+            pending = [pair for pair in pending if pair not in saved]
+            if not pending:
+                return
+            read = await self._read_chunk(pending)
+        member_id, activity_id = pending[0]
+        raise StoreUnavailable(f"record {member_id}/{activity_id} is contended; retry later")
 
-        The records (their revs) are read before the facts: see the module docstring.
-        """
+    async def _read_chunk(self, pairs: Sequence[Pair]) -> _ChunkRead:
+        """What folding the pairs' records takes. The records (their revs) are read before
+        the facts: see the module docstring."""
         current = await self._stores.aggregates.get_records(pairs)
         facts = await self._stores.facts.facts_for_pairs(pairs)
         member_ids = sorted({m for m, _a in pairs})
@@ -440,15 +459,21 @@ class ProjectionWorker:
         public = {m: m for m in member_ids}  # the id events name each member by
         if self._disclosure is not None:
             public = await self._disclosure.public_ids(member_ids, members)
+        return _ChunkRead(current, facts, members, public)
+
+    def _saves_of(
+        self, pairs: Sequence[Pair], read: _ChunkRead, causes: Mapping[Pair, Cause]
+    ) -> list[RecordSave]:
+        """The save of each pair's record as its facts (`read`) make it."""
         now = self._clock()  # + i: each record of the batch its own update time, in order
         return [
             self._save(
                 pair,
-                current.get(pair),
-                facts.get(pair, []),
-                members.get(pair[0]),
+                read.current.get(pair),
+                read.facts.get(pair, []),
+                read.members.get(pair[0]),
                 now + i,
-                public_id=public[pair[0]],
+                public_id=read.public[pair[0]],
                 cause=causes.get(pair),
             )
             for i, pair in enumerate(pairs)
@@ -561,6 +586,16 @@ class _Slice(NamedTuple):
 
     statements: list[StoredStatement]
     mapping: asyncio.Future[list[Assessment | None]]
+
+
+class _ChunkRead(NamedTuple):
+    """A chunk of pairs as read for their recompute: their stored records, counted facts,
+    members and the ids events name the members by."""
+
+    current: Mapping[Pair, StoredRecord]
+    facts: Mapping[Pair, list[Fact]]
+    members: Mapping[str, Member]
+    public: Mapping[str, str]
 
 
 class _Batch:
