@@ -616,10 +616,13 @@ class _Batch:
         self.ids += [s.id for s in statements]
         self.newest_us = max(self.newest_us, *(s.stored_us for s in statements))
         self.touched |= touched
+        known = self.causes
         for pair, cause in causes.items():
-            known = self.causes.setdefault(pair, Cause())
-            known.verbs |= cause.verbs
-            known.add(None, cause.stored_us)
+            if (seen := known.get(pair)) is None:
+                known[pair] = cause  # taken over: the slice's causes are not used again
+            else:
+                seen.verbs |= cause.verbs
+                seen.add(None, cause.stored_us)
 
 
 def _pairs(facts: Iterable[Fact]) -> set[Pair]:
