@@ -191,19 +191,17 @@ class ProjectionWorker:
                 if not statements:
                     break
                 claimed += len(statements)
-                plain = [s for s in statements if s.voids is None]
-                mapping = asyncio.ensure_future(self._mapped(statements, plain))
+                mapping = asyncio.ensure_future(self._mapped(statements))
                 ready.put_nowait(_Slice(statements, mapping))
                 if after is None:
                     break
         finally:
             ready.put_nowait(None)
 
-    async def _mapped(
-        self, statements: Sequence[StoredStatement], plain: Sequence[StoredStatement]
-    ) -> list[Assessment | None]:
+    async def _mapped(self, statements: Sequence[StoredStatement]) -> list[Assessment | None]:
         """The slice's assessments in its order: None for a voiding statement (it maps
         nothing), the others mapped (`StatementMapper`: the child takes full slices)."""
+        plain = [s for s in statements if s.voids is None]
         mapped = iter(await self._mapper.assess(plain, claimed=len(statements)))
         return [None if s.voids else next(mapped) for s in statements]
 

@@ -307,7 +307,6 @@ def write_statement_rows(
     return top, learned
 
 
-_STORED_COLUMNS = "s.id, s.raw, s.stored_us, s.voided, s.voids, s.keys"
 _NO_INDEX = StatementIndex()
 
 
@@ -316,18 +315,14 @@ def _fetch(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredStat
     for chunk in chunks(list(dict.fromkeys(ids))):
         rows.extend(
             conn.execute(
-                f"SELECT {_STORED_COLUMNS} FROM statements s WHERE s.id IN ({marks(len(chunk))})",
+                "SELECT id, raw, stored_us, voided, voids, keys FROM statements "
+                f"WHERE id IN ({marks(len(chunk))})",
                 chunk,
             ).fetchall()
         )
-    return {stored.id: stored for stored in _stored(conn, rows)}
-
-
-def _stored(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> list[StoredStatement]:
-    """StoredStatements of rows of `_STORED_COLUMNS`, in their order."""
     indexes = indexes_of(conn, [packed for *_rest, packed in rows])
-    return [
-        StoredStatement(
+    return {
+        sid: StoredStatement(
             id=sid,
             raw=bytes(raw),
             stored_us=stored_us,
@@ -336,7 +331,7 @@ def _stored(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> list[Sto
             voids=voids,
         )
         for (sid, raw, stored_us, voided, voids, _packed), index in zip(rows, indexes, strict=True)
-    ]
+    }
 
 
 def _export(
