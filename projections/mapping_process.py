@@ -8,11 +8,11 @@ batch's next slice while it writes the facts of the one before and hands the sli
 statements to the child meanwhile: the mapping of one slice runs beside the writing of the
 one before.
 
-What goes across costs far less than the mapping itself: the stored bytes of each statement
-(and its stored time) go to the child, the assessments (a small dict of values per statement)
-come back pickled. A slice smaller than `least` (a full slice) is mapped in this process: for
-it a hand-off buys little (a live feed's batches are small), and a worker that only ever sees
-small ones never starts a child. The child is started on first use (spawned, never forked: the
+What goes across costs far less than the mapping itself: the stored bytes of each statement (and
+its stored time) go to the child, the assessments (a small dict of values per statement) come
+back pickled. A slice smaller than `least` (half a full slice) is mapped in this process: for it
+a hand-off buys little (a live feed's batches are small), and a worker that only ever sees small
+ones never starts a child. The child is started on first use (spawned, never forked: the
 worker's process runs threads) with a copy of the projector, and stopped by `close`. Should the
 child not start or die, the statements are mapped in this process and the child is not tried
 again.
@@ -33,8 +33,8 @@ from projections.facts import Assessment, Projector
 
 log = logging.getLogger(__name__)
 
-# Below this many statements a slice is mapped in the worker's own process: only the full
-# slices of a backlog (`projections.worker._SLICE`) go to the child. A burst of live
+# Below this many statements a slice is mapped in the worker's own process: only the large
+# slices of a backlog (`projections.worker._SLICE`, 10000) go to the child. A burst of live
 # statements (the pipeline benchmark's 2,000) is mapped in process: starting the child (about
 # a second) would delay exactly the batch a receiver waits for.
 LEAST_FOR_CHILD = 5000

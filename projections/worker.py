@@ -73,7 +73,11 @@ _MAX_CLAIM_PAGES = 20
 _MAX_SAVE_ATTEMPTS = 50
 _UNMATCHED_PAGE = 500
 _RECOMPUTE_CHUNK = 1000  # pairs read, folded and saved together
-_SLICE = 5000  # statements of a batch claimed, mapped and written at a time
+# statements of a batch claimed, mapped and written at a time. 10000, not 5000: each slice has
+# fixed costs (its store round trips, commits and the hand-offs between the writer, the readers,
+# the mapping child and the event loop), and a 100,000 backlog drained 5.7% faster (alternate
+# drains, docs/performance.md) for about 10,000 statements more held in memory per slice
+_SLICE = 10000
 _AHEAD = 2  # slices claimed (and mapping) ahead of the one being written
 # The pause after a batch that was not full: as long as the batch took, from 20 to 100 ms. A
 # batch has a fixed cost (claim, checkpoint, release) about that of projecting a statement,
@@ -200,7 +204,7 @@ class ProjectionWorker:
 
     async def _mapped(self, statements: Sequence[StoredStatement]) -> list[Assessment | None]:
         """The slice's assessments in its order: None for a voiding statement (it maps
-        nothing), the others mapped (`StatementMapper`: the child takes full slices)."""
+        nothing), the others mapped (`StatementMapper`: the child takes a backlog's slices)."""
         plain = [s for s in statements if s.voids is None]
         mapped = iter(await self._mapper.assess(plain, claimed=len(statements)))
         return [None if s.voids else next(mapped) for s in statements]
