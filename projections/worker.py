@@ -167,6 +167,9 @@ class ProjectionWorker:
                 statements, mapping = claimed
                 waiting.append(mapping)
                 assessments = await mapping
+                # done: kept, its result (the slice's assessments) would live as long as the
+                # batch, and a batch's memory would grow with its size, not with a slice
+                waiting.remove(mapping)
                 batch.add(statements, *await self._write_facts(statements, assessments=assessments))
                 await self._renew_leases(batch)
             await claiming  # raises what stopped the claims, if anything did

@@ -406,3 +406,47 @@ async def test_a_long_batch_renews_its_leases_before_they_lapse(
     await writer.store(*(statement("attempted", actor=hris_actor(f"E{n}")) for n in range(3)))
     assert await worker.run_once() == 3
     assert taken and taken[0] == set()  # still this worker's: renewed at 8 s
+
+
+async def test_a_slice_is_let_go_once_its_facts_are_written(
+    backend: Backend, stores: ProjectionStores, make_worker, writer: Writer, monkeypatch
+) -> None:
+    """What a slice was mapped to is freed once its facts are written: a batch's memory is
+    that of a slice (and the ids, pairs and causes it keeps), not of all its statements."""
+    import weakref
+    from dataclasses import replace as with_
+
+    from projections import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "_SLICE", 1)
+    worker = make_worker(batch=4)
+    real_mapper, real_facts = worker._mapper, stores.facts
+    mapped: list[weakref.ref] = []
+    written: set[str] = set()
+    alive: list[int] = []  # at each slice's write, contributions of slices written before
+
+    class Mapper:
+        async def assess(self, statements, *, claimed=None):  # type: ignore[no-untyped-def]
+            found = await real_mapper.assess(statements, claimed=claimed)
+            mapped.extend(weakref.ref(a.contribution) for a in found if a.contribution)
+            return found
+
+        def close(self) -> None:
+            real_mapper.close()
+
+    class Facts:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real_facts, name)
+
+        async def put_facts(self, facts):  # type: ignore[no-untyped-def]
+            contributions = [c for r in mapped if (c := r()) is not None]
+            alive.append(sum(1 for c in contributions if c.statement_id in written))
+            written.update(f.statement_id for f in facts)
+            return await real_facts.put_facts(facts)
+
+    worker._mapper = Mapper()
+    worker._stores = with_(stores, facts=Facts())  # type: ignore[arg-type]
+    await writer.store(*(statement("attempted", actor=hris_actor(f"E{n}")) for n in range(4)))
+    assert await worker.run_once() == 4
+    assert len(mapped) == 4 and len(written) == 4
+    assert alive == [0, 0, 0, 0]
