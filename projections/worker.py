@@ -100,7 +100,7 @@ class ProjectionWorker:
         stores: ProjectionStores,
         projector: Projector,
         *,
-        batch: int = 100_000,
+        batch: int = 250_000,
         lease_s: float = 60.0,
         owner: str | None = None,
         clock: Callable[[], int] = wall_clock_us,
