@@ -34,7 +34,7 @@ from projections.facts import Assessment, Projector
 log = logging.getLogger(__name__)
 
 # Below this many statements a slice is mapped in the worker's own process: only the large
-# slices of a backlog (`projections.worker._SLICE`, 10000) go to the child. A burst of live
+# slices of a backlog (`projections.worker._SLICE`, 20000) go to the child. A burst of live
 # statements (the pipeline benchmark's 2,000) is mapped in process: starting the child (about
 # a second) would delay exactly the batch a receiver waits for.
 LEAST_FOR_CHILD = 5000
