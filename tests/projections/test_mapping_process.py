@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 
 import orjson
+import pytest
 
 from lrs.model.statements import StatementIndex, StoredStatement
 from lrs.store.base import Backend
+from projections import mapping_process
+from projections import worker as worker_module
 from projections.facts import Projector
 from projections.mapping_process import StatementMapper, assess_here
 from projections.store import ProjectionStores
@@ -74,6 +78,99 @@ async def test_a_full_slice_with_voids_left_out_still_goes_to_the_child(
     finally:
         mapper.close()
     assert got == assess_here(projector, statements)
+
+
+def count_mapped_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many statements each large slice had mapped in this process."""
+    counts: list[int] = []
+    steps = mapping_process.assess_here_in_steps
+
+    async def counted(projector: Projector, statements: list[StoredStatement]) -> list:
+        counts.append(len(statements))
+        return await steps(projector, statements)
+
+    monkeypatch.setattr(mapping_process, "assess_here_in_steps", counted)
+    return counts
+
+
+async def test_a_share_of_a_large_slice_is_mapped_here_the_rest_in_the_child(
+    projector: Projector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = count_mapped_here(monkeypatch)
+    statements = sample()
+    mapper = StatementMapper(projector, processes=1, least=2, share_here=0.5)
+    try:
+        got = await mapper.assess(statements)
+        assert mapper._pool is not None and not mapper._failed
+    finally:
+        mapper.close()
+    assert here == [2]
+    assert got == assess_here(projector, statements)  # in order, as if all were mapped here
+
+
+async def test_the_share_here_follows_whether_the_worker_waited_for_the_child(
+    projector: Projector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waited for: the child is the slower, more is mapped here (up to a most); ready before
+    needed: the writer is the slower, less (down to none: all of a slice in the child)."""
+    here = count_mapped_here(monkeypatch)
+    mapper = StatementMapper(projector, processes=1, least=2)
+    assert mapper.share_here == mapping_process.FIRST_SHARE_HERE
+    mapper.needed(waited=True)
+    assert mapper.share_here > mapping_process.FIRST_SHARE_HERE
+    for _ in range(100):
+        mapper.needed(waited=True)
+    assert mapper.share_here == mapping_process.MOST_SHARE_HERE
+    for _ in range(100):
+        mapper.needed(waited=False)
+    assert mapper.share_here == 0.0
+    statements = sample()
+    try:
+        assert await mapper.assess(statements) == assess_here(projector, statements)
+    finally:
+        mapper.close()
+    assert here == [0]
+
+
+async def test_the_share_mapped_here_gives_way_to_the_event_loop(
+    projector: Projector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mapping_process, "_STEP_HERE", 1)
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    statements = sample()
+    ticking = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0)
+    started = ticks
+    got = await mapping_process.assess_here_in_steps(projector, statements)
+    stop.set()
+    await ticking
+    assert got == assess_here(projector, statements)
+    assert ticks - started >= len(statements) - 1  # a turn of the loop between two steps
+
+
+async def test_the_worker_tells_the_mapper_whether_it_waited_for_each_slice(
+    backend: Backend,
+    stores: ProjectionStores,
+    projector: Projector,
+    writer: Writer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await writer.store(*(statement("attempted", actor=hris_actor(f"E{n}")) for n in range(5)))
+    monkeypatch.setattr(worker_module, "_SLICE", 2)
+    mapper = StatementMapper(projector, processes=0)
+    told: list[bool] = []
+    monkeypatch.setattr(mapper, "needed", lambda *, waited: told.append(waited))
+    worker = ProjectionWorker(backend.statements, stores, projector, mapper=mapper)
+    assert await worker.drain() == 5
+    assert len(told) == 3  # slices of 2, 2 and 1
 
 
 async def test_a_projector_that_cannot_go_to_a_child_is_used_here(projector: Projector) -> None:
