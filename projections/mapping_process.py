@@ -104,9 +104,13 @@ class StatementMapper:
         self._failed = False
         self.share_here = share_here
 
-    def needed(self, *, waited: bool) -> None:
-        """Told, for each mapping the worker takes, whether it had to wait for it: more of the
-        next slices is then mapped here, else less."""
+    def needed(self, *, waited: bool, claimed: int) -> None:
+        """Told, for each slice the worker takes (`claimed`: its size, as given to `assess`),
+        whether it had to wait for its mapping: more of the next large slices is then mapped
+        here, else less. A slice mapped wholly here says nothing of the child: a live feed's
+        small slices leave the share where the last backlog left it."""
+        if not self._to_child(claimed):
+            return
         step = SHARE_STEP if waited else -SHARE_STEP
         self.share_here = min(MOST_SHARE_HERE, max(0.0, self.share_here + step))
 
@@ -119,7 +123,7 @@ class StatementMapper:
         (they are left out here, so a full slice with a void in it must still count as full);
         by default as many as are given."""
         size = len(statements) if claimed is None else claimed
-        if self._processes < 1 or self._failed or size < self._least or not statements:
+        if not self._to_child(size) or not statements:
             return assess_here(self._projector, statements)
         split = len(statements) - int(len(statements) * self.share_here)
         items = [(s.raw, s.stored_us) for s in statements[:split]]
@@ -137,6 +141,10 @@ class StatementMapper:
             return [*await there, *here]
         except Exception as exc:  # died, or the projector would not pickle
             return self._child_failed(exc, statements)
+
+    def _to_child(self, size: int) -> bool:
+        """Whether a slice of `size` claimed statements goes (in part) to the child."""
+        return self._processes >= 1 and not self._failed and size >= self._least
 
     def _child_failed(
         self, exc: Exception, statements: Sequence[StoredStatement]

@@ -169,7 +169,7 @@ class ProjectionWorker:
                 room.release()
                 statements, mapping = claimed
                 waiting.append(mapping)
-                self._mapper.needed(waited=not mapping.done())
+                self._mapper.needed(waited=not mapping.done(), claimed=len(statements))
                 assessments = await mapping
                 # done: kept, its result (the slice's assessments) would live as long as the
                 # batch, and a batch's memory would grow with its size, not with a slice

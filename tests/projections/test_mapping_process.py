@@ -116,13 +116,13 @@ async def test_the_share_here_follows_whether_the_worker_waited_for_the_child(
     here = count_mapped_here(monkeypatch)
     mapper = StatementMapper(projector, processes=1, least=2)
     assert mapper.share_here == mapping_process.FIRST_SHARE_HERE
-    mapper.needed(waited=True)
+    mapper.needed(waited=True, claimed=2)
     assert mapper.share_here > mapping_process.FIRST_SHARE_HERE
     for _ in range(100):
-        mapper.needed(waited=True)
+        mapper.needed(waited=True, claimed=2)
     assert mapper.share_here == mapping_process.MOST_SHARE_HERE
     for _ in range(100):
-        mapper.needed(waited=False)
+        mapper.needed(waited=False, claimed=2)
     assert mapper.share_here == 0.0
     statements = sample()
     try:
@@ -130,6 +130,21 @@ async def test_the_share_here_follows_whether_the_worker_waited_for_the_child(
     finally:
         mapper.close()
     assert here == [0]
+
+
+def test_slices_mapped_wholly_here_leave_the_share_as_it_is(projector: Projector) -> None:
+    """A live feed's small slices never reach the child: whether they were waited for says
+    nothing of it, and the next backlog starts from the share the last one left."""
+    small = StatementMapper(projector, processes=1, least=5000)
+    for _ in range(100):
+        small.needed(waited=False, claimed=4999)
+    assert small.share_here == mapping_process.FIRST_SHARE_HERE
+    in_process = StatementMapper(projector, processes=0)
+    for _ in range(100):
+        in_process.needed(waited=True, claimed=20000)
+    assert in_process.share_here == mapping_process.FIRST_SHARE_HERE
+    small.needed(waited=False, claimed=5000)
+    assert small.share_here < mapping_process.FIRST_SHARE_HERE
 
 
 async def test_the_share_mapped_here_gives_way_to_the_event_loop(
@@ -167,7 +182,7 @@ async def test_the_worker_tells_the_mapper_whether_it_waited_for_each_slice(
     monkeypatch.setattr(worker_module, "_SLICE", 2)
     mapper = StatementMapper(projector, processes=0)
     told: list[bool] = []
-    monkeypatch.setattr(mapper, "needed", lambda *, waited: told.append(waited))
+    monkeypatch.setattr(mapper, "needed", lambda *, waited, claimed: told.append(waited))
     worker = ProjectionWorker(backend.statements, stores, projector, mapper=mapper)
     assert await worker.drain() == 5
     assert len(told) == 3  # slices of 2, 2 and 1
