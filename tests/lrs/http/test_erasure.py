@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import string
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -271,6 +272,7 @@ async def stored_secrets(
     backend: Any, data_dir: Path, secrets: Sequence[str] = SECRETS
 ) -> list[str]:
     """Where `secrets` appear in anything the backend stores (either kind of backend)."""
+    _refuse_chance_matches(secrets)
     if isinstance(backend, MongoBackend):
         return await _mongo_secrets(backend, secrets)
     return found_secrets(backend, data_dir, secrets)
@@ -280,6 +282,7 @@ def found_secrets(
     backend: SQLiteBackend, data_dir: Path, secrets: Sequence[str] = SECRETS
 ) -> list[str]:
     """Where `secrets` appear in the SQLite tables (every row, every column) and data files."""
+    _refuse_chance_matches(secrets)
     found = []
     conn = sqlite3.connect(backend.engine.path)
     try:
@@ -295,6 +298,13 @@ def found_secrets(
             content = path.read_bytes()
             found += [f"{path.name}: {s}" for s in secrets if s.encode() in content]
     return found
+
+
+def _refuse_chance_matches(secrets: Sequence[str]) -> None:
+    """The stores hold random hex (ids, salts, digests): a short secret made only of hex
+    digits would be found there by chance in some runs, so a search for one proves nothing."""
+    chance = [s for s in secrets if len(s) < 32 and set(s.lower()) <= set(string.hexdigits)]
+    assert not chance, f"secrets that random hex can contain: {chance}"
 
 
 def _bytes(value: Any) -> bytes:
