@@ -24,7 +24,8 @@ What it does, in order:
    `--workers W` drains with W workers at once (in this process, on the one store: on
    SQLite they share its single writer).
 4. Prints both rates, their ratio (target >= 1.0), the CPU probe before each measurement, and
-   the records made. `--keep DIR` keeps the data directory (for `lrs reconcile` timings).
+   the records made. `--keep DIR` keeps the data directory (for `lrs reconcile` timings),
+   with `--drain-only` too (the drained copy).
 
 To compare two versions of the worker on the same data, keep a backlog before it is drained
 (`--keep-backlog DIR`, written right after the ingest), then drain copies of it with
@@ -360,6 +361,9 @@ async def drain_only(args: argparse.Namespace) -> int:
             shutil.copytree(source, data)
             _rate, status = await measured_drain(data, args)
             failed = failed or status["statements_awaiting_projection"] != 0
+            if args.keep:  # the last drain's, with --repeat
+                shutil.copytree(data, args.keep, dirs_exist_ok=True)
+                print(f"data directory kept in {args.keep}")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failed else 0

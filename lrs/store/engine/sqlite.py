@@ -66,6 +66,12 @@ WAL_LIMIT_BYTES = 64 * 1024 * 1024
 # CPU per statement instead of 0.234-0.241); SQLite fills it only with pages it reads, so a
 # small store costs little
 CACHE_KIB = 256 * 1024
+# the page size of a new file (SQLite's default: 4 KiB). A commit writes whole pages to the
+# WAL, and inserts with random keys (statement ids, the projection's fact and record indexes)
+# dirty a page each: at a million statements a projection drain wrote millions of 4 KiB
+# frames. 16 KiB pages: the same drain 12% faster at 8% less CPU (32 KiB: no better). A file
+# created before keeps its page size (SQLite changes it only by a VACUUM outside WAL mode).
+PAGE_BYTES = 16 * 1024
 BUSY_TIMEOUT_S = 30.0
 # how long start-up waits for a lock another process holds before it gives up with one clear
 # error (`sqlite_files.open_error`) instead of serving requests that would each wait and fail
@@ -102,6 +108,7 @@ def enter_wal(conn: sqlite3.Connection, wait_s: float) -> None:
 
 def _connect(path: Path, *, readonly: bool, busy_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_s)
+    conn.execute(f"PRAGMA page_size={PAGE_BYTES}")  # before the file is made; else a no-op
     enter_wal(conn, busy_s)
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")

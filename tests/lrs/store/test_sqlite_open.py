@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lrs.store.engine.sqlite import enter_wal
+from lrs.store.engine.sqlite import PAGE_BYTES, SQLiteDatabase, enter_wal
 
 
 class LockedConnection:
@@ -68,3 +68,39 @@ def test_processes_opening_one_fresh_file_together_all_succeed(tmp_path: Path) -
             assert count == 4
             mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
             assert mode == "wal"
+
+
+def _page_size(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def test_a_new_file_gets_the_engines_page_size(tmp_path: Path) -> None:
+    database = SQLiteDatabase(tmp_path / "new.sqlite3")
+    database.open(["CREATE TABLE IF NOT EXISTS t (x)"])
+    try:
+        await database.write(lambda conn: conn.execute("INSERT INTO t VALUES (1)"))
+    finally:
+        await database.close()
+    assert PAGE_BYTES != 4096 and _page_size(tmp_path / "new.sqlite3") == PAGE_BYTES
+
+
+async def test_a_file_made_before_keeps_its_page_size_and_opens(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("PRAGMA page_size=4096")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE t (x)")
+    old.execute("INSERT INTO t VALUES (1)")
+    old.close()
+    database = SQLiteDatabase(path)
+    database.open(["CREATE TABLE IF NOT EXISTS t (x)"])
+    try:
+        await database.write(lambda conn: conn.execute("INSERT INTO t VALUES (2)"))
+        rows = await database.read(lambda conn: conn.execute("SELECT x FROM t").fetchall())
+    finally:
+        await database.close()
+    assert sorted(rows) == [(1,), (2,)] and _page_size(path) == 4096
