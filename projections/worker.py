@@ -103,7 +103,7 @@ class ProjectionWorker:
         stores: ProjectionStores,
         projector: Projector,
         *,
-        batch: int = 250_000,
+        batch: int = 500_000,
         lease_s: float = 60.0,
         owner: str | None = None,
         clock: Callable[[], int] = wall_clock_us,
