@@ -354,14 +354,14 @@ async def drain_only(args: argparse.Namespace) -> int:
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; backlog {source}"
     )
     failed = False
-    for _ in range(args.repeat):
+    for n in range(args.repeat):
         tmp = Path(tempfile.mkdtemp(prefix="lrs-projection-drain-", dir=args.tmp))
         try:
             data = tmp / "data"
             shutil.copytree(source, data)
             _rate, status = await measured_drain(data, args)
             failed = failed or status["statements_awaiting_projection"] != 0
-            if args.keep:  # the last drain's, with --repeat
+            if args.keep and n == args.repeat - 1:  # the last drain's, copied once
                 shutil.copytree(data, args.keep, dirs_exist_ok=True)
                 print(f"data directory kept in {args.keep}")
         finally:
