@@ -40,11 +40,13 @@ CREATE INDEX IF NOT EXISTS projection_facts_pair ON projection_facts(member_id, 
 CREATE INDEX IF NOT EXISTS projection_facts_actor ON projection_facts(actor_key);
 CREATE INDEX IF NOT EXISTS projection_facts_unmatched ON projection_facts(statement_id)
     WHERE member_id IS NULL AND activity_id IS NOT NULL AND voided = 0;
-CREATE TABLE IF NOT EXISTS projection_leases (
-    statement_id TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS projection_lease_sets (
+    lease_id INTEGER PRIMARY KEY,
     owner TEXT NOT NULL,
-    until_us INTEGER NOT NULL
+    until_us INTEGER NOT NULL,
+    ids BLOB NOT NULL
 );
+DROP TABLE IF EXISTS projection_leases;
 CREATE TABLE IF NOT EXISTS projection_meta (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -279,7 +281,16 @@ def read_meta(conn: sqlite3.Connection, name: str) -> int | None:
 
 
 class SQLiteWorkStore:
-    """Leases and progress."""
+    """Leases and progress.
+
+    A claim is one row: the ids it leased, as a JSON array, with their owner and expiry. Why
+    not a row per statement: a worker claims every statement it projects, and a row each (a
+    random statement id inserted into an index, then deleted at the release) cost the single
+    writer a sixth of a drain's time; the claims a store holds at once are a few per worker,
+    so reading the others' to check a claim is cheap. Each claim is one job of the single
+    writer, so the check and the write have nothing between them: two owners never both get
+    an id. An expired lease is as good as none, so a claim deletes the expired ones first.
+    """
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
@@ -290,36 +301,43 @@ class SQLiteWorkStore:
         unique = list(dict.fromkeys(ids))
 
         def job(conn: sqlite3.Connection) -> set[str]:
-            conn.executemany(
-                "INSERT INTO projection_leases VALUES (?, ?, ?) ON CONFLICT(statement_id) DO "
-                "UPDATE SET owner = excluded.owner, until_us = excluded.until_us "
-                "WHERE projection_leases.until_us <= ? OR projection_leases.owner = ?",
-                [(i, owner, now_us + lease_us, now_us, owner) for i in unique],
-            )
-            mine: set[str] = set()
-            for part in chunks(unique):
-                rows = conn.execute(
-                    "SELECT statement_id FROM projection_leases "
-                    f"WHERE owner = ? AND statement_id IN ({marks(len(part))})",
-                    (owner, *part),
+            conn.execute("DELETE FROM projection_lease_sets WHERE until_us <= ?", (now_us,))
+            held: set[str] = set()
+            for (leased,) in conn.execute(
+                "SELECT ids FROM projection_lease_sets WHERE owner != ?", (owner,)
+            ):
+                held.update(orjson.loads(leased))
+            mine = [i for i in unique if i not in held]
+            if mine:
+                conn.execute(
+                    "INSERT INTO projection_lease_sets (owner, until_us, ids) VALUES (?, ?, ?)",
+                    (owner, now_us + lease_us, orjson.dumps(mine)),
                 )
-                mine.update(r[0] for r in rows)
-            return mine
+            return set(mine)
 
         return await self._db.write(job) if unique else set()
 
     async def release(self, ids: Sequence[str], owner: str) -> None:
-        """Drop the owner's leases."""
+        """Drop the owner's leases on these ids: its claims left with none are deleted."""
+        released = set(ids)
 
         def job(conn: sqlite3.Connection) -> None:
-            for part in chunks(list(ids)):
-                conn.execute(
-                    "DELETE FROM projection_leases "
-                    f"WHERE owner = ? AND statement_id IN ({marks(len(part))})",
-                    (owner, *part),
-                )
+            rows = conn.execute(
+                "SELECT lease_id, ids FROM projection_lease_sets WHERE owner = ?", (owner,)
+            ).fetchall()
+            for lease_id, leased in rows:
+                kept = [i for i in orjson.loads(leased) if i not in released]
+                if kept:
+                    conn.execute(
+                        "UPDATE projection_lease_sets SET ids = ? WHERE lease_id = ?",
+                        (orjson.dumps(kept), lease_id),
+                    )
+                else:
+                    conn.execute(
+                        "DELETE FROM projection_lease_sets WHERE lease_id = ?", (lease_id,)
+                    )
 
-        if ids:
+        if released:
             await self._db.write(job)
 
     async def note_applied(self, stored_us: int, count: int) -> None:
