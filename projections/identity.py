@@ -75,13 +75,34 @@ def _claim_key(key: str) -> str | None:
 
 
 class IdentityResolver:
-    """Actor keys → member ids, through the identity map (two batched reads at most)."""
+    """Actor keys → member ids, through the identity map (two batched reads at most).
 
-    def __init__(self, store: IdentityStore) -> None:
+    `remember` > 0 keeps up to that many answers while the map's version stays the same
+    (`IdentityStore.identity_version`, read before each lookup and before the map itself): a
+    worker meets the same learners slice after slice, and resolving them again took a tenth of
+    a backlog's drain. An answer read while the map changed is dropped with the version that
+    change moved, so nothing older than the version read is used."""
+
+    def __init__(self, store: IdentityStore, *, remember: int = 0) -> None:
         self._store = store
+        self._remember = remember
+        self._known: dict[str, str | None] = {}
+        self._version: int | None = None
 
     async def members_for(self, keys: Sequence[str]) -> dict[str, str | None]:
         """Member id (or None: unmatched) for each actor key."""
+        if not self._remember:
+            return await self._read(keys)
+        version = await self._store.identity_version()
+        if version != self._version or len(self._known) > self._remember:
+            self._known, self._version = {}, version
+        known = self._known
+        missing = [k for k in dict.fromkeys(keys) if k not in known]
+        if missing:
+            known.update(await self._read(missing))
+        return {k: known[k] for k in keys}
+
+    async def _read(self, keys: Sequence[str]) -> dict[str, str | None]:
         unique = list(dict.fromkeys(keys))
         hris = [k[len(HRIS) :] for k in unique if k.startswith(HRIS)]
         claims = {k: c for k in unique if (c := _claim_key(k)) is not None}

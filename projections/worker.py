@@ -72,6 +72,7 @@ log = logging.getLogger(__name__)
 _MAX_CLAIM_PAGES = 20
 _MAX_SAVE_ATTEMPTS = 50
 _UNMATCHED_PAGE = 500
+_REMEMBERED_ACTORS = 200_000  # actor keys whose member is kept (`IdentityResolver`)
 _RECOMPUTE_CHUNK = 1000  # pairs read, folded and saved together
 # statements of a batch claimed, mapped and written at a time. 20000, not 5000: each slice has
 # fixed costs (its store round trips, its commit, the hand-offs between the writer, the readers,
@@ -115,7 +116,7 @@ class ProjectionWorker:
         self._statements = statements
         self._stores = stores
         self._projector = projector
-        self._resolver = IdentityResolver(stores.identities)
+        self._resolver = IdentityResolver(stores.identities, remember=_REMEMBERED_ACTORS)
         self._batch = batch
         self._lease_us = int(lease_s * 1_000_000)
         self._clock = clock
@@ -359,9 +360,7 @@ class ProjectionWorker:
         they were before, the facts voided)."""
         facts_store = self._stores.facts
         before = await facts_store.get_facts([f.statement_id for f in facts])
-        await facts_store.put_facts(facts)
-        voided = await facts_store.void_facts(voiding) if voiding else []
-        return before, voided
+        return before, await facts_store.put_facts(facts, voiding)
 
     async def _note_quality(
         self,

@@ -56,8 +56,10 @@ class Fact:
 class FactStore(Protocol):
     """Statement contributions, keyed by statement id."""
 
-    async def put_facts(self, facts: Sequence[Fact]) -> None:
-        """Insert or replace each fact; `voided` is kept True once it is (never un-voided)."""
+    async def put_facts(self, facts: Sequence[Fact], voiding: Sequence[str] = ()) -> list[Fact]:
+        """Insert or replace each fact; `voided` is kept True once it is (never un-voided).
+        Then `void_facts(voiding)`, in the same write where the store can (SQLite: one writer
+        job, so one commit, not two): its result, or [] when `voiding` is empty."""
         ...
 
     async def get_facts(self, ids: Sequence[str]) -> dict[str, Fact]:

@@ -101,8 +101,8 @@ class MongoFactStore:
             ]
         )
 
-    async def put_facts(self, facts: Sequence[Fact]) -> None:
-        """Upsert each fact; `$max` keeps voided set."""
+    async def put_facts(self, facts: Sequence[Fact], voiding: Sequence[str] = ()) -> list[Fact]:
+        """Upsert each fact; `$max` keeps voided set. Then void `voiding`."""
 
         async def put(fact: Fact) -> None:
             fields = {k: getattr(fact, k) for k in _FACT_FIELDS}
@@ -114,6 +114,7 @@ class MongoFactStore:
                 await self._docs.update_one({"_id": fact.statement_id}, update, upsert=True)
 
         await asyncio.gather(*(put(f) for f in facts))
+        return await self.void_facts(voiding) if voiding else []
 
     async def get_facts(self, ids: Sequence[str]) -> dict[str, Fact]:
         """The facts among ids."""

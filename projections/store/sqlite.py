@@ -127,6 +127,19 @@ def _select_facts(
     return [_fact(row) for row in conn.execute(sql + " LIMIT ?", (*params, limit))]
 
 
+def _void(conn: sqlite3.Connection, ids: Sequence[str]) -> list[Fact]:
+    """`void_facts` in the writer's job: the facts after."""
+    conn.executemany(
+        f"INSERT INTO projection_facts ({_FACT_COLUMNS}) VALUES (?, '', NULL, NULL, 0, 1, "
+        "'{}') ON CONFLICT(statement_id) DO UPDATE SET voided = 1",
+        [(i,) for i in ids],
+    )
+    found: list[Fact] = []
+    for part in chunks(ids):
+        found += _select_facts(conn, f"statement_id IN ({marks(len(part))})", part)
+    return found
+
+
 class SQLiteFactStore:
     """Facts, one row per statement id."""
 
@@ -134,8 +147,8 @@ class SQLiteFactStore:
         self._db = db
         db.ensure_schema(PROJECTION_SCHEMA)
 
-    async def put_facts(self, facts: Sequence[Fact]) -> None:
-        """Upsert; voided stays set."""
+    async def put_facts(self, facts: Sequence[Fact], voiding: Sequence[str] = ()) -> list[Fact]:
+        """Upsert; voided stays set. Then `voiding` voided, in the same writer job."""
         rows = [
             (
                 f.statement_id,
@@ -149,7 +162,9 @@ class SQLiteFactStore:
             for f in facts
         ]
 
-        def job(conn: sqlite3.Connection) -> None:
+        unique = list(dict.fromkeys(voiding))
+
+        def job(conn: sqlite3.Connection) -> list[Fact]:
             conn.executemany(
                 f"INSERT INTO projection_facts ({_FACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(statement_id) DO UPDATE SET actor_key = excluded.actor_key, "
@@ -158,9 +173,9 @@ class SQLiteFactStore:
                 "voided = max(projection_facts.voided, excluded.voided)",
                 rows,
             )
+            return _void(conn, unique)
 
-        if rows:
-            await self._db.write(job)
+        return await self._db.write(job) if rows or unique else []
 
     async def get_facts(self, ids: Sequence[str]) -> dict[str, Fact]:
         """The facts among ids."""
@@ -178,18 +193,7 @@ class SQLiteFactStore:
         """Mark voided, tombstones for the unknown; the facts after."""
         unique = list(dict.fromkeys(ids))
 
-        def job(conn: sqlite3.Connection) -> list[Fact]:
-            conn.executemany(
-                f"INSERT INTO projection_facts ({_FACT_COLUMNS}) VALUES (?, '', NULL, NULL, 0, 1, "
-                "'{}') ON CONFLICT(statement_id) DO UPDATE SET voided = 1",
-                [(i,) for i in unique],
-            )
-            found: list[Fact] = []
-            for part in chunks(unique):
-                found += _select_facts(conn, f"statement_id IN ({marks(len(part))})", part)
-            return found
-
-        return await self._db.write(job) if unique else []
+        return await self._db.write(lambda conn: _void(conn, unique)) if unique else []
 
     async def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
         """Non-voided facts per pair, a chunk of pairs per indexed query."""

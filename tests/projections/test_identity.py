@@ -76,6 +76,42 @@ async def test_resolution(stores: ProjectionStores) -> None:
     }
 
 
+async def test_a_remembering_resolver_reads_again_only_when_the_map_changes(
+    stores: ProjectionStores,
+) -> None:
+    """The worker's resolver keeps answers while the map's version stays: a key asked again
+    costs no read of the map, and any change to the map (a claim, a member) is seen next time."""
+    reads: list[list[str]] = []
+    real = stores.identities
+
+    class Counting:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real, name)
+
+        async def member_for_keys(self, keys):  # type: ignore[no-untyped-def]
+            reads.append(sorted(keys))
+            return await real.member_for_keys(keys)
+
+    await real.put_members([Member("E2", ("a@x.com",)), Member("E3", ())])
+    await real.put_claims([Claim("email:a@x.com", "E2")])
+    resolver = IdentityResolver(Counting(), remember=10)  # type: ignore[arg-type]
+    keys = ["email:a@x.com", "email:b@x.com", "hris:E3"]
+    expected = {"email:a@x.com": "E2", "email:b@x.com": None, "hris:E3": "E3"}
+    assert await resolver.members_for(keys) == expected
+    assert await resolver.members_for(keys[:2]) == {k: expected[k] for k in keys[:2]}
+    assert reads == [sorted(keys)]  # the second answer remembered
+    await real.put_claims([Claim("email:b@x.com", "E3")])  # the map moves
+    assert await resolver.members_for(keys) == {**expected, "email:b@x.com": "E3"}
+    assert len(reads) == 2
+    await real.delete_members(["E3"])
+    assert (await resolver.members_for(["hris:E3"])) == {"hris:E3": None}
+    # without `remember` every call reads the map
+    plain = IdentityResolver(Counting())  # type: ignore[arg-type]
+    await plain.members_for(["email:a@x.com"])
+    await plain.members_for(["email:a@x.com"])
+    assert len(reads) == 5
+
+
 def rows(text: str, columns: dict[str, str] | None = None) -> list[IdentityRow | RejectedRow]:
     return list(read_rows(io.StringIO(text), columns or {}, ALIASES))
 

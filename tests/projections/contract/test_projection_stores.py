@@ -126,6 +126,27 @@ async def test_voiding_facts_is_monotonic_and_leaves_tombstones(stores: Projecti
     assert await stores.facts.facts_for_actors(["email:u1@x.com"]) == []
 
 
+async def test_facts_put_with_the_statements_they_void(stores: ProjectionStores) -> None:
+    """A slice's facts and its voiding statements' targets in one call: the facts are written
+    first (a target in the same slice is then voided), and the voided facts come back."""
+    voided = await stores.facts.put_facts([fact(1)], ["s001", "s004"])
+    assert sorted((f.statement_id, f.voided) for f in voided) == [("s001", True), ("s004", True)]
+    await stores.facts.put_facts([fact(2)])
+    voided = await stores.facts.put_facts([fact(3)], ["s002", "s002"])
+    assert [(f.statement_id, f.voided, f.pair) for f in voided] == [("s002", True, ("E1", "A"))]
+    got = await stores.facts.get_facts(["s001", "s002", "s003", "s004"])
+    assert {sid: f.voided for sid, f in got.items()} == {
+        "s001": True,
+        "s002": True,
+        "s003": False,
+        "s004": True,
+    }
+    assert got["s004"].pair is None  # a tombstone
+    assert [f.statement_id for f in await pair_facts(stores, "E1", "A")] == ["s003"]
+    assert await stores.facts.put_facts([], []) == []
+    assert await stores.facts.put_facts([fact(5)]) == []
+
+
 async def test_deleting_facts(stores: ProjectionStores) -> None:
     await stores.facts.put_facts([fact(1), fact(2)])
     await stores.facts.delete_facts(["s001", "s404"])
