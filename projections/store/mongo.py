@@ -114,7 +114,7 @@ class MongoFactStore:
                 await self._docs.update_one({"_id": fact.statement_id}, update, upsert=True)
 
         await asyncio.gather(*(put(f) for f in facts))
-        return await self.void_facts(voiding) if voiding else []
+        return await self.void_facts(voiding)
 
     async def get_facts(self, ids: Sequence[str]) -> dict[str, Fact]:
         """The facts among ids."""

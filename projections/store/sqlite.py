@@ -127,8 +127,9 @@ def _select_facts(
     return [_fact(row) for row in conn.execute(sql + " LIMIT ?", (*params, limit))]
 
 
-def _void(conn: sqlite3.Connection, ids: Sequence[str]) -> list[Fact]:
+def _void(conn: sqlite3.Connection, voiding: Sequence[str]) -> list[Fact]:
     """`void_facts` in the writer's job: the facts after."""
+    ids = list(dict.fromkeys(voiding))
     conn.executemany(
         f"INSERT INTO projection_facts ({_FACT_COLUMNS}) VALUES (?, '', NULL, NULL, 0, 1, "
         "'{}') ON CONFLICT(statement_id) DO UPDATE SET voided = 1",
@@ -162,8 +163,6 @@ class SQLiteFactStore:
             for f in facts
         ]
 
-        unique = list(dict.fromkeys(voiding))
-
         def job(conn: sqlite3.Connection) -> list[Fact]:
             conn.executemany(
                 f"INSERT INTO projection_facts ({_FACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -173,9 +172,9 @@ class SQLiteFactStore:
                 "voided = max(projection_facts.voided, excluded.voided)",
                 rows,
             )
-            return _void(conn, unique)
+            return _void(conn, voiding)
 
-        return await self._db.write(job) if rows or unique else []
+        return await self._db.write(job) if rows or voiding else []
 
     async def get_facts(self, ids: Sequence[str]) -> dict[str, Fact]:
         """The facts among ids."""
@@ -191,9 +190,7 @@ class SQLiteFactStore:
 
     async def void_facts(self, ids: Sequence[str]) -> list[Fact]:
         """Mark voided, tombstones for the unknown; the facts after."""
-        unique = list(dict.fromkeys(ids))
-
-        return await self._db.write(lambda conn: _void(conn, unique)) if unique else []
+        return await self._db.write(lambda conn: _void(conn, ids)) if ids else []
 
     async def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
         """Non-voided facts per pair, a chunk of pairs per indexed query."""
