@@ -58,6 +58,15 @@ WriteJob = Callable[[sqlite3.Connection], Any]
 _STOP = object()
 
 
+def _kept(result: T) -> T:
+    """A job's result as handed to the event loop: a cursor (what `lambda c: c.execute(...)`
+    returns) is dropped here, in the connection's own thread. Freed in another thread, it
+    resets its statement there, and the statement cache may meanwhile have handed that very
+    statement to the connection's next job: SQLite answers "bad parameter or other API
+    misuse" to whichever runs second."""
+    return None if isinstance(result, sqlite3.Cursor) else result  # type: ignore[return-value]
+
+
 CHECKPOINT_INTERVAL_S = 0.5
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 # the writer's page cache (SQLite's default: 2 MiB): index inserts touch pages all over the
@@ -244,7 +253,7 @@ class SQLiteDatabase:
             with self._readers_lock:
                 self._reader_conns.append(conn)
         try:
-            result = job(conn)
+            result = _kept(job(conn))
         except sqlite3.Error as exc:
             log.exception("sqlite read failed")
             raise StoreUnavailable("the store could not answer") from exc
@@ -469,7 +478,7 @@ class SQLiteDatabase:
         name = f"job{index}"
         conn.execute(f"SAVEPOINT {name}")
         try:
-            result = job(conn)
+            result = _kept(job(conn))
         except BaseException as exc:
             conn.execute(f"ROLLBACK TO {name}")
             conn.execute(f"RELEASE {name}")

@@ -250,3 +250,12 @@ async def test_a_failed_fsync_fails_its_writes_and_every_later_write_and_read(
         await db.read(lambda conn: conn.execute("SELECT count(*) FROM t").fetchone()[0])
     with pytest.raises(StoreUnavailable):
         await db.write(insert(2))
+
+
+async def test_a_job_returning_its_cursor_gets_none_back(db: SQLiteDatabase) -> None:
+    # A cursor freed in the event loop's thread resets its statement there, while the
+    # writer (or the reader) may be running that same cached statement for its next job.
+    written = await db.write(lambda c: c.execute("INSERT INTO t VALUES (1, 'one')"))
+    read = await db.read(lambda c: c.execute("SELECT v FROM t"))
+    assert written is None and read is None
+    assert await db.read(lambda c: c.execute("SELECT v FROM t").fetchall()) == [("one",)]
