@@ -10,7 +10,8 @@ One batch (`run_once`):
 
 Each step works on many statements at once: a slice's facts go in one write, and the touched
 records are recomputed a chunk of pairs at a time (their records read, then their facts and
-members, each folded, all saved in one `save_records`), so a batch costs a few round trips (on
+members, each folded, all saved in one `save_records`; a share of a large chunk is read and
+folded by the mapping child, `_facts_or_folded`), so a batch costs a few round trips (on
 SQLite, a few commits) per slice, not a few per statement. Why slices: a record is rebuilt
 from all of its facts whenever a batch touches it, so the larger the batch, the fewer times
 each record is rebuilt while a backlog drains; but only a slice's statements are held in
@@ -46,7 +47,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from lrs.errors import LRSError, StoreUnavailable
 from lrs.model.statements import StoredStatement
@@ -82,6 +83,16 @@ _RECOMPUTE_CHUNK = 1000  # pairs read, folded and saved together
 # 1,000,000 backlog 15% faster than 10000 (100,000: no change) for about 170 MB more; 40000
 # no faster than 20000 for 400 MB more
 _SLICE = 20000
+# A chunk of this many pairs or more (a backlog's) is folded in part by the mapping child,
+# which reads those pairs' facts itself (SQLite: `FactStore.reader`), beside this process
+# reading and folding the rest: this process is held to about one core by the interpreter
+# lock, and the child is idle while records are rebuilt. The child's share: it folds more
+# slowly than this process (it also reads the facts: about 5 µs a fact in SQLite alone).
+# Alternate drains of a 1,000,000 backlog (docs/performance.md): the rebuilds 30.0 / 32.4 s
+# against 35.0 / 38.3 s folding all of them here.
+_LEAST_TO_FOLD_THERE = 500
+_FOLDED_THERE = 0.55
+_NOT_FOLDED = object()  # `_save`: no record folded by the child, fold the facts
 _AHEAD = 2  # slices claimed (and mapping) ahead of the one being written
 # The pause after a batch that was not full: as long as the batch took, from 20 to 100 ms. A
 # batch has a fixed cost (claim, checkpoint, release) about that of projecting a statement,
@@ -417,9 +428,10 @@ class ProjectionWorker:
 
         A chunk of pairs at a time: read their records, then their facts and members, fold,
         and save them together; only the pairs whose save lost are read and folded again.
-        The next chunk is read while one is folded and saved (the readers work beside the
-        interpreter and the writer). `causes`: the statements behind each pair's change
-        (verbs, stored time), carried by its event.
+        Three chunks are in hand at once: one read (by the readers) while the one before it
+        is folded (by the interpreter) and the one before that saved (by the writer), so
+        none of the three waits for the others' work. `causes`: the statements behind each
+        pair's change (verbs, stored time), carried by its event.
         """
         causes = causes or {}
         ordered = sorted(set(pairs))
@@ -428,46 +440,70 @@ class ProjectionWorker:
             for start in range(0, len(ordered), _RECOMPUTE_CHUNK)
         ]
         ahead: asyncio.Future[_ChunkRead] | None = None
+        saving: asyncio.Future[None] | None = None
         try:
             for n, chunk in enumerate(chunks):
                 read = await ahead if ahead is not None else await self._read_chunk(chunk)
                 ahead = None
                 if n + 1 < len(chunks):
                     ahead = asyncio.ensure_future(self._read_chunk(chunks[n + 1]))
-                await self._save_chunk(chunk, read, causes)
-        finally:  # a failure or a cancellation: the chunk read ahead is not needed
-            if ahead is not None:
-                ahead.cancel()
-                await asyncio.gather(ahead, return_exceptions=True)
+                saves = self._saves_of(chunk, read, causes)
+                if saving is not None:
+                    await saving
+                saving = asyncio.ensure_future(self._save_chunk(saves, causes))
+            if saving is not None:
+                await saving
+        finally:  # a failure or a cancellation: what is still in hand is not needed
+            waiting = [f for f in (ahead, saving) if f is not None and not f.done()]
+            for future in waiting:
+                future.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
 
-    async def _save_chunk(
-        self, pairs: Sequence[Pair], read: _ChunkRead, causes: Mapping[Pair, Cause]
-    ) -> None:
-        """Fold and save the chunk's records as `read`; the pairs whose save lost are read,
+    async def _save_chunk(self, saves: list[RecordSave], causes: Mapping[Pair, Cause]) -> None:
+        """Save a chunk's records as folded (`saves`); the pairs whose save lost are read,
         folded and saved again."""
-        pending = list(pairs)
         for _attempt in range(_MAX_SAVE_ATTEMPTS):
-            saved = await self._stores.aggregates.save_records(
-                self._saves_of(pending, read, causes)
-            )
+            saved = await self._stores.aggregates.save_records(saves)
+            pending = [(s.member_id, s.activity_id) for s in saves]
             pending = [pair for pair in pending if pair not in saved]
             if not pending:
                 return
-            read = await self._read_chunk(pending)
-        member_id, activity_id = pending[0]
+            saves = self._saves_of(pending, await self._read_chunk(pending), causes)
+        member_id, activity_id = saves[0].member_id, saves[0].activity_id
         raise StoreUnavailable(f"record {member_id}/{activity_id} is contended; retry later")
 
     async def _read_chunk(self, pairs: Sequence[Pair]) -> _ChunkRead:
         """What folding the pairs' records takes. The records (their revs) are read before
         the facts: see the module docstring."""
         current = await self._stores.aggregates.get_records(pairs)
-        facts = await self._stores.facts.facts_for_pairs(pairs)
         member_ids = sorted({m for m, _a in pairs})
         members = await self._stores.identities.get_members(member_ids)
+        facts, folded = await self._facts_or_folded(pairs, members)
         public = {m: m for m in member_ids}  # the id events name each member by
         if self._disclosure is not None:
             public = await self._disclosure.public_ids(member_ids, members)
-        return _ChunkRead(current, facts, members, public)
+        return _ChunkRead(current, facts, members, public, folded)
+
+    async def _facts_or_folded(
+        self, pairs: Sequence[Pair], members: Mapping[str, Member]
+    ) -> tuple[Mapping[Pair, list[Fact]], Mapping[Pair, dict[str, Any] | None]]:
+        """The facts of a chunk's pairs, or for a share of a large chunk their records
+        already folded by the mapping child from the facts it read (`FactStore.reader`):
+        (facts of the pairs read here, records of the pairs folded there)."""
+        reader = self._stores.facts.reader()
+        if reader is None or len(pairs) < _LEAST_TO_FOLD_THERE:
+            return await self._stores.facts.facts_for_pairs(pairs), {}
+        cut = int(len(pairs) * _FOLDED_THERE)
+        there, here = pairs[:cut], pairs[cut:]
+        version = self._projector.mapping.version
+        wanted = {m: members[m] for m, _a in there if m in members}
+        folded, facts = await together(
+            self._mapper.fold(reader, there, wanted, version),
+            self._stores.facts.facts_for_pairs(here),
+        )
+        if folded is None:  # no child: all of them here
+            return await self._stores.facts.facts_for_pairs(pairs), {}
+        return facts, folded
 
     def _saves_of(
         self, pairs: Sequence[Pair], read: _ChunkRead, causes: Mapping[Pair, Cause]
@@ -483,6 +519,7 @@ class ProjectionWorker:
                 now + i,
                 public_id=read.public[pair[0]],
                 cause=causes.get(pair),
+                folded=read.folded.get(pair, _NOT_FOLDED),
             )
             for i, pair in enumerate(pairs)
         ]
@@ -497,11 +534,16 @@ class ProjectionWorker:
         *,
         public_id: str,
         cause: Cause | None = None,
+        folded: object = _NOT_FOLDED,
     ) -> RecordSave:
+        """`folded`: the record as the mapping child folded it, if it did."""
         member_id, activity_id = pair
-        record = fold_for_member(
-            member_id, activity_id, facts, member, self._projector.mapping.version
-        )
+        if folded is _NOT_FOLDED:
+            record = fold_for_member(
+                member_id, activity_id, facts, member, self._projector.mapping.version
+            )
+        else:
+            record = cast(dict[str, Any] | None, folded)
         old = current.record if current else None
         # Save even when nothing changed (or nothing exists): moving the rev is what makes
         # a concurrent save computed from older facts fail (see the module docstring).
@@ -604,6 +646,7 @@ class _ChunkRead(NamedTuple):
     facts: Mapping[Pair, list[Fact]]
     members: Mapping[str, Member]
     public: Mapping[str, str]
+    folded: Mapping[Pair, dict[str, Any] | None]  # records the mapping child folded
 
 
 class _Batch:

@@ -52,9 +52,22 @@ class Fact:
         return (self.member_id, self.activity_id)
 
 
+class FactsReader(Protocol):
+    """`FactStore.facts_for_pairs`, callable in another process (`FactStore.reader`)."""
+
+    def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
+        """As `FactStore.facts_for_pairs`, blocking."""
+        ...
+
+
 @runtime_checkable
 class FactStore(Protocol):
     """Statement contributions, keyed by statement id."""
+
+    def reader(self) -> FactsReader | None:
+        """A picklable reader of the facts that another process (the worker's mapping child)
+        can use on its own, or None when the store has none (MongoDB)."""
+        ...
 
     async def put_facts(self, facts: Sequence[Fact], voiding: Sequence[str] = ()) -> list[Fact]:
         """Insert or replace each fact; `voided` is kept True once it is (never un-voided).

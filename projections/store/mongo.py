@@ -91,6 +91,10 @@ class MongoFactStore:
     def __init__(self, db: MongoDatabase) -> None:
         self._docs = db["projection_facts"]
 
+    def reader(self) -> None:
+        """None: another process would need its own client; the worker reads here."""
+        return None
+
     async def create_indexes(self) -> None:
         """The indexes serving pair, actor and unmatched lookups."""
         await self._docs.create_indexes(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -141,6 +142,38 @@ def _void(conn: sqlite3.Connection, voiding: Sequence[str]) -> list[Fact]:
     return found
 
 
+def _facts_for_pairs(conn: sqlite3.Connection, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
+    found: dict[Pair, list[Fact]] = {}
+    for part in chunks(list(dict.fromkeys(pairs))):
+        sql, params = select_pairs(_prefixed(_FACT_COLUMNS), "projection_facts", part)
+        sql += " WHERE t.voided = 0 ORDER BY t.statement_id"
+        for row in conn.execute(sql, params):
+            found.setdefault((row[2], row[3]), []).append(_fact(row))
+    return found
+
+
+_READER_CACHE_KIB = 65536  # the page cache of a reader in another process (64 MiB)
+_reader_conns: dict[str, sqlite3.Connection] = {}  # per process: path → its connection
+
+
+@dataclass(frozen=True)
+class SQLiteFactsReader:
+    """`facts_for_pairs` from another process (`FactStore.reader`): a read-only connection of
+    its own, opened on first use and kept for the process's life. Each query sees what had
+    committed when it began, as the store's own readers do."""
+
+    path: str
+
+    def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
+        """Non-voided facts per pair."""
+        conn = _reader_conns.get(self.path)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            conn.execute(f"PRAGMA cache_size=-{_READER_CACHE_KIB}")
+            _reader_conns[self.path] = conn
+        return _facts_for_pairs(conn, pairs) if pairs else {}
+
+
 class SQLiteFactStore:
     """Facts, one row per statement id."""
 
@@ -194,18 +227,11 @@ class SQLiteFactStore:
 
     async def facts_for_pairs(self, pairs: Sequence[Pair]) -> dict[Pair, list[Fact]]:
         """Non-voided facts per pair, a chunk of pairs per indexed query."""
+        return await self._db.read(lambda conn: _facts_for_pairs(conn, pairs)) if pairs else {}
 
-        def job(conn: sqlite3.Connection) -> dict[Pair, list[Fact]]:
-            found: dict[Pair, list[Fact]] = {}
-            for part in chunks(list(dict.fromkeys(pairs))):
-                sql, params = select_pairs(_prefixed(_FACT_COLUMNS), "projection_facts", part)
-                sql += " WHERE t.voided = 0 ORDER BY t.statement_id"
-                for row in conn.execute(sql, params):
-                    fact = _fact(row)
-                    found.setdefault((row[2], row[3]), []).append(fact)
-            return found
-
-        return await self._db.read(job) if pairs else {}
+    def reader(self) -> SQLiteFactsReader:
+        """The file's path: another process opens it read-only (WAL: beside this one's writer)."""
+        return SQLiteFactsReader(str(self._db.path))
 
     async def facts_for_actors(self, actor_keys: Sequence[str]) -> list[Fact]:
         """Non-voided facts of these actor keys."""

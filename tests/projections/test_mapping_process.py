@@ -13,11 +13,19 @@ from lrs.model.statements import StatementIndex, StoredStatement
 from lrs.store.base import Backend
 from projections import mapping_process
 from projections import worker as worker_module
+from projections.aggregates import fold_for_member
 from projections.facts import Projector
 from projections.mapping_process import StatementMapper, assess_here
 from projections.store import ProjectionStores
 from projections.worker import ProjectionWorker
-from tests.projections.conftest import COURSE, Writer, hris_actor, mbox_actor, statement
+from tests.projections.conftest import (
+    COURSE,
+    Writer,
+    hris_actor,
+    hris_knows,
+    mbox_actor,
+    statement,
+)
 
 
 def stored(body: dict, n: int) -> StoredStatement:
@@ -231,3 +239,82 @@ def test_the_mapping_child_is_set_from_the_environment() -> None:
     expected = 1 if (os.cpu_count() or 1) > 1 else 0
     assert ProjectionSettings.from_env({}).worker_mapping_processes == expected
     assert ProjectionSettings().worker_mapping_processes == expected
+
+
+async def test_a_backlog_chunk_is_folded_partly_in_the_child_as_it_would_be_here(
+    backend: Backend, stores: ProjectionStores, projector: Projector, writer: Writer
+) -> None:
+    learners = worker_module._LEAST_TO_FOLD_THERE + 100  # one chunk of pairs, large enough
+    await hris_knows(stores, *(f"E{n:04d}" for n in range(learners)))
+    await writer.store(
+        *(
+            statement(
+                "passed" if n % 2 else "attempted",
+                actor=hris_actor(f"E{n:04d}"),
+                result={"score": {"raw": n % 10, "max": 10}},
+            )
+            for n in range(learners)
+        )
+    )
+    mapper = StatementMapper(projector, processes=1, least=1)
+    folded_there: list[int] = []
+    fold = mapper.fold
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        records = await fold(*args, **kwargs)
+        folded_there.append(len(records) if records is not None else 0)
+        return records
+
+    mapper.fold = counted  # type: ignore[method-assign]
+    worker = ProjectionWorker(backend.statements, stores, projector, mapper=mapper)
+    assert await worker.drain() == learners
+    sqlite = stores.facts.reader() is not None  # MongoDB: every pair is folded here
+    assert sum(folded_there) == (int(learners * worker_module._FOLDED_THERE) if sqlite else 0)
+    pairs = [(f"E{n:04d}", COURSE) for n in range(learners)]
+    facts = await stores.facts.facts_for_pairs(pairs)
+    members = await stores.identities.get_members([m for m, _a in pairs])
+    version = projector.mapping.version
+    for member_id, activity_id in pairs:
+        stored_record = await stores.aggregates.get_record(member_id, activity_id)
+        assert stored_record is not None
+        assert stored_record.record == fold_for_member(
+            member_id,
+            activity_id,
+            facts[(member_id, activity_id)],
+            members.get(member_id),
+            version,
+        )
+
+
+async def test_the_facts_reader_of_another_process_reads_what_the_store_reads(
+    backend: Backend, stores: ProjectionStores, writer: Writer, projector: Projector
+) -> None:
+    reader = stores.facts.reader()
+    if reader is None:
+        pytest.skip("MongoDB's fact store has no reader for another process")
+    await hris_knows(stores, "E1", "E2")
+    await writer.store(
+        statement("attempted", actor=hris_actor("E1")),
+        statement("completed", actor=hris_actor("E1")),
+        statement("attempted", actor=hris_actor("E2")),
+    )
+    assert await ProjectionWorker(backend.statements, stores, projector).drain() == 3
+    pairs = [("E1", COURSE), ("E2", COURSE), ("E3", COURSE)]
+    in_child = await asyncio.get_running_loop().run_in_executor(None, reader.facts_for_pairs, pairs)
+    assert in_child == await stores.facts.facts_for_pairs(pairs)
+    assert [len(in_child[p]) for p in pairs[:2]] == [2, 1] and ("E3", COURSE) not in in_child
+
+
+async def test_a_fold_that_fails_in_the_child_is_left_to_this_process(
+    projector: Projector, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from projections.store.sqlite import SQLiteFactsReader
+
+    mapper = StatementMapper(projector, processes=1, least=1)
+    missing = SQLiteFactsReader(str(tmp_path / "no-such-dir" / "lrs.sqlite3"))
+    try:
+        assert await mapper.fold(missing, [("E1", COURSE)], {}, "v") is None
+        assert mapper._failed and mapper._pool is None
+        assert await mapper.fold(missing, [("E1", COURSE)], {}, "v") is None  # not tried again
+    finally:
+        mapper.close()
