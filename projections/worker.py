@@ -88,8 +88,8 @@ _SLICE = 20000
 # reading and folding the rest: this process is held to about one core by the interpreter
 # lock, and the child is idle while records are rebuilt. The child's share: it folds more
 # slowly than this process (it also reads the facts: about 5 µs a fact in SQLite alone).
-# Alternate drains of a 1,000,000 backlog (docs/performance.md): the rebuilds 30.0 / 32.4 s
-# against 35.0 / 38.3 s folding all of them here.
+# Alternate drains of a 1,000,000 backlog (docs/performance.md), with the three chunks in
+# hand of `recompute`: the rebuilds 33.2 / 34.2 s against 38.8 / 39.1 s folding all here.
 _LEAST_TO_FOLD_THERE = 500
 _FOLDED_THERE = 0.55
 _NOT_FOLDED = object()  # `_save`: no record folded by the child, fold the facts
