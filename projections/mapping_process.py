@@ -175,8 +175,8 @@ class StatementMapper:
     ) -> dict[Pair, dict[str, Any] | None] | None:
         """The records of these pairs folded in the child from the facts `reader` reads
         there (`projections.worker.ProjectionWorker.recompute`); None when there is no child
-        (not configured, or it failed): the caller folds them itself."""
-        if self._processes < 1 or self._failed:
+        (not configured, or it failed: see `has_child`): the caller folds them itself."""
+        if not self.has_child:
             return None
         try:
             pool = self._pool or self._start()
@@ -184,22 +184,29 @@ class StatementMapper:
                 pool, _fold_in_child, reader, pairs, members, mapping_version
             )
         except Exception as exc:  # died, could not start, or the reader failed there
-            log.warning("folding in a child process failed (%s); folding in this one", exc)
-            self._failed = True
-            self.close()
+            self._give_up(exc, "folding")
             return None
+
+    @property
+    def has_child(self) -> bool:
+        """Whether work may go to a child: one is configured and none has failed."""
+        return self._processes >= 1 and not self._failed
 
     def _to_child(self, size: int) -> bool:
         """Whether a slice of `size` claimed statements goes (in part) to the child."""
-        return self._processes >= 1 and not self._failed and size >= self._least
+        return self.has_child and size >= self._least
 
     def _child_failed(
         self, exc: Exception, statements: Sequence[StoredStatement]
     ) -> list[Assessment]:
-        log.warning("mapping in a child process failed (%s); mapping in this one", exc)
+        self._give_up(exc, "mapping")
+        return assess_here(self._projector, statements)
+
+    def _give_up(self, exc: Exception, doing: str) -> None:
+        """A child failed: stop it, and do everything in this process from now on."""
+        log.warning("%s in a child process failed (%s); %s in this one", doing, exc, doing)
         self._failed = True
         self.close()
-        return assess_here(self._projector, statements)
 
     def _start(self) -> ProcessPoolExecutor:
         self._pool = ProcessPoolExecutor(

@@ -464,8 +464,7 @@ class ProjectionWorker:
         folded and saved again."""
         for _attempt in range(_MAX_SAVE_ATTEMPTS):
             saved = await self._stores.aggregates.save_records(saves)
-            pending = [(s.member_id, s.activity_id) for s in saves]
-            pending = [pair for pair in pending if pair not in saved]
+            pending = [pair for s in saves if (pair := (s.member_id, s.activity_id)) not in saved]
             if not pending:
                 return
             saves = self._saves_of(pending, await self._read_chunk(pending), causes)
@@ -490,19 +489,20 @@ class ProjectionWorker:
         """The facts of a chunk's pairs, or for a share of a large chunk their records
         already folded by the mapping child from the facts it read (`FactStore.reader`):
         (facts of the pairs read here, records of the pairs folded there)."""
-        reader = self._stores.facts.reader()
-        if reader is None or len(pairs) < _LEAST_TO_FOLD_THERE:
-            return await self._stores.facts.facts_for_pairs(pairs), {}
+        facts_store = self._stores.facts
+        reader = facts_store.reader()
+        if reader is None or len(pairs) < _LEAST_TO_FOLD_THERE or not self._mapper.has_child:
+            return await facts_store.facts_for_pairs(pairs), {}
         cut = int(len(pairs) * _FOLDED_THERE)
         there, here = pairs[:cut], pairs[cut:]
         version = self._projector.mapping.version
         wanted = {m: members[m] for m, _a in there if m in members}
         folded, facts = await together(
             self._mapper.fold(reader, there, wanted, version),
-            self._stores.facts.facts_for_pairs(here),
+            facts_store.facts_for_pairs(here),
         )
-        if folded is None:  # no child: all of them here
-            return await self._stores.facts.facts_for_pairs(pairs), {}
+        if folded is None:  # the child failed: its share is read here too
+            return {**facts, **await facts_store.facts_for_pairs(there)}, {}
         return facts, folded
 
     def _saves_of(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+from pathlib import Path
 
 import orjson
 import pytest
@@ -306,8 +307,8 @@ async def test_the_facts_reader_of_another_process_reads_what_the_store_reads(
 
 
 async def test_a_fold_that_fails_in_the_child_is_left_to_this_process(
-    projector: Projector, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    projector: Projector, tmp_path: Path
+) -> None:
     from projections.store.sqlite import SQLiteFactsReader
 
     mapper = StatementMapper(projector, processes=1, least=1)
@@ -318,3 +319,27 @@ async def test_a_fold_that_fails_in_the_child_is_left_to_this_process(
         assert await mapper.fold(missing, [("E1", COURSE)], {}, "v") is None  # not tried again
     finally:
         mapper.close()
+
+
+async def test_a_chunk_whose_child_fold_fails_is_read_and_folded_here_whole(
+    backend: Backend, stores: ProjectionStores, projector: Projector, writer: Writer
+) -> None:
+    learners = worker_module._LEAST_TO_FOLD_THERE + 100
+    await hris_knows(stores, *(f"E{n:04d}" for n in range(learners)))
+    await writer.store(
+        *(statement("completed", actor=hris_actor(f"E{n:04d}")) for n in range(learners))
+    )
+    mapper = StatementMapper(projector, processes=1, least=learners + 1)  # maps here
+    asked: list[int] = []
+
+    async def failing(reader, pairs, members, version):  # type: ignore[no-untyped-def]
+        asked.append(len(pairs))
+        return None  # as `fold` answers once the child has failed
+
+    mapper.fold = failing  # type: ignore[method-assign]
+    worker = ProjectionWorker(backend.statements, stores, projector, mapper=mapper)
+    assert await worker.drain() == learners
+    assert asked == ([int(learners * worker_module._FOLDED_THERE)] if stores.facts.reader() else [])
+    for n in range(learners):
+        got = await stores.aggregates.get_record(f"E{n:04d}", COURSE)
+        assert got is not None and got.record is not None and got.record["learning_completed"]
