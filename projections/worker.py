@@ -4,8 +4,10 @@ One batch (`run_once`):
 1. a slice at a time (`_SLICE` statements): list statements awaiting projection and lease
    them (`WorkStore.claim`; another worker's unexpired lease is skipped, an expired one
    taken over), then store each one's fact (its contribution, with its member or none yet)
-   and mark the targets of voiding statements voided;
-2. once every slice is written, recompute every (member, activity) the batch touched;
+   and mark the targets of voiding statements voided; their data-quality items are held for
+   the batch (`projections.quality.HeldNotes`);
+2. once every slice is written, recompute every (member, activity) the batch touched, and
+   write the batch's data-quality items in one write;
 3. only then mark the statements projected (the checkpoint), note progress, drop the leases.
 
 Each step works on many statements at once: a slice's facts go in one write, and the touched
@@ -15,7 +17,8 @@ folded by the mapping child, `_facts_or_folded`), so a batch costs a few round t
 SQLite, a few commits) per slice, not a few per statement. Why slices: a record is rebuilt
 from all of its facts whenever a batch touches it, so the larger the batch, the fewer times
 each record is rebuilt while a backlog drains; but only a slice's statements are held in
-memory (a batch keeps their ids, the pairs touched and what changed each). A batch that takes
+memory (a batch keeps their ids, the pairs touched and what changed each, and their
+data-quality items: about one per statement of an unknown learner). A batch that takes
 more than half the lease leases its statements again (`_renew_leases`).
 
 Why nothing is lost or counted twice: a fact is keyed by its statement id and derived from the
@@ -60,7 +63,7 @@ from projections.mapping_process import StatementMapper
 from projections.member_events import member_events
 from projections.provisioning import Provisioner
 from projections.pseudonyms import Disclosure
-from projections.quality import QualityRecorder
+from projections.quality import HeldNotes, QualityRecorder
 from projections.store import ProjectionStores
 from projections.store.base import Fact, Member, Pair, RecordSave, StoredRecord
 from projections.store.quality import QualityIssue
@@ -156,7 +159,11 @@ class ProjectionWorker:
         if not batch.ids:
             return 0
         await self._renew_leases(batch)
-        await self.recompute(batch.touched, causes=batch.causes)
+        # the slices' quality items (`HeldNotes`) are written beside the first rebuilds
+        await together(
+            self._quality.write(batch.quality),
+            self.recompute(batch.touched, causes=batch.causes),
+        )
         # Together: on SQLite one group commit. Should a lease go before its checkpoint (on
         # MongoDB), another worker may apply the statements again: harmless, only wasted.
         await asyncio.gather(
@@ -186,7 +193,10 @@ class ProjectionWorker:
                 # done: kept, its result (the slice's assessments) would live as long as the
                 # batch, and a batch's memory would grow with its size, not with a slice
                 waiting.remove(mapping)
-                batch.add(statements, *await self._write_facts(statements, assessments=assessments))
+                written = await self._write_facts(
+                    statements, assessments=assessments, notes=batch.quality
+                )
+                batch.add(statements, *written)
                 await self._renew_leases(batch)
             await claiming  # raises what stopped the claims, if anything did
         finally:  # a failure or a cancellation: what was claimed ahead lapses with its leases
@@ -334,9 +344,11 @@ class ProjectionWorker:
         *,
         settle: bool = False,
         assessments: Sequence[Assessment | None] | None = None,
+        notes: HeldNotes | None = None,
     ) -> tuple[set[Pair], dict[Pair, Cause]]:
         """`apply` but the recompute: the pairs the statements touch and what changed each.
-        `assessments`: the statements' (`_assess`), when they are already mapped."""
+        `assessments`: the statements' (`_assess`), when they are already mapped; `notes`:
+        where the data-quality items go to be written later (a batch's), else written now."""
         contributions = []
         issues = []
         others: dict[str, str] = {}  # statement id → actor key, of issues without contribution
@@ -357,7 +369,7 @@ class ProjectionWorker:
         # The queue and the facts are apart: their writes go at once (on SQLite, often in
         # one group commit).
         _noted, (before, voided) = await together(
-            self._note_quality(statements, issues, contributions, members, settle, others),
+            self._note_quality(statements, issues, contributions, members, settle, others, notes),
             self._store_facts(facts, list(voiding)),
         )
         touched = _pairs(before.values()) | _pairs(facts) | _pairs(voided)
@@ -381,9 +393,11 @@ class ProjectionWorker:
         members: dict[str, str | None],
         settle: bool,
         others: dict[str, str],
+        notes: HeldNotes | None,
     ) -> None:
-        """The batch's data-quality issues and held actors to the queue at once; the items of
-        statements applied again (`settle`) or voided now are resolved unless still found."""
+        """The batch's data-quality issues and held actors to the queue at once (or to
+        `notes`, written with the batch's other slices'); the items of statements applied
+        again (`settle`) or voided now are resolved unless still found."""
         settled = [s.id for s in statements] if settle else []
         settled += [s.voids for s in statements if s.voids is not None]
         if not issues and not settled and all(members.values()):
@@ -391,7 +405,10 @@ class ProjectionWorker:
         by_statement = {c.statement_id: members[c.actor_key] for _s, c in contributions}
         by_statement.update((sid, members[key]) for sid, key in others.items())
         held = [c for s, c in contributions if members[c.actor_key] is None and not s.voided]
-        await self._quality.note(settled, issues, held, by_statement)
+        if notes is None:
+            await self._quality.note(settled, issues, held, by_statement)
+        else:
+            await self._quality.hold(notes, settled, issues, held, by_statement)
 
     async def _members_for(self, keys: Sequence[str]) -> dict[str, str | None]:
         """Member of each actor key; under `LRS_UNKNOWN_LEARNERS=provision` unclaimed
@@ -660,6 +677,7 @@ class _Batch:
         self.newest_us = 0
         self.touched: set[Pair] = set()
         self.causes: dict[Pair, Cause] = {}
+        self.quality = HeldNotes()  # the slices' data-quality items, written once
 
     def add(
         self, statements: Sequence[StoredStatement], touched: set[Pair], causes: dict[Pair, Cause]

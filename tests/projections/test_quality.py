@@ -299,3 +299,73 @@ def test_open_items_of_statements_are_found_by_the_statement_index() -> None:
     assert plan == [
         "SEARCH marketplace_quality USING INDEX marketplace_quality_statement (statement_id=?)"
     ]
+
+
+async def test_notes_held_over_slices_end_as_if_each_slice_wrote_in_turn(
+    stores: ProjectionStores,
+) -> None:
+    """A batch's slices hold their notes (`QualityRecorder.hold`) and `write` them in one
+    write of the items: an item found before its statement is settled is resolved, one found
+    by the settling slice or after it stays open, and an older open item is resolved."""
+    from projections.quality import SCORE, HeldNotes, QualityRecorder
+    from projections.store.quality import QualityIssue
+
+    def issue(sid: str) -> QualityIssue:
+        return QualityIssue(sid, SCORE, "score", {"raw": 300}, "E1", COURSE)
+
+    writes: list[int] = []
+    real = stores.quality
+
+    class Counted:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real, name)
+
+        async def record_issues(self, issues, version, now_us):  # type: ignore[no-untyped-def]
+            writes.append(len(issues))
+            return await real.record_issues(issues, version, now_us)
+
+    recorder = QualityRecorder(Counted(), stores.identities, lambda: "1", lambda: 5)  # type: ignore[arg-type]
+    await recorder.note([], [issue("w")], [], {})  # open from an earlier batch
+    notes = HeldNotes()
+    await recorder.hold(notes, [], [issue("x")], [], {})
+    await recorder.hold(notes, ["x", "w", "z", "v"], [issue("z")], [], {})
+    await recorder.hold(notes, [], [issue("v")], [], {})
+    assert writes == [1]  # held: nothing written yet
+    assert await stores.quality.get_item(f"{SCORE}:x") is None
+    await recorder.write(notes)
+    assert writes == [1, 3]  # the slices' items in one write
+    assert sorted(await open_items(stores)) == [f"{SCORE}:v", f"{SCORE}:z"]
+    resolved = [i.item_id for i in await stores.quality.list_items(RESOLVED)]
+    assert sorted(resolved) == [f"{SCORE}:w", f"{SCORE}:x"]
+
+
+async def test_a_batch_writes_its_slices_quality_items_once(
+    stores: ProjectionStores, make_worker, writer: Writer, monkeypatch
+) -> None:
+    """The items of a batch's slices (held learners here) go to the queue in one write,
+    before the checkpoint; a statement voided before it is claimed has none."""
+    from projections import worker as worker_module
+    from projections.quality import UNKNOWN_LEARNER
+    from tests.projections.conftest import voiding
+
+    monkeypatch.setattr(worker_module, "_SLICE", 2)
+    real = stores.quality
+    writes: list[int] = []
+
+    class Counted:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real, name)
+
+        async def record_issues(self, issues, version, now_us):  # type: ignore[no-untyped-def]
+            writes.append(len(issues))
+            return await real.record_issues(issues, version, now_us)
+
+    worker = make_worker(batch=10)
+    worker._quality._store = Counted()
+    strangers = [mbox_actor(f"stranger{n}@example.com") for n in range(4)]
+    ids = await writer.store(*(statement("attempted", actor=a) for a in strangers))
+    await writer.store(voiding(ids[0]))  # in the third slice
+    assert await worker.run_once() == 5
+    assert writes == [3]  # three slices, one write
+    assert sorted(await open_items(stores)) == sorted(f"{UNKNOWN_LEARNER}:{i}" for i in ids[1:])
+    assert await worker._statements.count_awaiting_projection() == 0
