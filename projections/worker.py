@@ -382,9 +382,7 @@ class ProjectionWorker:
     ) -> tuple[dict[str, Fact], list[Fact]]:
         """Write the facts and void the targets of the voiding statements: (the facts as
         they were before, the facts voided)."""
-        facts_store = self._stores.facts
-        before = await facts_store.get_facts([f.statement_id for f in facts])
-        return before, await facts_store.put_facts(facts, voiding)
+        return await self._stores.facts.replace_facts(facts, voiding)
 
     async def _note_quality(
         self,

@@ -75,6 +75,15 @@ class FactStore(Protocol):
         job, so one commit, not two): its result, or [] when `voiding` is empty."""
         ...
 
+    async def replace_facts(
+        self, facts: Sequence[Fact], voiding: Sequence[str] = ()
+    ) -> tuple[dict[str, Fact], list[Fact]]:
+        """`put_facts`, and the facts of the same statements as they were just before
+        (`get_facts`): (those facts, `put_facts`' result). SQLite reads them in the writer's
+        job that writes the new ones: its page cache holds the pages the last writes
+        touched, where a reader's cache is dropped at every commit."""
+        ...
+
     async def get_facts(self, ids: Sequence[str]) -> dict[str, Fact]:
         """The facts among `ids`, voided or not."""
         ...

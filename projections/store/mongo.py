@@ -120,6 +120,13 @@ class MongoFactStore:
         await asyncio.gather(*(put(f) for f in facts))
         return await self.void_facts(voiding)
 
+    async def replace_facts(
+        self, facts: Sequence[Fact], voiding: Sequence[str] = ()
+    ) -> tuple[dict[str, Fact], list[Fact]]:
+        """Read, then put."""
+        before = await self.get_facts([f.statement_id for f in facts])
+        return before, await self.put_facts(facts, voiding)
+
     async def get_facts(self, ids: Sequence[str]) -> dict[str, Fact]:
         """The facts among ids."""
         if not ids:

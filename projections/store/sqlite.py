@@ -128,6 +128,41 @@ def _select_facts(
     return [_fact(row) for row in conn.execute(sql + " LIMIT ?", (*params, limit))]
 
 
+def _fact_rows(facts: Sequence[Fact]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            f.statement_id,
+            f.actor_key,
+            f.member_id,
+            f.activity_id,
+            f.stored_us,
+            int(f.voided),
+            orjson.dumps(f.data),
+        )
+        for f in facts
+    ]
+
+
+def _upsert_facts(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert or replace; voided stays set."""
+    conn.executemany(
+        f"INSERT INTO projection_facts ({_FACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(statement_id) DO UPDATE SET actor_key = excluded.actor_key, "
+        "member_id = excluded.member_id, activity_id = excluded.activity_id, "
+        "stored_us = excluded.stored_us, data = excluded.data, "
+        "voided = max(projection_facts.voided, excluded.voided)",
+        rows,
+    )
+
+
+def _facts_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Fact]:
+    found: dict[str, Fact] = {}
+    for part in chunks(list(dict.fromkeys(ids))):
+        for fact in _select_facts(conn, f"statement_id IN ({marks(len(part))})", part):
+            found[fact.statement_id] = fact
+    return found
+
+
 def _void(conn: sqlite3.Connection, voiding: Sequence[str]) -> list[Fact]:
     """`void_facts` in the writer's job: the facts after."""
     ids = list(dict.fromkeys(voiding))
@@ -183,43 +218,33 @@ class SQLiteFactStore:
 
     async def put_facts(self, facts: Sequence[Fact], voiding: Sequence[str] = ()) -> list[Fact]:
         """Upsert; voided stays set. Then `voiding` voided, in the same writer job."""
-        rows = [
-            (
-                f.statement_id,
-                f.actor_key,
-                f.member_id,
-                f.activity_id,
-                f.stored_us,
-                int(f.voided),
-                orjson.dumps(f.data),
-            )
-            for f in facts
-        ]
+        rows = _fact_rows(facts)
 
         def job(conn: sqlite3.Connection) -> list[Fact]:
-            conn.executemany(
-                f"INSERT INTO projection_facts ({_FACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(statement_id) DO UPDATE SET actor_key = excluded.actor_key, "
-                "member_id = excluded.member_id, activity_id = excluded.activity_id, "
-                "stored_us = excluded.stored_us, data = excluded.data, "
-                "voided = max(projection_facts.voided, excluded.voided)",
-                rows,
-            )
+            _upsert_facts(conn, rows)
             return _void(conn, voiding)
 
         return await self._db.write(job) if rows or voiding else []
 
+    async def replace_facts(
+        self, facts: Sequence[Fact], voiding: Sequence[str] = ()
+    ) -> tuple[dict[str, Fact], list[Fact]]:
+        """`put_facts`, the facts as they were read first in the same writer job. Alternate
+        drains of a 1,000,000 backlog (docs/performance.md): the slices 48.0 / 48.6 s against
+        49.2 / 51.8 s reading them beforehand on a reader."""
+        rows = _fact_rows(facts)
+        ids = [f.statement_id for f in facts]
+
+        def job(conn: sqlite3.Connection) -> tuple[dict[str, Fact], list[Fact]]:
+            before = _facts_by_id(conn, ids)
+            _upsert_facts(conn, rows)
+            return before, _void(conn, voiding)
+
+        return await self._db.write(job) if rows or voiding else ({}, [])
+
     async def get_facts(self, ids: Sequence[str]) -> dict[str, Fact]:
         """The facts among ids."""
-
-        def job(conn: sqlite3.Connection) -> dict[str, Fact]:
-            found: dict[str, Fact] = {}
-            for part in chunks(list(dict.fromkeys(ids))):
-                for fact in _select_facts(conn, f"statement_id IN ({marks(len(part))})", part):
-                    found[fact.statement_id] = fact
-            return found
-
-        return await self._db.read(job) if ids else {}
+        return await self._db.read(lambda conn: _facts_by_id(conn, ids)) if ids else {}
 
     async def void_facts(self, ids: Sequence[str]) -> list[Fact]:
         """Mark voided, tombstones for the unknown; the facts after."""

@@ -82,9 +82,9 @@ async def test_a_worker_batch_runs_with_the_collector_off(
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
             return getattr(real, name)
 
-        async def put_facts(self, facts, voiding=()):  # type: ignore[no-untyped-def]
+        async def replace_facts(self, facts, voiding=()):  # type: ignore[no-untyped-def]
             seen.append(gc.isenabled())
-            return await real.put_facts(facts, voiding)
+            return await real.replace_facts(facts, voiding)
 
     gc.enable()
     worker = make_worker()

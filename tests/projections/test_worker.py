@@ -340,9 +340,9 @@ async def test_a_batch_writes_facts_a_slice_at_a_time_and_saves_each_record_once
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
             return getattr(real_facts, name)
 
-        async def put_facts(self, facts, voiding=()):  # type: ignore[no-untyped-def]
+        async def replace_facts(self, facts, voiding=()):  # type: ignore[no-untyped-def]
             fact_writes.append(len(facts))
-            return await real_facts.put_facts(facts, voiding)
+            return await real_facts.replace_facts(facts, voiding)
 
     class Records:
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
@@ -391,10 +391,10 @@ async def test_a_long_batch_renews_its_leases_before_they_lapse(
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
             return getattr(real_facts, name)
 
-        async def put_facts(self, facts, voiding=()):  # type: ignore[no-untyped-def]
+        async def replace_facts(self, facts, voiding=()):  # type: ignore[no-untyped-def]
             first.extend(f.statement_id for f in facts[:1] if not first)
             now[0] += 4_000_000  # each slice takes 4 s of a 10 s lease
-            return await real_facts.put_facts(facts, voiding)
+            return await real_facts.replace_facts(facts, voiding)
 
         async def facts_for_pairs(self, pairs):  # type: ignore[no-untyped-def]
             # rebuilding, 12 s after the first claim: another worker tries the first slice
@@ -438,11 +438,11 @@ async def test_a_slice_is_let_go_once_its_facts_are_written(
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
             return getattr(real_facts, name)
 
-        async def put_facts(self, facts, voiding=()):  # type: ignore[no-untyped-def]
+        async def replace_facts(self, facts, voiding=()):  # type: ignore[no-untyped-def]
             contributions = [c for r in mapped if (c := r()) is not None]
             alive.append(sum(1 for c in contributions if c.statement_id in written))
             written.update(f.statement_id for f in facts)
-            return await real_facts.put_facts(facts, voiding)
+            return await real_facts.replace_facts(facts, voiding)
 
     worker._mapper = Mapper()
     worker._stores = with_(stores, facts=Facts())  # type: ignore[arg-type]

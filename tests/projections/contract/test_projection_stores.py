@@ -52,6 +52,20 @@ async def test_facts_round_trip_and_replace(stores: ProjectionStores) -> None:
     assert await stores.facts.get_facts([]) == {}
 
 
+async def test_replacing_facts_gives_them_as_they_were(stores: ProjectionStores) -> None:
+    await stores.facts.put_facts([fact(1), fact(2, voided=True)])
+    before, voided = await stores.facts.replace_facts(
+        [fact(1, activity="B"), fact(2, activity="B"), fact(3)], ["s001", "s009"]
+    )
+    assert before == {"s001": fact(1), "s002": fact(2, voided=True)}  # s003 was not there
+    assert sorted(f.statement_id for f in voided) == ["s001", "s009"]
+    got = await stores.facts.get_facts(["s001", "s002", "s003", "s009"])
+    assert got["s001"] == fact(1, activity="B", voided=True)
+    assert got["s002"] == fact(2, activity="B", voided=True)  # voided stays set
+    assert got["s003"] == fact(3) and got["s009"].activity_id is None  # a tombstone
+    assert await stores.facts.replace_facts([]) == ({}, [])
+
+
 async def pair_facts(stores: ProjectionStores, member_id: str, activity_id: str) -> list[Fact]:
     """One pair's non-voided facts, through the batch read the worker uses."""
     pair = (member_id, activity_id)
