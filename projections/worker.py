@@ -371,18 +371,12 @@ class ProjectionWorker:
         # one group commit).
         _noted, (before, voided) = await together(
             self._note_quality(statements, issues, contributions, members, settle, others, notes),
-            self._store_facts(facts, list(voiding)),
+            # the facts as they were, read in the write (`replace_facts`), and those voided
+            self._stores.facts.replace_facts(facts, list(voiding)),
         )
         touched = _pairs(before.values()) | _pairs(facts) | _pairs(voided)
         voided_at = None if settle else voiding  # applied again: not newly stored
         return touched, change_causes(facts, before, voided, voided_at=voided_at)
-
-    async def _store_facts(
-        self, facts: Sequence[Fact], voiding: Sequence[str]
-    ) -> tuple[dict[str, Fact], list[Fact]]:
-        """Write the facts and void the targets of the voiding statements: (the facts as
-        they were before, the facts voided)."""
-        return await self._stores.facts.replace_facts(facts, voiding)
 
     async def _note_quality(
         self,
@@ -480,7 +474,7 @@ class ProjectionWorker:
         folded and saved again."""
         for _attempt in range(_MAX_SAVE_ATTEMPTS):
             saved = await self._stores.aggregates.save_records(saves)
-            pending = [pair for s in saves if (pair := (s.member_id, s.activity_id)) not in saved]
+            pending = [s.pair for s in saves if s.pair not in saved]
             if not pending:
                 return
             saves = self._saves_of(pending, await self._read_chunk(pending), causes)
