@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from lrs.store.base import Backend
 from projections.reconcile import Reconciler
@@ -301,6 +304,21 @@ def test_open_items_of_statements_are_found_by_the_statement_index() -> None:
     ]
 
 
+class CountedWrites:
+    """A quality store noting the size of each `record_issues` in `writes`."""
+
+    def __init__(self, real: Any, writes: list[int]) -> None:
+        self._real = real
+        self._writes = writes
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def record_issues(self, issues: Any, version: str, now_us: int) -> None:
+        self._writes.append(len(issues))
+        await self._real.record_issues(issues, version, now_us)
+
+
 async def test_notes_held_over_slices_end_as_if_each_slice_wrote_in_turn(
     stores: ProjectionStores,
 ) -> None:
@@ -314,17 +332,8 @@ async def test_notes_held_over_slices_end_as_if_each_slice_wrote_in_turn(
         return QualityIssue(sid, SCORE, "score", {"raw": 300}, "E1", COURSE)
 
     writes: list[int] = []
-    real = stores.quality
-
-    class Counted:
-        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(real, name)
-
-        async def record_issues(self, issues, version, now_us):  # type: ignore[no-untyped-def]
-            writes.append(len(issues))
-            return await real.record_issues(issues, version, now_us)
-
-    recorder = QualityRecorder(Counted(), stores.identities, lambda: "1", lambda: 5)  # type: ignore[arg-type]
+    counted = CountedWrites(stores.quality, writes)
+    recorder = QualityRecorder(counted, stores.identities, lambda: "1", lambda: 5)
     await recorder.note([], [issue("w")], [], {})  # open from an earlier batch
     notes = HeldNotes()
     await recorder.hold(notes, [], [issue("x")], [], {})
@@ -340,7 +349,10 @@ async def test_notes_held_over_slices_end_as_if_each_slice_wrote_in_turn(
 
 
 async def test_a_batch_writes_its_slices_quality_items_once(
-    stores: ProjectionStores, make_worker, writer: Writer, monkeypatch
+    stores: ProjectionStores,
+    make_worker: Callable[..., ProjectionWorker],
+    writer: Writer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The items of a batch's slices (held learners here) go to the queue in one write,
     before the checkpoint; a statement voided before it is claimed has none."""
@@ -349,19 +361,9 @@ async def test_a_batch_writes_its_slices_quality_items_once(
     from tests.projections.conftest import voiding
 
     monkeypatch.setattr(worker_module, "_SLICE", 2)
-    real = stores.quality
     writes: list[int] = []
-
-    class Counted:
-        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(real, name)
-
-        async def record_issues(self, issues, version, now_us):  # type: ignore[no-untyped-def]
-            writes.append(len(issues))
-            return await real.record_issues(issues, version, now_us)
-
     worker = make_worker(batch=10)
-    worker._quality._store = Counted()
+    worker._quality._store = CountedWrites(stores.quality, writes)
     strangers = [mbox_actor(f"stranger{n}@example.com") for n in range(4)]
     ids = await writer.store(*(statement("attempted", actor=a) for a in strangers))
     await writer.store(voiding(ids[0]))  # in the third slice
