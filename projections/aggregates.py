@@ -36,8 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import orjson
-
+from projections.kept_json import kept_json
 from projections.pseudonyms import disclose_record
 from projections.store.base import Fact, Member, OutboxEvent, Pair
 from projections.transforms import format_datetime
@@ -397,5 +396,5 @@ def change_event(
         member_id=member_id,
         activity_id=activity_id,
         occurred_us=now_us,
-        body=orjson.dumps(body),
+        body=kept_json(body),
     )

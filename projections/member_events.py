@@ -16,8 +16,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import orjson
-
+from projections.kept_json import kept_json
 from projections.store.base import Member, OutboxEvent
 from projections.transforms import format_datetime
 
@@ -71,7 +70,7 @@ def member_event(member: Member, kind: str, *, public_id: str, now_us: int) -> O
         member_id=member.member_id,
         activity_id="",
         occurred_us=now_us,
-        body=orjson.dumps(body),
+        body=kept_json(body),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from lrs.store.engine.sqlite import SQLiteDatabase
+from projections.kept_json import kept_json
 from projections.store.base import (
     Fact,
     OutboxEvent,
@@ -137,7 +138,7 @@ def _fact_rows(facts: Sequence[Fact]) -> list[tuple[Any, ...]]:
             f.activity_id,
             f.stored_us,
             int(f.voided),
-            orjson.dumps(f.data),
+            kept_json(f.data),
         )
         for f in facts
     ]
@@ -468,7 +469,7 @@ def _save_many(conn: sqlite3.Connection, saves: Sequence[RecordSave]) -> set[Pai
             (newest,) = conn.execute("SELECT max(updated_us) FROM marketplace_records").fetchone()
             top.append(newest or 0)
         top[0] = updated_us = max(save.now_us, top[0] + 1)
-        body = orjson.dumps(save.record) if save.record is not None else None
+        body = kept_json(save.record) if save.record is not None else None
         records[save.pair] = (*save.pair, save.expected_rev + 1, save.version, body, updated_us)
         if save.event is not None:
             e = save.event

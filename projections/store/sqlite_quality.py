@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from lrs.store.engine.sqlite import SQLiteDatabase
+from projections.kept_json import kept_json
 from projections.store.quality import DISMISSED, OPEN, RESOLVED, QualityIssue, QualityItem
 from projections.store.sqlite import chunks, marks
 
@@ -79,7 +80,7 @@ class SQLiteQualityStore:
                 i.statement_id,
                 i.reason,
                 i.field,
-                orjson.dumps(i.value),
+                kept_json(i.value),
                 i.member_id,
                 i.activity_id,
                 mapping_version,
