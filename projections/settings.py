@@ -14,7 +14,7 @@ They sit beside the core `lrs.settings.Settings` (which holds the data directory
 | `LRS_MARKETPLACE_RATE_LIMIT` | `600` | default requests per minute per client |
 | `LRS_MARKETPLACE_TOKEN_FAILURES_PER_CLIENT` | `10` | failed logins a minute per client id |
 | `LRS_MARKETPLACE_TOKEN_FAILURES_PER_ADDRESS` | `30` | failed logins a minute per address |
-| `LRS_WORKER_BATCH` | `500000` | statements whose records a worker rebuilds together |
+| `LRS_WORKER_BATCH` | `1000000` | statements whose records a worker rebuilds together |
 | `LRS_WORKER_MAPPING_PROCESSES` | `1` | processes mapping large slices (`0`: none; one core: 0) |
 | `LRS_WORKER_LEASE` | `60` | seconds a claim lasts before another worker may take it |
 | `LRS_WORKER_POLL` | `0.1` | seconds a worker or dispatcher waits at most when there is no work |
@@ -124,7 +124,7 @@ class ProjectionSettings:
     rate_limit_per_min: int = 600
     token_failures_per_client: int = 10
     token_failures_per_address: int = 30
-    worker_batch: int = 500_000
+    worker_batch: int = 1_000_000
     worker_mapping_processes: int = field(default_factory=_default_mapping_processes)
     worker_lease_s: float = 60.0
     worker_poll_s: float = 0.1

@@ -118,7 +118,7 @@ class ProjectionWorker:
         stores: ProjectionStores,
         projector: Projector,
         *,
-        batch: int = 500_000,
+        batch: int = 1_000_000,
         lease_s: float = 60.0,
         owner: str | None = None,
         clock: Callable[[], int] = wall_clock_us,
