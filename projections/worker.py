@@ -86,13 +86,14 @@ _RECOMPUTE_CHUNK = 1000  # pairs read, folded and saved together
 # 1,000,000 backlog 15% faster than 10000 (100,000: no change) for about 170 MB more; 40000
 # no faster than 20000 for 400 MB more
 _SLICE = 20000
-# A chunk of this many pairs or more (a backlog's) is folded in part by the mapping child,
-# which reads those pairs' facts itself (SQLite: `FactStore.reader`), beside this process
-# reading and folding the rest: this process is held to about one core by the interpreter
-# lock, and the child is idle while records are rebuilt. The child's share: it folds more
-# slowly than this process (it also reads the facts: about 5 µs a fact in SQLite alone).
-# Alternate drains of a 1,000,000 backlog (docs/performance.md), with the three chunks in
-# hand of `recompute`: the rebuilds 33.2 / 34.2 s against 38.8 / 39.1 s folding all here.
+# A chunk of this many pairs or more (a backlog's) is folded in part by the mapping child, when
+# one runs (a backlog's large slices started it: `StatementMapper.fold`), which reads those
+# pairs' facts itself (SQLite: `FactStore.reader`), beside this process reading and folding the
+# rest: this process is held to about one core by the interpreter lock, and the child is idle
+# while records are rebuilt. The child's share: it folds more slowly than this process (it also
+# reads the facts: about 5 µs a fact in SQLite alone). Alternate drains of a 1,000,000 backlog
+# (docs/performance.md), with the three chunks in hand of `recompute`: the rebuilds 33.2 / 34.2 s
+# against 38.8 / 39.1 s folding all here.
 _LEAST_TO_FOLD_THERE = 500
 _FOLDED_THERE = 0.55
 _NOT_FOLDED = object()  # `_save`: no record folded by the child, fold the facts
@@ -501,7 +502,7 @@ class ProjectionWorker:
         (facts of the pairs read here, records of the pairs folded there)."""
         facts_store = self._stores.facts
         reader = facts_store.reader()
-        if reader is None or len(pairs) < _LEAST_TO_FOLD_THERE or not self._mapper.has_child:
+        if reader is None or len(pairs) < _LEAST_TO_FOLD_THERE or not self._mapper.child_running:
             return await facts_store.facts_for_pairs(pairs), {}
         cut = int(len(pairs) * _FOLDED_THERE)
         there, here = pairs[:cut], pairs[cut:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -314,8 +315,10 @@ async def test_a_fold_that_fails_in_the_child_is_left_to_this_process(
     mapper = StatementMapper(projector, processes=1, least=1)
     missing = SQLiteFactsReader(str(tmp_path / "no-such-dir" / "lrs.sqlite3"))
     try:
+        await mapper.assess(sample())  # a large slice: the child starts
+        assert mapper.child_running
         assert await mapper.fold(missing, [("E1", COURSE)], {}, "v") is None
-        assert mapper._failed and mapper._pool is None
+        assert mapper._failed and not mapper.child_running
         assert await mapper.fold(missing, [("E1", COURSE)], {}, "v") is None  # not tried again
     finally:
         mapper.close()
@@ -329,7 +332,7 @@ async def test_a_chunk_whose_child_fold_fails_is_read_and_folded_here_whole(
     await writer.store(
         *(statement("completed", actor=hris_actor(f"E{n:04d}")) for n in range(learners))
     )
-    mapper = StatementMapper(projector, processes=1, least=learners + 1)  # maps here
+    mapper = StatementMapper(projector, processes=1, least=1)  # the child starts
     asked: list[int] = []
 
     async def failing(reader, pairs, members, version):  # type: ignore[no-untyped-def]
@@ -340,6 +343,33 @@ async def test_a_chunk_whose_child_fold_fails_is_read_and_folded_here_whole(
     worker = ProjectionWorker(backend.statements, stores, projector, mapper=mapper)
     assert await worker.drain() == learners
     assert asked == ([int(learners * worker_module._FOLDED_THERE)] if stores.facts.reader() else [])
+    for n in range(learners):
+        got = await stores.aggregates.get_record(f"E{n:04d}", COURSE)
+        assert got is not None and got.record is not None and got.record["learning_completed"]
+
+
+async def test_a_live_feeds_large_chunk_is_folded_here_without_starting_a_child(
+    backend: Backend, stores: ProjectionStores, projector: Projector, writer: Writer
+) -> None:
+    """A burst about many records makes a chunk large enough to fold in the child; only a
+    large slice (a backlog's) starts one, so the burst's records are folded here."""
+    learners = worker_module._LEAST_TO_FOLD_THERE + 100
+    await hris_knows(stores, *(f"E{n:04d}" for n in range(learners)))
+    await writer.store(
+        *(statement("completed", actor=hris_actor(f"E{n:04d}")) for n in range(learners))
+    )
+    mapper = StatementMapper(projector, processes=1, least=learners + 1)  # a slice maps here
+    started: list[bool] = []
+    start = mapper._start
+
+    def counted_start() -> ProcessPoolExecutor:
+        started.append(True)
+        return start()
+
+    mapper._start = counted_start  # type: ignore[method-assign]
+    worker = ProjectionWorker(backend.statements, stores, projector, mapper=mapper)
+    assert await worker.drain() == learners
+    assert started == [] and not mapper.child_running
     for n in range(learners):
         got = await stores.aggregates.get_record(f"E{n:04d}", COURSE)
         assert got is not None and got.record is not None and got.record["learning_completed"]
