@@ -637,3 +637,61 @@ async def test_a_lane_that_frees_up_wakes_the_dispatcher_for_its_retry(
             await asyncio.sleep(0.01)
         assert wake.is_set()  # the freed lane calls the dispatcher back
         assert await hooks._dispatch_round(session, lanes, wake, 3600.0) == 0.5  # the backoff
+
+
+class ClaimsWhileFinishing:
+    """A delivery store noting the claims made while an outcome is being recorded (each
+    outcome waits up to 5 s for one)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.finishing = 0
+        self.claimed_meanwhile = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def finish_delivery(self, *args: Any, **kwargs: Any) -> Any:
+        self.finishing += 1
+        try:
+            await asyncio.wait_for(self.claimed_meanwhile.wait(), 5)
+        except TimeoutError:
+            pass
+        finally:
+            self.finishing -= 1
+        return await self._real.finish_delivery(*args, **kwargs)
+
+    async def claim_deliveries(self, *args: Any, **kwargs: Any) -> Any:
+        if self.finishing:
+            self.claimed_meanwhile.set()
+        return await self._real.claim_deliveries(*args, **kwargs)
+
+
+async def test_a_lane_claims_its_next_delivery_as_it_records_an_outcome(
+    hooks: WebhookService,
+    receiver: tuple[Receiver, str],
+    worker: ProjectionWorker,
+    writer: Writer,
+    stores: ProjectionStores,
+) -> None:
+    # Together, on SQLite one group commit (and fsync) per delivery instead of two in turn.
+    got, url = receiver
+    subscription, got.secret = await hooks.subscribe(url)
+    await writer.store(statement("completed", actor=hris_actor("E1")))
+    await writer.store(statement("completed", actor=hris_actor("E2")))
+    await worker.drain()
+    assert await hooks.fan_out_once() == 2
+    noting = ClaimsWhileFinishing(stores.deliveries)
+    hooks._deliveries = noting
+    hooks._concurrency = 1
+    lanes: dict[str, set[asyncio.Task[None]]] = {}
+    async with aiohttp.ClientSession() as session:
+        await hooks._dispatch_round(session, lanes, Wakeup(), 3600.0)
+        deadline = time.monotonic() + 20
+        while any(lanes.values()):
+            assert time.monotonic() < deadline, "the lane did not end in 20 s"
+            await asyncio.sleep(0.01)
+    assert got.requests == 2
+    assert noting.claimed_meanwhile.is_set()
+    recent = await stores.deliveries.recent_deliveries(subscription.id, 10)
+    assert [d.state for d in recent] == [DELIVERED] * 2
