@@ -36,9 +36,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from projections.kept_json import kept_json
 from projections.pseudonyms import disclose_record
 from projections.store.base import Fact, Member, OutboxEvent, Pair
+from projections.store.kept_json import kept_json
 from projections.transforms import format_datetime
 
 FIELDS = (

@@ -16,8 +16,8 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from projections.kept_json import kept_json
 from projections.store.base import Member, OutboxEvent
+from projections.store.kept_json import kept_json
 from projections.transforms import format_datetime
 
 TERMINATED = "member.terminated"

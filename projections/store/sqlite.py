@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 
 from lrs.store.engine.sqlite import SQLiteDatabase
-from projections.kept_json import kept_json
 from projections.store.base import (
     Fact,
     OutboxEvent,
@@ -27,6 +26,7 @@ from projections.store.base import (
     RecordSave,
     StoredRecord,
 )
+from projections.store.kept_json import kept_json
 
 PROJECTION_SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_facts (

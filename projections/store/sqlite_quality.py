@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from lrs.store.engine.sqlite import SQLiteDatabase
-from projections.kept_json import kept_json
+from projections.store.kept_json import kept_json
 from projections.store.quality import DISMISSED, OPEN, RESOLVED, QualityIssue, QualityItem
 from projections.store.sqlite import chunks, marks
 

@@ -1,6 +1,6 @@
 """JSON bytes the projection holds many of at once take what their text takes.
 
-orjson's own output holds a buffer of at least 4 KiB (`projections.kept_json`). Memory is
+orjson's own output holds a buffer of at least 4 KiB (`projections.store.kept_json`). Memory is
 measured with tracemalloc, which sees each buffer's real size (`sys.getsizeof` does not).
 """
 
@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from lrs.store.engine.sqlite import SQLiteDatabase
-from projections.kept_json import kept_json
+from projections.store.kept_json import kept_json
 from projections.store.quality import OPEN, QualityIssue
 from projections.store.sqlite_quality import SQLiteQualityStore
 
