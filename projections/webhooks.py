@@ -21,8 +21,10 @@ Each subscription has a lane of its own: at most `LRS_WEBHOOK_CONCURRENCY` of it
 in flight at once, claimed in the order they fall due (a new event when fanned out, a retry
 when its backoff ends), so a slow or failing receiver fills only its own lane and a retry
 holds back no event that fell due before it. A lane's runners each send one delivery after
-another while any is due. The dispatcher wakes when the worker has applied statements in the
-same process, when a delivery is to be retried, and when the next delivery falls due.
+another while any is due, claiming a few at once (`lane_claim_size`: as many as can be sent
+within half the lease), and record each outcome while sending the next. The dispatcher wakes
+when the worker has applied statements in the same process, when a delivery is to be
+retried, and when the next delivery falls due.
 
 Delivery is at least once (a dispatcher that dies after sending but before recording sends
 again when its lease expires): receivers de-duplicate by event id, and order a record's
@@ -65,6 +67,7 @@ from projections.store.base import (
     OutboxEvent,
     Subscription,
 )
+from projections.together import together
 from projections.transforms import is_http_url
 from projections.wakeup import Wakeup, pause
 from projections.webhook_targets import TargetPolicy
@@ -93,6 +96,15 @@ MAX_ANSWER_BYTES = 4096  # of a receiver's answer body read; the rest is never r
 # the least time between the starts of two dispatch rounds: the worker wakes the dispatcher
 # after every batch, and a round's lookups cost about what a delivery does
 ROUND_GAP_S = 0.01
+# the deliveries a lane's runner claims at once, at the most (`lane_claim_size`)
+MOST_CLAIMED_BY_A_RUNNER = 4
+
+
+def lane_claim_size(lease_s: float, timeout_s: float) -> int:
+    """How many deliveries a lane's runner claims at once: up to `MOST_CLAIMED_BY_A_RUNNER`,
+    and few enough that sending them one after another, each up to its timeout, ends within
+    half the lease (else another dispatcher might send the last ones again)."""
+    return max(1, min(MOST_CLAIMED_BY_A_RUNNER, int(lease_s / 2 // max(timeout_s, 1e-3))))
 
 
 async def read_capped(response: aiohttp.ClientResponse, limit: int = MAX_ANSWER_BYTES) -> bytes:
@@ -201,6 +213,7 @@ class WebhookService:
         self._max_attempts = max_attempts
         self._timeout_s = timeout_s
         self._lease_us = int(lease_s * 1_000_000)
+        self._lane_claim = lane_claim_size(lease_s, timeout_s)
         self._clock = clock
         self._targets = targets or TargetPolicy()
 
@@ -371,34 +384,46 @@ class WebhookService:
         delivery: Delivery,
         wake: Wakeup,
     ) -> None:
-        """One of a lane's runners: send this delivery, then the subscription's next due one,
-        and so on while one is due (a claim of one each: no round's lookups per delivery).
+        """One of a lane's runners: send this delivery, then the subscription's next due ones,
+        a few claimed at once (`lane_claim_size`), one after another, while some are due.
 
-        An attempt's outcome and the next claim go to the store at once (on SQLite, one group
-        commit and one fsync, not two in turn): the claim cannot take the delivery just sent
-        (leased, or due later), and is queued after its outcome. Pipeline benchmark, a burst
-        of 2,000 (docs/performance.md): p95 1,787-1,994 ms (five runs) against 1,985-2,106 ms
-        in turn."""
-        while True:
-            outcome = await self._attempt(session, delivery, subscription)
-            finishing = asyncio.ensure_future(self._finish(delivery, *outcome))
-            claiming = asyncio.ensure_future(
-                self._deliveries.claim_deliveries(
-                    self.owner, self._clock(), self._lease_us, 1, subscription_id=subscription.id
-                )
-            )
-            try:
-                await finishing
-                if outcome.state == PENDING:
-                    wake.set()  # a retry: the dispatcher's pause must end when it falls due
-                claimed = await claiming
-            finally:  # a failure or a cancellation: neither is left running
-                for step in (finishing, claiming):
-                    step.cancel()
-                await asyncio.gather(finishing, claiming, return_exceptions=True)
-            if not claimed:
-                return
-            delivery = claimed[0]
+        A delivery's outcome is recorded while the next is sent, and the last outcomes of a
+        claim with the next claim (on SQLite, in one group commit): the claim cannot take a
+        delivery sent (leased, or due later) and is queued after those outcomes. Why: while a
+        burst of POSTs and the worker kept the writer busy, each store round took 60-120 ms,
+        and a runner that waited for two of them (then one) per delivery sent about ten
+        deliveries a second. Still one request in flight per runner."""
+        claimed = [delivery]
+        recording: list[asyncio.Future[None]] = []
+        try:
+            while claimed:
+                for delivery in claimed:
+                    outcome = await self._attempt(session, delivery, subscription)
+                    recording.append(
+                        asyncio.ensure_future(self._finish_lane(delivery, outcome, wake))
+                    )
+                steps = [self._claim_next(subscription), *recording]
+                recording = []
+                claimed = (await together(*steps))[0]
+        finally:  # a failure or a cancellation: no outcome is left being recorded
+            for step in recording:
+                step.cancel()
+            await asyncio.gather(*recording, return_exceptions=True)
+
+    async def _finish_lane(self, delivery: Delivery, outcome: _Outcome, wake: Wakeup) -> None:
+        await self._finish(delivery, *outcome)
+        if outcome.state == PENDING:
+            wake.set()  # a retry: the dispatcher's pause must end when it falls due
+
+    async def _claim_next(self, subscription: Subscription) -> list[Delivery]:
+        """A lane's next due deliveries, leased."""
+        return await self._deliveries.claim_deliveries(
+            self.owner,
+            self._clock(),
+            self._lease_us,
+            self._lane_claim,
+            subscription_id=subscription.id,
+        )
 
     async def _deliver(
         self,

@@ -38,6 +38,7 @@ from projections.webhook_verify import (
 from projections.webhooks import (
     WebhookService,
     backoff_s,
+    lane_claim_size,
     matches,
     parse_retry_after,
     read_capped,
@@ -695,3 +696,67 @@ async def test_a_lane_claims_its_next_delivery_as_it_records_an_outcome(
     assert noting.claimed_meanwhile.is_set()
     recent = await stores.deliveries.recent_deliveries(subscription.id, 10)
     assert [d.state for d in recent] == [DELIVERED] * 2
+
+
+@pytest.mark.parametrize(
+    ("lease_s", "timeout_s", "size"),
+    [(60, 10, 3), (60, 1, 4), (60, 30, 1), (60, 50, 1), (120, 10, 4)],
+)
+def test_a_runner_claims_what_it_can_send_within_half_the_lease(
+    lease_s: float, timeout_s: float, size: int
+) -> None:
+    assert lane_claim_size(lease_s, timeout_s) == size
+
+
+class CountedClaims:
+    """A delivery store noting the size asked and got of each claim."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.claims: list[tuple[int, int]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def claim_deliveries(self, *args: Any, **kwargs: Any) -> Any:
+        got = await self._real.claim_deliveries(*args, **kwargs)
+        self.claims.append((args[3], len(got)))
+        return got
+
+
+async def test_a_lane_claims_a_few_due_deliveries_at_once(
+    hooks: WebhookService,
+    receiver: tuple[Receiver, str],
+    worker: ProjectionWorker,
+    writer: Writer,
+    stores: ProjectionStores,
+) -> None:
+    # While the writer is busy (a burst), each store round is slow: a runner that claimed one
+    # delivery at a time sent about ten a second.
+    got, url = receiver
+    subscription, got.secret = await hooks.subscribe(url)
+    await writer.store(*(statement("completed", actor=hris_actor(f"E{n}")) for n in range(7)))
+    await worker.drain()
+    assert await hooks.fan_out_once() == 7
+    counted = CountedClaims(stores.deliveries)
+    hooks._deliveries = counted
+    hooks._concurrency = 1
+    lanes: dict[str, set[asyncio.Task[None]]] = {}
+    async with aiohttp.ClientSession() as session:
+        await hooks._dispatch_round(session, lanes, Wakeup(), 3600.0)
+        deadline = time.monotonic() + 20
+        while any(lanes.values()):
+            assert time.monotonic() < deadline, "the lane did not end in 20 s"
+            await asyncio.sleep(0.01)
+    size = hooks._lane_claim  # `lane_claim_size` of the fixture's lease and timeout
+    assert size > 1
+    expected, left = [(1, 1)], 6  # the round's claim, then the runner's
+    while True:
+        expected.append((size, min(size, left)))
+        if left == 0:
+            break
+        left -= min(size, left)
+    assert counted.claims == expected
+    assert got.requests == 7
+    recent = await stores.deliveries.recent_deliveries(subscription.id, 10)
+    assert [d.state for d in recent] == [DELIVERED] * 7
