@@ -640,6 +640,41 @@ async def test_a_lane_that_frees_up_wakes_the_dispatcher_for_its_retry(
         assert await hooks._dispatch_round(session, lanes, wake, 3600.0) == 0.5  # the backoff
 
 
+async def due_deliveries(
+    hooks: WebhookService,
+    receiver: tuple[Receiver, str],
+    worker: ProjectionWorker,
+    writer: Writer,
+    count: int,
+) -> Subscription:
+    """A subscription to `receiver` with `count` deliveries due (one event each)."""
+    got, url = receiver
+    subscription, got.secret = await hooks.subscribe(url)
+    await writer.store(*(statement("completed", actor=hris_actor(f"E{n}")) for n in range(count)))
+    await worker.drain()
+    assert await hooks.fan_out_once() == count
+    return subscription
+
+
+async def states(stores: ProjectionStores, subscription: Subscription) -> list[str]:
+    """The states of the subscription's latest deliveries."""
+    return [d.state for d in await stores.deliveries.recent_deliveries(subscription.id, 10)]
+
+
+async def run_one_lane(hooks: WebhookService, deliveries: Any) -> None:
+    """One dispatch round with one runner per lane, on `deliveries` (a store wrapped to watch
+    it), until the runner finds nothing more due."""
+    hooks._deliveries = deliveries
+    hooks._concurrency = 1
+    lanes: dict[str, set[asyncio.Task[None]]] = {}
+    async with aiohttp.ClientSession() as session:
+        await hooks._dispatch_round(session, lanes, Wakeup(), 3600.0)
+        deadline = time.monotonic() + 20
+        while any(lanes.values()):
+            assert time.monotonic() < deadline, "the lane did not end in 20 s"
+            await asyncio.sleep(0.01)
+
+
 class ClaimsWhileFinishing:
     """A delivery store noting the claims made while an outcome is being recorded (each
     outcome waits up to 5 s for one)."""
@@ -676,26 +711,13 @@ async def test_a_lane_claims_its_next_delivery_as_it_records_an_outcome(
     stores: ProjectionStores,
 ) -> None:
     # Together, on SQLite one group commit (and fsync) per delivery instead of two in turn.
-    got, url = receiver
-    subscription, got.secret = await hooks.subscribe(url)
-    await writer.store(statement("completed", actor=hris_actor("E1")))
-    await writer.store(statement("completed", actor=hris_actor("E2")))
-    await worker.drain()
-    assert await hooks.fan_out_once() == 2
+    got, _url = receiver
+    subscription = await due_deliveries(hooks, receiver, worker, writer, 2)
     noting = ClaimsWhileFinishing(stores.deliveries)
-    hooks._deliveries = noting
-    hooks._concurrency = 1
-    lanes: dict[str, set[asyncio.Task[None]]] = {}
-    async with aiohttp.ClientSession() as session:
-        await hooks._dispatch_round(session, lanes, Wakeup(), 3600.0)
-        deadline = time.monotonic() + 20
-        while any(lanes.values()):
-            assert time.monotonic() < deadline, "the lane did not end in 20 s"
-            await asyncio.sleep(0.01)
+    await run_one_lane(hooks, noting)
     assert got.requests == 2
     assert noting.claimed_meanwhile.is_set()
-    recent = await stores.deliveries.recent_deliveries(subscription.id, 10)
-    assert [d.state for d in recent] == [DELIVERED] * 2
+    assert await states(stores, subscription) == [DELIVERED] * 2
 
 
 @pytest.mark.parametrize(
@@ -733,21 +755,10 @@ async def test_a_lane_claims_a_few_due_deliveries_at_once(
 ) -> None:
     # While the writer is busy (a burst), each store round is slow: a runner that claimed one
     # delivery at a time sent about ten a second.
-    got, url = receiver
-    subscription, got.secret = await hooks.subscribe(url)
-    await writer.store(*(statement("completed", actor=hris_actor(f"E{n}")) for n in range(7)))
-    await worker.drain()
-    assert await hooks.fan_out_once() == 7
+    got, _url = receiver
+    subscription = await due_deliveries(hooks, receiver, worker, writer, 7)
     counted = CountedClaims(stores.deliveries)
-    hooks._deliveries = counted
-    hooks._concurrency = 1
-    lanes: dict[str, set[asyncio.Task[None]]] = {}
-    async with aiohttp.ClientSession() as session:
-        await hooks._dispatch_round(session, lanes, Wakeup(), 3600.0)
-        deadline = time.monotonic() + 20
-        while any(lanes.values()):
-            assert time.monotonic() < deadline, "the lane did not end in 20 s"
-            await asyncio.sleep(0.01)
+    await run_one_lane(hooks, counted)
     size = hooks._lane_claim  # `lane_claim_size` of the fixture's lease and timeout
     assert size > 1
     expected, left = [(1, 1)], 6  # the round's claim, then the runner's
@@ -758,5 +769,4 @@ async def test_a_lane_claims_a_few_due_deliveries_at_once(
         left -= min(size, left)
     assert counted.claims == expected
     assert got.requests == 7
-    recent = await stores.deliveries.recent_deliveries(subscription.id, 10)
-    assert [d.state for d in recent] == [DELIVERED] * 7
+    assert await states(stores, subscription) == [DELIVERED] * 7
