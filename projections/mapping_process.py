@@ -35,9 +35,9 @@ facts, 4 ms the records). Should that fail, the worker folds in its own process 
 is not used again. Folding never starts a child, only a large slice's mapping does: a live
 burst of a thousand statements about as many records makes chunks large enough to fold there,
 and a child started in its midst (a new interpreter importing the projection, on a 2-core
-machine beside the server) delayed its webhooks: in the pipeline benchmark the burst's p95 read
-2,147-2,726 ms and the sustained lag's p95 1,449 ms in one run of three, against 1,817-2,078
-ms and 258-299 ms without a child.
+machine beside the server) delayed its webhooks: in the pipeline benchmark the sustained lag's
+p95 read 1.10-1.45 s in 4 runs of 11, and never in the 3 runs without a child
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ class StatementMapper:
         started by a large slice, not configured, or it failed: see `child_running`): the
         caller folds them itself."""
         pool = self._pool
-        if pool is None or not self.child_running:
+        if pool is None or not self.has_child:  # none started by a large slice, or failed
             return None
         try:
             return await asyncio.get_running_loop().run_in_executor(

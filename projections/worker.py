@@ -6,8 +6,8 @@ One batch (`run_once`):
    taken over), then store each one's fact (its contribution, with its member or none yet)
    and mark the targets of voiding statements voided; their data-quality items are held for
    the batch (`projections.quality.HeldNotes`);
-2. once every slice is written, recompute every (member, activity) the batch touched, and
-   write the batch's data-quality items in one write;
+2. once every slice is written, write the batch's data-quality items in one write, then
+   recompute every (member, activity) the batch touched;
 3. only then mark the statements projected (the checkpoint), note progress, drop the leases.
 
 Each step works on many statements at once: a slice's facts go in one write, and the touched
